@@ -1,0 +1,154 @@
+"""API: tokens, the caller's identity, and provider agents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, permissions, status
+from rest_framework.exceptions import NotAuthenticated, PermissionDenied, Throttled
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.login import InvalidCredentials, LoginThrottled, sign_in
+from accounts.models import ApiToken, User, UserKind
+from accounts.serializers import AgentSerializer, MeSerializer, TokenRequestSerializer, TokenResponseSerializer
+from accounts.services import (
+    AgentFields,
+    agent_create,
+    agent_update,
+    person_deactivate,
+    token_issue,
+    token_revoke,
+)
+from audit import context as audit_context
+from audit.middleware import client_ip
+from audit.models import Channel
+from serviflow.api.views import ApiView, ApiViewSet
+from tenants.models import Customer
+
+
+class InvalidCredentialsError(NotAuthenticated):
+    default_code = "invalid_credentials"
+    default_detail = "The email or password is not correct."
+
+
+class AuthTokenView(ApiView):
+    authentication_classes = ApiView.authentication_classes
+
+    def get_permissions(self) -> list[Any]:
+        if self.request.method == "POST":
+            return [permissions.AllowAny()]
+        return [permissions.IsAuthenticated()]
+
+    def get_authenticators(self) -> list[Any]:
+        if self.request is not None and self.request.method == "POST":
+            return []  # signing in: a stale Authorization header must not turn this into a 401
+        return super().get_authenticators()
+
+    @extend_schema(request=TokenRequestSerializer, responses={200: TokenResponseSerializer}, auth=[])
+    def post(self, request: Request) -> Response:
+        """Exchange email and password for a personal API token."""
+        serializer = TokenRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            user = sign_in(
+                request._request, email=data["email"], password=data["password"],
+                remote_addr=client_ip(request._request),
+            )
+        except LoginThrottled as exc:
+            raise Throttled(wait=exc.retry_after, detail=str(exc)) from None
+        except InvalidCredentials:
+            raise InvalidCredentialsError from None
+        with audit_context.person_context(user, channel=Channel.API, remote_addr=client_ip(request._request)):
+            _, raw = token_issue(user=user, name=data["name"])
+        return Response({"token": raw, "user": MeSerializer(user).data})
+
+    def get_authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request) -> Response:
+        """Revoke the token this request was made with."""
+        if not isinstance(request.auth, ApiToken):
+            raise PermissionDenied("This request was not made with an API token; there is nothing to revoke.")
+        token_revoke(token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(ApiView):
+    @extend_schema(responses=MeSerializer)
+    def get(self, request: Request) -> Response:
+        """Who the caller is: kind, licence, customer and role."""
+        return Response(MeSerializer(request.user).data)
+
+
+class IsProviderStaff(permissions.BasePermission):
+    message = "Only the provider's staff can see agents."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return bool(request.user and request.user.is_provider_staff)  # type: ignore[union-attr]
+
+
+class AdminWritesOnly(permissions.BasePermission):
+    """Reads for whoever may see the object; writes for provider admins. On detail routes the
+    object is looked up first, so an outsider gets 404 before any 403."""
+
+    message = "Only provider admins can change this."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if request.method in permissions.SAFE_METHODS or getattr(view, "detail", False):
+            return True
+        return bool(request.user.is_provider_admin)  # type: ignore[union-attr]
+
+    def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
+        return request.method in permissions.SAFE_METHODS or bool(request.user.is_provider_admin)  # type: ignore[union-attr]
+
+
+class AgentViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    ApiViewSet,
+):
+    """Provider admins and agents. Provider admins write; agents read."""
+
+    serializer_class = AgentSerializer
+    permission_classes = [permissions.IsAuthenticated, IsProviderStaff, AdminWritesOnly]
+
+    def get_queryset(self) -> QuerySet[User]:
+        return (
+            User.objects.filter(kind__in=[UserKind.PROVIDER_ADMIN, UserKind.AGENT])
+            .prefetch_related("memberships__customer")
+            .order_by("email")
+        )
+
+    def perform_create(self, serializer: AgentSerializer) -> None:  # type: ignore[override]
+        data = serializer.validated_data
+        slugs: list[str] = data.get("customers", [])
+        serializer.instance = agent_create(
+            fields=AgentFields(
+                email=data["email"],
+                name=data["name"],
+                licence=data["licence"],
+                timezone=data.get("timezone", "UTC"),
+                is_admin=data["is_admin"],
+                all_customers=slugs == ["*"],
+                customers=tuple(Customer.objects.customers().filter(slug__in=slugs)),
+                permissions=data.get("permissions"),
+            ),
+            password=data.get("password") or None,
+        )
+
+    def perform_update(self, serializer: AgentSerializer) -> None:  # type: ignore[override]
+        agent_update(agent=serializer.instance, data=serializer.validated_data)  # type: ignore[arg-type]
+
+    def perform_destroy(self, instance: User) -> None:
+        if instance.pk == self.request.user.pk:
+            raise PermissionDenied("You cannot deactivate yourself.")
+        person_deactivate(user=instance)

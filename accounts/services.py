@@ -1,0 +1,220 @@
+"""Workflows on people: agents, tokens, passwords, deactivation."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import AgentMembership, ApiToken, Licence, User, UserKind, token_digest
+from tenants.models import Customer
+from tenants.validators import validate_timezone
+
+OCCASIONAL_DEFAULT_PERMISSIONS = {"tickets": "write", "cmdb": "read", "reports": "none"}
+PERMISSION_SCOPES = {
+    "tickets": ("read", "write"),
+    "cmdb": ("none", "read", "write"),
+    "reports": ("none", "read"),
+}
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def check_email_available(email: str, *, exclude: User | None = None) -> None:
+    others = User.objects.filter(email__iexact=email)
+    if exclude is not None:
+        others = others.exclude(pk=exclude.pk)
+    if others.exists():
+        raise ValidationError({"email": ["This email address is already registered."]})
+
+
+def check_timezone(name: str) -> None:
+    try:
+        validate_timezone(name)
+    except ValidationError as exc:
+        raise ValidationError({"timezone": exc.messages}) from exc
+
+
+def check_password(password: str, user: User) -> None:
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from exc
+
+
+def check_permissions(permissions: dict[str, str]) -> dict[str, str]:
+    unknown = sorted(set(permissions) - set(PERMISSION_SCOPES))
+    if unknown:
+        raise ValidationError({"permissions": [f"Unknown scope(s): {', '.join(unknown)}."]})
+    merged = {**OCCASIONAL_DEFAULT_PERMISSIONS, **permissions}
+    for scope, level in merged.items():
+        if level not in PERMISSION_SCOPES[scope]:
+            allowed = ", ".join(PERMISSION_SCOPES[scope])
+            raise ValidationError({"permissions": [f"'{scope}' must be one of {allowed}, got '{level}'."]})
+    return merged
+
+
+@dataclass(frozen=True)
+class AgentFields:
+    email: str
+    name: str
+    licence: str = Licence.FULL_TIME
+    timezone: str = "UTC"
+    is_admin: bool = False
+    all_customers: bool = False
+    customers: tuple[Customer, ...] = ()
+    permissions: dict[str, str] | None = None
+
+
+def agent_create(*, fields: AgentFields, password: str | None) -> User:
+    """Create a provider admin or agent. Without a password the person gets an activation email."""
+    email = normalize_email(fields.email)
+    check_email_available(email)
+    check_timezone(fields.timezone)
+    if not fields.name.strip():
+        raise ValidationError({"name": ["A name is required."]})
+    user = User(
+        email=email,
+        name=fields.name.strip(),
+        kind=UserKind.PROVIDER_ADMIN if fields.is_admin else UserKind.AGENT,
+        licence=fields.licence,
+        timezone=fields.timezone,
+        all_customers=fields.is_admin or fields.all_customers,
+        permissions=check_permissions(fields.permissions or {})
+        if fields.licence == Licence.OCCASIONAL
+        else {},
+    )
+    if password:
+        check_password(password, user)
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    with transaction.atomic():
+        user.save()
+        memberships_set(agent=user, customers=fields.customers)
+        if not password:
+            _send_activation_after_commit(user)
+    return user
+
+
+def memberships_set(*, agent: User, customers: Iterable[Customer]) -> None:
+    wanted = {customer.pk: customer for customer in customers}
+    current = set(AgentMembership.objects.filter(agent=agent).values_list("customer_id", flat=True))
+    for membership in AgentMembership.objects.filter(agent=agent).exclude(customer_id__in=wanted):
+        membership.delete()  # one by one, so each removal is in the audit trail
+    for customer_id, customer in wanted.items():
+        if customer_id not in current:
+            AgentMembership.objects.create(agent=agent, customer=customer)
+
+
+def _send_activation_after_commit(user: User) -> None:
+    from accounts.tasks import send_activation_email
+
+    user_id = user.pk
+    transaction.on_commit(lambda: send_activation_email.delay(user_id))
+
+
+def person_deactivate(*, user: User) -> User:
+    """End everything at once: the account, every session (new auth stamp), every token."""
+    with transaction.atomic():
+        user.is_active = False
+        user.auth_stamp = uuid.uuid4()
+        user.save(update_fields=["is_active", "auth_stamp"])
+        for token in ApiToken.objects.live().filter(user=user):
+            token_revoke(token=token)
+    return user
+
+
+def person_reactivate(*, user: User) -> User:
+    if not user.is_active:
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+    return user
+
+
+def password_set(*, user: User, password: str) -> User:
+    check_password(password, user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    return user
+
+
+TOKEN_PREFIX = "sf_"
+
+
+def token_issue(*, user: User, name: str) -> tuple[ApiToken, str]:
+    """A new API token. The raw value is returned once and never stored."""
+    if not user.is_active:
+        raise ValidationError("A deactivated account cannot get tokens.")
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user,
+        name=(name.strip() or "API token")[:100],
+        prefix=raw[: len(TOKEN_PREFIX) + 6],
+        digest=token_digest(raw),
+    )
+    return token, raw
+
+
+def token_revoke(*, token: ApiToken) -> ApiToken:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+def agent_update(*, agent: User, data: dict[str, Any]) -> User:
+    """PATCH/PUT on an agent: each field through the workflow that owns it."""
+    changed: list[str] = []
+    with transaction.atomic():
+        if "email" in data and normalize_email(data["email"]) != agent.email:
+            check_email_available(normalize_email(data["email"]), exclude=agent)
+            agent.email = normalize_email(data["email"])
+            changed.append("email")
+        if "name" in data:
+            agent.name = data["name"].strip()
+            changed.append("name")
+        if "timezone" in data:
+            check_timezone(data["timezone"])
+            agent.timezone = data["timezone"]
+            changed.append("timezone")
+        if "licence" in data:
+            agent.licence = data["licence"]
+            changed.append("licence")
+        if "is_admin" in data:
+            agent.kind = UserKind.PROVIDER_ADMIN if data["is_admin"] else UserKind.AGENT
+            changed.append("kind")
+        if "permissions" in data or ("licence" in data and agent.licence == Licence.OCCASIONAL):
+            agent.permissions = (
+                check_permissions(data.get("permissions") or agent.permissions or {})
+                if agent.licence == Licence.OCCASIONAL
+                else {}
+            )
+            changed.append("permissions")
+        if "customers" in data:
+            agent.all_customers = data["customers"] == ["*"]
+            changed.append("all_customers")
+        if agent.kind == UserKind.PROVIDER_ADMIN and not agent.all_customers:
+            agent.all_customers = True
+            changed.append("all_customers")
+        if changed:
+            agent.save(update_fields=sorted(set(changed)))
+        if "customers" in data:
+            slugs = [] if data["customers"] == ["*"] else data["customers"]
+            memberships_set(agent=agent, customers=Customer.objects.customers().filter(slug__in=slugs))
+        if data.get("password"):
+            password_set(user=agent, password=data["password"])
+        if data.get("is_active") is False and agent.is_active:
+            person_deactivate(user=agent)
+        elif data.get("is_active") is True and not agent.is_active:
+            person_reactivate(user=agent)
+    return agent

@@ -1,0 +1,106 @@
+"""Sign-in, sign-out, profile (API tokens) and activation pages, for the console and portals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import View
+from django.views.decorators.http import require_POST
+
+from accounts.activation import user_for_activation
+from accounts.forms import ConsoleSignInForm, PortalSignInForm, SetPasswordForm, SignInForm, TokenCreateForm
+from accounts.models import User
+from accounts.services import password_set, token_issue, token_revoke
+from audit import context as audit_context
+from audit.middleware import client_ip
+from audit.models import Channel
+
+
+class _LoginView(View):
+    form_class: type[SignInForm]
+    template_name = "accounts/login.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            return redirect("home")
+        return render(request, self.template_name, {"form": self.form_class(request)})
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = self.form_class(request, data=request.POST)
+        if not form.is_valid() or form.user is None:
+            status = 429 if any(e.code == "throttled" for e in form.non_field_errors().as_data()) else 400
+            return render(request, self.template_name, {"form": form}, status=status)
+        with audit_context.person_context(form.user, channel=Channel.WEB, remote_addr=client_ip(request)):
+            login(request, form.user, backend="django.contrib.auth.backends.ModelBackend")
+        target = request.GET.get("next", "")
+        if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+            target = "/"
+        return HttpResponseRedirect(target or "/")
+
+
+class ConsoleLoginView(_LoginView):
+    form_class = ConsoleSignInForm
+
+
+class PortalLoginView(_LoginView):
+    form_class = PortalSignInForm
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return redirect("login")
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    new_token: str | None = None
+    form = TokenCreateForm()
+    if request.method == "POST":
+        form = TokenCreateForm(request.POST)
+        if form.is_valid():
+            _, new_token = token_issue(user=user, name=form.cleaned_data["name"])
+            form = TokenCreateForm()
+    tokens = user.api_tokens.order_by("-created_at")
+    return render(request, "accounts/profile.html", {"form": form, "tokens": tokens, "new_token": new_token})
+
+
+@login_required
+@require_POST
+def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = get_object_or_404(request.user.api_tokens, pk=token_id)  # type: ignore[union-attr]
+    token_revoke(token=token)
+    messages.success(request, f"Token “{token.name}” revoked.")
+    return redirect("profile")
+
+
+def activate(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    user = user_for_activation(uidb64, token)
+    tenant = getattr(request, "tenant", None)
+    if user is not None and tenant is not None:
+        on_console = tenant.schema_name == "public"
+        if (on_console and not user.may_use_console) or (not on_console and user.customer_id != tenant.pk):
+            user = None
+    if user is None:
+        return render(request, "accounts/activate.html", {"invalid": True}, status=404)
+    form = SetPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with audit_context.person_context(user, channel=Channel.WEB, remote_addr=client_ip(request)):
+                password_set(user=user, password=form.cleaned_data["password1"])
+                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        except ValidationError as exc:
+            form.add_error("password1", exc.message_dict.get("password", exc.messages))
+        else:
+            messages.success(request, "Your password is set. Welcome!")
+            return redirect("home")
+    context: dict[str, Any] = {"form": form, "person": user}
+    return render(request, "accounts/activate.html", context, status=400 if form.errors else 200)

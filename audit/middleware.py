@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from audit import context
+from audit.models import Channel
+
+
+class AuditContextMiddleware:
+    """Attributes writes made by a signed-in person in the browser to them, channel ``web``.
+
+    API requests authenticate inside DRF; the API base view replaces this with channel ``api``.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            context.set_request_actor(user, channel=Channel.WEB, remote_addr=client_ip(request))  # type: ignore[arg-type]
+        try:
+            return self.get_response(request)
+        finally:
+            context.clear_request_actor()
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None

@@ -1,0 +1,26 @@
+"""Which models are audited. Every model that people change is listed here."""
+
+from __future__ import annotations
+
+from auditlog.registry import auditlog
+from django.apps import apps
+
+# app_label.Model -> fields left out of the diff (secrets and bookkeeping).
+AUDITED_MODELS: dict[str, list[str]] = {
+    "tenants.Customer": [],
+    "tenants.Domain": [],
+    "tenants.CustomerSettings": [],
+    "accounts.User": ["password", "last_login", "auth_stamp"],
+    "accounts.AgentMembership": [],
+    "accounts.ApiToken": ["digest", "last_used_at"],
+    "people.CustomerUser": [],
+    "sla.BusinessHours": [],
+    "sla.SlaPolicy": [],
+}
+
+
+def register_models() -> None:
+    for label, excluded in AUDITED_MODELS.items():
+        model = apps.get_model(label)
+        if not auditlog.contains(model):
+            auditlog.register(model, exclude_fields=excluded)

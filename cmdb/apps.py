@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class CmdbConfig(AppConfig):
+    """Configuration items per customer (issue #4)."""
+
+    name = "cmdb"
+    verbose_name = "CMDB"

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection
+from django.http import HttpRequest
+
+
+def platform(request: HttpRequest) -> dict[str, Any]:
+    tenant = getattr(request, "tenant", None)
+    on_portal = tenant is not None and tenant.schema_name != "public"
+    return {
+        "on_portal": on_portal,
+        "current_customer": tenant if on_portal else None,
+        "provider_name": _provider_name(tenant, on_portal),
+        "schema_name": connection.schema_name,
+    }
+
+
+def _provider_name(tenant: Any, on_portal: bool) -> str:
+    if tenant is not None and not on_portal:
+        return str(tenant.name)
+    return "ServiFlow"

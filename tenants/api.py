@@ -1,0 +1,92 @@
+"""API: customers. Provider admins write; agents read the customers they are members of."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from rest_framework import mixins, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.api import AdminWritesOnly
+from accounts.models import User
+from serviflow.api.views import ApiViewSet
+from sla.models import BusinessHours, SlaPolicy
+from tenants.access import customers_visible_to
+from tenants.models import Customer
+from tenants.services import customer_archive, customer_provision, customer_restore, customer_update
+
+
+class CustomerSerializer(serializers.ModelSerializer[Customer]):
+    slug = serializers.CharField(max_length=40)
+    timezone = serializers.CharField(max_length=64, default="UTC")
+    default_sla = serializers.PrimaryKeyRelatedField(
+        queryset=SlaPolicy.objects.all(), allow_null=True, required=False
+    )
+    business_hours = serializers.PrimaryKeyRelatedField(
+        queryset=BusinessHours.objects.all(), allow_null=True, required=False
+    )
+    portal_url = serializers.CharField(read_only=True)
+    is_active = serializers.BooleanField(required=False)
+
+    class Meta:
+        model = Customer
+        fields = [
+            "name", "slug", "timezone", "default_sla", "business_hours",
+            "portal_url", "is_active", "created_at",
+        ]
+        read_only_fields = ["created_at"]
+
+    def validate_slug(self, value: str) -> str:
+        if self.instance is not None and value != self.instance.slug:
+            raise serializers.ValidationError("The slug of an existing customer cannot be changed.")
+        return value
+
+
+class CustomerViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    ApiViewSet,
+):
+    serializer_class = CustomerSerializer
+    permission_classes = [*ApiViewSet.permission_classes, AdminWritesOnly]
+    lookup_field = "slug"
+    lookup_value_regex = "[a-z0-9-]+"
+
+    def get_queryset(self) -> QuerySet[Customer]:
+        user: User = self.request.user  # type: ignore[assignment]
+        return customers_visible_to(user).order_by("name")
+
+    def perform_create(self, serializer: CustomerSerializer) -> None:  # type: ignore[override]
+        data = serializer.validated_data
+        serializer.instance = customer_provision(
+            name=data["name"],
+            slug=data["slug"],
+            timezone_name=data["timezone"],
+            default_sla=data.get("default_sla"),
+            business_hours=data.get("business_hours"),
+        )
+
+    def perform_update(self, serializer: CustomerSerializer) -> None:  # type: ignore[override]
+        data: dict[str, Any] = serializer.validated_data
+        customer: Customer = serializer.instance  # type: ignore[assignment]
+        customer_update(
+            customer=customer,
+            name=data.get("name"),
+            timezone_name=data.get("timezone"),
+            default_sla=data.get("default_sla", ...),
+            business_hours=data.get("business_hours", ...),
+        )
+        if data.get("is_active") is False:
+            customer_archive(customer=customer)
+        elif data.get("is_active") is True:
+            customer_restore(customer=customer)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Archive the customer (is_active=false). Nothing is ever dropped."""
+        customer_archive(customer=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)

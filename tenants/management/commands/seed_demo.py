@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from accounts.models import Licence, User
+from accounts.services import AgentFields, agent_create
+from audit.context import job_context
+from people.services import CustomerUserFields, customer_user_create
+from tenants.models import Customer
+from tenants.platform import ensure_public_tenant
+from tenants.schema import customer_schema
+from tenants.services import customer_provision
+from serviflow.urls_util import console_url
+
+DEMO_PASSWORD = "serviflow-demo"  # noqa: S105 - documented demo credentials
+PROVIDER = "Demo MSP"
+CUSTOMERS = [
+    ("acme", "Acme Corporation", "Europe/Berlin"),
+    ("globex", "Globex", "America/New_York"),
+    ("initech", "Initech", "America/Chicago"),
+]
+AGENTS = [
+    AgentFields(email="admin@demo-msp.test", name="Ada Admin", is_admin=True, timezone="Europe/London"),
+    AgentFields(email="fulltime@demo-msp.test", name="Frank Fulltime", licence=Licence.FULL_TIME,
+                timezone="Europe/London"),
+    AgentFields(email="occasional@demo-msp.test", name="Olivia Occasional", licence=Licence.OCCASIONAL,
+                timezone="America/New_York"),
+]
+MEMBERSHIPS = {"fulltime@demo-msp.test": ["acme", "globex"], "occasional@demo-msp.test": ["initech"]}
+
+
+class Command(BaseCommand):
+    help = "Create the demo provider, agents, customers and users. Running it again changes nothing."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        with job_context("manage.seed_demo"):
+            ensure_public_tenant(provider_name=PROVIDER)
+            customers = {slug: self._customer(slug, name, tz) for slug, name, tz in CUSTOMERS}
+            for fields in AGENTS:
+                if not User.objects.filter(email=fields.email).exists():
+                    slugs = MEMBERSHIPS.get(fields.email, [])
+                    agent_create(
+                        fields=AgentFields(**{**fields.__dict__, "customers": tuple(customers[s] for s in slugs)}),
+                        password=DEMO_PASSWORD,
+                    )
+            for slug, customer in customers.items():
+                people = [
+                    (f"admin@{slug}.test", f"{customer.name} Admin", "admin"),
+                    (f"user@{slug}.test", f"{customer.name} User", "user"),
+                    (f"it@{slug}.test", f"{customer.name} IT", "agent"),
+                ]
+                with customer_schema(customer):
+                    for email, name, role in people:
+                        if not User.objects.filter(email=email).exists():
+                            customer_user_create(
+                                customer=customer,
+                                fields=CustomerUserFields(email=email, name=name, role=role, timezone=customer.timezone),
+                                password=DEMO_PASSWORD,
+                            )
+        self._print(customers)
+
+    def _customer(self, slug: str, name: str, tz: str) -> Customer:
+        existing = Customer.objects.filter(slug=slug).first()
+        return existing or customer_provision(name=name, slug=slug, timezone_name=tz)
+
+    def _print(self, customers: dict[str, Customer]) -> None:
+        out = self.stdout.write
+        out(self.style.SUCCESS(f"\nDemo data ready. Every demo password is: {DEMO_PASSWORD}"))
+        out(f"  Console  {console_url('/')}")
+        for fields in AGENTS:
+            out(f"    {fields.email:<28} {'provider admin' if fields.is_admin else fields.licence + ' agent'}")
+        for slug, customer in customers.items():
+            out(f"  Portal   {customer.portal_url}  ({customer.name})")
+            out(f"    admin@{slug}.test, user@{slug}.test, it@{slug}.test (customer agent, uses the console)")

@@ -1,0 +1,115 @@
+"""Customer workflows: provision, update, archive, restore."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from sla.models import BusinessHours, SlaPolicy
+from tenants.cloning import clone_schema
+from tenants.models import Customer, CustomerKind, CustomerSettings, Domain
+from tenants.validators import schema_name_for, ticket_prefix_for, validate_slug, validate_timezone
+
+
+def customer_provision(
+    *,
+    name: str,
+    slug: str,
+    timezone_name: str = "UTC",
+    default_sla: SlaPolicy | None = None,
+    business_hours: BusinessHours | None = None,
+    ticket_prefix: str | None = None,
+) -> Customer:
+    """Create a customer: its row, its schema (cloned from the template), its portal domain and
+    its settings, all in one transaction. Either all of them exist afterwards or none does."""
+    slug = slug.strip()
+    errors: dict[str, list[str]] = {}
+    for field, check, value in (
+        ("slug", validate_slug, slug),
+        ("timezone", validate_timezone, timezone_name),
+    ):
+        try:
+            check(value)
+        except ValidationError as exc:
+            errors[field] = exc.messages
+    if not name.strip():
+        errors["name"] = ["A customer needs a name."]
+    if "slug" not in errors and Customer.objects.filter(slug=slug).exists():
+        errors["slug"] = [f"A customer with slug '{slug}' already exists."]
+    if errors:
+        raise ValidationError(errors)
+
+    try:
+        with transaction.atomic():
+            customer = Customer(
+                name=name.strip(),
+                slug=slug,
+                schema_name=schema_name_for(slug),
+                kind=CustomerKind.CUSTOMER,
+                timezone=timezone_name,
+                default_sla=default_sla,
+                business_hours=business_hours,
+            )
+            customer.save()
+            clone_schema(source=settings.TENANT_TEMPLATE_SCHEMA, target=customer.schema_name)
+            Domain.objects.create(domain=customer.portal_host, tenant=customer, is_primary=True)
+            _create_settings(customer, ticket_prefix or ticket_prefix_for(slug))
+    except IntegrityError as exc:
+        # Lost a race with a concurrent provisioning of the same slug.
+        raise ValidationError({"slug": [f"A customer with slug '{slug}' already exists."]}) from exc
+    return customer
+
+
+def _create_settings(customer: Customer, ticket_prefix: str) -> CustomerSettings:
+    return CustomerSettings.objects.create(customer=customer, ticket_prefix=ticket_prefix)
+
+
+def customer_update(
+    *,
+    customer: Customer,
+    name: str | None = None,
+    timezone_name: str | None = None,
+    default_sla: SlaPolicy | None | type[Ellipsis] = ...,  # type: ignore[valid-type]
+    business_hours: BusinessHours | None | type[Ellipsis] = ...,  # type: ignore[valid-type]
+) -> Customer:
+    changed: list[str] = []
+    if name is not None:
+        if not name.strip():
+            raise ValidationError({"name": ["A customer needs a name."]})
+        customer.name = name.strip()
+        changed.append("name")
+    if timezone_name is not None:
+        try:
+            validate_timezone(timezone_name)
+        except ValidationError as exc:
+            raise ValidationError({"timezone": exc.messages}) from exc
+        customer.timezone = timezone_name
+        changed.append("timezone")
+    if default_sla is not ...:
+        customer.default_sla = default_sla  # type: ignore[assignment]
+        changed.append("default_sla")
+    if business_hours is not ...:
+        customer.business_hours = business_hours  # type: ignore[assignment]
+        changed.append("business_hours")
+    if changed:
+        customer.save(update_fields=changed)
+    return customer
+
+
+def customer_archive(*, customer: Customer) -> Customer:
+    """Archive: the portal closes and the customer leaves lists; no row or schema is dropped."""
+    if customer.is_active:
+        customer.is_active = False
+        customer.archived_at = timezone.now()
+        customer.save(update_fields=["is_active", "archived_at"])
+    return customer
+
+
+def customer_restore(*, customer: Customer) -> Customer:
+    if not customer.is_active:
+        customer.is_active = True
+        customer.archived_at = None
+        customer.save(update_fields=["is_active", "archived_at"])
+    return customer
