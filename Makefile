@@ -1,0 +1,11 @@
+.PHONY: run test check bench-provision stop
+run:            ## install, migrate, seed the demo and run web + worker + beat
+	python3 dev.py run
+test:           ## static checks and the whole test suite
+	python3 dev.py test
+check:          ## ruff, mypy, makemigrations --check
+	python3 dev.py check
+bench-provision:
+	python3 dev.py bench provision
+stop:           ## stop the embedded PostgreSQL and Valkey
+	python3 dev.py stop

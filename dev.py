@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""ServiFlow's developer entry point. Needs only Python 3.11+.
+
+    python3 dev.py run            install, start services, migrate, seed demo data, run web + worker + beat
+    python3 dev.py test           install, then ruff, mypy, makemigrations --check and the whole pytest suite
+    python3 dev.py bench NAME     run bench/NAME.py (see bench/README.md)
+    python3 dev.py check          only the static checks (ruff, mypy, migrations)
+    python3 dev.py manage ARGS    manage.py inside the project's environment
+
+Without DATABASE_URL / REDIS_URL the embedded PostgreSQL 18 and Valkey 9 under ./var/ are used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PY = VENV / "bin" / "python"
+UV_VERSION = "0.13.8"
+STAMP = VENV / ".serviflow-installed"
+
+
+def sh(*args: str | Path, env: dict[str, str] | None = None, check: bool = True) -> int:
+    result = subprocess.run([str(a) for a in args], cwd=ROOT, env=env)
+    if check and result.returncode != 0:
+        sys.exit(result.returncode)
+    return result.returncode
+
+
+def ensure_installed() -> None:
+    """Create .venv and install the locked dependencies; again only when uv.lock changes."""
+    if sys.version_info < (3, 11):
+        sys.exit("ServiFlow needs Python 3.11 or newer.")
+    wanted = hashlib.sha256((ROOT / "uv.lock").read_bytes() + (ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted and PY.exists():
+        return
+    print("==> installing ServiFlow into .venv (locked versions from uv.lock)", flush=True)
+    if not PY.exists():
+        sh(sys.executable, "-m", "venv", VENV)
+    uv = VENV / "bin" / "uv"
+    if not uv.exists():
+        sh(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", f"uv=={UV_VERSION}")
+    env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(VENV), "VIRTUAL_ENV": str(VENV)}
+    sh(uv, "sync", "--frozen", "--all-groups", "--python", PY, env=env)
+    STAMP.write_text(wanted)
+
+
+def service_env(**defaults: str) -> dict[str, str]:
+    """The environment for every child process, with the embedded services' URLs filled in."""
+    env = {**defaults, **os.environ}
+    env.setdefault("DJANGO_SETTINGS_MODULE", "serviflow.settings")
+    missing = [name for name in ("DATABASE_URL", "REDIS_URL") if not env.get(name)]
+    if missing:
+        code = (
+            "from serviflow import embedded;"
+            "print(embedded.postgres_url() if 'DATABASE_URL' in %r else '');"
+            "print(embedded.valkey_url() if 'REDIS_URL' in %r else '')" % (missing, missing)
+        )
+        out = subprocess.run([str(PY), "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+        if out.returncode != 0:
+            sys.exit(f"could not start the embedded services:\n{out.stderr}")
+        db_url, redis_url = out.stdout.splitlines()[:2]
+        if db_url:
+            env["DATABASE_URL"] = db_url
+            print(f"==> embedded PostgreSQL 18: {db_url}")
+        if redis_url:
+            env["REDIS_URL"] = redis_url
+            print(f"==> embedded Valkey 9: {redis_url}")
+    return env
+
+
+def cmd_run(args: list[str]) -> None:
+    ensure_installed()
+    port = os.environ.get("PORT", "8000")
+    env = service_env(DEBUG="1", PUBLIC_PORT=port)
+    manage = [str(PY), "manage.py"]
+    sh(*manage, "sync_platform", "--provider-name", "Demo MSP", env=env)
+    sh(*manage, "seed_demo", env=env)
+    (ROOT / "var").mkdir(exist_ok=True)
+    celery = [str(VENV / "bin" / "celery"), "-A", "serviflow"]
+    procs = {
+        "web": subprocess.Popen([*manage, "runserver", f"0.0.0.0:{port}"], cwd=ROOT, env=env),
+        "worker": subprocess.Popen([*celery, "worker", "-l", "INFO", "--concurrency", "2"], cwd=ROOT, env=env),
+        "beat": subprocess.Popen(
+            [*celery, "beat", "-l", "INFO", "-s", str(ROOT / "var" / "celerybeat-schedule")], cwd=ROOT, env=env
+        ),
+    }
+    print(f"\n==> ServiFlow is running. Console: http://localhost:{port}/  Portal: http://acme.localhost:{port}/")
+    print("==> Press Ctrl-C to stop web, worker and beat.\n", flush=True)
+    exit_code = 0
+    try:
+        while True:
+            for name, proc in procs.items():
+                if proc.poll() is not None:
+                    print(f"==> {name} exited with {proc.returncode}; stopping the rest")
+                    exit_code = proc.returncode or 1
+                    raise KeyboardInterrupt
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs.values():
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    sys.exit(exit_code)
+
+
+def cmd_check(args: list[str]) -> None:
+    ensure_installed()
+    env = service_env(DEBUG="1")
+    bin_ = VENV / "bin"
+    sh(bin_ / "ruff", "check", ".")
+    sh(bin_ / "ruff", "format", "--check", ".")
+    sh(bin_ / "mypy", ".", env=env)
+    sh(PY, "manage.py", "makemigrations", "--check", "--dry-run", env=env)
+
+
+def cmd_test(args: list[str]) -> None:
+    if not args:
+        cmd_check([])
+    ensure_installed()
+    env = service_env(DEBUG="1", EMAIL_URL="locmem:")
+    chromium = env.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    if not Path(chromium).exists():
+        print(f"==> note: {chromium} is missing; browser tests will fail (Debian: apt-get install chromium)")
+    code = sh(PY, "-m", "pytest", *args, env=env, check=False)
+    sys.exit(code)
+
+
+def cmd_bench(args: list[str]) -> None:
+    if not args:
+        sys.exit("usage: python3 dev.py bench NAME   (see bench/README.md)")
+    ensure_installed()
+    script = ROOT / "bench" / f"{args[0]}.py"
+    if not script.exists():
+        sys.exit(f"no benchmark {script}")
+    env = service_env(DEBUG="1")
+    sys.exit(sh(PY, script, *args[1:], env=env, check=False))
+
+
+def cmd_manage(args: list[str]) -> None:
+    ensure_installed()
+    sys.exit(sh(PY, "manage.py", *args, env=service_env(DEBUG="1"), check=False))
+
+
+def cmd_stop(args: list[str]) -> None:
+    """Stop the embedded PostgreSQL and Valkey (their data stays in ./var/)."""
+    ensure_installed()
+    sh(PY, "-c", "from serviflow import embedded; embedded.postgres_stop(); embedded.valkey_stop()")
+
+
+COMMANDS = {
+    "run": cmd_run, "test": cmd_test, "check": cmd_check, "bench": cmd_bench,
+    "manage": cmd_manage, "stop": cmd_stop,
+}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        print(__doc__)
+        sys.exit(2)
+    COMMANDS[sys.argv[1]](sys.argv[2:])
