@@ -36,9 +36,9 @@ def sh(*args: str | Path, env: dict[str, str] | None = None, check: bool = True)
 
 def ensure_installed() -> None:
     """Create .venv and install the locked dependencies; again only when uv.lock changes."""
-    if sys.version_info < (3, 11):
-        sys.exit("ServiFlow needs Python 3.11 or newer.")
-    wanted = hashlib.sha256((ROOT / "uv.lock").read_bytes() + (ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    wanted = hashlib.sha256(
+        (ROOT / "uv.lock").read_bytes() + (ROOT / "pyproject.toml").read_bytes()
+    ).hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted and PY.exists():
         return
     print("==> installing ServiFlow into .venv (locked versions from uv.lock)", flush=True)
@@ -60,8 +60,8 @@ def service_env(**defaults: str) -> dict[str, str]:
     if missing:
         code = (
             "from serviflow import embedded;"
-            "print(embedded.postgres_url() if 'DATABASE_URL' in %r else '');"
-            "print(embedded.valkey_url() if 'REDIS_URL' in %r else '')" % (missing, missing)
+            f"print(embedded.postgres_url() if 'DATABASE_URL' in {missing!r} else '');"
+            f"print(embedded.valkey_url() if 'REDIS_URL' in {missing!r} else '')"
         )
         out = subprocess.run([str(PY), "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
         if out.returncode != 0:
@@ -87,12 +87,18 @@ def cmd_run(args: list[str]) -> None:
     celery = [str(VENV / "bin" / "celery"), "-A", "serviflow"]
     procs = {
         "web": subprocess.Popen([*manage, "runserver", f"0.0.0.0:{port}"], cwd=ROOT, env=env),
-        "worker": subprocess.Popen([*celery, "worker", "-l", "INFO", "--concurrency", "2"], cwd=ROOT, env=env),
+        "worker": subprocess.Popen(
+            [*celery, "worker", "-l", "INFO", "--concurrency", "2"], cwd=ROOT, env=env
+        ),
         "beat": subprocess.Popen(
-            [*celery, "beat", "-l", "INFO", "-s", str(ROOT / "var" / "celerybeat-schedule")], cwd=ROOT, env=env
+            [*celery, "beat", "-l", "INFO", "-s", str(ROOT / "var" / "celerybeat-schedule")],
+            cwd=ROOT,
+            env=env,
         ),
     }
-    print(f"\n==> ServiFlow is running. Console: http://localhost:{port}/  Portal: http://acme.localhost:{port}/")
+    print(
+        f"\n==> ServiFlow is running. Console: http://localhost:{port}/  Portal: http://acme.localhost:{port}/"
+    )
     print("==> Press Ctrl-C to stop web, worker and beat.\n", flush=True)
     exit_code = 0
     try:
@@ -162,8 +168,12 @@ def cmd_stop(args: list[str]) -> None:
 
 
 COMMANDS = {
-    "run": cmd_run, "test": cmd_test, "check": cmd_check, "bench": cmd_bench,
-    "manage": cmd_manage, "stop": cmd_stop,
+    "run": cmd_run,
+    "test": cmd_test,
+    "check": cmd_check,
+    "bench": cmd_bench,
+    "manage": cmd_manage,
+    "stop": cmd_stop,
 }
 
 if __name__ == "__main__":

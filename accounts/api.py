@@ -14,7 +14,12 @@ from rest_framework.views import APIView
 
 from accounts.login import InvalidCredentials, LoginThrottled, sign_in
 from accounts.models import ApiToken, User, UserKind
-from accounts.serializers import AgentSerializer, MeSerializer, TokenRequestSerializer, TokenResponseSerializer
+from accounts.serializers import (
+    AgentSerializer,
+    MeSerializer,
+    TokenRequestSerializer,
+    TokenResponseSerializer,
+)
 from accounts.services import (
     AgentFields,
     agent_create,
@@ -56,7 +61,9 @@ class AuthTokenView(ApiView):
         data = serializer.validated_data
         try:
             user = sign_in(
-                request._request, email=data["email"], password=data["password"],
+                request._request,
+                email=data["email"],
+                password=data["password"],
                 remote_addr=client_ip(request._request),
             )
         except LoginThrottled as exc:
@@ -83,7 +90,7 @@ class MeView(ApiView):
     @extend_schema(responses=MeSerializer)
     def get(self, request: Request) -> Response:
         """Who the caller is: kind, licence, customer and role."""
-        return Response(MeSerializer(request.user).data)
+        return Response(MeSerializer(request.user).data)  # type: ignore[arg-type]
 
 
 class IsProviderStaff(permissions.BasePermission):

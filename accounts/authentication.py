@@ -24,9 +24,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             raw = header[1].decode()
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed("The token contains invalid characters.") from None
-        token = (
-            ApiToken.objects.live().select_related("user").filter(digest=token_digest(raw)).first()
-        )
+        token = ApiToken.objects.live().select_related("user").filter(digest=token_digest(raw)).first()
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
         if not token.user.is_active:

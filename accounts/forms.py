@@ -11,8 +11,12 @@ from audit.middleware import client_ip
 
 
 class SignInForm(forms.Form):
-    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}))
-    password = forms.CharField(strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    email = forms.EmailField(
+        max_length=254, widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
+    password = forms.CharField(
+        strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
 
     def __init__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
         self.request = request
@@ -28,13 +32,17 @@ class SignInForm(forms.Form):
             return data
         try:
             user = sign_in(
-                self.request, email=data["email"], password=data["password"],
+                self.request,
+                email=data["email"],
+                password=data["password"],
                 remote_addr=client_ip(self.request),
             )
         except LoginThrottled as exc:
             raise forms.ValidationError(str(exc), code="throttled") from None
         except InvalidCredentials:
-            raise forms.ValidationError("The email or password is not correct.", code="invalid_login") from None
+            raise forms.ValidationError(
+                "The email or password is not correct.", code="invalid_login"
+            ) from None
         if not self.allowed_here(user):
             # Same words as a wrong password: this host does not reveal who exists elsewhere.
             raise forms.ValidationError("The email or password is not correct.", code="invalid_login")
@@ -58,8 +66,12 @@ class TokenCreateForm(forms.Form):
 
 
 class SetPasswordForm(forms.Form):
-    password1 = forms.CharField(label="New password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-    password2 = forms.CharField(label="Repeat it", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password1 = forms.CharField(
+        label="New password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    password2 = forms.CharField(
+        label="Repeat it", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -43,12 +43,13 @@ class User(AbstractBaseUser):
     email = models.EmailField(max_length=254, unique=True)  # stored lower-case
     name = models.CharField(max_length=150)
     kind = models.CharField(max_length=20, choices=UserKind.choices)
-    licence = models.CharField(max_length=12, choices=Licence.choices, null=True, blank=True)
+    # NULL means "no licence" (customer users); the API shows it as null.
+    licence = models.CharField(max_length=12, choices=Licence.choices, null=True, blank=True)  # noqa: DJ001
     timezone = models.CharField(max_length=64, default="UTC")
     customer = models.ForeignKey(
         "tenants.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="people"
     )
-    customer_role = models.CharField(max_length=10, choices=CustomerRole.choices, null=True, blank=True)
+    customer_role = models.CharField(max_length=10, choices=CustomerRole.choices, null=True, blank=True)  # noqa: DJ001
     all_customers = models.BooleanField(
         default=False, help_text="Agents only: member of every customer, present and future."
     )

@@ -11,7 +11,9 @@ from tenants.models import Customer
 
 
 class MeSerializer(serializers.ModelSerializer[User]):
-    customer = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    customer: serializers.SlugRelatedField[Customer] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
 
     class Meta:
         model = User
@@ -41,13 +43,17 @@ class CustomerSlugsField(serializers.ListField):
             return ["*"]
         return sorted(m.customer.slug for m in user.memberships.all())
 
-    def get_attribute(self, instance: User) -> User:
+    def get_attribute(self, instance: User) -> User:  # type: ignore[override]
         return instance
 
 
 @extend_schema_field(
-    {"type": "object", "additionalProperties": {"type": "string"}, "nullable": True,
-     "example": {"tickets": "write", "cmdb": "read", "reports": "none"}}
+    {
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+        "nullable": True,
+        "example": {"tickets": "write", "cmdb": "read", "reports": "none"},
+    }
 )
 class PermissionsField(serializers.DictField):
     child = serializers.CharField()
@@ -59,15 +65,27 @@ class AgentSerializer(serializers.ModelSerializer[User]):
     customers = CustomerSlugsField(required=False)
     permissions = PermissionsField(required=False, allow_null=True)
     password = serializers.CharField(
-        write_only=True, required=False, allow_blank=True, trim_whitespace=False,
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
         style={"input_type": "password"},
     )
 
     class Meta:
         model = User
         fields = [
-            "id", "email", "name", "timezone", "licence", "is_admin", "customers",
-            "permissions", "is_active", "password", "date_joined",
+            "id",
+            "email",
+            "name",
+            "timezone",
+            "licence",
+            "is_admin",
+            "customers",
+            "permissions",
+            "is_active",
+            "password",
+            "date_joined",
         ]
         read_only_fields = ["id", "date_joined"]
         extra_kwargs = {"email": {"validators": []}, "is_active": {"default": True}}

@@ -30,13 +30,26 @@ class CustomerUserSerializer(serializers.ModelSerializer[CustomerUser]):
     )
     is_active = serializers.BooleanField(source="user.is_active", required=False)
     password = serializers.CharField(
-        write_only=True, required=False, allow_blank=True, trim_whitespace=False,
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
         style={"input_type": "password"},
     )
 
     class Meta:
         model = CustomerUser
-        fields = ["id", "email", "name", "role", "timezone", "sla_policy", "is_active", "password", "created_at"]
+        fields = [
+            "id",
+            "email",
+            "name",
+            "role",
+            "timezone",
+            "sla_policy",
+            "is_active",
+            "password",
+            "created_at",
+        ]
         read_only_fields = ["id", "created_at"]
 
 
@@ -58,6 +71,8 @@ class CustomerUserViewSet(
             raise PermissionDenied("Only the customer's admins and agents can change its users.")
 
     def get_queryset(self) -> QuerySet[CustomerUser]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no customer resolved
+            return CustomerUser.objects.none()
         profiles = CustomerUser.objects.select_related("user").order_by("id")
         if not self.access.manages_users:
             profiles = profiles.filter(user=self.access.user)

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.core.exceptions import ValidationError
+from django.db import transaction
 
-from accounts.models import CustomerRole, Licence, User, UserKind
+from accounts.models import CustomerRole, User, UserKind
 from accounts.services import (
     check_email_available,
     check_password,
@@ -17,14 +18,14 @@ from accounts.services import (
     person_deactivate,
     person_reactivate,
 )
-from django.core.exceptions import ValidationError
 from people.models import CustomerUser
+from serviflow.db import tenant_connection
 from sla.models import SlaPolicy
 from tenants.models import Customer
 
 
 def _require_schema(customer: Customer) -> None:
-    if connection.schema_name != customer.schema_name:
+    if tenant_connection.schema_name != customer.schema_name:
         raise RuntimeError(f"customer users of {customer.slug} are changed inside its schema only")
 
 
@@ -123,5 +124,3 @@ def customer_user_update(
         elif is_active is True and not user.is_active:
             person_reactivate(user=user)
     return profile
-
-

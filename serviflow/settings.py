@@ -212,6 +212,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_URLCONF": "serviflow.urls_console",
+    "ENUM_NAME_OVERRIDES": {
+        "CustomerRoleEnum": "accounts.models.CustomerRole",
+        "LicenceEnum": "accounts.models.Licence",
+        "UserKindEnum": "accounts.models.UserKind",
+    },  # the API lives on the console host only
 }
 
 # --- audit ----------------------------------------------------------------------------------

@@ -14,9 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Task
-from django.db import connection
 
 from audit.context import job_context
+from serviflow.db import tenant_connection
 
 SCHEMA_HEADER = "serviflow_schema"
 
@@ -32,14 +32,14 @@ class JobTask(Task):  # type: ignore[type-arg]
             try:
                 return self.run(*args, **kwargs)
             finally:
-                connection.set_schema_to_public()
+                tenant_connection.set_schema_to_public()
 
 
 class TenantTask(JobTask):
     abstract = True
 
-    def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
-        schema = connection.schema_name
+    def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:  # type: ignore[override]
+        schema = tenant_connection.schema_name
         if schema == "public":
             raise RuntimeError(f"{self.name} must be enqueued inside a customer's schema")
         headers = dict(options.pop("headers", None) or {})
@@ -51,7 +51,7 @@ class TenantTask(JobTask):
         if schema is None:
             schema = (getattr(self.request, "headers", None) or {}).get(SCHEMA_HEADER)
         if schema is None:  # called directly, not through the broker
-            schema = connection.schema_name
+            schema = tenant_connection.schema_name
         return str(schema)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -59,10 +59,10 @@ class TenantTask(JobTask):
         from tenants.schema import customer_schema
 
         schema = self._schema_from_request()
-        connection.set_schema_to_public()
+        tenant_connection.set_schema_to_public()
         customer = Customer.objects.get(schema_name=schema)
         with job_context(self.name), customer_schema(customer):
             try:
                 return self.run(*args, **kwargs)
             finally:
-                connection.set_schema_to_public()
+                tenant_connection.set_schema_to_public()

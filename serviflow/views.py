@@ -25,9 +25,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except Exception:  # noqa: BLE001 - any failure means "down"
         body["database"] = "down"
     try:
-        client = redis.Redis.from_url(
-            settings.CELERY_BROKER_URL, socket_timeout=1, socket_connect_timeout=1
-        )
+        client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=1, socket_connect_timeout=1)
         client.ping()
     except Exception:  # noqa: BLE001
         body["broker"] = "down"
@@ -58,13 +56,13 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 def server_error(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api/"):
         return JsonResponse(error_body("server_error", "Something went wrong on our side."), status=500)
-    return HttpResponse(
-        "<h1>Something went wrong on our side</h1><p>It has been logged.</p>", status=500
-    )
+    return HttpResponse("<h1>Something went wrong on our side</h1><p>It has been logged.</p>", status=500)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "", **kwargs: Any) -> HttpResponse:
     return _error(
-        request, 403, "csrf_failed",
+        request,
+        403,
+        "csrf_failed",
         "Your form expired or came from another site. Reload the page and try again.",
     )

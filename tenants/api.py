@@ -15,7 +15,7 @@ from serviflow.api.views import ApiViewSet
 from sla.models import BusinessHours, SlaPolicy
 from tenants.access import customers_visible_to
 from tenants.models import Customer
-from tenants.services import customer_archive, customer_provision, customer_restore, customer_update
+from tenants.services import UNSET, customer_archive, customer_provision, customer_restore, customer_update
 
 
 class CustomerSerializer(serializers.ModelSerializer[Customer]):
@@ -33,8 +33,14 @@ class CustomerSerializer(serializers.ModelSerializer[Customer]):
     class Meta:
         model = Customer
         fields = [
-            "name", "slug", "timezone", "default_sla", "business_hours",
-            "portal_url", "is_active", "created_at",
+            "name",
+            "slug",
+            "timezone",
+            "default_sla",
+            "business_hours",
+            "portal_url",
+            "is_active",
+            "created_at",
         ]
         read_only_fields = ["created_at"]
 
@@ -78,8 +84,8 @@ class CustomerViewSet(
             customer=customer,
             name=data.get("name"),
             timezone_name=data.get("timezone"),
-            default_sla=data.get("default_sla", ...),
-            business_hours=data.get("business_hours", ...),
+            default_sla=data.get("default_sla", UNSET),
+            business_hours=data.get("business_hours", UNSET),
         )
         if data.get("is_active") is False:
             customer_archive(customer=customer)

@@ -98,9 +98,7 @@ def clone_schema(*, source: str, target: str) -> None:
                 sql.SQL(
                     "CREATE TABLE {dst} (LIKE {src} INCLUDING DEFAULTS INCLUDING IDENTITY "
                     "INCLUDING GENERATED INCLUDING STORAGE INCLUDING COMMENTS)"
-                ).format(
-                    dst=sql.Identifier(target, table), src=sql.Identifier(source, table)
-                )
+                ).format(dst=sql.Identifier(target, table), src=sql.Identifier(source, table))
             )
         for table, name, definition in constraints:
             if definition.startswith("FOREIGN KEY"):

@@ -11,17 +11,15 @@ from tenants.models import Customer, CustomerKind, Domain
 
 
 def ensure_public_tenant(*, provider_name: str | None = None) -> Customer:
-    public, created = Customer.objects.get_or_create(
+    public, _created = Customer.objects.get_or_create(
         schema_name="public",
         defaults={"name": provider_name or "ServiFlow", "slug": "public", "kind": CustomerKind.PUBLIC},
     )
     if provider_name and public.name != provider_name:
         public.name = provider_name
         public.save(update_fields=["name"])
-    Domain.objects.update_or_create(
-        tenant=public, is_primary=True, defaults={"domain": settings.BASE_DOMAIN}
-    )
-    return public
+    Domain.objects.update_or_create(tenant=public, is_primary=True, defaults={"domain": settings.BASE_DOMAIN})
+    return public  # type: ignore[no-any-return]
 
 
 def ensure_template_tenant(*, verbosity: int = 0) -> Customer:
@@ -32,14 +30,15 @@ def ensure_template_tenant(*, verbosity: int = 0) -> Customer:
     if template is None:
         with transaction.atomic():
             template = Customer.objects.create(
-                schema_name=schema, name="Provisioning template", slug="template",
-                kind=CustomerKind.TEMPLATE, is_active=False,
+                schema_name=schema,
+                name="Provisioning template",
+                slug="template",
+                kind=CustomerKind.TEMPLATE,
+                is_active=False,
             )
             with connection.cursor() as cursor:
                 cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-    call_command(
-        "migrate_schemas", tenant=True, schema_name=schema, interactive=False, verbosity=verbosity
-    )
+    call_command("migrate_schemas", tenant=True, schema_name=schema, interactive=False, verbosity=verbosity)
     return template
 
 

@@ -5,24 +5,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from django.db import connection
-
+from serviflow.db import tenant_connection
 from tenants.models import Customer
 
 
 @contextmanager
 def customer_schema(customer: Customer) -> Iterator[Customer]:
     """Run a block inside ``customer``'s schema and always return to where we were."""
-    previous = getattr(connection, "tenant", None)
-    connection.set_tenant(customer)
+    previous = getattr(tenant_connection, "tenant", None)
+    tenant_connection.set_tenant(customer)
     try:
         yield customer
     finally:
         if previous is None or previous.schema_name == "public":
-            connection.set_schema_to_public()
+            tenant_connection.set_schema_to_public()
         else:
-            connection.set_tenant(previous)
+            tenant_connection.set_tenant(previous)
 
 
 def public_tenant() -> Customer:
-    return Customer.objects.get(schema_name="public")
+    return Customer.objects.get(schema_name="public")  # type: ignore[no-any-return]

@@ -66,13 +66,20 @@ def _create_settings(customer: Customer, ticket_prefix: str) -> CustomerSettings
     return CustomerSettings.objects.create(customer=customer, ticket_prefix=ticket_prefix)
 
 
+class Unset:
+    """Marks an argument that was not given (None is a real value: "no policy")."""
+
+
+UNSET = Unset()
+
+
 def customer_update(
     *,
     customer: Customer,
     name: str | None = None,
     timezone_name: str | None = None,
-    default_sla: SlaPolicy | None | type[Ellipsis] = ...,  # type: ignore[valid-type]
-    business_hours: BusinessHours | None | type[Ellipsis] = ...,  # type: ignore[valid-type]
+    default_sla: SlaPolicy | Unset | None = UNSET,
+    business_hours: BusinessHours | Unset | None = UNSET,
 ) -> Customer:
     changed: list[str] = []
     if name is not None:
@@ -87,11 +94,11 @@ def customer_update(
             raise ValidationError({"timezone": exc.messages}) from exc
         customer.timezone = timezone_name
         changed.append("timezone")
-    if default_sla is not ...:
-        customer.default_sla = default_sla  # type: ignore[assignment]
+    if not isinstance(default_sla, Unset):
+        customer.default_sla = default_sla
         changed.append("default_sla")
-    if business_hours is not ...:
-        customer.business_hours = business_hours  # type: ignore[assignment]
+    if not isinstance(business_hours, Unset):
+        customer.business_hours = business_hours
         changed.append("business_hours")
     if changed:
         customer.save(update_fields=changed)

@@ -8,9 +8,32 @@ from django.core.exceptions import ValidationError
 SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 RESERVED_SLUGS = frozenset(
     {
-        "www", "api", "public", "template", "admin", "console", "portal", "app", "static",
-        "media", "mail", "smtp", "imap", "ftp", "localhost", "status", "docs", "help",
-        "support", "billing", "auth", "login", "assets", "cdn", "test", "staging",
+        "www",
+        "api",
+        "public",
+        "template",
+        "admin",
+        "console",
+        "portal",
+        "app",
+        "static",
+        "media",
+        "mail",
+        "smtp",
+        "imap",
+        "ftp",
+        "localhost",
+        "status",
+        "docs",
+        "help",
+        "support",
+        "billing",
+        "auth",
+        "login",
+        "assets",
+        "cdn",
+        "test",
+        "staging",
     }
 )
 
@@ -29,7 +52,9 @@ def validate_slug(value: str) -> None:
 
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
-        raise ValidationError(f"'{value}' is not an IANA time zone (e.g. Europe/Berlin).", code="invalid_timezone")
+        raise ValidationError(
+            f"'{value}' is not an IANA time zone (e.g. Europe/Berlin).", code="invalid_timezone"
+        )
 
 
 def schema_name_for(slug: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection
 from django.http import HttpRequest
 from rest_framework import viewsets
 from rest_framework.request import Request
@@ -16,6 +15,7 @@ from accounts.models import User
 from audit import context as audit_context
 from audit.middleware import client_ip
 from audit.models import Channel
+from serviflow.db import tenant_connection
 from tenants.access import CustomerAccess, customer_access
 
 
@@ -27,7 +27,9 @@ class AuditedMixin:
         user = request.user
         if user is not None and user.is_authenticated:
             audit_context.set_request_actor(
-                user, channel=Channel.API, remote_addr=client_ip(request._request)  # type: ignore[arg-type]
+                user,
+                channel=Channel.API,
+                remote_addr=client_ip(request._request),  # type: ignore[arg-type]
             )
 
 
@@ -51,7 +53,7 @@ class CustomerScopedMixin(AuditedMixin):
         user: User = request.user  # type: ignore[assignment]
         self.access = customer_access(user, kwargs[self.customer_url_kwarg])
         self.check_customer_role(request, self.access)
-        connection.set_tenant(self.access.customer)
+        tenant_connection.set_tenant(self.access.customer)
 
     def check_customer_role(self, request: Request, access: CustomerAccess) -> None:
         """Views refine this to ask for more than "may see the customer"."""
@@ -60,7 +62,7 @@ class CustomerScopedMixin(AuditedMixin):
         try:
             return super().dispatch(request, *args, **kwargs)  # type: ignore[misc, no-any-return]
         finally:
-            connection.set_schema_to_public()
+            tenant_connection.set_schema_to_public()
 
 
 class CustomerScopedViewSet(CustomerScopedMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]

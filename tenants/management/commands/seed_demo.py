@@ -8,11 +8,11 @@ from accounts.models import Licence, User
 from accounts.services import AgentFields, agent_create
 from audit.context import job_context
 from people.services import CustomerUserFields, customer_user_create
+from serviflow.urls_util import console_url
 from tenants.models import Customer
 from tenants.platform import ensure_public_tenant
 from tenants.schema import customer_schema
 from tenants.services import customer_provision
-from serviflow.urls_util import console_url
 
 DEMO_PASSWORD = "serviflow-demo"  # noqa: S105 - documented demo credentials
 PROVIDER = "Demo MSP"
@@ -23,10 +23,18 @@ CUSTOMERS = [
 ]
 AGENTS = [
     AgentFields(email="admin@demo-msp.test", name="Ada Admin", is_admin=True, timezone="Europe/London"),
-    AgentFields(email="fulltime@demo-msp.test", name="Frank Fulltime", licence=Licence.FULL_TIME,
-                timezone="Europe/London"),
-    AgentFields(email="occasional@demo-msp.test", name="Olivia Occasional", licence=Licence.OCCASIONAL,
-                timezone="America/New_York"),
+    AgentFields(
+        email="fulltime@demo-msp.test",
+        name="Frank Fulltime",
+        licence=Licence.FULL_TIME,
+        timezone="Europe/London",
+    ),
+    AgentFields(
+        email="occasional@demo-msp.test",
+        name="Olivia Occasional",
+        licence=Licence.OCCASIONAL,
+        timezone="America/New_York",
+    ),
 ]
 MEMBERSHIPS = {"fulltime@demo-msp.test": ["acme", "globex"], "occasional@demo-msp.test": ["initech"]}
 
@@ -42,7 +50,9 @@ class Command(BaseCommand):
                 if not User.objects.filter(email=fields.email).exists():
                     slugs = MEMBERSHIPS.get(fields.email, [])
                     agent_create(
-                        fields=AgentFields(**{**fields.__dict__, "customers": tuple(customers[s] for s in slugs)}),
+                        fields=AgentFields(
+                            **{**fields.__dict__, "customers": tuple(customers[s] for s in slugs)}
+                        ),
                         password=DEMO_PASSWORD,
                     )
             for slug, customer in customers.items():
@@ -56,7 +66,9 @@ class Command(BaseCommand):
                         if not User.objects.filter(email=email).exists():
                             customer_user_create(
                                 customer=customer,
-                                fields=CustomerUserFields(email=email, name=name, role=role, timezone=customer.timezone),
+                                fields=CustomerUserFields(
+                                    email=email, name=name, role=role, timezone=customer.timezone
+                                ),
                                 password=DEMO_PASSWORD,
                             )
         self._print(customers)
@@ -70,7 +82,9 @@ class Command(BaseCommand):
         out(self.style.SUCCESS(f"\nDemo data ready. Every demo password is: {DEMO_PASSWORD}"))
         out(f"  Console  {console_url('/')}")
         for fields in AGENTS:
-            out(f"    {fields.email:<28} {'provider admin' if fields.is_admin else fields.licence + ' agent'}")
+            out(
+                f"    {fields.email:<28} {'provider admin' if fields.is_admin else fields.licence + ' agent'}"
+            )
         for slug, customer in customers.items():
             out(f"  Portal   {customer.portal_url}  ({customer.name})")
             out(f"    admin@{slug}.test, user@{slug}.test, it@{slug}.test (customer agent, uses the console)")

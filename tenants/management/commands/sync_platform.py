@@ -18,7 +18,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--provider-name", help="Name of the MSP shown in the console.")
         parser.add_argument(
-            "--executor", default="standard", choices=["standard", "multiprocessing"],
+            "--executor",
+            default="standard",
+            choices=["standard", "multiprocessing"],
             help="django-tenants migration executor for the customer schemas.",
         )
 
@@ -29,7 +31,10 @@ class Command(BaseCommand):
             ensure_public_tenant(provider_name=options.get("provider_name"))
             ensure_template_tenant(verbosity=verbosity)
             call_command(
-                "migrate_schemas", tenant=True, interactive=False, verbosity=verbosity,
+                "migrate_schemas",
+                tenant=True,
+                interactive=False,
+                verbosity=verbosity,
                 executor=options["executor"],
             )
             moved = sync_customer_domains()

@@ -1,0 +1,281 @@
+"""Provisioning benchmark: seconds per new customer, cloned from the template schema.
+
+In a throw-away database (``serviflow_bench`` on the server of DATABASE_URL, dropped and
+re-created at start, dropped at the end) it fills the platform up to 10, 100 and 500 customers
+and, at each size, times TIMED fresh ``customer_provision`` calls one by one (row, cloned schema,
+domain, settings, audit entries: one transaction each). The timed customers stay and count
+toward the next size. For comparison it times REPLAYS "replayed migrations" of the same schema
+(customer row + CREATE SCHEMA + ``migrate_schemas`` for that one schema), which are removed again.
+
+Targets: median <= 0.5 s per new customer at every size, median at 500 <= 1.5 x median at 10,
+and cloning at least 5 x faster than replaying the migrations.
+
+Run: ``python3 dev.py bench provision`` (or ``make bench-provision``).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serviflow.settings")
+
+BENCH_DATABASE = "serviflow_bench"
+SIZES = (10, 100, 500)
+TIMED = 15  # fresh customers timed at each size
+REPLAYS = 5  # replayed-migration runs at each size
+JOB = "bench.provision"
+
+TARGET_MEDIAN_S = 0.5
+TARGET_GROWTH = 1.5  # median at the largest size / median at the smallest size
+TARGET_SPEEDUP = 5.0  # replay median / clone median
+
+# What a schema "looks like": used to check that clone and replay produce the same structure.
+_SHAPE_QUERIES = {
+    "tables": """
+        SELECT c.relname FROM pg_class c
+         WHERE c.relnamespace = %(ns)s::regnamespace AND c.relkind IN ('r', 'p')""",
+    "columns": """
+        SELECT c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+               || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
+               || CASE WHEN a.attidentity <> '' THEN ' identity ' || a.attidentity::text ELSE '' END
+               || COALESCE(' default ' || pg_get_expr(d.adbin, d.adrelid), '')
+          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+          LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+         WHERE c.relnamespace = %(ns)s::regnamespace AND c.relkind IN ('r', 'p')
+           AND a.attnum > 0 AND NOT a.attisdropped""",
+    "constraints": """
+        SELECT t.relname || ' ' || c.conname || ' ' || pg_get_constraintdef(c.oid)
+          FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+         WHERE c.connamespace = %(ns)s::regnamespace""",
+    "indexes": """
+        SELECT pg_get_indexdef(i.indexrelid)
+          FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+         WHERE ic.relnamespace = %(ns)s::regnamespace""",
+    "migrations": "SELECT app || '.' || name FROM {schema}.django_migrations",
+}
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server and credentials, another database (``?host=/socket/dir`` is kept)."""
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def recreate_database(admin_url: str, *, create: bool) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DATABASE))
+        )
+        if create:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DATABASE)))
+
+
+def timed(action: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def p95(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20, method="inclusive")[18]
+
+
+def customer_count() -> int:
+    from tenants.models import Customer
+
+    return Customer.objects.customers().count()
+
+
+def provision(slug: str) -> None:
+    from tenants.services import customer_provision
+
+    customer_provision(name=f"Bench {slug}", slug=slug, timezone_name="Europe/Berlin")
+
+
+def replay_migrations(slug: str) -> str:
+    """What provisioning cost before cloning: register the tenant, create its schema, migrate it."""
+    from django.core.management import call_command
+    from django.db import connection
+    from psycopg import sql
+
+    from tenants.models import Customer, CustomerKind
+    from tenants.validators import schema_name_for
+
+    schema = schema_name_for(slug)
+    Customer.objects.create(name=f"Replay {slug}", slug=slug, schema_name=schema, kind=CustomerKind.CUSTOMER)
+    with connection.cursor() as cursor:
+        cursor.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    call_command("migrate_schemas", tenant=True, schema_name=schema, interactive=False, verbosity=0)
+    return schema
+
+
+def remove_replayed(slug: str) -> None:
+    from django.db import connection
+    from psycopg import sql
+
+    from tenants.models import Customer
+    from tenants.validators import schema_name_for
+
+    Customer.objects.filter(slug=slug).delete()
+    with connection.cursor() as cursor:
+        cursor.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema_name_for(slug))))
+
+
+def schema_shape(schema: str) -> dict[str, set[str]]:
+    from django.db import connection
+    from psycopg import sql
+
+    shape: dict[str, set[str]] = {}
+    with connection.cursor() as cursor:
+        for key, query in _SHAPE_QUERIES.items():
+            statement = sql.SQL(query).format(schema=sql.Identifier(schema))  # type: ignore[arg-type]
+            cursor.execute(statement, {"ns": schema})
+            # Qualified names differ between the two schemas only by the schema itself.
+            shape[key] = {row[0].replace(f"{schema}.", "") for row in cursor.fetchall()}
+    return shape
+
+
+def compare_shapes(cloned: str, replayed: str) -> list[str]:
+    """Differences between a cloned and a replayed schema (empty: same structure)."""
+    a, b = schema_shape(cloned), schema_shape(replayed)
+    problems: list[str] = []
+    for key in _SHAPE_QUERIES:
+        for item in sorted(a[key] - b[key]):
+            problems.append(f"{key}: only in the clone {cloned}: {item}")
+        for item in sorted(b[key] - a[key]):
+            problems.append(f"{key}: only in the replay {replayed}: {item}")
+    return problems
+
+
+def run() -> list[dict[str, Any]]:
+    from django.core.management import call_command
+
+    from audit.context import job_context
+    from tenants.validators import schema_name_for
+
+    log("==> sync_platform (public schema, template, tenants)")
+    call_command("sync_platform", verbosity=0)
+
+    results: list[dict[str, Any]] = []
+    filler = 0
+    with job_context(JOB):
+        for size in SIZES:
+            fill_start = time.perf_counter()
+            added = 0
+            while customer_count() < size:
+                filler += 1
+                provision(f"bench-{filler:04d}")
+                added += 1
+            fill_s = time.perf_counter() - fill_start
+            if added:
+                each_ms = fill_s / added * 1000
+                log(f"==> filled to {size} customers (+{added} in {fill_s:.1f} s, {each_ms:.0f} ms each)")
+
+            population = customer_count()
+            clone = [timed(partial(provision, f"timed-{size}-{i:02d}")) for i in range(TIMED)]
+            log(f"    {TIMED} timed clones at {population}: median {statistics.median(clone):.3f} s")
+
+            replay: list[float] = []
+            for i in range(REPLAYS):
+                slug = f"replay-{size}-{i}"
+                replay.append(timed(partial(replay_migrations, slug)))
+                if i == 0:
+                    problems = compare_shapes(schema_name_for(f"timed-{size}-00"), schema_name_for(slug))
+                    for problem in problems:
+                        log(f"    WARNING clone differs from replay: {problem}")
+                    if not problems:
+                        log("    clone and replayed schema have the same structure and migration records")
+                remove_replayed(slug)
+            log(f"    {REPLAYS} replays at {population}: median {statistics.median(replay):.3f} s")
+            results.append({"size": population, "clone": clone, "replay": replay})
+    return results
+
+
+def report(results: list[dict[str, Any]]) -> bool:
+    header = (
+        f"{'customers':>9}  {'clone median':>12}  {'clone p95':>9}  {'replay median':>13}  "
+        f"{'replay/clone':>12}  {'median vs ' + str(results[0]['size']):>13}"
+    )
+    first = statistics.median(results[0]["clone"])
+    log("")
+    log(f"Provisioning, seconds per new customer ({TIMED} clones, {REPLAYS} replays per size)")
+    log(header)
+    log("-" * len(header))
+    for row in results:
+        median = statistics.median(row["clone"])
+        replay = statistics.median(row["replay"])
+        log(
+            f"{row['size']:>9}  {median:>12.3f}  {p95(row['clone']):>9.3f}  {replay:>13.3f}  "
+            f"{replay / median:>11.1f}x  {median / first:>12.2f}x"
+        )
+
+    medians = [statistics.median(row["clone"]) for row in results]
+    speedups = [statistics.median(row["replay"]) / statistics.median(row["clone"]) for row in results]
+    growth = medians[-1] / medians[0]
+    checks = [
+        (
+            f"median <= {TARGET_MEDIAN_S} s per new customer at every size",
+            max(medians) <= TARGET_MEDIAN_S,
+            f"worst {max(medians):.3f} s",
+        ),
+        (
+            f"median at {results[-1]['size']} <= {TARGET_GROWTH} x median at {results[0]['size']}",
+            growth <= TARGET_GROWTH,
+            f"{growth:.2f}x",
+        ),
+        (
+            f"clone >= {TARGET_SPEEDUP:g} x faster than replaying migrations (every size)",
+            min(speedups) >= TARGET_SPEEDUP,
+            f"worst {min(speedups):.1f}x",
+        ),
+    ]
+    log("")
+    for label, ok, detail in checks:
+        log(f"{'PASS' if ok else 'FAIL'}  {label}  ({detail})")
+    passed = all(ok for _, ok, _ in checks)
+    log(f"\nVerdict: {'PASS' if passed else 'FAIL'}")
+    return passed
+
+
+def main() -> int:
+    from serviflow import embedded
+
+    source_url = os.environ.get("DATABASE_URL") or embedded.postgres_url()
+    bench_url = with_database(source_url, BENCH_DATABASE)
+    admin_url = with_database(source_url, "postgres")
+    log(f"==> bench database {BENCH_DATABASE} (dropped and re-created; your data is not touched)")
+    recreate_database(admin_url, create=True)
+    os.environ["DATABASE_URL"] = bench_url
+    started = time.perf_counter()
+    try:
+        import django
+
+        django.setup()
+        report(run())
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        recreate_database(admin_url, create=False)
+        log(f"==> dropped {BENCH_DATABASE}; total {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
