@@ -97,7 +97,8 @@ class IsProviderStaff(permissions.BasePermission):
     message = "Only the provider's staff can see agents."
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        return bool(request.user and request.user.is_provider_staff)  # type: ignore[union-attr]
+        # Detail routes fall through to the (empty) queryset: a 404, like any foreign object.
+        return getattr(view, "detail", False) or bool(request.user.is_provider_staff)  # type: ignore[union-attr]
 
 
 class AdminWritesOnly(permissions.BasePermission):
@@ -129,6 +130,8 @@ class AgentViewSet(
     permission_classes = [permissions.IsAuthenticated, IsProviderStaff, AdminWritesOnly]
 
     def get_queryset(self) -> QuerySet[User]:
+        if not self.request.user.is_provider_staff:  # type: ignore[union-attr]
+            return User.objects.none()
         return (
             User.objects.filter(kind__in=[UserKind.PROVIDER_ADMIN, UserKind.AGENT])
             .prefetch_related("memberships__customer")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -57,13 +57,14 @@ def job_context(job: str) -> Any:
     return acting(Actor(user=None, channel=Channel.SYSTEM, job=job))
 
 
-def set_request_actor(user: User, *, channel: str, remote_addr: str | None) -> None:
-    """Used by request handling, where the context lives exactly as long as the request."""
-    _current.set(Actor(user=user, channel=channel, remote_addr=remote_addr))
+def set_request_actor(user: User | None, *, channel: str, remote_addr: str | None) -> Token[Actor | None]:
+    """Used by request handling; ``AuditContextMiddleware`` restores the previous context after."""
+    actor = Actor(user=user, channel=channel, remote_addr=remote_addr) if user is not None else None
+    return _current.set(actor)
 
 
-def clear_request_actor() -> None:
-    _current.set(None)
+def restore(token: Token[Actor | None]) -> None:
+    _current.reset(token)
 
 
 @receiver(pre_save, sender=AuditEntry, dispatch_uid="audit.fill_actor")

@@ -19,12 +19,12 @@ class AuditContextMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            context.set_request_actor(user, channel=Channel.WEB, remote_addr=client_ip(request))  # type: ignore[arg-type]
+        signed_in = user if user is not None and user.is_authenticated else None
+        token = context.set_request_actor(signed_in, channel=Channel.WEB, remote_addr=client_ip(request))  # type: ignore[arg-type]
         try:
             return self.get_response(request)
         finally:
-            context.clear_request_actor()
+            context.restore(token)
 
 
 def client_ip(request: HttpRequest) -> str | None:

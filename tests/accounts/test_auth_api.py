@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from accounts.models import ApiToken
+from accounts.services import person_deactivate
+from tests.conftest import PASSWORD, Cast, api_for
+
+
+def _sign_in(email: str, password: str = PASSWORD) -> object:
+    return APIClient(HTTP_HOST="localhost").post(
+        "/api/v1/auth/token/", {"email": email, "password": password}, format="json"
+    )
+
+
+def test_token_exchange_returns_token_and_user(cast: Cast) -> None:
+    response = _sign_in("Alice@MSP.test")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["user"] == {
+        "id": cast.alice.pk, "email": "alice@msp.test", "name": "alice", "kind": "provider_admin",
+        "licence": "full_time", "timezone": "UTC", "customer": None, "customer_role": None,
+    }
+    stored = ApiToken.objects.get(user=cast.alice, digest=hashlib.sha256(body["token"].encode()).hexdigest())
+    assert body["token"] not in (stored.digest, stored.prefix)  # only the digest is stored
+    me = APIClient(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Bearer {body['token']}").get("/api/v1/me/")
+    assert me.json()["email"] == "alice@msp.test"
+
+
+def test_wrong_password_is_401_invalid_credentials(cast: Cast) -> None:
+    response = _sign_in("alice@msp.test", "nope")
+    assert response.status_code == 401
+    assert response.json()["code"] == "invalid_credentials"
+
+
+def test_missing_fields_are_400_naming_them(cast: Cast) -> None:
+    response = APIClient(HTTP_HOST="localhost").post("/api/v1/auth/token/", {}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["fields"]) == {"email", "password"}
+
+
+def test_repeated_failures_are_throttled_with_429_even_with_the_right_password(cast: Cast, settings) -> None:
+    for _ in range(settings.LOGIN_FAILURE_LIMIT):
+        assert _sign_in("bob@msp.test", "wrong").status_code == 401
+    response = _sign_in("bob@msp.test")
+    assert response.status_code == 429
+    assert response.json()["code"] == "throttled"
+    assert int(response["Retry-After"]) > 0
+
+
+def test_delete_revokes_the_calling_token(cast: Cast) -> None:
+    client = api_for(cast.bob)
+    assert client.delete("/api/v1/auth/token/").status_code == 204
+    response = client.get("/api/v1/me/")
+    assert response.status_code == 401
+    assert response.json()["code"] == "authentication_failed"
+
+
+def test_unauthenticated_requests_are_401(cast: Cast) -> None:
+    response = APIClient(HTTP_HOST="localhost").get("/api/v1/me/")
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_malformed_bearer_header_is_401(cast: Cast) -> None:
+    response = APIClient(HTTP_HOST="localhost", HTTP_AUTHORIZATION="Bearer a b").get("/api/v1/me/")
+    assert response.status_code == 401
+
+
+def test_deactivation_ends_sessions_and_tokens_at_once(cast: Cast, actor: None) -> None:
+    client = api_for(cast.bob)
+    browser = Client(HTTP_HOST="localhost")
+    assert browser.post("/login/", {"email": "bob@msp.test", "password": PASSWORD}).status_code == 302
+    assert browser.get("/").status_code == 200
+    person_deactivate(user=cast.bob)
+    assert client.get("/api/v1/me/").status_code == 401
+    assert browser.get("/").status_code == 302  # back to the sign-in page
+    assert not ApiToken.objects.live().filter(user=cast.bob).exists()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/me/", "/api/v1/customers/"])
+def test_session_auth_works_for_the_api(cast: Cast, path: str) -> None:
+    browser = Client(HTTP_HOST="localhost")
+    browser.post("/login/", {"email": "alice@msp.test", "password": PASSWORD})
+    assert browser.get(path).status_code == 200
+
+
+def test_session_writes_need_csrf(cast: Cast) -> None:
+    browser = Client(HTTP_HOST="localhost", enforce_csrf_checks=True)
+    browser.force_login(cast.alice)
+    response = browser.post("/api/v1/customers/", {"name": "X", "slug": "xcorp"}, content_type="application/json")
+    assert response.status_code == 403
+    assert response.json()["code"] == "permission_denied"

@@ -1,0 +1,139 @@
+"""Test set-up: a real PostgreSQL test database with the template schema and a fixed cast.
+
+The cast (created once per session, committed):
+- Alice: provider admin.        - Bob: agent, member of Acme.   - Charlie: agent, member of Globex only.
+- Acme: acme-admin (admin), acme-user, acme-user2 (user), acme-it (customer agent).
+- Globex: globex-admin (admin), globex-user (user).
+Acme's and Globex's profile ids overlap (both start at 1), as do everything else's ids per schema.
+Each test runs in a transaction that is rolled back; tests that need committed data (worker,
+browser) use their own freshly provisioned customers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from accounts.models import Licence, User
+from accounts.services import AgentFields, agent_create, token_issue
+from audit.context import job_context
+from people.models import CustomerUser
+from people.services import CustomerUserFields, customer_user_create
+from tenants.models import Customer
+from tenants.platform import ensure_public_tenant, ensure_template_tenant
+from tenants.schema import customer_schema
+from tenants.services import customer_provision
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs a loop
+
+PASSWORD = "correct-horse-battery"
+CONSOLE_HOST = "localhost"
+
+
+@dataclass(frozen=True)
+class Cast:
+    alice: User
+    bob: User
+    charlie: User
+    acme: Customer
+    globex: Customer
+    acme_admin: User
+    acme_user: User
+    acme_user2: User
+    acme_it: User
+    globex_admin: User
+    globex_user: User
+
+    def profile(self, user: User) -> CustomerUser:
+        assert user.customer is not None
+        with customer_schema(user.customer):
+            return CustomerUser.objects.get(user=user)
+
+
+def _customer_user(customer: Customer, email: str, role: str) -> User:
+    with customer_schema(customer):
+        profile = customer_user_create(
+            customer=customer,
+            fields=CustomerUserFields(email=email, name=email.split("@")[0], role=role),
+            password=PASSWORD,
+        )
+    return profile.user
+
+
+def _build_cast() -> Cast:
+    with job_context("tests.cast"):
+        ensure_public_tenant(provider_name="Test MSP")
+        ensure_template_tenant()
+        acme = customer_provision(name="Acme", slug="acme", timezone_name="Europe/Berlin")
+        globex = customer_provision(name="Globex", slug="globex", timezone_name="America/New_York")
+
+        def agent(email: str, **kw: object) -> User:
+            return agent_create(fields=AgentFields(email=email, name=email.split("@")[0], **kw), password=PASSWORD)  # type: ignore[arg-type]
+
+        return Cast(
+            alice=agent("alice@msp.test", is_admin=True),
+            bob=agent("bob@msp.test", customers=(acme,)),
+            charlie=agent("charlie@msp.test", customers=(globex,), licence=Licence.OCCASIONAL),
+            acme=acme,
+            globex=globex,
+            acme_admin=_customer_user(acme, "admin@acme.test", "admin"),
+            acme_user=_customer_user(acme, "user@acme.test", "user"),
+            acme_user2=_customer_user(acme, "user2@acme.test", "user"),
+            acme_it=_customer_user(acme, "it@acme.test", "agent"),
+            globex_admin=_customer_user(globex, "admin@globex.test", "admin"),
+            globex_user=_customer_user(globex, "user@globex.test", "user"),
+        )
+
+
+_CAST: Cast | None = None
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Iterator[None]:
+    """After pytest-django migrated the public schema: the template tenant and the cast."""
+    global _CAST
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        _CAST = _build_cast()
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _clear_caches() -> Iterator[None]:
+    from django.core.cache import caches
+
+    yield
+    caches["throttle"].clear()
+
+
+@pytest.fixture
+def cast(db: None) -> Cast:
+    assert _CAST is not None
+    return _CAST
+
+
+@pytest.fixture
+def actor() -> Iterator[None]:
+    """Writes made directly by a test (not through a request) run as a named job."""
+    with job_context("tests"):
+        yield
+
+
+def api_for(user: User | None) -> APIClient:
+    client = APIClient(HTTP_HOST=CONSOLE_HOST)
+    if user is not None:
+        with job_context("tests.token"):
+            _, raw = token_issue(user=user, name="test")
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
+
+
+@pytest.fixture
+def api(cast: Cast) -> type[APIClient]:
+    return api_for  # type: ignore[return-value]
+
+

@@ -1,0 +1,98 @@
+"""Every endpoint answers 404 to outsiders, and the 404 says nothing about what exists."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Cast, api_for
+
+OUTSIDERS_OF_ACME = ["charlie", "globex_admin", "globex_user"]
+
+
+def _assert_hidden(response, *secrets: str) -> None:
+    assert response.status_code == 404, response.content
+    assert response.json() == {"code": "not_found", "detail": "Not found."}
+    for secret in secrets:
+        assert secret not in response.content.decode()
+
+
+@pytest.mark.parametrize("outsider", OUTSIDERS_OF_ACME)
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/v1/customers/acme/"),
+        ("patch", "/api/v1/customers/acme/"),
+        ("put", "/api/v1/customers/acme/"),
+        ("delete", "/api/v1/customers/acme/"),
+        ("get", "/api/v1/customers/acme/users/"),
+        ("post", "/api/v1/customers/acme/users/"),
+    ],
+)
+def test_outsiders_get_404_for_another_customer(cast: Cast, outsider: str, method: str, path: str) -> None:
+    client = api_for(getattr(cast, outsider))
+    response = getattr(client, method)(path, {"name": "x", "email": "x@x.test"}, format="json")
+    _assert_hidden(response, "Acme", "acme.test")
+
+
+@pytest.mark.parametrize("outsider", OUTSIDERS_OF_ACME)
+@pytest.mark.parametrize("method", ["get", "patch", "put", "delete"])
+def test_outsiders_get_404_for_a_user_whose_id_also_exists_in_their_own_customer(
+    cast: Cast, outsider: str, method: str
+) -> None:
+    acme_profile = cast.profile(cast.acme_user)
+    globex_profile_same_id_exists = cast.profile(cast.globex_admin).pk <= acme_profile.pk
+    assert globex_profile_same_id_exists or cast.profile(cast.globex_user).pk == acme_profile.pk
+    client = api_for(getattr(cast, outsider))
+    response = getattr(client, method)(
+        f"/api/v1/customers/acme/users/{acme_profile.pk}/", {"name": "Mallory"}, format="json"
+    )
+    _assert_hidden(response, "user@acme.test")
+    assert api_for(cast.bob).get(f"/api/v1/customers/acme/users/{acme_profile.pk}/").json()["name"] == "user"
+
+
+def test_overlapping_ids_resolve_inside_the_callers_customer(cast: Cast) -> None:
+    acme_first = cast.profile(cast.acme_admin).pk
+    globex_first = cast.profile(cast.globex_admin).pk
+    assert acme_first == globex_first  # same id, different people
+    seen_by_globex = api_for(cast.globex_admin).get(f"/api/v1/customers/globex/users/{globex_first}/").json()
+    assert seen_by_globex["email"] == "admin@globex.test"
+
+
+def test_unknown_customer_and_unknown_user_look_the_same_as_foreign_ones(cast: Cast) -> None:
+    client = api_for(cast.charlie)
+    _assert_hidden(client.get("/api/v1/customers/does-not-exist/users/"))
+    _assert_hidden(api_for(cast.bob).get("/api/v1/customers/acme/users/999999/"))
+
+
+def test_customer_lists_show_only_what_the_caller_may_see(cast: Cast) -> None:
+    def slugs(user) -> set[str]:
+        return {c["slug"] for c in api_for(user).get("/api/v1/customers/?page_size=200").json()["results"]}
+
+    assert {"acme", "globex"} <= slugs(cast.alice)
+    assert slugs(cast.bob) == {"acme"}
+    assert slugs(cast.charlie) == {"globex"}
+    assert slugs(cast.globex_user) == {"globex"}
+    assert slugs(cast.acme_it) == {"acme"}
+
+
+@pytest.mark.parametrize("customer_user", ["acme_user", "globex_admin", "acme_it"])
+def test_customer_users_get_404_for_agents(cast: Cast, customer_user: str) -> None:
+    client = api_for(getattr(cast, customer_user))
+    _assert_hidden(client.get(f"/api/v1/agents/{cast.bob.pk}/"), "bob@msp.test")
+    _assert_hidden(client.patch(f"/api/v1/agents/{cast.bob.pk}/", {"name": "x"}, format="json"))
+    _assert_hidden(client.delete(f"/api/v1/agents/{cast.bob.pk}/"))
+    assert client.get("/api/v1/agents/").status_code == 403
+
+
+def test_a_user_with_role_user_sees_only_themselves(cast: Cast) -> None:
+    client = api_for(cast.acme_user)
+    listed = client.get("/api/v1/customers/acme/users/").json()["results"]
+    assert [u["email"] for u in listed] == ["user@acme.test"]
+    _assert_hidden(
+        client.get(f"/api/v1/customers/acme/users/{cast.profile(cast.acme_user2).pk}/"), "user2@acme.test"
+    )
+
+
+def test_me_and_token_endpoints_only_ever_concern_the_caller(cast: Cast) -> None:
+    me = api_for(cast.globex_user).get("/api/v1/me/").json()
+    assert me["email"] == "user@globex.test" and me["customer"] == "globex"
