@@ -34,7 +34,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     DJANGO_SETTINGS_MODULE=serviflow.settings
 
-# A fixed UID/GID so file ownership on mounted volumes is predictable.
+# A fixed UID/GID so file ownership on mounted volumes is predictable; USER below is numeric so a
+# runtime can verify it is not root without reading /etc/passwd.
 RUN groupadd --system --gid 10001 serviflow \
     && useradd --system --uid 10001 --gid serviflow --create-home --home-dir /home/serviflow \
        --shell /usr/sbin/nologin serviflow
@@ -57,7 +58,7 @@ RUN chmod 0755 docker/entrypoint.sh \
        python manage.py collectstatic --noinput --verbosity 0 \
     && python -m compileall -q -j 0 /app
 
-USER serviflow
+USER 10001:10001
 EXPOSE 8000
 
 ENTRYPOINT ["/app/docker/entrypoint.sh"]

@@ -12,11 +12,14 @@ browser) use their own freshly provisioned customers.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
-from django.core.management import call_command
+from django.db import connection, connections
 from rest_framework.test import APIClient
 
 from accounts.models import Licence, User
@@ -94,12 +97,23 @@ _CAST: Cast | None = None
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Iterator[None]:
-    """After pytest-django migrated the public schema: the template tenant and the cast."""
+def django_db_setup(
+    request: pytest.FixtureRequest, django_test_environment: None, django_db_blocker: Any, django_db_keepdb: bool
+) -> Iterator[None]:
+    """The test database, always (pytest-django would skip it when only worker or browser tests
+    run, leaving them on the real database), then the template tenant and the cast."""
+    from django.test.utils import setup_databases, teardown_databases
+
     global _CAST
-    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+    with django_db_blocker.unblock():
+        db_cfg = setup_databases(verbosity=0, interactive=False, keepdb=django_db_keepdb, aliases={"default"})
+        assert connection.settings_dict["NAME"].startswith("test_"), "refusing to run on a real database"
         _CAST = _build_cast()
     yield
+    if not django_db_keepdb:
+        with django_db_blocker.unblock():
+            connections.close_all()
+            teardown_databases(db_cfg, verbosity=0)
 
 
 @pytest.fixture(autouse=True)
@@ -137,3 +151,39 @@ def api(cast: Cast) -> type[APIClient]:
     return api_for  # type: ignore[return-value]
 
 
+
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def mail_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("mail")
+
+
+@pytest.fixture(scope="session")
+def worker_queue(django_db_setup: None, mail_dir: Path) -> Iterator[str]:
+    """A real Celery worker on a queue of its own, against the test database and real Redis."""
+    from serviflow.celery import app
+    from tests.support import processes
+
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    app.conf.task_default_queue = queue
+    ARTIFACTS.mkdir(exist_ok=True)
+    env = processes.process_env(CELERY_QUEUE=queue, EMAIL_URL=f"file://{mail_dir}")
+    proc = processes.start_worker(queue, env, ARTIFACTS / "worker.log")
+    yield queue
+    processes.stop(proc)
+
+
+@pytest.fixture(scope="session")
+def live_url(django_db_setup: None, mail_dir: Path) -> Iterator[str]:
+    """The real web server (runserver, no reload) on a free port, against the test database."""
+    from tests.support import processes
+
+    port = processes.free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
+    env = processes.process_env(PUBLIC_PORT=str(port), EMAIL_URL=f"file://{mail_dir}")
+    proc = processes.start_web(port, env, ARTIFACTS / "web.log")
+    yield f"http://localhost:{port}"
+    processes.stop(proc)
