@@ -1,0 +1,82 @@
+"""Console and portal sign-in in real Chromium against the real web server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.conftest import ARTIFACTS, PASSWORD
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+        yield browser
+        browser.close()
+
+
+def _sign_in(page: Page, url: str, email: str) -> None:
+    page.goto(f"{url}/login/")
+    page.fill("#id_email", email)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+
+
+def test_agent_signs_in_to_the_console_and_sees_only_member_customers(browser: Browser, live_url: str) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    _sign_in(page, live_url, "bob@msp.test")
+    page.wait_for_selector("h1:has-text('Customers')")
+    body = page.inner_text("main")
+    assert "Acme" in body and "Globex" not in body
+    page.screenshot(path=str(ARTIFACTS / "console-home.png"), full_page=True)
+    page.close()
+
+
+def test_wrong_password_shows_a_message_and_no_session(browser: Browser, live_url: str) -> None:
+    page = browser.new_page()
+    page.goto(f"{live_url}/login/")
+    page.fill("#id_email", "bob@msp.test")
+    page.fill("#id_password", "not-it")
+    page.click("button[type=submit]")
+    assert "not correct" in page.inner_text("[role=alert]")
+    page.close()
+
+
+def test_customer_user_signs_in_on_their_portal_and_the_session_is_refused_elsewhere(
+    browser: Browser, live_url: str
+) -> None:
+    port = live_url.rsplit(":", 1)[1]
+    acme, globex = f"http://acme.localhost:{port}", f"http://globex.localhost:{port}"
+    context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
+    page = context.new_page()
+    _sign_in(page, acme, "user@acme.test")
+    page.wait_for_selector("text=support portal of Acme")
+    page.screenshot(path=str(ARTIFACTS / "portal-home.png"), full_page=True)
+
+    # The same person cannot sign in on another customer's portal...
+    _sign_in(page, globex, "user@acme.test")
+    assert "not correct" in page.inner_text("[role=alert]")
+
+    # ...and their session cookie, carried over by hand, is not honoured there either.
+    session = next(c for c in context.cookies(acme) if c["name"] == "sessionid")
+    context.add_cookies([{**session, "domain": "globex.localhost"}])  # type: ignore[list-item]
+    page.goto(f"{globex}/")
+    assert page.url.startswith(f"{globex}/login/")
+    context.close()
+
+
+def test_console_refuses_customer_users_with_the_same_words(browser: Browser, live_url: str) -> None:
+    page = browser.new_page()
+    _sign_in(page, live_url, "user@acme.test")
+    assert "not correct" in page.inner_text("[role=alert]")
+    page.close()
