@@ -126,7 +126,10 @@ def _clear_caches() -> Iterator[None]:
 
 @pytest.fixture
 def cast(db: None) -> Cast:
+    """The session's cast, re-read so that no test sees another test's in-memory changes."""
     assert _CAST is not None
+    for value in vars(_CAST).values():
+        value.refresh_from_db()
     return _CAST
 
 
