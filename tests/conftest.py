@@ -75,8 +75,10 @@ def _build_cast() -> Cast:
         acme = customer_provision(name="Acme", slug="acme", timezone_name="Europe/Berlin")
         globex = customer_provision(name="Globex", slug="globex", timezone_name="America/New_York")
 
-        def agent(email: str, **kw: object) -> User:
-            return agent_create(fields=AgentFields(email=email, name=email.split("@")[0], **kw), password=PASSWORD)  # type: ignore[arg-type]
+        def agent(email: str, **kw: Any) -> User:
+            return agent_create(
+                fields=AgentFields(email=email, name=email.split("@")[0], **kw), password=PASSWORD
+            )  # type: ignore[arg-type]
 
         return Cast(
             alice=agent("alice@msp.test", is_admin=True),
@@ -98,7 +100,10 @@ _CAST: Cast | None = None
 
 @pytest.fixture(scope="session")
 def django_db_setup(
-    request: pytest.FixtureRequest, django_test_environment: None, django_db_blocker: Any, django_db_keepdb: bool
+    request: pytest.FixtureRequest,
+    django_test_environment: None,
+    django_db_blocker: Any,
+    django_db_keepdb: bool,
 ) -> Iterator[None]:
     """The test database, always (pytest-django would skip it when only worker or browser tests
     run, leaving them on the real database), then the template tenant and the cast."""
@@ -106,7 +111,7 @@ def django_db_setup(
 
     global _CAST
     with django_db_blocker.unblock():
-        db_cfg = setup_databases(verbosity=0, interactive=False, keepdb=django_db_keepdb, aliases={"default"})
+        db_cfg = setup_databases(verbosity=0, interactive=False, keepdb=django_db_keepdb, aliases={"default"})  # type: ignore[arg-type]
         assert connection.settings_dict["NAME"].startswith("test_"), "refusing to run on a real database"
         _CAST = _build_cast()
     yield
@@ -152,8 +157,6 @@ def api_for(user: User | None) -> APIClient:
 @pytest.fixture
 def api(cast: Cast) -> type[APIClient]:
     return api_for  # type: ignore[return-value]
-
-
 
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"

@@ -75,6 +75,8 @@ def test_activation_email_for_a_new_agent(worker_queue, mail_dir, django_db_bloc
 def test_expired_sessions_are_cleared(worker_queue, django_db_blocker) -> None:
     key = uuid.uuid4().hex
     with django_db_blocker.unblock():
-        Session.objects.create(session_key=key, session_data="", expire_date=timezone.now() - timedelta(days=1))
+        Session.objects.create(
+            session_key=key, session_data="", expire_date=timezone.now() - timedelta(days=1)
+        )
         assert sessions_clear_expired.delay().get(timeout=TIMEOUT) >= 1
         assert not Session.objects.filter(session_key=key).exists()

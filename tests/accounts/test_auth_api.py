@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -11,7 +12,7 @@ from accounts.services import person_deactivate
 from tests.conftest import PASSWORD, Cast, api_for
 
 
-def _sign_in(email: str, password: str = PASSWORD) -> object:
+def _sign_in(email: str, password: str = PASSWORD) -> Any:
     return APIClient(HTTP_HOST="localhost").post(
         "/api/v1/auth/token/", {"email": email, "password": password}, format="json"
     )
@@ -22,8 +23,14 @@ def test_token_exchange_returns_token_and_user(cast: Cast) -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["user"] == {
-        "id": cast.alice.pk, "email": "alice@msp.test", "name": "alice", "kind": "provider_admin",
-        "licence": "full_time", "timezone": "UTC", "customer": None, "customer_role": None,
+        "id": cast.alice.pk,
+        "email": "alice@msp.test",
+        "name": "alice",
+        "kind": "provider_admin",
+        "licence": "full_time",
+        "timezone": "UTC",
+        "customer": None,
+        "customer_role": None,
     }
     stored = ApiToken.objects.get(user=cast.alice, digest=hashlib.sha256(body["token"].encode()).hexdigest())
     assert body["token"] not in (stored.digest, stored.prefix)  # only the digest is stored
@@ -93,6 +100,8 @@ def test_session_auth_works_for_the_api(cast: Cast, path: str) -> None:
 def test_session_writes_need_csrf(cast: Cast) -> None:
     browser = Client(HTTP_HOST="localhost", enforce_csrf_checks=True)
     browser.force_login(cast.alice)
-    response = browser.post("/api/v1/customers/", {"name": "X", "slug": "xcorp"}, content_type="application/json")
+    response = browser.post(
+        "/api/v1/customers/", {"name": "X", "slug": "xcorp"}, content_type="application/json"
+    )
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"

@@ -18,9 +18,13 @@ def test_api_writes_record_the_person_and_channel_api(cast: Cast) -> None:
 
 
 def test_customer_scoped_writes_are_audited_inside_that_customer(cast: Cast) -> None:
-    api_for(cast.bob).post("/api/v1/customers/acme/users/", {"email": "a@acme.test", "name": "A"}, format="json")
+    api_for(cast.bob).post(
+        "/api/v1/customers/acme/users/", {"email": "a@acme.test", "name": "A"}, format="json"
+    )
     with customer_schema(cast.acme):
-        assert AuditEntry.objects.filter(actor=cast.bob, channel="api", object_repr__contains="a@acme.test").exists()
+        assert AuditEntry.objects.filter(
+            actor=cast.bob, channel="api", object_repr__contains="a@acme.test"
+        ).exists()
     with customer_schema(cast.globex):
         assert not AuditEntry.objects.filter(object_repr__contains="a@acme.test").exists()
 
@@ -36,7 +40,10 @@ def test_background_work_is_recorded_under_its_job_name(cast: Cast) -> None:
 def test_an_anonymous_write_is_refused_by_the_database(cast: Cast) -> None:
     user = User.objects.get(pk=cast.charlie.pk)
     user.name = "Ghost"
-    with pytest.raises(IntegrityError, match="audit_entry_(has_actor_or_job|channel_valid)"), transaction.atomic():
+    with (
+        pytest.raises(IntegrityError, match=r"audit_entry_(has_actor_or_job|channel_valid)"),
+        transaction.atomic(),
+    ):
         user.save(update_fields=["name"])
 
 

@@ -19,7 +19,12 @@ def browser() -> Iterator[Browser]:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+            ],
         )
         yield browser
         browser.close()
@@ -32,7 +37,9 @@ def _sign_in(page: Page, url: str, email: str) -> None:
     page.click("button[type=submit]")
 
 
-def test_agent_signs_in_to_the_console_and_sees_only_member_customers(browser: Browser, live_url: str) -> None:
+def test_agent_signs_in_to_the_console_and_sees_only_member_customers(
+    browser: Browser, live_url: str
+) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     _sign_in(page, live_url, "bob@msp.test")
     page.wait_for_selector("h1:has-text('Customers')")
@@ -69,7 +76,7 @@ def test_customer_user_signs_in_on_their_portal_and_the_session_is_refused_elsew
 
     # ...and their session cookie, carried over by hand, is not honoured there either.
     session = next(c for c in context.cookies(acme) if c["name"] == "sessionid")
-    context.add_cookies([{**session, "domain": "globex.localhost"}])  # type: ignore[list-item]
+    context.add_cookies([{**session, "domain": "globex.localhost"}])  # type: ignore[list-item, typeddict-item]
     page.goto(f"{globex}/")
     assert page.url.startswith(f"{globex}/login/")
     context.close()

@@ -8,7 +8,9 @@ from tenants.schema import customer_schema
 from tests.conftest import Cast, api_for
 
 
-def test_member_agent_creates_a_user_inside_the_customer(cast: Cast, django_capture_on_commit_callbacks) -> None:
+def test_member_agent_creates_a_user_inside_the_customer(
+    cast: Cast, django_capture_on_commit_callbacks
+) -> None:
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = api_for(cast.bob).post(
             "/api/v1/customers/acme/users/",
@@ -29,7 +31,8 @@ def test_member_agent_creates_a_user_inside_the_customer(cast: Cast, django_capt
 
 def test_customer_admin_manages_users_but_role_user_cannot(cast: Cast) -> None:
     ok = api_for(cast.acme_admin).post(
-        "/api/v1/customers/acme/users/", {"email": "x1@acme.test", "name": "X", "password": "a-long-pass-123"},
+        "/api/v1/customers/acme/users/",
+        {"email": "x1@acme.test", "name": "X", "password": "a-long-pass-123"},
         format="json",
     )
     assert ok.status_code == 201
@@ -65,5 +68,7 @@ def test_delete_deactivates(cast: Cast) -> None:
 
 
 def test_no_email_is_sent_inside_the_request(cast: Cast) -> None:
-    api_for(cast.bob).post("/api/v1/customers/acme/users/", {"email": "q@acme.test", "name": "Q"}, format="json")
+    api_for(cast.bob).post(
+        "/api/v1/customers/acme/users/", {"email": "q@acme.test", "name": "Q"}, format="json"
+    )
     assert mail.outbox == []

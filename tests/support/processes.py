@@ -50,12 +50,17 @@ def start_web(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[byt
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz", headers={"Host": "localhost"})
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/healthz", headers={"Host": "localhost"}
+            )
             with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310 - loopback
                 if response.status == 200:
                     return proc
@@ -70,9 +75,25 @@ def start_web(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[byt
 def start_worker(queue: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
         return subprocess.Popen(
-            [str(VENV_BIN / "celery"), "-A", "serviflow", "worker", "--pool", "solo",
-             "-Q", queue, "-l", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            [
+                str(VENV_BIN / "celery"),
+                "-A",
+                "serviflow",
+                "worker",
+                "--pool",
+                "solo",
+                "-Q",
+                queue,
+                "-l",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
 
 

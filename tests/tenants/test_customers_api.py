@@ -6,13 +6,23 @@ from tests.conftest import Cast, api_for
 
 def test_admin_provisions_a_customer_through_the_api(cast: Cast) -> None:
     response = api_for(cast.alice).post(
-        "/api/v1/customers/", {"name": "Umbrella", "slug": "umbrella", "timezone": "Asia/Tokyo"}, format="json"
+        "/api/v1/customers/",
+        {"name": "Umbrella", "slug": "umbrella", "timezone": "Asia/Tokyo"},
+        format="json",
     )
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["slug"] == "umbrella" and body["is_active"] is True
     assert body["portal_url"] == "http://umbrella.localhost:8000/"
-    assert set(body) >= {"name", "slug", "timezone", "default_sla", "business_hours", "portal_url", "created_at"}
+    assert set(body) >= {
+        "name",
+        "slug",
+        "timezone",
+        "default_sla",
+        "business_hours",
+        "portal_url",
+        "created_at",
+    }
 
 
 def test_duplicate_and_malformed_slugs_are_400(cast: Cast) -> None:
@@ -47,6 +57,8 @@ def test_slug_cannot_change(cast: Cast) -> None:
 
 
 def test_patch_validates_timezone(cast: Cast) -> None:
-    response = api_for(cast.alice).patch("/api/v1/customers/acme/", {"timezone": "Nowhere/City"}, format="json")
+    response = api_for(cast.alice).patch(
+        "/api/v1/customers/acme/", {"timezone": "Nowhere/City"}, format="json"
+    )
     assert response.status_code == 400
     assert "timezone" in response.json()["fields"]

@@ -31,7 +31,9 @@ def test_provision_creates_schema_domain_and_settings_together(cast: Cast, actor
         assert cursor.fetchone()[0] > 0  # migration records came with the clone
 
 
-def test_a_failure_midway_leaves_nothing_behind(cast: Cast, actor: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failure_midway_leaves_nothing_behind(
+    cast: Cast, actor: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def fail(customer: Customer, prefix: str) -> None:
         raise RuntimeError("disk full")
 
@@ -82,7 +84,8 @@ def test_clone_has_the_same_structure_as_the_template(cast: Cast) -> None:
         SELECT 'col ' || table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable
           FROM information_schema.columns WHERE table_schema = %(s)s
         UNION ALL
-        SELECT 'con ' || conname || ' ' || contype::text || ' ' || CASE WHEN contype = 'f' THEN pg_get_constraintdef(oid) ELSE '' END
+        SELECT 'con ' || conname || ' ' || contype::text || ' '
+               || CASE WHEN contype = 'f' THEN pg_get_constraintdef(oid) ELSE '' END
               FROM pg_constraint WHERE connamespace = %(s)s::regnamespace
         UNION ALL
         SELECT 'idx ' || indexname FROM pg_indexes WHERE schemaname = %(s)s
