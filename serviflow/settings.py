@@ -100,8 +100,9 @@ SHARED_APPS = [
     "sla",
     "billing",
 ]
+# auditlog itself stays shared only: its own LogEntry table is unused (audit.AuditEntry is
+# swapped in), so customer schemas get just audit_auditentry.
 TENANT_APPS = [
-    "auditlog",
     "audit",
     "guardian",
     "people",

@@ -7,10 +7,12 @@ copying those from the catalog is a few dozen statements and stays transactional
 anywhere leaves no schema behind.
 
 Anything else in the template (views, functions, triggers, plain sequences) is refused loudly
-rather than silently left out; ``tests/tenants/test_cloning.py`` compares clone and template.
+rather than silently left out; ``tests/tenants/test_provisioning.py`` compares clone and template.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
@@ -67,6 +69,22 @@ class UnsupportedTemplateObject(RuntimeError):
     pass
 
 
+@dataclass(frozen=True)
+class CloneRecipe:
+    """What the template consists of, read from the catalog once per template version."""
+
+    tables: tuple[str, ...]
+    constraints: tuple[tuple[str, str, str], ...]  # (table, name, definition)
+    indexes: tuple[str, ...]
+    identities: dict[str, tuple[str, ...]]
+
+
+# The catalog reads scan objects of every schema (no catalog index helps a filter by schema), so
+# they grow with the number of customers. The recipe only changes when the template is migrated.
+_recipes: dict[tuple[str, str], CloneRecipe] = {}
+_FINGERPRINT = "SELECT count(*) || ':' || COALESCE(max(id), 0) FROM {}.django_migrations"
+
+
 def clone_schema(*, source: str, target: str) -> None:
     """Create schema ``target`` as a structural copy of ``source`` plus its rows.
 
@@ -76,53 +94,68 @@ def clone_schema(*, source: str, target: str) -> None:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("clone_schema must run inside transaction.atomic()")
     with connection.cursor() as cursor:
-        cursor.execute(_UNSUPPORTED_OBJECTS, {"ns": source})
-        unsupported = [row[0] for row in cursor.fetchall()]
-        if unsupported:
-            raise UnsupportedTemplateObject(
-                f"the template schema has objects the cloner does not copy: {', '.join(unsupported)}"
-            )
-        cursor.execute(_TABLES, {"ns": source})
-        tables = [row[0] for row in cursor.fetchall()]
-        cursor.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(source)))
-        cursor.execute(_CONSTRAINTS, {"ns": source})
-        constraints = cursor.fetchall()
-        cursor.execute(_INDEXES, {"ns": source})
-        indexes = [row[0] for row in cursor.fetchall()]
-        identities = {table: _identity_columns(cursor, table) for table in tables}
-
+        recipe = _recipe(cursor, source)
         cursor.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(target)))
         cursor.execute(sql.SQL("SET LOCAL search_path TO {}, public").format(sql.Identifier(target)))
-        for table in tables:
+        for table in recipe.tables:
             cursor.execute(
                 sql.SQL(
                     "CREATE TABLE {dst} (LIKE {src} INCLUDING DEFAULTS INCLUDING IDENTITY "
                     "INCLUDING GENERATED INCLUDING STORAGE INCLUDING COMMENTS)"
                 ).format(dst=sql.Identifier(target, table), src=sql.Identifier(source, table))
             )
-        for table, name, definition in constraints:
-            if definition.startswith("FOREIGN KEY"):
-                continue
-            _add_constraint(cursor, target, table, name, definition)
-        for definition in indexes:
+        foreign_keys = [c for c in recipe.constraints if c[2].startswith("FOREIGN KEY")]
+        for table, name, definition in recipe.constraints:
+            if not definition.startswith("FOREIGN KEY"):
+                _add_constraint(cursor, target, table, name, definition)
+        for definition in recipe.indexes:
             cursor.execute(_retarget_index(definition, source=source, target=target))
-        for table in tables:
+        for table in recipe.tables:
             cursor.execute(
                 sql.SQL("INSERT INTO {dst} SELECT * FROM {src}").format(
                     dst=sql.Identifier(target, table), src=sql.Identifier(source, table)
                 )
             )
-            if cursor.rowcount and identities[table]:
-                _advance_identities(cursor, target, table, identities[table])
-        for table, name, definition in constraints:
-            if definition.startswith("FOREIGN KEY"):
-                _add_constraint(cursor, target, table, name, definition)
+            if cursor.rowcount and recipe.identities[table]:
+                _advance_identities(cursor, target, table, recipe.identities[table])
+        for table, name, definition in foreign_keys:
+            _add_constraint(cursor, target, table, name, definition)
         cursor.execute("SET LOCAL search_path TO public")
 
 
-def _identity_columns(cursor: CursorWrapper, table: str) -> list[str]:
+def _recipe(cursor: CursorWrapper, source: str) -> CloneRecipe:
+    cursor.execute(sql.SQL(_FINGERPRINT).format(sql.Identifier(source)))
+    key = (source, str(cursor.fetchone()[0]))
+    recipe = _recipes.get(key)
+    if recipe is None:
+        recipe = _read_recipe(cursor, source)
+        _recipes.clear()
+        _recipes[key] = recipe
+    return recipe
+
+
+def _read_recipe(cursor: CursorWrapper, source: str) -> CloneRecipe:
+    cursor.execute(_UNSUPPORTED_OBJECTS, {"ns": source})
+    unsupported = [row[0] for row in cursor.fetchall()]
+    if unsupported:
+        raise UnsupportedTemplateObject(
+            f"the template schema has objects the cloner does not copy: {', '.join(unsupported)}"
+        )
+    cursor.execute(_TABLES, {"ns": source})
+    tables = tuple(row[0] for row in cursor.fetchall())
+    cursor.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(source)))
+    cursor.execute(_CONSTRAINTS, {"ns": source})
+    constraints = tuple((row[0], row[1], row[2]) for row in cursor.fetchall())
+    cursor.execute(_INDEXES, {"ns": source})
+    indexes = tuple(row[0] for row in cursor.fetchall())
+    identities = {table: _identity_columns(cursor, table) for table in tables}
+    cursor.execute("SET LOCAL search_path TO public")
+    return CloneRecipe(tables=tables, constraints=constraints, indexes=indexes, identities=identities)
+
+
+def _identity_columns(cursor: CursorWrapper, table: str) -> tuple[str, ...]:
     cursor.execute(_IDENTITY_COLUMNS, {"table": table})
-    return [row[0] for row in cursor.fetchall()]
+    return tuple(row[0] for row in cursor.fetchall())
 
 
 def _add_constraint(cursor: CursorWrapper, schema: str, table: str, name: str, definition: str) -> None:
@@ -143,7 +176,7 @@ def _retarget_index(definition: str, *, source: str, target: str) -> str:
     return definition  # unqualified: resolves to the target through search_path
 
 
-def _advance_identities(cursor: CursorWrapper, schema: str, table: str, columns: list[str]) -> None:
+def _advance_identities(cursor: CursorWrapper, schema: str, table: str, columns: tuple[str, ...]) -> None:
     for column in columns:
         cursor.execute(
             sql.SQL(
