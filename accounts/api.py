@@ -41,8 +41,6 @@ class InvalidCredentialsError(NotAuthenticated):
 
 
 class AuthTokenView(ApiView):
-    authentication_classes = ApiView.authentication_classes
-
     def get_permissions(self) -> list[Any]:
         if self.request.method == "POST":
             return [permissions.AllowAny()]

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from accounts.login import InvalidCredentials, LoginThrottled, sign_in
 from accounts.models import User
 from audit.middleware import client_ip
+from tenants.access import may_sign_in_on_host
 
 
 class SignInForm(forms.Form):
@@ -22,9 +23,6 @@ class SignInForm(forms.Form):
         self.request = request
         self.user: User | None = None
         super().__init__(*args, **kwargs)
-
-    def allowed_here(self, user: User) -> bool:
-        raise NotImplementedError
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -43,22 +41,11 @@ class SignInForm(forms.Form):
             raise forms.ValidationError(
                 "The email or password is not correct.", code="invalid_login"
             ) from None
-        if not self.allowed_here(user):
+        if not may_sign_in_on_host(user, getattr(self.request, "tenant", None)):
             # Same words as a wrong password: this host does not reveal who exists elsewhere.
             raise forms.ValidationError("The email or password is not correct.", code="invalid_login")
         self.user = user
         return data
-
-
-class ConsoleSignInForm(SignInForm):
-    def allowed_here(self, user: User) -> bool:
-        return user.may_use_console
-
-
-class PortalSignInForm(SignInForm):
-    def allowed_here(self, user: User) -> bool:
-        tenant = getattr(self.request, "tenant", None)
-        return user.is_customer_user and tenant is not None and user.customer_id == tenant.pk
 
 
 class TokenCreateForm(forms.Form):

@@ -15,25 +15,27 @@ from django.views import View
 from django.views.decorators.http import require_POST
 
 from accounts.activation import user_for_activation
-from accounts.forms import ConsoleSignInForm, PortalSignInForm, SetPasswordForm, SignInForm, TokenCreateForm
+from accounts.forms import SetPasswordForm, SignInForm, TokenCreateForm
 from accounts.models import User
 from accounts.services import password_set, token_issue, token_revoke
 from audit import context as audit_context
 from audit.middleware import client_ip
 from audit.models import Channel
+from tenants.access import may_sign_in_on_host
 
 
-class _LoginView(View):
-    form_class: type[SignInForm]
+class LoginView(View):
+    """The console's and every portal's sign-in page; the host decides who may sign in."""
+
     template_name = "accounts/login.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
         if request.user.is_authenticated:
             return redirect("home")
-        return render(request, self.template_name, {"form": self.form_class(request)})
+        return render(request, self.template_name, {"form": SignInForm(request)})
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        form = self.form_class(request, data=request.POST)
+        form = SignInForm(request, data=request.POST)
         if not form.is_valid() or form.user is None:
             status = 429 if any(e.code == "throttled" for e in form.non_field_errors().as_data()) else 400
             return render(request, self.template_name, {"form": form}, status=status)
@@ -43,14 +45,6 @@ class _LoginView(View):
         if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
             target = "/"
         return HttpResponseRedirect(target or "/")
-
-
-class ConsoleLoginView(_LoginView):
-    form_class = ConsoleSignInForm
-
-
-class PortalLoginView(_LoginView):
-    form_class = PortalSignInForm
 
 
 @require_POST
@@ -84,11 +78,8 @@ def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
 
 def activate(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
     user = user_for_activation(uidb64, token)
-    tenant = getattr(request, "tenant", None)
-    if user is not None and tenant is not None:
-        on_console = tenant.schema_name == "public"
-        if (on_console and not user.may_use_console) or (not on_console and user.customer_id != tenant.pk):
-            user = None
+    if user is not None and not may_sign_in_on_host(user, getattr(request, "tenant", None)):
+        user = None  # a link is only good on the host its person signs in on
     if user is None:
         return render(request, "accounts/activate.html", {"invalid": True}, status=404)
     form = SetPasswordForm(request.POST or None)

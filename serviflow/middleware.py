@@ -8,7 +8,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import Http404, HttpRequest, HttpResponse
 from django_tenants.middleware.main import TenantMainMiddleware
 
-from serviflow.db import tenant_connection
+from tenants.access import may_sign_in_on_host
 from tenants.models import CustomerKind
 
 
@@ -37,20 +37,7 @@ class HostAccessMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
-        if user.is_authenticated and not self._allowed(request, user):
+        if user.is_authenticated and not may_sign_in_on_host(user, getattr(request, "tenant", None)):  # type: ignore[arg-type]
             logout(request)
             request.user = AnonymousUser()
         return self.get_response(request)
-
-    @staticmethod
-    def _allowed(request: HttpRequest, user: Any) -> bool:
-        tenant = getattr(request, "tenant", None)
-        if tenant is None:
-            return False
-        if tenant.schema_name == "public":
-            return bool(user.may_use_console)
-        return bool(
-            user.is_customer_user
-            and user.customer_id == tenant.pk
-            and tenant_connection.schema_name == tenant.schema_name
-        )

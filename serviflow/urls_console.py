@@ -11,7 +11,7 @@ from tenants import views as tenant_views
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", include(("serviflow.urls_api", "api"))),
-    path("login/", account_views.ConsoleLoginView.as_view(), name="login"),
+    path("login/", account_views.LoginView.as_view(), name="login"),
     path("logout/", account_views.logout_view, name="logout"),
     path("profile/", account_views.profile, name="profile"),
     path("profile/tokens/<int:token_id>/revoke/", account_views.token_revoke_view, name="token-revoke"),

@@ -8,7 +8,7 @@ from accounts import views as account_views
 from tenants import views as tenant_views
 
 urlpatterns = [
-    path("login/", account_views.PortalLoginView.as_view(), name="login"),
+    path("login/", account_views.LoginView.as_view(), name="login"),
     path("logout/", account_views.logout_view, name="logout"),
     path("profile/", account_views.profile, name="profile"),
     path("profile/tokens/<int:token_id>/revoke/", account_views.token_revoke_view, name="token-revoke"),

@@ -59,6 +59,16 @@ class CustomerAccess:
         return self.works_tickets or self.customer_role == CustomerRole.ADMIN
 
 
+def may_sign_in_on_host(user: User, tenant: Customer | None) -> bool:
+    """Whose session a host honours: the console (public tenant) takes provider staff and
+    customer agents; a portal takes only that customer's own people."""
+    if tenant is None or not user.is_active:
+        return False
+    if tenant.schema_name == "public":
+        return user.may_use_console
+    return user.is_customer_user and user.customer_id == tenant.pk
+
+
 def customer_access(user: User, slug: str) -> CustomerAccess:
     """The customer ``slug`` as ``user`` may see it, or Http404."""
     if not user.is_authenticated or not user.is_active:

@@ -11,7 +11,7 @@ from tenants.access import customers_visible_to
 @login_required
 def console_home(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    customers = customers_visible_to(user).select_related("settings").order_by("name")
+    customers = customers_visible_to(user).order_by("name")
     return render(request, "console/home.html", {"customers": customers})
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -100,14 +100,3 @@ class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
     default_detail = "The request conflicts with the current state."
-
-
-# --- Django-level handlers (URLs that match no view, CSRF, crashes) ------------------------
-
-
-def _wants_json(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/")
-
-
-def json_error(request: HttpRequest, status_code: int, code: str, detail: str) -> JsonResponse:
-    return JsonResponse(error_body(code, detail), status=status_code)
