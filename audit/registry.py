@@ -16,6 +16,9 @@ AUDITED_MODELS: dict[str, list[str]] = {
     "people.CustomerUser": [],
     "sla.BusinessHours": [],
     "sla.SlaPolicy": [],
+    "tickets.Ticket": ["last_public_from", "updated_at"],
+    "tickets.Comment": [],
+    "tickets.Attachment": ["file"],
 }
 
 

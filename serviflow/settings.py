@@ -95,10 +95,13 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "django_htmx",
     "auditlog",
     "audit",
     "sla",
     "billing",
+    "tickets.index",
+    "notifications",
 ]
 # auditlog itself stays shared only: its own LogEntry table is unused (audit.AuditEntry is
 # swapped in), so customer schemas get just audit_auditentry.

@@ -39,7 +39,8 @@ class TenantTask(JobTask):
     abstract = True
 
     def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:  # type: ignore[override]
-        schema = tenant_connection.schema_name
+        """``schema=`` names the customer explicitly (for enqueues from ``on_commit``)."""
+        schema = options.pop("schema", None) or tenant_connection.schema_name
         if schema == "public":
             raise RuntimeError(f"{self.name} must be enqueued inside a customer's schema")
         headers = dict(options.pop("headers", None) or {})

@@ -5,22 +5,44 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from accounts.api import AgentViewSet, AuthTokenView, MeView
+from notifications.api import NotificationViewSet
 from people.api import CustomerUserViewSet
 from tenants.api import CustomerViewSet
+from tickets.api import AttachmentViewSet, CommentViewSet, TicketHistoryViewSet, TicketViewSet
+from tickets.index.api import UnifiedQueueView
 
 router = SimpleRouter()
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("agents", AgentViewSet, basename="agent")
+router.register("notifications", NotificationViewSet, basename="notification")
 
 # Everything under customers/{slug}/ is customer-scoped (CustomerScopedViewSet).
 customer_router = SimpleRouter()
 customer_router.register("users", CustomerUserViewSet, basename="customer-user")
+customer_router.register("tickets", TicketViewSet, basename="ticket")
+
+ticket_urls = [
+    path("comments/", CommentViewSet.as_view({"get": "list", "post": "create"}), name="ticket-comments"),
+    path(
+        "attachments/",
+        AttachmentViewSet.as_view({"get": "list", "post": "create"}),
+        name="ticket-attachments",
+    ),
+    path(
+        "attachments/<int:pk>/download/",
+        AttachmentViewSet.as_view({"get": "download"}),
+        name="ticket-attachment-download",
+    ),
+    path("history/", TicketHistoryViewSet.as_view({"get": "list"}), name="ticket-history"),
+]
 
 urlpatterns = [
     path("auth/token/", AuthTokenView.as_view(), name="auth-token"),
     path("me/", MeView.as_view(), name="me"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("tickets/", UnifiedQueueView.as_view(), name="unified-queue"),
+    path("customers/<slug:slug>/tickets/<str:ticket_pk>/", include(ticket_urls)),
     path("customers/<slug:slug>/", include(customer_router.urls)),
     path("", include(router.urls)),
 ]

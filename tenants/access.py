@@ -59,6 +59,15 @@ class CustomerAccess:
         return self.works_tickets or self.customer_role == CustomerRole.ADMIN
 
 
+def works_tickets_of(user: User, customer: Customer) -> bool:
+    """May ``user`` work ``customer``'s tickets (be assigned, post private notes)?"""
+    if not user.is_active:
+        return False
+    if user.is_customer_user:
+        return user.customer_id == customer.pk and user.customer_role == CustomerRole.AGENT
+    return customers_visible_to(user).filter(pk=customer.pk, is_active=True).exists()
+
+
 def may_sign_in_on_host(user: User, tenant: Customer | None) -> bool:
     """Whose session a host honours: the console (public tenant) takes provider staff and
     customer agents; a portal takes only that customer's own people."""

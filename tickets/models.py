@@ -1,0 +1,221 @@
+"""Tickets, their thread and attachments, inside each customer's own schema.
+
+Every change goes through ``tickets.workflows``; nothing here has behaviour in ``save()``.
+Ids are per customer (each schema has its own sequences); the number people quote
+(``ACME-1042``) is the customer's ticket prefix and ``number``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import PurePosixPath
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+from serviflow.db import tenant_connection
+
+
+class Status(models.TextChoices):
+    OPEN = "open", "Open"
+    PENDING = "pending", "Pending (waiting on the customer)"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+
+
+class Priority(models.TextChoices):
+    P1 = "P1", "P1 · critical"
+    P2 = "P2", "P2 · high"
+    P3 = "P3", "P3 · normal"
+    P4 = "P4", "P4 · low"
+
+
+# The only legal status changes (product.md): anything else is 400 invalid_transition.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    Status.OPEN: frozenset({Status.PENDING, Status.RESOLVED}),
+    Status.PENDING: frozenset({Status.OPEN, Status.RESOLVED}),
+    Status.RESOLVED: frozenset({Status.OPEN, Status.CLOSED}),
+    Status.CLOSED: frozenset(),
+}
+ACTIVE_STATUSES = (Status.OPEN, Status.PENDING)
+
+
+class Party(models.TextChoices):
+    """Which side of the conversation wrote something."""
+
+    AGENT = "agent", "Agent"
+    CUSTOMER = "customer", "Customer"
+
+
+class Ticket(models.Model):
+    number = models.PositiveIntegerField(unique=True)
+    subject = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    priority = models.CharField(max_length=2, choices=Priority.choices, default=Priority.P3)
+    # The requester is a person; when that person is one of the customer's users (the usual
+    # case) ``requester`` is their profile, whose id the API shows. An agent may open a ticket
+    # for themselves, then only ``requester_user`` is set.
+    requester = models.ForeignKey(
+        "people.CustomerUser", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+    )
+    requester_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    sla_policy = models.ForeignKey(
+        "sla.SlaPolicy",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The ticket's own SLA override (agents and admins only).",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_by_job = models.CharField(max_length=100, blank=True)
+    # Who wrote the latest public message: a ticket may only wait on the customer (pending)
+    # after an agent asked something.
+    last_public_from = models.CharField(max_length=10, choices=Party.choices, default=Party.CUSTOMER)
+    first_responded_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="tickets_status_created"),
+            models.Index(fields=["requester_user", "-created_at"], name="tickets_requester_created"),
+            models.Index(fields=["assignee", "status"], name="tickets_assignee_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=Status.values), name="tickets_ticket_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(priority__in=Priority.values), name="tickets_ticket_priority_valid"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status=Status.CLOSED) | models.Q(closed_at__isnull=False),
+                name="tickets_ticket_closed_has_time",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(created_by__isnull=False) | ~models.Q(created_by_job=""),
+                name="tickets_ticket_created_by_someone",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.subject}"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == Status.CLOSED
+
+
+class Comment(models.Model):
+    """A public reply (the customer sees it) or a private note (agents only)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="comments")
+    body = models.TextField()
+    public = models.BooleanField(default=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    author_party = models.CharField(max_length=10, choices=Party.choices)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at"], name="tickets_comment_thread")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(public=True) | models.Q(author_party=Party.AGENT),
+                name="tickets_comment_private_by_agents",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{'reply' if self.public else 'note'} {self.pk} on ticket {self.ticket_id}"
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    """Files live under the customer's own folder, never beside another customer's:
+    ``customers/<schema>/tickets/<ticket id>/<random>/<name>``."""
+    schema = tenant_connection.schema_name
+    if schema == "public":
+        raise RuntimeError("attachments are stored inside a customer's schema only")
+    name = PurePosixPath(filename).name or "file"
+    return f"customers/{schema}/tickets/{instance.ticket_id}/{uuid.uuid4().hex}/{name}"
+
+
+class Attachment(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="attachments")
+    # None: attached to the ticket's description. A private note's files are private too.
+    comment = models.ForeignKey(
+        Comment, null=True, blank=True, on_delete=models.PROTECT, related_name="attachments"
+    )
+    file = models.FileField(upload_to=attachment_path, max_length=400)
+    filename = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+    @property
+    def is_public(self) -> bool:
+        return self.comment is None or self.comment.public
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", "Ticket created"
+    UPDATED = "updated", "Ticket updated"
+    ASSIGNED = "assigned", "Ticket assigned"
+    REPLIED = "replied", "Public reply"
+
+
+class TicketEvent(models.Model):
+    """Outbox: written in the same transaction as the change it describes; the worker turns
+    each into notifications (email and in-app) after commit, once per recipient."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=10, choices=EventKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    comment = models.ForeignKey(Comment, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    changes: models.JSONField[dict[str, Any]] = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["id"], condition=models.Q(notified_at__isnull=True), name="tickets_event_pending"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of ticket {self.ticket_id}"
+
+
+class TicketNumber(models.Model):
+    """One row: the last ticket number handed out in this customer (see workflows)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="tickets_number_single_row")]
+
+    def __str__(self) -> str:
+        return f"last ticket number {self.last_number}"

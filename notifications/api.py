@@ -1,0 +1,59 @@
+"""API: the caller's in-app notifications, ``/api/v1/notifications/``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import User
+from notifications.models import Notification
+from notifications.selectors import notifications_for
+from notifications.services import notifications_mark_read
+from serviflow.api.views import ApiViewSet
+
+
+class NotificationSerializer(serializers.ModelSerializer[Notification]):
+    ticket = serializers.IntegerField(source="ticket_id", allow_null=True)
+    customer = serializers.CharField(source="customer.slug")
+    at = serializers.DateTimeField(source="created_at")
+    read = serializers.BooleanField(source="is_read")
+
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "ticket", "ticket_number", "customer", "title", "url", "at", "read"]
+
+
+_MARKED = inline_serializer("NotificationsMarked", {"marked": serializers.IntegerField()})
+
+
+@extend_schema(parameters=[OpenApiParameter("unread", bool, description="Only unread ones")])
+class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    serializer_class = NotificationSerializer
+
+    def get_queryset(self) -> QuerySet[Notification]:
+        if getattr(self, "swagger_fake_view", False):
+            return Notification.objects.none()
+        user: User = self.request.user  # type: ignore[assignment]
+        feed = notifications_for(user)
+        if self.request.query_params.get("unread") in ("true", "1"):
+            feed = feed.unread()
+        return feed
+
+    @extend_schema(request=None, responses=_MARKED)
+    @action(detail=True, methods=["post"])
+    def read(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        notification = self.get_object()
+        user: User = request.user  # type: ignore[assignment]
+        return Response({"marked": notifications_mark_read(user=user, ids=[notification.pk])})
+
+    @extend_schema(request=None, responses=_MARKED)
+    @action(detail=False, methods=["post"], url_path="read-all")
+    def read_all(self, request: Request) -> Response:
+        user: User = request.user  # type: ignore[assignment]
+        return Response({"marked": notifications_mark_read(user=user)})

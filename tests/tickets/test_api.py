@@ -1,0 +1,228 @@
+"""The ticket API of one customer: creation, transitions, the thread, who may do what."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tenants.schema import customer_schema
+from tests.conftest import Cast, api_for
+from tickets.index.models import TicketIndexEntry
+from tickets.models import Ticket
+
+TICKETS = "/api/v1/customers/acme/tickets/"
+
+
+def open_ticket(user: Any, **extra: Any) -> dict[str, Any]:
+    payload = {"subject": "Printer on fire", "description": "Smoke everywhere", "priority": "P2", **extra}
+    response = api_for(user).post(TICKETS, payload, format="json")
+    assert response.status_code == 201, response.content
+    return response.json()  # type: ignore[no-any-return]
+
+
+def patch(user: Any, ticket: dict[str, Any], **changes: Any) -> Any:
+    return api_for(user).patch(f"{TICKETS}{ticket['id']}/", changes, format="json")
+
+
+def reply(user: Any, ticket: dict[str, Any], body: str = "Hello", public: bool = True) -> Any:
+    return api_for(user).post(
+        f"{TICKETS}{ticket['id']}/comments/", {"body": body, "public": public}, format="json"
+    )
+
+
+def test_a_customer_user_opens_a_ticket_for_themselves(cast: Cast) -> None:
+    ticket = open_ticket(cast.acme_user)
+    assert ticket["number"].startswith("ACME-") and ticket["customer"] == "acme"
+    assert ticket["status"] == "open" and ticket["priority"] == "P2"
+    assert ticket["requester"] == cast.profile(cast.acme_user).pk
+    assert ticket["requester_email"] == "user@acme.test" and ticket["assignee"] is None
+    for field in ("id", "created_at", "updated_at", "sla", "subject", "description", "sla_policy"):
+        assert field in ticket
+
+
+def test_numbers_count_up_per_customer(cast: Cast) -> None:
+    first, second = open_ticket(cast.acme_user), open_ticket(cast.acme_admin)
+    assert int(second["number"].split("-")[1]) == int(first["number"].split("-")[1]) + 1
+    globex = api_for(cast.globex_user).post(
+        "/api/v1/customers/globex/tickets/", {"subject": "Hi"}, format="json"
+    )
+    assert globex.json()["number"].startswith("GLOBEX-")
+
+
+def test_the_index_row_is_written_with_the_ticket(cast: Cast) -> None:
+    ticket = open_ticket(cast.acme_user)
+    entry = TicketIndexEntry.objects.get(customer=cast.acme, ticket_id=ticket["id"])
+    assert (entry.number, entry.subject, entry.status, entry.priority) == (
+        ticket["number"],
+        "Printer on fire",
+        "open",
+        "P2",
+    )
+    patch(cast.bob, ticket, priority="P1", assignee=cast.bob.pk)
+    entry.refresh_from_db()
+    assert entry.priority == "P1" and entry.assignee_id == cast.bob.pk
+
+
+def test_an_agent_opens_a_ticket_for_a_requester_or_for_themselves(cast: Cast) -> None:
+    by_email = open_ticket(cast.bob, requester="user2@acme.test", assignee="me")
+    assert by_email["requester"] == cast.profile(cast.acme_user2).pk and by_email["assignee"] == cast.bob.pk
+    by_id = open_ticket(cast.bob, requester=str(cast.profile(cast.acme_user).pk))
+    assert by_id["requester_email"] == "user@acme.test"
+    own = open_ticket(cast.bob)
+    assert own["requester"] is None and own["requester_email"] == "bob@msp.test"
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"subject": ""}, "subject"),
+        ({"subject": "x" * 201}, "subject"),
+        ({"subject": "ok", "priority": "P9"}, "priority"),
+        ({"subject": "ok", "requester": "nobody@acme.test"}, "requester"),
+        ({"subject": "ok", "requester": "user@globex.test"}, "requester"),
+        ({"subject": "ok", "assignee": "999999"}, "assignee"),
+        ({"subject": "ok", "sla_policy": 999999}, "sla_policy"),
+    ],
+)
+def test_bad_ticket_input_is_400_naming_the_field_and_writes_nothing(
+    cast: Cast, payload: dict[str, Any], field: str
+) -> None:
+    with customer_schema(cast.acme):
+        before = Ticket.objects.count()
+    response = api_for(cast.bob).post(TICKETS, payload, format="json")
+    assert response.status_code == 400, response.content
+    assert field in response.json()["fields"]
+    with customer_schema(cast.acme):
+        assert Ticket.objects.count() == before
+    assert not TicketIndexEntry.objects.filter(customer=cast.acme, subject="ok").exists()
+
+
+def test_an_agent_of_another_customer_cannot_be_assigned(cast: Cast) -> None:
+    ticket = open_ticket(cast.acme_user)
+    response = patch(cast.bob, ticket, assignee=cast.charlie.pk)
+    assert response.status_code == 400 and "assignee" in response.json()["fields"]
+    assert patch(cast.bob, ticket, assignee=cast.acme_it.pk).json()["assignee"] == cast.acme_it.pk
+
+
+def test_legal_transitions_and_invalid_ones(cast: Cast) -> None:
+    ticket = open_ticket(cast.acme_user)
+    assert reply(cast.bob, ticket, "Which printer?").status_code == 201
+    assert patch(cast.bob, ticket, status="pending").json()["status"] == "pending"
+    assert patch(cast.bob, ticket, status="open").json()["status"] == "open"
+    resolved = patch(cast.bob, ticket, status="resolved").json()
+    assert resolved["status"] == "resolved" and resolved["resolved_at"]
+    assert patch(cast.bob, ticket, status="pending").json()["code"] == "invalid_transition"
+    reopened = patch(cast.bob, ticket, status="open").json()
+    assert reopened["status"] == "open" and reopened["resolved_at"] is None
+    patch(cast.bob, ticket, status="resolved")
+    closed = patch(cast.bob, ticket, status="closed")
+    assert closed.status_code == 200 and closed.json()["closed_at"]
+    for status in ("open", "pending", "resolved"):
+        refused = patch(cast.bob, ticket, status=status)
+        assert refused.status_code == 400 and refused.json()["code"] == "invalid_transition"
+        assert "closed" in refused.json()["detail"]
+    assert patch(cast.bob, ticket, priority="P1").status_code == 409
+    assert reply(cast.acme_user, ticket).json()["code"] == "ticket_closed"
+
+
+def test_open_to_closed_is_not_a_transition(cast: Cast) -> None:
+    response = patch(cast.bob, open_ticket(cast.acme_user), status="closed")
+    assert response.status_code == 400 and response.json()["code"] == "invalid_transition"
+    assert response.json()["fields"] == {"status": [response.json()["detail"]]}
+
+
+def test_pending_needs_an_agents_question_first(cast: Cast) -> None:
+    ticket = open_ticket(cast.acme_user)
+    refused = patch(cast.bob, ticket, status="pending")
+    assert refused.status_code == 400 and refused.json()["code"] == "pending_needs_question"
+    reply(cast.bob, ticket, "internal", public=False)
+    assert patch(cast.bob, ticket, status="pending").json()["code"] == "pending_needs_question"
+    reply(cast.bob, ticket, "Can you send a photo?")
+    assert patch(cast.bob, ticket, status="pending").json()["status"] == "pending"
+
+
+def test_a_customer_reply_moves_a_pending_ticket_back_to_open(cast: Cast) -> None:
+    ticket = open_ticket(cast.acme_user)
+    reply(cast.bob, ticket, "Can you send a photo?")
+    patch(cast.bob, ticket, status="pending")
+    assert reply(cast.acme_user, ticket, "Here it is").status_code == 201
+    assert api_for(cast.bob).get(f"{TICKETS}{ticket['id']}/").json()["status"] == "open"
+
+
+def test_first_public_agent_reply_is_recorded(cast: Cast) -> None:
+    ticket = open_ticket(cast.acme_user)
+    reply(cast.bob, ticket, "note", public=False)
+    assert api_for(cast.bob).get(f"{TICKETS}{ticket['id']}/").json()["first_responded_at"] is None
+    reply(cast.acme_it, ticket, "On it")  # the customer's own agent counts as an agent
+    assert api_for(cast.bob).get(f"{TICKETS}{ticket['id']}/").json()["first_responded_at"]
+
+
+def test_customer_users_may_only_reopen_or_close_their_resolved_ticket(cast: Cast) -> None:
+    ticket = open_ticket(cast.acme_user)
+    for changes in ({"status": "resolved"}, {"assignee": cast.bob.pk}, {"sla_policy": None}):
+        refused = patch(cast.acme_user, ticket, **changes)
+        assert refused.status_code == 403 and refused.json()["code"] == "permission_denied", changes
+    assert patch(cast.acme_user, ticket, priority="P1").json()["priority"] == "P1"
+    patch(cast.bob, ticket, status="resolved")
+    assert patch(cast.acme_user, ticket, status="open").json()["status"] == "open"
+    patch(cast.bob, ticket, status="resolved")
+    assert patch(cast.acme_user, ticket, status="closed").json()["status"] == "closed"
+
+
+def test_customer_users_post_public_replies_only_and_never_see_private_notes(cast: Cast) -> None:
+    ticket = open_ticket(cast.acme_user)
+    refused = reply(cast.acme_user, ticket, "psst", public=False)
+    assert refused.status_code == 403
+    reply(cast.bob, ticket, "Public answer")
+    reply(cast.bob, ticket, "Private: customer is grumpy", public=False)
+    seen = api_for(cast.acme_user).get(f"{TICKETS}{ticket['id']}/comments/")
+    assert [c["body"] for c in seen.json()["results"]] == ["Public answer"]
+    assert "grumpy" not in seen.content.decode()
+    agent_view = api_for(cast.bob).get(f"{TICKETS}{ticket['id']}/comments/").json()["results"]
+    assert [(c["body"], c["public"]) for c in agent_view] == [
+        ("Public answer", True),
+        ("Private: customer is grumpy", False),
+    ]
+    assert agent_view[0]["author"] == {"id": cast.bob.pk, "name": "bob"}
+
+
+def test_users_see_their_own_tickets_and_admins_their_companys(cast: Cast) -> None:
+    mine = open_ticket(cast.acme_user)
+    theirs = open_ticket(cast.acme_user2)
+    listed = {t["id"] for t in api_for(cast.acme_user).get(TICKETS).json()["results"]}
+    assert mine["id"] in listed and theirs["id"] not in listed
+    assert api_for(cast.acme_user).get(f"{TICKETS}{theirs['id']}/").status_code == 404
+    admin_sees = {t["id"] for t in api_for(cast.acme_admin).get(TICKETS + "?page_size=200").json()["results"]}
+    assert {mine["id"], theirs["id"]} <= admin_sees
+
+
+def test_list_filters_and_bad_filters(cast: Cast) -> None:
+    a = open_ticket(cast.acme_user, priority="P1")
+    open_ticket(cast.acme_user, priority="P4")
+    client = api_for(cast.bob)
+    p1 = client.get(TICKETS + "?priority=P1&status=open").json()["results"]
+    assert a["id"] in {t["id"] for t in p1} and {t["priority"] for t in p1} == {"P1"}
+    for query, field in (("status=later", "status"), ("ordering=colour", "ordering"), ("priority=P0", "priority")):
+        response = client.get(f"{TICKETS}?{query}")
+        assert response.status_code == 400 and field in response.json()["fields"]
+
+
+def test_tickets_are_never_deleted(cast: Cast) -> None:
+    ticket = open_ticket(cast.acme_user)
+    response = api_for(cast.alice).delete(f"{TICKETS}{ticket['id']}/")
+    assert response.status_code == 405 and "close" in response.json()["detail"]
+
+
+def test_history_lists_the_audit_entries_and_hides_internal_ones_from_customers(cast: Cast) -> None:
+    ticket = open_ticket(cast.acme_user)
+    patch(cast.bob, ticket, assignee=cast.bob.pk, priority="P1")
+    reply(cast.bob, ticket, "secret note", public=False)
+    agent = api_for(cast.bob).get(f"{TICKETS}{ticket['id']}/history/").json()["results"]
+    assert [e["action"] for e in agent][:2] == ["create", "update"]
+    assert agent[0]["actor"] == {"id": cast.acme_user.pk, "email": "user@acme.test"}
+    assert agent[1]["channel"] == "api" and "assignee" in agent[1]["changes"]
+    assert any(e["object_type"] == "comment" for e in agent)
+    customer = api_for(cast.acme_user).get(f"{TICKETS}{ticket['id']}/history/")
+    body = customer.content.decode()
+    assert "secret note" not in body and "assignee" not in body and "priority" in body

@@ -1,0 +1,279 @@
+"""API: a customer's tickets, ``/api/v1/customers/{slug}/tickets/`` and what hangs off them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django.http import FileResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, parsers, status
+from rest_framework.exceptions import MethodNotAllowed
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import User
+from audit.models import AuditEntry
+from people.models import CustomerUser
+from serviflow.api.views import CustomerScopedViewSet
+from tickets import selectors, workflows
+from tickets.index.services import ticket_prefix
+from tickets.models import Attachment, Comment, Priority, Status, Ticket
+from tickets.serializers import (
+    AttachmentSerializer,
+    CommentSerializer,
+    HistoryEntrySerializer,
+    TicketCreateSerializer,
+    TicketSerializer,
+    TicketUpdateSerializer,
+)
+
+TICKET_ORDERINGS = ("created_at", "-created_at", "updated_at", "-updated_at", "priority", "-priority")
+# What a customer user may read in a ticket's history (the rest is agents' business).
+CUSTOMER_VISIBLE_CHANGES = frozenset({"subject", "description", "status", "priority", "body", "public"})
+PARSERS = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
+
+
+def _csv_param(request: Request, name: str, allowed: list[str] | tuple[str, ...]) -> list[str]:
+    raw = request.query_params.get(name, "")
+    values = [value.strip() for value in raw.split(",") if value.strip()]
+    wrong = [value for value in values if value not in allowed]
+    if wrong:
+        raise ValidationError({name: [f"Unknown value(s) {', '.join(wrong)}; use {', '.join(allowed)}."]})
+    return values
+
+
+def requester_from(value: str | None) -> CustomerUser | None:
+    """A customer user of the active schema, by profile id or email."""
+    if value in (None, ""):
+        return None
+    text = str(value).strip()
+    profiles = CustomerUser.objects.select_related("user")
+    profile = (
+        profiles.filter(user__email__iexact=text).first()
+        if "@" in text
+        else profiles.filter(pk=int(text)).first()
+        if text.isdigit()
+        else None
+    )
+    if profile is None:
+        raise ValidationError({"requester": [f"No user '{text}' in this customer (give a user id or email)."]})
+    return profile
+
+
+def assignee_from(value: str | None, caller: User) -> User | None:
+    if value in (None, ""):
+        return None
+    text = str(value).strip()
+    if text == "me":
+        return caller
+    user = User.objects.filter(pk=int(text)).first() if text.isdigit() else None
+    if user is None:
+        raise ValidationError({"assignee": [f"No agent with id '{text}' (give an id, 'me' or null)."]})
+    return user
+
+
+class TicketScopedViewSet(CustomerScopedViewSet):
+    """Shared by everything under a ticket: the serializer context every representation needs."""
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        if hasattr(self, "access"):
+            context["customer_slug"] = self.access.customer.slug
+            context["ticket_prefix"] = ticket_prefix(self.access.customer)
+        return context
+
+    def ticket(self) -> Ticket:
+        return selectors.ticket_for(self.access, self.kwargs["ticket_pk"])
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("status", description="Comma-separated: open,pending,resolved,closed"),
+        OpenApiParameter("priority", description="Comma-separated: P1,P2,P3,P4"),
+        OpenApiParameter("assignee", description="An agent's id, 'me' or 'none'"),
+        OpenApiParameter("requester", description="A user id of this customer"),
+        OpenApiParameter("ordering", description=", ".join(TICKET_ORDERINGS)),
+    ]
+)
+class TicketViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    TicketScopedViewSet,
+):
+    serializer_class = TicketSerializer
+    parser_classes = PARSERS
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Ticket]:
+        if getattr(self, "swagger_fake_view", False):
+            return Ticket.objects.none()
+        tickets = selectors.tickets_visible(self.access)
+        params = self.request.query_params
+        if statuses := _csv_param(self.request, "status", Status.values):
+            tickets = tickets.filter(status__in=statuses)
+        if priorities := _csv_param(self.request, "priority", Priority.values):
+            tickets = tickets.filter(priority__in=priorities)
+        if assignee := params.get("assignee"):
+            tickets = tickets.filter(
+                assignee__isnull=True if assignee == "none" else False,
+                **({} if assignee == "none" else {"assignee": assignee_from(assignee, self.access.user)}),
+            )
+        if requester := params.get("requester"):
+            tickets = tickets.filter(requester=requester_from(requester))
+        ordering = params.get("ordering", "-created_at")
+        if ordering not in TICKET_ORDERINGS:
+            raise ValidationError({"ordering": [f"Use one of {', '.join(TICKET_ORDERINGS)}."]})
+        return tickets.order_by(ordering, "-id" if ordering.startswith("-") else "id")
+
+    def get_object(self) -> Ticket:
+        return selectors.ticket_for(self.access, self.kwargs["pk"])
+
+    @extend_schema(request=TicketCreateSerializer, responses={201: TicketSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = TicketCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        ticket = workflows.ticket_create(
+            customer=self.access.customer,
+            by=self.access.user,
+            new=workflows.NewTicket(
+                subject=values["subject"],
+                description=values["description"],
+                priority=values["priority"],
+                requester=requester_from(values.get("requester")),
+                assignee=assignee_from(values.get("assignee"), self.access.user),
+                sla_policy=values.get("sla_policy"),
+            ),
+            attachments=request.FILES.getlist("attachments"),
+        )
+        return Response(self.get_serializer(ticket).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=TicketUpdateSerializer, responses={200: TicketSerializer})
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        ticket = self.get_object()
+        data = TicketUpdateSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        changes: dict[str, Any] = {}
+        for name in ("status", "priority", "sla_policy"):
+            if name in values:
+                changes[name] = values[name]
+        if "assignee" in values:
+            changes["assignee"] = assignee_from(values["assignee"], self.access.user)
+        if "requester" in values:
+            changes["requester"] = requester_from(values["requester"])
+            if changes["requester"] is None:
+                raise ValidationError({"requester": ["A ticket always has a requester."]})
+        ticket = workflows.ticket_update(
+            customer=self.access.customer,
+            ticket=ticket,
+            by=self.access.user,
+            changes=workflows.TicketChanges(**changes),
+        )
+        return Response(self.get_serializer(selectors.ticket_for(self.access, ticket.pk)).data)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        raise MethodNotAllowed("PUT", detail="Use PATCH to change a ticket.")
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        self.get_object()  # a foreign or unknown ticket is still 404, not 405
+        raise MethodNotAllowed("DELETE", detail="Tickets are never deleted; resolve or close them instead.")
+
+
+class CommentViewSet(mixins.ListModelMixin, TicketScopedViewSet):
+    """The thread: agents see replies and private notes, customer users only public replies."""
+
+    serializer_class = CommentSerializer
+    parser_classes = PARSERS
+
+    def get_queryset(self) -> QuerySet[Comment]:
+        if getattr(self, "swagger_fake_view", False):
+            return Comment.objects.none()
+        return selectors.comments_visible(self.access, self.ticket())
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        ticket = self.ticket()
+        data = CommentSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        comment = workflows.comment_add(
+            customer=self.access.customer,
+            ticket=ticket,
+            by=self.access.user,
+            body=data.validated_data["body"],
+            public=data.validated_data.get("public", True),
+            attachments=request.FILES.getlist("attachments"),
+        )
+        comment = selectors.comments_visible(self.access, ticket).get(pk=comment.pk)
+        return Response(self.get_serializer(comment).data, status=status.HTTP_201_CREATED)
+
+
+class AttachmentViewSet(mixins.ListModelMixin, TicketScopedViewSet):
+    serializer_class = AttachmentSerializer
+    parser_classes = [parsers.MultiPartParser, parsers.FormParser]
+
+    def get_queryset(self) -> QuerySet[Attachment]:
+        if getattr(self, "swagger_fake_view", False):
+            return Attachment.objects.none()
+        return selectors.attachments_visible(self.access, self.ticket())
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Attach files (multipart field ``attachments``, repeated) to the ticket itself."""
+        files = request.FILES.getlist("attachments") or request.FILES.getlist("file")
+        if not files:
+            raise ValidationError({"attachments": ["Send one or more files in the 'attachments' field."]})
+        stored = workflows.ticket_attach(
+            customer=self.access.customer, ticket=self.ticket(), by=self.access.user, files=files
+        )
+        return Response(self.get_serializer(stored, many=True).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    def download(self, request: Request, *args: Any, **kwargs: Any) -> FileResponse:
+        attachment = selectors.attachment_for(self.access, self.ticket(), self.kwargs["pk"])
+        return attachment_response(attachment)
+
+
+def attachment_response(attachment: Attachment) -> FileResponse:
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+    )
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+class TicketHistoryViewSet(mixins.ListModelMixin, TicketScopedViewSet):
+    """The ticket's audit entries (the ticket and its comments). Customer users see the public
+    part only: no private notes, no internal fields."""
+
+    serializer_class = HistoryEntrySerializer
+
+    def get_queryset(self) -> QuerySet[AuditEntry]:
+        if getattr(self, "swagger_fake_view", False):
+            return AuditEntry.objects.none()
+        return history_for(self.access, self.ticket())
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        if hasattr(self, "access") and not selectors.sees_private(self.access):
+            context["visible_fields"] = CUSTOMER_VISIBLE_CHANGES
+        return context
+
+
+def history_for(access: Any, ticket: Ticket) -> QuerySet[AuditEntry]:
+    ticket_type = ContentType.objects.get_for_model(Ticket)
+    comment_type = ContentType.objects.get_for_model(Comment)
+    comments = ticket.comments.all() if selectors.sees_private(access) else ticket.comments.filter(public=True)
+    comment_ids = [str(pk) for pk in comments.values_list("pk", flat=True)]
+    return (
+        AuditEntry.objects.filter(
+            Q(content_type=ticket_type, object_pk=str(ticket.pk))
+            | Q(content_type=comment_type, object_pk__in=comment_ids)
+        )
+        .select_related("content_type")
+        .order_by("timestamp", "id")
+    )

@@ -1,0 +1,111 @@
+"""Attachment rules: which files are accepted, how large, and where they are stored.
+
+Files are stored under ``customers/<schema>/...`` (see ``tickets.models.attachment_path``) and
+are only ever served through views that check the ticket's visibility first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import PurePosixPath
+
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+
+from accounts.models import User
+from tenants.models import Customer
+from tickets.models import Attachment, Comment, Ticket
+
+MAX_FILES = 10
+
+# Extension -> the content type we serve it with. What people attach to support tickets:
+# screenshots, documents, logs, archives. Nothing a browser would execute.
+ALLOWED_TYPES: dict[str, str] = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".pdf": "application/pdf",
+    ".txt": "text/plain",
+    ".log": "text/plain",
+    ".csv": "text/csv",
+    ".json": "application/json",
+    ".xml": "application/xml",
+    ".eml": "message/rfc822",
+    ".doc": "application/msword",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xls": "application/vnd.ms-excel",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".ppt": "application/vnd.ms-powerpoint",
+    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ".odt": "application/vnd.oasis.opendocument.text",
+    ".ods": "application/vnd.oasis.opendocument.spreadsheet",
+    ".zip": "application/zip",
+}
+
+
+def clean_filename(name: str) -> str:
+    base = PurePosixPath(name.replace("\\", "/")).name.strip().replace("\x00", "")
+    return base[:200] or "file"
+
+
+def attachments_check(*, customer: Customer, files: Sequence[UploadedFile]) -> None:
+    """Refuse the whole request (nothing stored) if any file breaks a rule."""
+    if len(files) > MAX_FILES:
+        raise ValidationError({"attachments": [f"At most {MAX_FILES} files per message."]})
+    limit_mb = int(customer.settings.attachment_max_mb)
+    errors = []
+    for upload in files:
+        name = clean_filename(upload.name or "")
+        extension = PurePosixPath(name).suffix.lower()
+        if extension not in ALLOWED_TYPES:
+            allowed = ", ".join(sorted(ALLOWED_TYPES))
+            errors.append(f"{name}: files of type '{extension or 'none'}' are not accepted (allowed: {allowed}).")
+        elif (upload.size or 0) > limit_mb * 1024 * 1024:
+            errors.append(f"{name}: larger than the {limit_mb} MB limit.")
+        elif not upload.size:
+            errors.append(f"{name}: the file is empty.")
+    if errors:
+        raise ValidationError({"attachments": errors})
+
+
+@contextmanager
+def stored_files() -> Iterator[list[str]]:
+    """Files written inside the block are removed again if the block fails, so a failed
+    request leaves neither rows nor files behind."""
+    written: list[str] = []
+    try:
+        yield written
+    except BaseException:
+        for name in written:
+            default_storage.delete(name)
+        raise
+
+
+def attachments_store(
+    *,
+    ticket: Ticket,
+    comment: Comment | None,
+    files: Sequence[UploadedFile],
+    by: User,
+    written: list[str],
+) -> list[Attachment]:
+    stored = []
+    for upload in files:
+        name = clean_filename(upload.name or "")
+        attachment = Attachment(
+            ticket=ticket,
+            comment=comment,
+            filename=name,
+            content_type=ALLOWED_TYPES[PurePosixPath(name).suffix.lower()],
+            size=upload.size or 0,
+            uploaded_by=by,
+        )
+        attachment.file.save(name, upload, save=False)
+        written.append(attachment.file.name)
+        attachment.save()
+        stored.append(attachment)
+    return stored

@@ -1,0 +1,159 @@
+"""API representations of tickets, comments, attachments and history entries.
+
+List serializers read only what the selectors already loaded (select_related / prefetch):
+the customer's slug and ticket prefix come from the serializer context, not from a query."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from audit.models import AuditEntry
+from sla.models import SlaPolicy
+from tickets.models import Attachment, Comment, Priority, Status, Ticket
+
+
+def _ctx(serializer: serializers.Field[Any, Any, Any, Any] | serializers.BaseSerializer[Any], key: str) -> Any:
+    return serializer.context[key]
+
+
+class TicketSerializer(serializers.ModelSerializer[Ticket]):
+    number = serializers.SerializerMethodField()
+    customer = serializers.SerializerMethodField()
+    requester = serializers.IntegerField(source="requester_id", read_only=True, allow_null=True)
+    requester_name = serializers.CharField(source="requester_user.name", read_only=True)
+    requester_email = serializers.CharField(source="requester_user.email", read_only=True)
+    assignee = serializers.IntegerField(source="assignee_id", read_only=True, allow_null=True)
+    assignee_name = serializers.SerializerMethodField()
+    sla_policy = serializers.IntegerField(source="sla_policy_id", read_only=True, allow_null=True)
+    sla = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "id",
+            "number",
+            "customer",
+            "subject",
+            "description",
+            "status",
+            "priority",
+            "requester",
+            "requester_name",
+            "requester_email",
+            "assignee",
+            "assignee_name",
+            "sla_policy",
+            "sla",
+            "created_at",
+            "updated_at",
+            "first_responded_at",
+            "resolved_at",
+            "closed_at",
+        ]
+        read_only_fields = fields
+
+    def get_number(self, ticket: Ticket) -> str:
+        return f"{_ctx(self, 'ticket_prefix')}-{ticket.number}"
+
+    def get_customer(self, ticket: Ticket) -> str:
+        return str(_ctx(self, "customer_slug"))
+
+    def get_assignee_name(self, ticket: Ticket) -> str | None:
+        return ticket.assignee.name if ticket.assignee else None
+
+    @extend_schema_field({"type": "object", "nullable": True})
+    def get_sla(self, ticket: Ticket) -> dict[str, Any] | None:
+        return None  # the SLA engine (issue #5) fills this block
+
+
+class TicketCreateSerializer(serializers.Serializer[Any]):
+    subject = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=50_000, allow_blank=True, required=False, default="")
+    priority = serializers.ChoiceField(choices=Priority.values, default=Priority.P3)
+    requester = serializers.CharField(
+        required=False, allow_null=True, help_text="A user id of this customer or an email; defaults to you."
+    )
+    assignee = serializers.CharField(required=False, allow_null=True, help_text="An agent's id, or 'me'.")
+    sla_policy = serializers.PrimaryKeyRelatedField(
+        queryset=SlaPolicy.objects.all(), required=False, allow_null=True
+    )
+
+
+class TicketUpdateSerializer(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=Status.values, required=False)
+    priority = serializers.ChoiceField(choices=Priority.values, required=False)
+    assignee = serializers.CharField(required=False, allow_null=True, help_text="An agent's id, 'me' or null.")
+    requester = serializers.CharField(required=False, help_text="A user id of this customer or an email.")
+    sla_policy = serializers.PrimaryKeyRelatedField(
+        queryset=SlaPolicy.objects.all(), required=False, allow_null=True
+    )
+
+
+class AttachmentSerializer(serializers.ModelSerializer[Attachment]):
+    url = serializers.SerializerMethodField()
+    comment = serializers.IntegerField(source="comment_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Attachment
+        fields = ["id", "filename", "content_type", "size", "comment", "created_at", "url"]
+        read_only_fields = fields
+
+    def get_url(self, attachment: Attachment) -> str:
+        return reverse(
+            "api:ticket-attachment-download",
+            kwargs={
+                "slug": _ctx(self, "customer_slug"),
+                "ticket_pk": attachment.ticket_id,
+                "pk": attachment.pk,
+            },
+        )
+
+
+class AuthorSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class CommentSerializer(serializers.ModelSerializer[Comment]):
+    author = AuthorSerializer(read_only=True)
+    attachments = AttachmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Comment
+        fields = ["id", "body", "public", "author", "author_party", "created_at", "attachments"]
+        read_only_fields = ["id", "author", "author_party", "created_at", "attachments"]
+        extra_kwargs = {"public": {"default": True}, "body": {"max_length": 50_000}}
+
+
+class HistoryEntrySerializer(serializers.ModelSerializer[AuditEntry]):
+    at = serializers.DateTimeField(source="timestamp")
+    actor = serializers.SerializerMethodField()
+    action = serializers.SerializerMethodField()
+    object_type = serializers.CharField(source="content_type.model")
+    object_id = serializers.CharField(source="object_pk")
+    changes = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AuditEntry
+        fields = ["id", "at", "actor", "job", "channel", "action", "object_type", "object_id", "changes"]
+
+    @extend_schema_field({"type": "object", "nullable": True})
+    def get_actor(self, entry: AuditEntry) -> dict[str, Any] | None:
+        if entry.actor_id is None:
+            return None
+        return {"id": entry.actor_id, "email": entry.actor_email}
+
+    def get_action(self, entry: AuditEntry) -> str:
+        return {0: "create", 1: "update", 2: "delete", 3: "access"}.get(entry.action, str(entry.action))
+
+    @extend_schema_field({"type": "object"})
+    def get_changes(self, entry: AuditEntry) -> dict[str, Any]:
+        changes: dict[str, Any] = entry.changes_dict
+        visible = self.context.get("visible_fields")
+        if visible is not None:
+            changes = {name: value for name, value in changes.items() if name in visible}
+        return changes

@@ -1,0 +1,363 @@
+"""Every change to a ticket, for every channel (API, console, portal, tasks).
+
+Each workflow runs inside the customer's schema, in one transaction that also writes the
+unified index row and the outbox event; notifications go out after commit from the worker.
+Rules about who may do what live here too, so the console and the API cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts.models import CustomerRole, User
+from audit.context import current_actor
+from people.models import CustomerUser
+from serviflow.db import tenant_connection
+from serviflow.errors import RuleViolation
+from sla.models import SlaPolicy
+from tenants.access import works_tickets_of
+from tenants.models import Customer
+from tickets.attachments import attachments_check, attachments_store, stored_files
+from tickets.index.services import index_write
+from tickets.models import (
+    TRANSITIONS,
+    Attachment,
+    Comment,
+    EventKind,
+    Party,
+    Priority,
+    Status,
+    Ticket,
+    TicketEvent,
+)
+
+MAX_BODY = 50_000
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+
+def party_of(user: User) -> str:
+    """Agents are provider staff and the customer's own agents; everyone else is the customer."""
+    if user.is_provider_staff or user.customer_role == CustomerRole.AGENT:
+        return Party.AGENT
+    return Party.CUSTOMER
+
+
+def _require_schema(customer: Customer) -> None:
+    if tenant_connection.schema_name != customer.schema_name:
+        raise RuntimeError(f"tickets of {customer.slug} are changed inside its schema only")
+
+
+def _job_name() -> str:
+    actor = current_actor()
+    if actor is None or not actor.job:
+        raise RuntimeError("a ticket change needs a signed-in person or a named job")
+    return actor.job
+
+
+def _clean_text(value: str, *, field: str, max_length: int, required: bool = True) -> str:
+    text = (value or "").strip()
+    if required and not text:
+        raise ValidationError({field: ["This field may not be blank."]})
+    if len(text) > max_length:
+        raise ValidationError({field: [f"At most {max_length} characters (got {len(text)})."]})
+    return text
+
+
+def _check_priority(priority: str) -> None:
+    if priority not in Priority.values:
+        raise ValidationError({"priority": [f"'{priority}' is not a priority; use one of P1, P2, P3, P4."]})
+
+
+def _check_assignee(customer: Customer, assignee: User | None) -> None:
+    if assignee is not None and not works_tickets_of(assignee, customer):
+        raise ValidationError({"assignee": ["That person cannot work this customer's tickets."]})
+
+
+def _next_number() -> int:
+    """The customer's next ticket number: one row per schema, incremented under its row lock,
+    so concurrent creations get distinct, gap-free numbers."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO tickets_ticketnumber (id, last_number) VALUES (1, 1) "
+            "ON CONFLICT (id) DO UPDATE SET last_number = tickets_ticketnumber.last_number + 1 "
+            "RETURNING last_number"
+        )
+        row = cursor.fetchone()
+    return int(row[0])
+
+
+def _event(ticket: Ticket, kind: str, by: User | None, **extra: Any) -> None:
+    event = TicketEvent.objects.create(ticket=ticket, kind=kind, actor=by, **extra)
+    from tickets.tasks import notify_event
+
+    schema = tenant_connection.schema_name
+    transaction.on_commit(partial(notify_event.apply_async, (event.pk,), schema=schema))
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    subject: str
+    description: str = ""
+    priority: str = Priority.P3
+    requester: CustomerUser | None = None  # None: the caller (when they are a customer user)
+    assignee: User | None = None
+    sla_policy: SlaPolicy | None = None
+
+
+def ticket_create(
+    *,
+    customer: Customer,
+    by: User | None,
+    new: NewTicket,
+    attachments: Sequence[UploadedFile] = (),
+) -> Ticket:
+    """Open a ticket. ``by`` None means a named background job (see ``audit.context``)."""
+    _require_schema(customer)
+    subject = _clean_text(new.subject, field="subject", max_length=200)
+    description = _clean_text(new.description, field="description", max_length=MAX_BODY, required=False)
+    _check_priority(new.priority)
+    requester, requester_user = _resolve_requester(customer, by, new.requester)
+    if by is not None and party_of(by) == Party.CUSTOMER and (new.assignee or new.sla_policy):
+        raise PermissionDenied("Customer users cannot set the assignee or the SLA policy.")
+    _check_assignee(customer, new.assignee)
+    attachments_check(customer=customer, files=attachments)
+    now = timezone.now()
+    with transaction.atomic(), stored_files() as written:
+        ticket = Ticket.objects.create(
+            number=_next_number(),
+            subject=subject,
+            description=description,
+            priority=new.priority,
+            requester=requester,
+            requester_user=requester_user,
+            assignee=new.assignee,
+            sla_policy=new.sla_policy,
+            created_by=by,
+            created_by_job="" if by is not None else _job_name(),
+            last_public_from=Party.CUSTOMER if requester is not None else party_of(requester_user),
+            created_at=now,
+            updated_at=now,
+        )
+        if attachments:
+            if by is None:
+                raise RuntimeError("background jobs do not attach files")
+            attachments_store(ticket=ticket, comment=None, files=attachments, by=by, written=written)
+        index_write(customer=customer, tickets=[ticket])
+        _event(ticket, EventKind.CREATED, by)
+        if new.assignee is not None and new.assignee != by:
+            _event(ticket, EventKind.ASSIGNED, by)
+    return ticket
+
+
+def _resolve_requester(
+    customer: Customer, by: User | None, requester: CustomerUser | None
+) -> tuple[CustomerUser | None, User]:
+    if requester is not None:
+        if not requester.user.is_active:
+            raise ValidationError({"requester": ["That user is deactivated."]})
+        if by is not None and party_of(by) == Party.CUSTOMER and requester.user_id != by.pk:
+            if by.customer_role != CustomerRole.ADMIN:
+                raise PermissionDenied("You can only open tickets for yourself.")
+        return requester, requester.user
+    if by is None:
+        raise ValidationError({"requester": ["A background job must name the requester."]})
+    if by.is_customer_user:
+        profile = CustomerUser.objects.select_related("user").filter(user=by).first()
+        if profile is None or by.customer_id != customer.pk:
+            raise PermissionDenied("Only this customer's users can open tickets here.")
+        return profile, by
+    return None, by  # an agent opening a ticket for themselves
+
+
+@dataclass(frozen=True)
+class TicketChanges:
+    """A partial update: fields left UNSET are not touched."""
+
+    status: str = UNSET
+    priority: str = UNSET
+    assignee: User | None = UNSET
+    requester: CustomerUser = UNSET
+    sla_policy: SlaPolicy | None = UNSET
+
+    def given(self) -> dict[str, Any]:
+        return {name: value for name, value in vars(self).items() if value is not UNSET}
+
+
+def _check_customer_may_change(ticket: Ticket, by: User, wanted: dict[str, Any]) -> None:
+    """Customer users (api.md): no assignee, no SLA policy, and no status change other than
+    reopening or closing a resolved ticket; changing the requester is for customer admins."""
+    if "assignee" in wanted or "sla_policy" in wanted:
+        raise PermissionDenied("Customer users cannot set the assignee or the SLA policy.")
+    if "requester" in wanted and by.customer_role != CustomerRole.ADMIN:
+        raise PermissionDenied("Only the customer's admins can change a ticket's requester.")
+    status = wanted.get("status")
+    if status is not None and status != ticket.status:
+        if ticket.status != Status.RESOLVED or status not in (Status.OPEN, Status.CLOSED):
+            raise PermissionDenied("You can reopen or close a resolved ticket; agents change other statuses.")
+
+
+def _apply_status(ticket: Ticket, status: str, now: datetime) -> None:
+    if status not in Status.values:
+        raise ValidationError({"status": [f"'{status}' is not a status; use open, pending, resolved or closed."]})
+    if status not in TRANSITIONS[ticket.status]:
+        allowed = ", ".join(sorted(TRANSITIONS[ticket.status])) or "nothing (closed is final)"
+        raise RuleViolation(
+            "invalid_transition",
+            f"A {ticket.status} ticket cannot become {status}; it can become: {allowed}.",
+            field="status",
+        )
+    if status == Status.PENDING and ticket.last_public_from != Party.AGENT:
+        raise RuleViolation(
+            "pending_needs_question",
+            "A ticket can wait on the customer only after an agent's public reply asks them something.",
+            field="status",
+        )
+    if status == Status.RESOLVED:
+        ticket.resolved_at = now
+    elif status == Status.OPEN and ticket.status == Status.RESOLVED:
+        ticket.resolved_at = None
+    elif status == Status.CLOSED:
+        ticket.closed_at = now
+    ticket.status = status
+
+
+def ticket_update(*, customer: Customer, ticket: Ticket, by: User, changes: TicketChanges) -> Ticket:
+    """Status, priority, assignee, requester and SLA override, with the rules of product.md."""
+    _require_schema(customer)
+    wanted = changes.given()
+    if party_of(by) == Party.CUSTOMER:
+        _check_customer_may_change(ticket, by, wanted)
+    if "priority" in wanted:
+        _check_priority(wanted["priority"])
+    if "assignee" in wanted:
+        _check_assignee(customer, wanted["assignee"])
+    if "requester" in wanted and not wanted["requester"].user.is_active:
+        raise ValidationError({"requester": ["That user is deactivated."]})
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().select_related("requester_user").get(pk=ticket.pk)
+        before = {"status": ticket.status, "priority": ticket.priority}
+        before |= {"assignee": ticket.assignee_id, "requester": ticket.requester_id}
+        before |= {"sla_policy": ticket.sla_policy_id}
+        if "status" in wanted and wanted["status"] != ticket.status:
+            _apply_status(ticket, wanted["status"], now)
+        if ticket.is_closed and before["status"] == Status.CLOSED and wanted.keys() - {"status"}:
+            raise RuleViolation("ticket_closed", "A closed ticket cannot be changed.", status=409)
+        for name in ("priority", "assignee", "requester", "sla_policy"):
+            if name in wanted:
+                setattr(ticket, name, wanted[name])
+        if name_changes := _changes(before, ticket):
+            if "requester" in name_changes:
+                ticket.requester_user = ticket.requester.user  # type: ignore[union-attr]
+            ticket.updated_at = now
+            ticket.save(update_fields=[*_SAVED_ON_UPDATE])
+            index_write(customer=customer, tickets=[ticket])
+            public = {k: v for k, v in name_changes.items() if k in ("status", "priority")}
+            if public:
+                _event(ticket, EventKind.UPDATED, by, changes=public)
+            if "assignee" in name_changes and ticket.assignee_id not in (None, by.pk):
+                _event(ticket, EventKind.ASSIGNED, by)
+    return ticket
+
+
+_SAVED_ON_UPDATE = (
+    "status",
+    "priority",
+    "assignee",
+    "requester",
+    "requester_user",
+    "sla_policy",
+    "resolved_at",
+    "closed_at",
+    "updated_at",
+)
+
+
+def _changes(before: dict[str, Any], ticket: Ticket) -> dict[str, list[Any]]:
+    after = {
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "assignee": ticket.assignee_id,
+        "requester": ticket.requester_id,
+        "sla_policy": ticket.sla_policy_id,
+    }
+    return {name: [before[name], after[name]] for name in after if before[name] != after[name]}
+
+
+def ticket_attach(
+    *, customer: Customer, ticket: Ticket, by: User, files: Sequence[UploadedFile]
+) -> list[Attachment]:
+    """Add files to the ticket itself (not to a message): anyone who can see the ticket."""
+    _require_schema(customer)
+    attachments_check(customer=customer, files=files)
+    with transaction.atomic(), stored_files() as written:
+        ticket = Ticket.objects.select_for_update().select_related("requester_user").get(pk=ticket.pk)
+        if ticket.is_closed:
+            raise RuleViolation("ticket_closed", "This ticket is closed; open a new ticket instead.", status=409)
+        stored = attachments_store(ticket=ticket, comment=None, files=files, by=by, written=written)
+        ticket.updated_at = timezone.now()
+        ticket.save(update_fields=["updated_at"])
+        index_write(customer=customer, tickets=[ticket])
+    return stored
+
+
+def comment_add(
+    *,
+    customer: Customer,
+    ticket: Ticket,
+    by: User,
+    body: str,
+    public: bool = True,
+    attachments: Sequence[UploadedFile] = (),
+) -> Comment:
+    """A public reply or a private note. A customer's reply on a pending ticket reopens it."""
+    _require_schema(customer)
+    party = party_of(by)
+    if party == Party.CUSTOMER and not public:
+        raise PermissionDenied("Customer users can only post public replies.")
+    text = _clean_text(body, field="body", max_length=MAX_BODY)
+    attachments_check(customer=customer, files=attachments)
+    now = timezone.now()
+    with transaction.atomic(), stored_files() as written:
+        ticket = Ticket.objects.select_for_update().select_related("requester_user").get(pk=ticket.pk)
+        if ticket.is_closed:
+            raise RuleViolation(
+                "ticket_closed", "This ticket is closed; open a new ticket instead.", status=409
+            )
+        comment = Comment.objects.create(
+            ticket=ticket, body=text, public=public, author=by, author_party=party, created_at=now
+        )
+        if attachments:
+            attachments_store(ticket=ticket, comment=comment, files=attachments, by=by, written=written)
+        fields = ["updated_at"]
+        if public:
+            ticket.last_public_from = party
+            fields.append("last_public_from")
+            if party == Party.AGENT and ticket.first_responded_at is None:
+                ticket.first_responded_at = now
+                fields.append("first_responded_at")
+            if party == Party.CUSTOMER and ticket.status == Status.PENDING:
+                ticket.status = Status.OPEN
+                fields.append("status")
+        ticket.updated_at = now
+        ticket.save(update_fields=fields)
+        index_write(customer=customer, tickets=[ticket])
+        if public:
+            _event(ticket, EventKind.REPLIED, by, comment=comment)
+    return comment
