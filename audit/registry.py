@@ -16,8 +16,9 @@ AUDITED_MODELS: dict[str, list[str]] = {
     "people.CustomerUser": [],
     "sla.BusinessHours": [],
     "sla.SlaPolicy": [],
-    "tickets.Ticket": ["last_public_from", "updated_at"],
-    "tickets.Comment": [],
+    # Reverse relations are listed too: auditlog would otherwise diff the related managers.
+    "tickets.Ticket": ["last_public_from", "updated_at", "events", "comments", "attachments"],
+    "tickets.Comment": ["attachments"],
     "tickets.Attachment": ["file"],
 }
 

@@ -6,7 +6,8 @@ from django.urls import include, path
 
 from accounts import views as account_views
 from serviflow import views
-from tenants import views as tenant_views
+from notifications import views as notification_views
+from tickets import console
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
@@ -16,7 +17,28 @@ urlpatterns = [
     path("profile/", account_views.profile, name="profile"),
     path("profile/tokens/<int:token_id>/revoke/", account_views.token_revoke_view, name="token-revoke"),
     path("activate/<str:uidb64>/<str:token>/", account_views.activate, name="activate"),
-    path("", tenant_views.console_home, name="home"),
+    path("notifications/", notification_views.feed, name="notifications"),
+    path("notifications/read-all/", notification_views.read_all, name="notifications-read-all"),
+    path("customers/", console.customers, name="console-customers"),
+    path("customers/<slug:slug>/", console.customer_detail, name="console-customer"),
+    path("customers/<slug:slug>/tickets/new/", console.ticket_new, name="console-ticket-new"),
+    path("customers/<slug:slug>/tickets/<int:ticket_id>/", console.ticket_detail, name="console-ticket"),
+    path(
+        "customers/<slug:slug>/tickets/<int:ticket_id>/change/",
+        console.ticket_change,
+        name="console-ticket-change",
+    ),
+    path(
+        "customers/<slug:slug>/tickets/<int:ticket_id>/reply/",
+        console.ticket_reply,
+        name="console-ticket-reply",
+    ),
+    path(
+        "customers/<slug:slug>/tickets/<int:ticket_id>/attachments/<int:attachment_id>/",
+        console.attachment_download,
+        name="console-attachment",
+    ),
+    path("", console.queue, name="home"),
 ]
 
 handler400 = "serviflow.views.bad_request"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.urls import path
 
 from accounts import views as account_views
-from tenants import views as tenant_views
+from notifications import views as notification_views
+from tickets import portal
 
 urlpatterns = [
     path("login/", account_views.LoginView.as_view(), name="login"),
@@ -13,7 +14,18 @@ urlpatterns = [
     path("profile/", account_views.profile, name="profile"),
     path("profile/tokens/<int:token_id>/revoke/", account_views.token_revoke_view, name="token-revoke"),
     path("activate/<str:uidb64>/<str:token>/", account_views.activate, name="activate"),
-    path("", tenant_views.portal_home, name="home"),
+    path("notifications/", notification_views.feed, name="notifications"),
+    path("notifications/read-all/", notification_views.read_all, name="notifications-read-all"),
+    path("tickets/new/", portal.ticket_new, name="portal-ticket-new"),
+    path("tickets/<int:ticket_id>/", portal.ticket_detail, name="portal-ticket"),
+    path("tickets/<int:ticket_id>/reply/", portal.ticket_reply, name="portal-ticket-reply"),
+    path("tickets/<int:ticket_id>/status/", portal.ticket_status, name="portal-ticket-status"),
+    path(
+        "tickets/<int:ticket_id>/attachments/<int:attachment_id>/",
+        portal.attachment_download,
+        name="portal-attachment",
+    ),
+    path("", portal.my_tickets, name="home"),
 ]
 
 handler400 = "serviflow.views.bad_request"

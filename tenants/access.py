@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from accounts.models import AgentMembership, CustomerRole, User, UserKind
@@ -66,6 +66,18 @@ def works_tickets_of(user: User, customer: Customer) -> bool:
     if user.is_customer_user:
         return user.customer_id == customer.pk and user.customer_role == CustomerRole.AGENT
     return customers_visible_to(user).filter(pk=customer.pk, is_active=True).exists()
+
+
+def ticket_workers(customer: Customer) -> QuerySet[User]:
+    """Everyone who may work ``customer``'s tickets: provider admins, agents of all customers,
+    member agents and the customer's own agents (active ones)."""
+    member = AgentMembership.objects.filter(agent=OuterRef("pk"), customer=customer)
+    return User.objects.filter(is_active=True).filter(
+        Q(kind=UserKind.PROVIDER_ADMIN)
+        | Q(kind=UserKind.AGENT, all_customers=True)
+        | Q(Exists(member), kind=UserKind.AGENT)
+        | Q(kind=UserKind.CUSTOMER_USER, customer=customer, customer_role=CustomerRole.AGENT)
+    ).order_by("name")
 
 
 def may_sign_in_on_host(user: User, tenant: Customer | None) -> bool:

@@ -1,0 +1,550 @@
+"""Unified queue benchmark: the first page of ``GET /api/v1/tickets/`` as the platform grows.
+
+In a throw-away database (``serviflow_bench`` on the server of DATABASE_URL, dropped and
+re-created at start, dropped at the end) it fills the platform up to 10, 100 and 1,000 customers
+with 200 tickets each (set-based SQL into each schema plus the matching ``ticket_index`` rows)
+and at each size measures:
+
+- the server-side time of the first page (open and pending, default order ``resolution_due``,
+  50 rows): 200 requests after 10 warm-ups through the whole Django stack in-process (WSGI
+  handler, Bearer token, Host ``localhost``, DEBUG off), as an agent who works every customer
+  and, for information, as one who is a member of half of them;
+- the same page computed by a UNION ALL over the customers' schemas (raw SQL, same key);
+- ticket creations per second through the API: gunicorn with 2 sync workers, 8 client threads,
+  400 POSTs spread over 8 customers (their users' tokens).
+
+Targets: p95 <= 25 ms at 1,000 customers, p95 at 1,000 <= 2 x p95 at 10, and the API at least
+20 x faster than the UNION ALL at 1,000 customers (median against median).
+
+Run: ``python3 dev.py bench queue`` (or ``make bench-queue``). ``QUEUE_BENCH_SIZES=5,20`` for a
+quick try; ``QUEUE_BENCH_EXPLAIN=1`` prints the queue query's plan at the largest size.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+# This file is named like the standard library's ``queue``: run as a script, its folder would come
+# first on sys.path and shadow that module for everything imported later (Django, psycopg, Celery).
+# Move the folder to the end, where the sibling ``provision`` module is still found.
+sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != HERE), str(HERE)]
+
+from provision import BENCH_DATABASE, log, p95, recreate_database, with_database  # noqa: E402
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serviflow.settings")
+
+SIZES = tuple(int(size) for size in os.environ.get("QUEUE_BENCH_SIZES", "10,100,1000").split(","))
+TICKETS = 200  # per customer
+REQUESTS, WARMUPS = 200, 10
+PAGE = 50
+QUEUE_PATH, QUEUE_QUERY = "/api/v1/tickets/", "status=open,pending"
+CREATIONS, THREADS, CREATORS, WORKERS = 400, 8, 8, 2
+JOB = "bench.queue"
+PASSWORD = "queue-bench-password-1"  # noqa: S105 - throw-away accounts in a throw-away database
+CELERY_QUEUE = f"bench-queue-{os.getpid()}"  # creations enqueue notifications; removed at the end
+
+TARGET_P95_MS = 25.0
+TARGET_GROWTH = 2.0  # API p95 at the largest size / at the smallest
+TARGET_SPEEDUP = 20.0  # UNION ALL median / API median at the largest size
+
+
+def union_runs(customers: int) -> int:
+    return 200 if customers <= 100 else 30
+
+
+# Resolution due by priority, as the SLA engine (issue #5) will set it: gives the default order a
+# real key. The UNION ALL computes the same expression from each schema's tickets.
+DUE = (
+    "t.created_at + CASE t.priority WHEN 'P1' THEN interval '4 hours' WHEN 'P2' THEN interval '1 day'"
+    " WHEN 'P3' THEN interval '3 days' ELSE interval '7 days' END"
+)
+# ~40 % open, 15 % pending, 30 % resolved, 15 % closed; P1 5 %, P2 20 %, P3 55 %, P4 20 %;
+# created over the last 180 days, numbered in creation order; 60 % assigned.
+LOAD_TICKETS = """
+    INSERT INTO {tickets} (number, subject, description, status, priority, requester_id,
+        requester_user_id, assignee_id, created_by_job, last_public_from, first_responded_at,
+        resolved_at, closed_at, created_at, updated_at)
+    SELECT row_number() OVER (ORDER BY created), 'Bench ticket ' || g, '', status, priority,
+           %(profile)s, %(user)s, CASE WHEN a < 0.4 THEN NULL ELSE %(agent)s END, %(job)s,
+           CASE WHEN status = 'pending' THEN 'agent' ELSE 'customer' END,
+           CASE WHEN status <> 'open' THEN created + (now() - created) * 0.1 END,
+           CASE WHEN status IN ('resolved', 'closed') THEN created + (now() - created) * 0.3 END,
+           CASE WHEN status = 'closed' THEN created + (now() - created) * 0.6 END,
+           created, created + (now() - created) * 0.7
+      FROM (SELECT g, a, created,
+                   CASE WHEN s < 0.40 THEN 'open' WHEN s < 0.55 THEN 'pending'
+                        WHEN s < 0.85 THEN 'resolved' ELSE 'closed' END AS status,
+                   CASE WHEN p < 0.05 THEN 'P1' WHEN p < 0.25 THEN 'P2'
+                        WHEN p < 0.80 THEN 'P3' ELSE 'P4' END AS priority
+              FROM (SELECT g, random() AS s, random() AS p, random() AS a,
+                           now() - random() * interval '180 days' AS created
+                      FROM generate_series(1, %(n)s) AS g) AS draw) AS d
+     ORDER BY created;
+    INSERT INTO {numbers} (id, last_number) VALUES (1, %(n)s)
+        ON CONFLICT (id) DO UPDATE SET last_number = EXCLUDED.last_number;
+    INSERT INTO public.ticket_index (customer_id, ticket_id, number, subject, status, priority,
+        assignee_id, requester_name, created_at, updated_at, resolution_due, due_sort)
+    SELECT %(customer)s, t.id, %(prefix)s || '-' || t.number, t.subject, t.status, t.priority,
+           t.assignee_id, u.name, t.created_at, t.updated_at, {due}, {due}
+      FROM {tickets} AS t JOIN public.accounts_user AS u ON u.id = t.requester_user_id
+     ORDER BY t.id;
+    ANALYZE {tickets};
+"""
+UNION_BRANCH = """
+    SELECT {customer}::bigint AS customer_id, t.id, {prefix} || '-' || t.number AS number, t.subject,
+           t.status, t.priority, t.assignee_id, u.name AS requester_name, t.created_at, t.updated_at,
+           {due} AS due_sort
+      FROM {tickets} AS t JOIN public.accounts_user AS u ON u.id = t.requester_user_id
+     WHERE t.status IN ('open', 'pending')"""
+UNION_PAGE = """
+    SELECT p.*, c.slug, c.name AS customer_name, a.name AS assignee_name
+      FROM (SELECT * FROM ({branches}) AS q ORDER BY due_sort, customer_id, id DESC LIMIT {page}) AS p
+      JOIN public.tenants_customer AS c ON c.id = p.customer_id
+      LEFT JOIN public.accounts_user AS a ON a.id = p.assignee_id
+     ORDER BY p.due_sort, p.customer_id, p.id DESC"""
+
+
+@dataclass
+class Cast:
+    agent_token: str  # an agent with all_customers
+    half: Any  # accounts.User, member of every other customer
+    half_token: str
+    customers: list[Any] = field(default_factory=list)  # tenants.Customer, in creation order
+    creators: list[tuple[str, str]] = field(default_factory=list)  # (slug, customer user's token)
+
+
+@dataclass
+class Creations:
+    per_second: float
+    latencies: list[float]
+    failures: int
+    indexed: int  # new ticket_index rows: one per 201 expected
+
+
+@dataclass
+class Size:
+    customers: int
+    tickets: int
+    api: list[float]
+    half: list[float]
+    union: list[float]
+    same_page: bool
+    creations: Creations
+
+
+def ms(samples: list[float]) -> tuple[float, float]:
+    return statistics.median(samples) * 1000, p95(samples) * 1000
+
+
+def setup_cast() -> Cast:
+    from accounts.services import AgentFields, agent_create, token_issue
+
+    agent = agent_create(fields=AgentFields(email="queue@msp.bench", name="Queue Agent", all_customers=True), password=PASSWORD)
+    half = agent_create(fields=AgentFields(email="half@msp.bench", name="Half Agent"), password=PASSWORD)
+    return Cast(
+        agent_token=token_issue(user=agent, name="bench")[1],
+        half=half,
+        half_token=token_issue(user=half, name="bench")[1],
+    )
+
+
+def add_customer(cast: Cast, number: int) -> None:
+    """One customer: provisioned, a customer user, TICKETS tickets and their index rows."""
+    from django.db import connection, transaction
+    from psycopg import sql
+
+    from accounts.models import AgentMembership, User
+    from accounts.services import token_issue
+    from people.services import CustomerUserFields, customer_user_create
+    from tenants.schema import customer_schema
+    from tenants.services import customer_provision
+    from tickets.index.services import ticket_prefix
+
+    slug = f"q{number:04d}"
+    with transaction.atomic():
+        customer = customer_provision(name=f"Queue bench {number}", slug=slug)
+        with customer_schema(customer):
+            fields = CustomerUserFields(email=f"user@{slug}.bench", name=f"User {number}")
+            profile = customer_user_create(customer=customer, fields=fields, password=PASSWORD)
+        agent = User.objects.get(email="queue@msp.bench")
+        statement = sql.SQL(LOAD_TICKETS).format(
+            tickets=sql.Identifier(customer.schema_name, "tickets_ticket"),
+            numbers=sql.Identifier(customer.schema_name, "tickets_ticketnumber"),
+            due=sql.SQL(DUE),
+        )
+        params = {"n": TICKETS, "profile": profile.pk, "user": profile.user_id, "agent": agent.pk}
+        params |= {"job": JOB, "customer": customer.pk, "prefix": ticket_prefix(customer)}
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+        if number % 2 == 0:
+            AgentMembership.objects.create(agent=cast.half, customer=customer)
+    cast.customers.append(customer)
+    if len(cast.creators) < CREATORS:
+        cast.creators.append((slug, token_issue(user=profile.user, name="bench")[1]))
+
+
+def fill(cast: Cast, size: int) -> None:
+    from django.db import connection
+
+    start, before = time.perf_counter(), len(cast.customers)
+    while len(cast.customers) < size:
+        add_customer(cast, len(cast.customers) + 1)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE public.ticket_index, public.tenants_customer, public.accounts_user")
+        cursor.execute("ANALYZE public.accounts_agentmembership")
+    added, took = size - before, time.perf_counter() - start
+    log(f"==> filled to {size} customers (+{added} in {took:.0f} s, {took / added * 1000:.0f} ms each)")
+
+
+def wsgi_get(handler: Callable[..., Any], path: str, query: str, token: str) -> tuple[float, int, bytes]:
+    """One request through Django's WSGI handler: what gunicorn calls, minus the socket."""
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SCRIPT_NAME": "",
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "localhost",
+        "HTTP_AUTHORIZATION": f"Bearer {token}",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    status: list[str] = []
+
+    def start_response(line: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        status.append(line)
+        return lambda data: None
+
+    start = time.perf_counter()
+    response = handler(environ, start_response)
+    try:
+        body = b"".join(response)
+    finally:
+        response.close()
+    return time.perf_counter() - start, int(status[0].split()[0]), body
+
+
+def time_queue(handler: Callable[..., Any], token: str) -> tuple[list[float], list[tuple[str, int]]]:
+    """REQUESTS timed first pages (after WARMUPS); returns the times and the page's tickets."""
+    samples: list[float] = []
+    page: list[tuple[str, int]] = []
+    for i in range(WARMUPS + REQUESTS):
+        took, code, body = wsgi_get(handler, QUEUE_PATH, QUEUE_QUERY, token)
+        results = json.loads(body)["results"] if code == 200 else []
+        if code != 200 or len(results) != PAGE:
+            raise RuntimeError(f"queue answered {code} with {len(results)} rows: {body[:300]!r}")
+        page = [(row["customer"], row["id"]) for row in results]
+        if i >= WARMUPS:
+            samples.append(took)
+    return samples, page
+
+
+def time_union(customers: list[Any]) -> tuple[list[float], list[tuple[str, int]]]:
+    from django.db import connection
+    from psycopg import sql
+
+    from tickets.index.services import ticket_prefix
+
+    branches = [
+        sql.SQL(UNION_BRANCH).format(
+            customer=sql.Literal(customer.pk),
+            prefix=sql.Literal(ticket_prefix(customer)),
+            tickets=sql.Identifier(customer.schema_name, "tickets_ticket"),
+            due=sql.SQL(DUE),
+        )
+        for customer in customers
+    ]
+    statement = sql.SQL(UNION_PAGE).format(branches=sql.SQL(" UNION ALL ").join(branches), page=PAGE)
+    connection.ensure_connection()
+    query = statement.as_string(connection.connection)  # composed once, outside the timing
+    samples: list[float] = []
+    rows: list[tuple[Any, ...]] = []
+    with connection.cursor() as cursor:
+        for i in range(2 + union_runs(len(customers))):
+            start = time.perf_counter()
+            cursor.execute(query)
+            rows = cursor.fetchall()
+            if i >= 2:
+                samples.append(time.perf_counter() - start)
+    slug_at = [description.name for description in cursor.description].index("slug")
+    return samples, [(row[slug_at], row[1]) for row in rows]
+
+
+def explain_queue() -> None:
+    """The plan of the SQL the API runs for the first page (the all-customers agent)."""
+    from django.db import connection
+
+    from accounts.models import User
+    from tickets.index.queue import ORDERINGS, DEFAULT_ORDERING, filters_from, queue_entries
+
+    agent = User.objects.get(email="queue@msp.bench")
+    keys = ORDERINGS[DEFAULT_ORDERING]
+    entries = queue_entries(agent, filters_from({"status": "open,pending"}))
+    page = entries.order_by(*[f"{'-' if desc else ''}{name}" for name, desc in keys])[: PAGE + 1]
+    query, params = page.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {query}", params)
+        log("\nPlan of the queue's first page (all-customers agent):")
+        for (line,) in cursor.fetchall():
+            log(f"    {line}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def get_status(url: str) -> int:
+    request = urllib.request.Request(url, headers={"Host": "localhost"})
+    with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310 - loopback
+        return int(response.status)
+
+
+@contextmanager
+def gunicorn(database_url: str) -> Iterator[str]:
+    """gunicorn with WORKERS sync workers on the bench database, DEBUG off; yields its base URL."""
+    from django.conf import settings
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": settings.REDIS_URL,
+        "DEBUG": "0",
+        "SECRET_KEY": "bench-queue-" + os.urandom(16).hex(),
+        "EMAIL_URL": "locmem:",
+        "SECURE_SSL_REDIRECT": "0",
+        "CELERY_QUEUE": CELERY_QUEUE,
+        "CACHE_KEY_PREFIX": CELERY_QUEUE,
+    }
+    gunicorn_bin = Path(sys.executable).parent / "gunicorn"
+    command = [str(gunicorn_bin), "serviflow.wsgi:application", "--workers", str(WORKERS)]
+    command += ["--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
+    log_file = Path(tempfile.gettempdir()) / f"{CELERY_QUEUE}-gunicorn.log"
+    with log_file.open("wb") as out:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if get_status(f"{base}/healthz") == 200:
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn did not become healthy:\n{log_file.read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log_file.unlink(missing_ok=True)
+
+
+def post_ticket(base: str, slug: str, token: str, subject: str) -> int:
+    request = urllib.request.Request(
+        f"{base}/api/v1/customers/{slug}/tickets/",
+        data=json.dumps({"subject": subject, "priority": "P3"}).encode(),
+        method="POST",
+        headers={"Host": "localhost", "Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - loopback
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def index_rows() -> int:
+    from tickets.index.models import TicketIndexEntry
+
+    return TicketIndexEntry.objects.count()
+
+
+def time_creations(base: str, creators: list[tuple[str, str]]) -> Creations:
+    """CREATIONS POSTs from THREADS threads, thread i as the user of customer i mod len(creators)."""
+    for slug, token in creators[:WORKERS * 2]:  # warm both workers (imports, connections)
+        post_ticket(base, slug, token, "Warm-up")
+    before = index_rows()
+    latencies: list[float] = []
+    codes: list[int] = []
+    lock = threading.Lock()
+
+    def client(i: int) -> None:
+        slug, token = creators[i % len(creators)]
+        for n in range(CREATIONS // THREADS):
+            start = time.perf_counter()
+            code = post_ticket(base, slug, token, f"Created by client {i}, #{n}")
+            with lock:
+                latencies.append(time.perf_counter() - start)
+                codes.append(code)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(THREADS)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - start
+    failures = sum(code != 201 for code in codes)
+    return Creations(len(codes) / wall, latencies, failures, index_rows() - before)
+
+
+def purge_broker() -> int:
+    """Drop the notification tasks the creations queued (nothing consumes CELERY_QUEUE)."""
+    import redis
+    from django.conf import settings
+
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    keys = list(client.scan_iter(match=f"*{CELERY_QUEUE}*"))
+    queued = int(client.llen(CELERY_QUEUE))
+    if keys:
+        client.delete(*keys)
+    return queued
+
+
+def measure(cast: Cast, database_url: str) -> Size:
+    from django.core.handlers.wsgi import WSGIHandler
+
+    handler = WSGIHandler()
+    api, page = time_queue(handler, cast.agent_token)
+    half, _ = time_queue(handler, cast.half_token)
+    union, union_page = time_union(cast.customers)
+    if page != union_page:
+        log("    NOTE the UNION ALL page differs from the API's first page")
+    with gunicorn(database_url) as base:
+        creations = time_creations(base, cast.creators)
+    size = Size(len(cast.customers), index_rows(), api, half, union, page == union_page, creations)
+    api_median, api_p95 = ms(api)
+    log(f"    API median {api_median:.1f} ms, p95 {api_p95:.1f} ms; UNION ALL median {ms(union)[0]:.1f} ms")
+    log(f"    {creations.per_second:.0f} creations/s ({creations.failures} not 201)")
+    return size
+
+
+def report(sizes: list[Size]) -> None:
+    first, last = sizes[0], sizes[-1]
+    log("")
+    log(f"Unified queue, first page ({QUEUE_QUERY}, default order, {PAGE} rows), server-side ms")
+    log(f"API: {REQUESTS} requests in-process; UNION ALL: raw SQL, {union_runs(first.customers)} runs")
+    log(f"(customers <= 100) or {union_runs(1000)} (more); half agent: member of every other customer")
+    header = (
+        f"{'customers':>9}  {'tickets':>7}  {'API med':>7}  {'API p95':>7}  {'UNION med':>9}  "
+        f"{'UNION p95':>9}  {'ratio med':>9}  {'ratio p95':>9}  {'half med':>8}  {'half p95':>8}  same"
+    )
+    log(header)
+    log("-" * len(header))
+    for row in sizes:
+        (a_med, a_p95), (u_med, u_p95), (h_med, h_p95) = ms(row.api), ms(row.union), ms(row.half)
+        log(
+            f"{row.customers:>9}  {row.tickets:>7}  {a_med:>7.1f}  {a_p95:>7.1f}  {u_med:>9.1f}  "
+            f"{u_p95:>9.1f}  {u_med / a_med:>8.1f}x  {u_p95 / a_p95:>8.1f}x  {h_med:>8.1f}  {h_p95:>8.1f}  "
+            f"{'yes' if row.same_page else 'NO'}"
+        )
+    log("")
+    log(f"Ticket creations through the API: gunicorn, {WORKERS} sync workers, {THREADS} client threads")
+    header = f"{'customers':>9}  {'creations/s':>11}  {'median ms':>9}  {'p95 ms':>7}  {'not 201':>7}  indexed"
+    log(header)
+    log("-" * len(header))
+    for row in sizes:
+        c = row.creations
+        c_med, c_p95 = ms(c.latencies)
+        log(
+            f"{row.customers:>9}  {c.per_second:>11.1f}  {c_med:>9.1f}  {c_p95:>7.1f}  "
+            f"{c.failures:>7}  {c.indexed}/{len(c.latencies)}"
+        )
+
+    growth = ms(last.api)[1] / ms(first.api)[1]
+    speedup = ms(last.union)[0] / ms(last.api)[0]
+    checks = [
+        (f"API p95 <= {TARGET_P95_MS:g} ms at {last.customers}", ms(last.api)[1] <= TARGET_P95_MS, f"{ms(last.api)[1]:.1f} ms"),
+        (f"API p95 at {last.customers} <= {TARGET_GROWTH:g} x p95 at {first.customers}", growth <= TARGET_GROWTH, f"{growth:.2f}x"),
+        (f"API >= {TARGET_SPEEDUP:g} x faster than UNION ALL at {last.customers} (medians)", speedup >= TARGET_SPEEDUP, f"{speedup:.1f}x"),
+        ("every creation answered 201 and wrote its index row", all(r.creations.failures == 0 and r.creations.indexed == len(r.creations.latencies) for r in sizes), ""),
+    ]
+    log("")
+    for label, ok, detail in checks:
+        log(f"{'PASS' if ok else 'FAIL'}  {label}" + (f"  ({detail})" if detail else ""))
+    log(f"\nVerdict: {'PASS' if all(ok for _, ok, _ in checks) else 'FAIL'}")
+
+
+def run(database_url: str) -> list[Size]:
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.test.utils import override_settings
+
+    from audit.context import job_context
+
+    log("==> sync_platform (public schema, template, tenants)")
+    call_command("sync_platform", verbosity=0)
+    settings.DEBUG = False  # no query logging in the measured requests
+    sizes: list[Size] = []
+    # A fast hasher: thousands of throw-away accounts; nothing measured checks a password.
+    with job_context(JOB), override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        cast = setup_cast()
+        for size in SIZES:
+            fill(cast, size)
+            sizes.append(measure(cast, database_url))
+    if os.environ.get("QUEUE_BENCH_EXPLAIN") == "1":
+        explain_queue()
+    return sizes
+
+
+def main() -> int:
+    from serviflow import embedded
+
+    source_url = os.environ.get("DATABASE_URL") or embedded.postgres_url()
+    bench_url = with_database(source_url, BENCH_DATABASE)
+    admin_url = with_database(source_url, "postgres")
+    log(f"==> bench database {BENCH_DATABASE} (dropped and re-created; your data is not touched)")
+    recreate_database(admin_url, create=True)
+    os.environ |= {"DATABASE_URL": bench_url, "CELERY_QUEUE": CELERY_QUEUE, "CACHE_KEY_PREFIX": CELERY_QUEUE}
+    started = time.perf_counter()
+    try:
+        import django
+
+        django.setup()
+        report(run(bench_url))
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        recreate_database(admin_url, create=False)
+        queued = purge_broker()
+        log(f"==> dropped {BENCH_DATABASE} and {queued} queued notification tasks; total {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""Base wiring for server-rendered pages, the counterpart of ``serviflow.api.views``.
+
+``customer_page``: console pages under ``/customers/<slug>/``. It resolves the customer through
+``tenants.access`` (a foreign or unknown one is a 404), requires agent-level access and runs
+the view inside the customer's schema. ``portal_page``: portal pages, already inside the
+host's schema (the host middleware switched it and allows only that customer's people).
+Views receive the ``CustomerAccess`` and never switch schemas or check membership themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, Concatenate
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+
+from accounts.models import User
+from tenants.access import CustomerAccess, customer_access
+from tenants.schema import customer_schema
+
+AccessView = Callable[Concatenate[HttpRequest, CustomerAccess, ...], HttpResponse]
+
+
+def customer_page(view: AccessView) -> Callable[..., HttpResponse]:
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        user: User = request.user  # type: ignore[assignment]
+        access = customer_access(user, slug)
+        if not access.works_tickets:
+            raise Http404
+        with customer_schema(access.customer):
+            return view(request, access, *args, **kwargs)
+
+    return wrapper
+
+
+def portal_page(view: AccessView) -> Callable[..., HttpResponse]:
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user: User = request.user  # type: ignore[assignment]
+        tenant = getattr(request, "tenant", None)
+        if tenant is None or not tenant.is_customer or user.customer_id != tenant.pk:
+            raise Http404
+        return view(request, CustomerAccess(customer=tenant, user=user), *args, **kwargs)
+
+    return wrapper
+
+
+def problem_of(exc: Exception) -> tuple[int, list[str]]:
+    """How a page shows a refused workflow call: the status and the sentences for the person."""
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from serviflow.errors import RuleViolation
+
+    if isinstance(exc, RuleViolation):
+        return exc.status, [exc.detail]
+    if isinstance(exc, PermissionDenied):
+        return 403, [str(exc) or "You are not allowed to do that."]
+    if isinstance(exc, ValidationError):
+        if hasattr(exc, "error_dict"):
+            return 400, [f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items()]
+        return 400, list(exc.messages)
+    raise exc

@@ -1,0 +1,229 @@
+"""Console pages for agents: the unified queue, a customer's page and the ticket page.
+
+Server-rendered; HTMX requests get the same views' partial templates, so filters, sorting,
+paging and ticket changes update in place and every page still works without JavaScript.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts.models import User
+from people.models import CustomerUser
+from serviflow.errors import RuleViolation
+from serviflow.pages import customer_page, problem_of
+from tenants.access import CustomerAccess, customers_visible_to, ticket_workers
+from tickets import selectors, workflows
+from tickets.api import attachment_response, history_for
+from tickets.index.queue import ORDERINGS, filters_from, queue_entries, queue_page
+from tickets.index.services import ticket_prefix
+from tickets.models import TRANSITIONS, Priority, Status, Ticket
+
+QUEUE_PAGE_SIZE = 25
+ORDERING_LABELS = {
+    "resolution_due": "Due soonest",
+    "-created_at": "Newest",
+    "created_at": "Oldest",
+    "-updated_at": "Recently updated",
+    "priority": "Priority (P1 first)",
+}
+WORKFLOW_ERRORS = (ValidationError, PermissionDenied, RuleViolation)
+
+
+def _queue_context(request: HttpRequest, *, fixed_customer: str | None = None) -> tuple[dict[str, Any], int]:
+    user: User = request.user  # type: ignore[assignment]
+    params = request.GET.copy()
+    if "status" not in params:
+        params["status"] = "open,pending"
+    if fixed_customer:
+        params["customer"] = fixed_customer
+    context: dict[str, Any] = {"params": params, "fixed_customer": fixed_customer, "errors": []}
+    try:
+        filters = filters_from(params)
+        page = queue_page(
+            queue_entries(user, filters), filters.ordering, params.get("cursor"), QUEUE_PAGE_SIZE
+        )
+    except ValidationError as exc:
+        context |= {"errors": problem_of(exc)[1], "rows": [], "page": None}
+        return context, 400
+    context |= {"rows": page.rows, "page": page, "filters": filters}
+    return context, 200
+
+
+def _page_link(request: HttpRequest, cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    params = request.GET.copy()
+    params["cursor"] = cursor
+    return f"?{params.urlencode()}"
+
+
+@login_required
+def queue(request: HttpRequest) -> HttpResponse:
+    """The unified queue over every customer the agent works."""
+    user: User = request.user  # type: ignore[assignment]
+    if not user.may_use_console:
+        raise Http404
+    context, status = _queue_context(request)
+    page = context.get("page")
+    context |= {
+        "next_link": _page_link(request, page.next_cursor if page else None),
+        "previous_link": _page_link(request, page.previous_cursor if page else None),
+        "customers": customers_visible_to(user).filter(is_active=True).only("slug", "name").order_by("name"),
+        "statuses": Status.choices,
+        "priorities": Priority.choices,
+        "orderings": [(key, ORDERING_LABELS.get(key, key)) for key in ORDERINGS if key in ORDERING_LABELS],
+    }
+    template = "console/_queue.html" if request.htmx else "console/queue.html"  # type: ignore[attr-defined]
+    return render(request, template, context, status=status)
+
+
+@login_required
+def customers(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    if not user.may_use_console:
+        raise Http404
+    return render(request, "console/customers.html", {"customers": customers_visible_to(user).order_by("name")})
+
+
+@customer_page
+def customer_detail(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
+    context, status = _queue_context(request, fixed_customer=access.customer.slug)
+    page = context.get("page")
+    context |= {
+        "customer": access.customer,
+        "next_link": _page_link(request, page.next_cursor if page else None),
+        "previous_link": _page_link(request, page.previous_cursor if page else None),
+        "people": CustomerUser.objects.select_related("user").order_by("user__name"),
+    }
+    template = "console/_queue.html" if request.htmx else "console/customer.html"  # type: ignore[attr-defined]
+    return render(request, template, context, status=status)
+
+
+def _ticket_context(access: CustomerAccess, ticket: Ticket) -> dict[str, Any]:
+    return {
+        "customer": access.customer,
+        "ticket": ticket,
+        "number": f"{ticket_prefix(access.customer)}-{ticket.number}",
+        "comments": selectors.comments_visible(access, ticket),
+        "attachments": selectors.attachments_visible(access, ticket).filter(comment__isnull=True),
+        "next_statuses": sorted(TRANSITIONS[ticket.status]),
+        "priorities": Priority.choices,
+        "workers": ticket_workers(access.customer),
+        "history": history_for(access, ticket).select_related("actor"),
+    }
+
+
+@customer_page
+def ticket_detail(request: HttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
+    ticket = selectors.ticket_for(access, ticket_id)
+    return render(request, "console/ticket.html", _ticket_context(access, ticket))
+
+
+@require_POST
+@customer_page
+def ticket_change(request: HttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
+    """Status, priority and assignee from the ticket page's side panel."""
+    ticket = selectors.ticket_for(access, ticket_id)
+    changes: dict[str, Any] = {}
+    if request.POST.get("status") and request.POST["status"] != ticket.status:
+        changes["status"] = request.POST["status"]
+    if request.POST.get("priority") and request.POST["priority"] != ticket.priority:
+        changes["priority"] = request.POST["priority"]
+    status = 200
+    try:
+        if "assignee" in request.POST:
+            assignee_id = request.POST["assignee"]
+            assignee = ticket_workers(access.customer).filter(pk=assignee_id).first() if assignee_id.isdigit() else None
+            if assignee_id and assignee is None:
+                raise ValidationError({"assignee": ["That person cannot work this customer's tickets."]})
+            if assignee != ticket.assignee:
+                changes["assignee"] = assignee
+        ticket = workflows.ticket_update(
+            customer=access.customer, ticket=ticket, by=access.user, changes=workflows.TicketChanges(**changes)
+        )
+        if changes:
+            messages.success(request, "Ticket updated.")
+    except WORKFLOW_ERRORS as exc:
+        status, problems = problem_of(exc)
+        for problem in problems:
+            messages.error(request, problem)
+    if not request.htmx:  # type: ignore[attr-defined]
+        return HttpResponseRedirect(_ticket_url(access, ticket.pk))
+    ticket = selectors.ticket_for(access, ticket.pk)
+    return render(request, "console/_ticket_panel.html", _ticket_context(access, ticket), status=status)
+
+
+def _ticket_url(access: CustomerAccess, ticket_id: int) -> str:
+    return reverse("console-ticket", kwargs={"slug": access.customer.slug, "ticket_id": ticket_id})
+
+
+@require_POST
+@customer_page
+def ticket_reply(request: HttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
+    """A public reply or, with ``private`` ticked, a private note."""
+    ticket = selectors.ticket_for(access, ticket_id)
+    try:
+        workflows.comment_add(
+            customer=access.customer,
+            ticket=ticket,
+            by=access.user,
+            body=request.POST.get("body", ""),
+            public=request.POST.get("visibility", "public") != "private",
+            attachments=request.FILES.getlist("attachments"),
+        )
+    except WORKFLOW_ERRORS as exc:
+        status, problems = problem_of(exc)
+        context = _ticket_context(access, selectors.ticket_for(access, ticket_id))
+        context |= {"reply_errors": problems, "draft": request.POST.get("body", "")}
+        return render(request, "console/ticket.html", context, status=status)
+    messages.success(request, "Note added." if request.POST.get("visibility") == "private" else "Reply sent.")
+    return HttpResponseRedirect(_ticket_url(access, ticket.pk) + "#thread-end")
+
+
+@customer_page
+def ticket_new(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
+    people = CustomerUser.objects.select_related("user").filter(user__is_active=True).order_by("user__name")
+    context: dict[str, Any] = {
+        "customer": access.customer,
+        "people": people,
+        "priorities": Priority.choices,
+        "workers": ticket_workers(access.customer),
+        "values": request.POST,
+    }
+    if request.method != "POST":
+        return render(request, "console/ticket_new.html", context)
+    requester = people.filter(pk=request.POST.get("requester") or 0).first()
+    assignee = ticket_workers(access.customer).filter(pk=request.POST.get("assignee") or 0).first()
+    try:
+        ticket = workflows.ticket_create(
+            customer=access.customer,
+            by=access.user,
+            new=workflows.NewTicket(
+                subject=request.POST.get("subject", ""),
+                description=request.POST.get("description", ""),
+                priority=request.POST.get("priority", Priority.P3),
+                requester=requester,
+                assignee=assignee,
+            ),
+            attachments=request.FILES.getlist("attachments"),
+        )
+    except WORKFLOW_ERRORS as exc:
+        status, context["errors"] = problem_of(exc)
+        return render(request, "console/ticket_new.html", context, status=status)
+    messages.success(request, "Ticket created.")
+    return HttpResponseRedirect(_ticket_url(access, ticket.pk))
+
+
+@customer_page
+def attachment_download(request: HttpRequest, access: CustomerAccess, ticket_id: int, attachment_id: int) -> Any:
+    ticket = selectors.ticket_for(access, ticket_id)
+    return attachment_response(selectors.attachment_for(access, ticket, attachment_id))

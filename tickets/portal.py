@@ -1,0 +1,128 @@
+"""Portal pages on the customer's own host: submit, follow and answer tickets.
+
+Everything is read through ``tickets.selectors`` with the person's access, so a ticket that is
+not theirs (or does not exist, or is another customer's) is the same 404 page, and private
+notes and their files never reach a portal page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from serviflow.errors import RuleViolation
+from serviflow.pages import portal_page, problem_of
+from tenants.access import CustomerAccess
+from tickets import selectors, workflows
+from tickets.api import attachment_response
+from tickets.index.services import ticket_prefix
+from tickets.models import Priority, Status
+
+WORKFLOW_ERRORS = (ValidationError, PermissionDenied, RuleViolation)
+SHOWN = {"open": ("open", "pending"), "closed": ("resolved", "closed"), "all": ()}
+
+
+@portal_page
+def my_tickets(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
+    shown = request.GET.get("show", "open")
+    if shown not in SHOWN:
+        shown = "open"
+    tickets = selectors.tickets_visible(access).order_by("-updated_at", "-id")
+    if SHOWN[shown]:
+        tickets = tickets.filter(status__in=SHOWN[shown])
+    context = {
+        "tickets": tickets[:200],
+        "shown": shown,
+        "prefix": ticket_prefix(access.customer),
+        "company_wide": selectors.sees_all_tickets(access),
+    }
+    return render(request, "portal/tickets.html", context)
+
+
+@portal_page
+def ticket_new(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
+    context: dict[str, Any] = {"priorities": Priority.choices, "values": request.POST}
+    if request.method != "POST":
+        return render(request, "portal/ticket_new.html", context)
+    try:
+        ticket = workflows.ticket_create(
+            customer=access.customer,
+            by=access.user,
+            new=workflows.NewTicket(
+                subject=request.POST.get("subject", ""),
+                description=request.POST.get("description", ""),
+                priority=request.POST.get("priority", Priority.P3),
+            ),
+            attachments=request.FILES.getlist("attachments"),
+        )
+    except WORKFLOW_ERRORS as exc:
+        status, context["errors"] = problem_of(exc)
+        return render(request, "portal/ticket_new.html", context, status=status)
+    messages.success(request, "Thank you, we received your request.")
+    return HttpResponseRedirect(reverse("portal-ticket", kwargs={"ticket_id": ticket.pk}))
+
+
+def _context(access: CustomerAccess, ticket_id: int) -> dict[str, Any]:
+    ticket = selectors.ticket_for(access, ticket_id)
+    return {
+        "ticket": ticket,
+        "number": f"{ticket_prefix(access.customer)}-{ticket.number}",
+        "comments": selectors.comments_visible(access, ticket),
+        "attachments": selectors.attachments_visible(access, ticket).filter(comment__isnull=True),
+        "can_reopen": ticket.status == Status.RESOLVED,
+    }
+
+
+@portal_page
+def ticket_detail(request: HttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
+    return render(request, "portal/ticket.html", _context(access, ticket_id))
+
+
+@require_POST
+@portal_page
+def ticket_reply(request: HttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
+    ticket = selectors.ticket_for(access, ticket_id)
+    try:
+        workflows.comment_add(
+            customer=access.customer,
+            ticket=ticket,
+            by=access.user,
+            body=request.POST.get("body", ""),
+            public=True,
+            attachments=request.FILES.getlist("attachments"),
+        )
+    except WORKFLOW_ERRORS as exc:
+        status, problems = problem_of(exc)
+        context = _context(access, ticket_id) | {"reply_errors": problems, "draft": request.POST.get("body", "")}
+        return render(request, "portal/ticket.html", context, status=status)
+    messages.success(request, "Your reply was sent.")
+    return HttpResponseRedirect(reverse("portal-ticket", kwargs={"ticket_id": ticket.pk}))
+
+
+@require_POST
+@portal_page
+def ticket_status(request: HttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
+    """Reopen or close a resolved ticket (the only status changes a customer makes)."""
+    ticket = selectors.ticket_for(access, ticket_id)
+    wanted = request.POST.get("status", "")
+    try:
+        workflows.ticket_update(
+            customer=access.customer, ticket=ticket, by=access.user, changes=workflows.TicketChanges(status=wanted)
+        )
+    except WORKFLOW_ERRORS as exc:
+        status, problems = problem_of(exc)
+        return render(request, "portal/ticket.html", _context(access, ticket_id) | {"reply_errors": problems}, status=status)
+    messages.success(request, "Ticket reopened." if wanted == Status.OPEN else "Ticket closed.")
+    return HttpResponseRedirect(reverse("portal-ticket", kwargs={"ticket_id": ticket.pk}))
+
+
+@portal_page
+def attachment_download(request: HttpRequest, access: CustomerAccess, ticket_id: int, attachment_id: int) -> Any:
+    ticket = selectors.ticket_for(access, ticket_id)
+    return attachment_response(selectors.attachment_for(access, ticket, attachment_id))
