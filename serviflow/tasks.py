@@ -60,10 +60,8 @@ class TenantTask(JobTask):
         from tenants.schema import customer_schema
 
         schema = self._schema_from_request()
-        tenant_connection.set_schema_to_public()
         customer = Customer.objects.get(schema_name=schema)
+        # customer_schema restores what was active before: public on a worker, the caller's
+        # schema when a test or a command calls the task directly.
         with job_context(self.name), customer_schema(customer):
-            try:
-                return self.run(*args, **kwargs)
-            finally:
-                tenant_connection.set_schema_to_public()
+            return self.run(*args, **kwargs)

@@ -96,3 +96,103 @@ def test_a_user_with_role_user_sees_only_themselves(cast: Cast) -> None:
 def test_me_and_token_endpoints_only_ever_concern_the_caller(cast: Cast) -> None:
     me = api_for(cast.globex_user).get("/api/v1/me/").json()
     assert me["email"] == "user@globex.test" and me["customer"] == "globex"
+
+
+# --- tickets -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def acme_ticket(cast: Cast) -> dict:
+    response = api_for(cast.acme_user).post(
+        "/api/v1/customers/acme/tickets/", {"subject": "Acme confidential", "description": "acme-secret"}, format="json"
+    )
+    assert response.status_code == 201
+    ticket = response.json()
+    api_for(cast.bob).post(
+        f"/api/v1/customers/acme/tickets/{ticket['id']}/comments/", {"body": "acme-note", "public": False}, format="json"
+    )
+    # Globex gets tickets with the same ids, so "exists in another customer" is really tested.
+    while True:
+        own = api_for(cast.globex_user).post("/api/v1/customers/globex/tickets/", {"subject": "g"}, format="json")
+        if own.json()["id"] >= ticket["id"]:
+            break
+    return ticket
+
+
+TICKET_ENDPOINTS = [
+    ("get", "/api/v1/customers/acme/tickets/"),
+    ("post", "/api/v1/customers/acme/tickets/"),
+    ("get", "/api/v1/customers/acme/tickets/{id}/"),
+    ("patch", "/api/v1/customers/acme/tickets/{id}/"),
+    ("delete", "/api/v1/customers/acme/tickets/{id}/"),
+    ("get", "/api/v1/customers/acme/tickets/{id}/comments/"),
+    ("post", "/api/v1/customers/acme/tickets/{id}/comments/"),
+    ("get", "/api/v1/customers/acme/tickets/{id}/history/"),
+    ("get", "/api/v1/customers/acme/tickets/{id}/attachments/"),
+    ("post", "/api/v1/customers/acme/tickets/{id}/attachments/"),
+    ("get", "/api/v1/customers/acme/tickets/{id}/attachments/1/download/"),
+]
+
+
+@pytest.mark.parametrize("outsider", OUTSIDERS_OF_ACME)
+@pytest.mark.parametrize(("method", "path"), TICKET_ENDPOINTS)
+def test_outsiders_get_404_for_every_ticket_endpoint(
+    cast: Cast, acme_ticket: dict, outsider: str, method: str, path: str
+) -> None:
+    client = api_for(getattr(cast, outsider))
+    response = getattr(client, method)(
+        path.format(id=acme_ticket["id"]), {"subject": "x", "body": "x", "status": "resolved"}, format="json"
+    )
+    _assert_hidden(response, "Acme confidential", "acme-secret", "acme-note", "ACME-")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/customers/acme/tickets/{id}/",
+        "/api/v1/customers/acme/tickets/{id}/comments/",
+        "/api/v1/customers/acme/tickets/{id}/history/",
+    ],
+)
+def test_a_colleague_with_role_user_gets_404_for_someone_elses_ticket(cast: Cast, acme_ticket: dict, path: str) -> None:
+    _assert_hidden(api_for(cast.acme_user2).get(path.format(id=acme_ticket["id"])), "Acme confidential")
+
+
+def test_outsiders_never_see_acme_in_the_unified_queue_or_notifications(cast: Cast, acme_ticket: dict) -> None:
+    from notifications.models import Notification
+
+    Notification.objects.create(
+        user=cast.charlie, kind="ticket_assigned", customer=cast.acme, title="Acme confidential", event_key="x"
+    )
+    for path in ("/api/v1/tickets/?status=open,pending,resolved,closed", "/api/v1/tickets/?customer=acme"):
+        body = api_for(cast.charlie).get(path).content.decode()
+        assert "Acme confidential" not in body and "ACME-" not in body
+    feed = api_for(cast.charlie).get("/api/v1/notifications/")
+    assert "Acme confidential" not in feed.content.decode()
+    note = Notification.objects.get(event_key="x")
+    _assert_hidden(api_for(cast.charlie).get(f"/api/v1/notifications/{note.pk}/"))
+    _assert_hidden(api_for(cast.charlie).post(f"/api/v1/notifications/{note.pk}/read/"))
+    _assert_hidden(api_for(cast.bob).get(f"/api/v1/notifications/{note.pk}/"))  # someone else's
+
+
+@pytest.mark.parametrize("outsider", ["charlie", "globex_admin", "globex_user", "acme_user2"])
+def test_outsiders_get_404_for_console_and_portal_pages(cast: Cast, acme_ticket: dict, outsider: str) -> None:
+    from django.test import Client
+
+    user = getattr(cast, outsider)
+    host = "localhost" if user.may_use_console else f"{user.customer.slug}.localhost"
+    client = Client(HTTP_HOST=host)
+    client.force_login(user)
+    paths = (
+        [f"/customers/acme/tickets/{acme_ticket['id']}/", "/customers/acme/"]
+        if user.may_use_console
+        else [f"/tickets/{acme_ticket['id']}/", f"/tickets/{acme_ticket['id']}/attachments/1/"]
+    )
+    for path in paths:
+        response = client.get(path)
+        if user.customer_id is not None and user.customer.slug == "globex" and path.startswith("/tickets/"):
+            # At Globex this id is one of Globex's own tickets, owned by globex-user.
+            assert "Acme confidential" not in response.content.decode()
+            continue
+        assert response.status_code == 404, (outsider, path)
+        assert "Acme confidential" not in response.content.decode()

@@ -1,0 +1,161 @@
+"""Notifications: who hears about what, exactly once, after commit; the feed API; and the task
+run by a real worker."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core import mail
+
+from accounts.models import User
+from accounts.services import AgentFields, agent_create
+from audit.context import job_context
+from notifications.models import Notification
+from people.services import CustomerUserFields, customer_user_create
+from tenants.models import Customer
+from tenants.schema import customer_schema
+from tenants.services import customer_provision
+from tests.conftest import PASSWORD, Cast, api_for
+from tickets import workflows
+from tickets.models import Ticket, TicketEvent
+from tickets.tasks import notify_event
+
+
+@pytest.fixture(autouse=True)
+def _acting(actor: None) -> None:
+    """Direct workflow calls in these tests run under the job "tests"."""
+
+
+def run_events(customer: Customer, ticket: Ticket) -> None:
+    """What the worker does after commit (the test transaction never commits)."""
+    with customer_schema(customer):
+        for event_id in TicketEvent.objects.filter(ticket=ticket, notified_at__isnull=True).values_list("pk", flat=True):
+            notify_event(event_id)
+
+
+def kinds(user: User) -> list[str]:
+    return list(Notification.objects.filter(user=user).order_by("id").values_list("kind", flat=True))
+
+
+def test_created_assigned_replied_and_resolved_reach_the_right_people(cast: Cast) -> None:
+    acme = cast.acme
+    with customer_schema(acme):
+        ticket = workflows.ticket_create(customer=acme, by=cast.acme_user, new=workflows.NewTicket(subject="Disk full"))
+        run_events(acme, ticket)
+        assert kinds(cast.acme_user) == ["ticket_created"]
+        assert "We received your request" in mail.outbox[-1].subject and mail.outbox[-1].to == ["user@acme.test"]
+        workflows.ticket_update(
+            customer=acme, ticket=ticket, by=cast.alice, changes=workflows.TicketChanges(assignee=cast.bob)
+        )
+        run_events(acme, ticket)
+        assert kinds(cast.bob) == ["ticket_assigned"]
+        assert mail.outbox[-1].to == ["bob@msp.test"] and "/customers/acme/tickets/" in mail.outbox[-1].body
+        workflows.comment_add(customer=acme, ticket=ticket, by=cast.bob, body="Deleted old logs")
+        workflows.comment_add(customer=acme, ticket=ticket, by=cast.bob, body="private", public=False)
+        run_events(acme, ticket)
+        assert kinds(cast.acme_user) == ["ticket_created", "ticket_reply"]
+        assert "Deleted old logs" in mail.outbox[-1].body and "private" not in mail.outbox[-1].body
+        assert f"http://acme.localhost:8000/tickets/{ticket.pk}/" in mail.outbox[-1].body
+        workflows.comment_add(customer=acme, ticket=ticket, by=cast.acme_user, body="Thanks!")
+        run_events(acme, ticket)
+        assert kinds(cast.bob) == ["ticket_assigned", "ticket_reply"]
+        workflows.ticket_update(customer=acme, ticket=ticket, by=cast.bob, changes=workflows.TicketChanges(status="resolved"))
+        run_events(acme, ticket)
+        assert kinds(cast.acme_user)[-1] == "ticket_resolved"
+
+
+def test_nobody_is_told_about_their_own_change(cast: Cast) -> None:
+    with customer_schema(cast.acme):
+        ticket = workflows.ticket_create(customer=cast.acme, by=cast.acme_user, new=workflows.NewTicket(subject="x"))
+        workflows.ticket_update(
+            customer=cast.acme, ticket=ticket, by=cast.bob, changes=workflows.TicketChanges(assignee=cast.bob)
+        )
+        workflows.comment_add(customer=cast.acme, ticket=ticket, by=cast.acme_user, body="self")
+        run_events(cast.acme, ticket)
+    assert kinds(cast.bob) == ["ticket_reply"]  # no "assigned" for assigning himself
+    assert kinds(cast.acme_user) == ["ticket_created"]
+
+
+def test_a_repeated_event_notifies_once(cast: Cast) -> None:
+    with customer_schema(cast.acme):
+        ticket = workflows.ticket_create(customer=cast.acme, by=cast.acme_user, new=workflows.NewTicket(subject="x"))
+        event = TicketEvent.objects.get(ticket=ticket)
+        sent = len(mail.outbox)
+        assert notify_event(event.pk) == 1
+        assert notify_event(event.pk) == 1  # the same row again, nothing new
+    assert Notification.objects.filter(user=cast.acme_user).count() == 1
+    assert len(mail.outbox) == sent + 1
+
+
+def test_side_effects_wait_for_commit(cast: Cast, django_capture_on_commit_callbacks: Any) -> None:
+    with django_capture_on_commit_callbacks(execute=False) as callbacks, customer_schema(cast.acme):
+        workflows.ticket_create(customer=cast.acme, by=cast.acme_user, new=workflows.NewTicket(subject="x"))
+    assert len(callbacks) == 1 and not Notification.objects.filter(user=cast.acme_user).exists()
+
+
+def test_feed_api_lists_and_marks_read(cast: Cast) -> None:
+    with customer_schema(cast.acme):
+        ticket = workflows.ticket_create(customer=cast.acme, by=cast.acme_user, new=workflows.NewTicket(subject="feed"))
+        run_events(cast.acme, ticket)
+    client = api_for(cast.acme_user)
+    items = client.get("/api/v1/notifications/").json()["results"]
+    assert items[0]["kind"] == "ticket_created" and items[0]["ticket"] == ticket.pk
+    assert items[0]["customer"] == "acme" and items[0]["read"] is False and items[0]["at"]
+    assert client.post(f"/api/v1/notifications/{items[0]['id']}/read/").json() == {"marked": 1}
+    assert client.get("/api/v1/notifications/?unread=true").json()["results"] == []
+    assert client.post("/api/v1/notifications/read-all/").json() == {"marked": 0}
+    assert api_for(None).get("/api/v1/notifications/").status_code == 401
+
+
+# --- a real worker -----------------------------------------------------------------------------
+
+
+def _wait_for(predicate: Any, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.3)
+    raise AssertionError("timed out waiting for the worker")
+
+
+@pytest.mark.worker
+def test_the_worker_sends_ticket_notifications_after_commit(
+    worker_queue: str, mail_dir: Path, django_db_blocker: Any
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    with django_db_blocker.unblock():
+        with job_context("tests.worker"):
+            customer = customer_provision(name="Notify", slug=f"nt-{tag}")
+            with customer_schema(customer):
+                requester = customer_user_create(
+                    customer=customer,
+                    fields=CustomerUserFields(email=f"req@{tag}.test", name="Req"),
+                    password=PASSWORD,
+                ).user
+            agent = agent_create(fields=AgentFields(email=f"ag-{tag}@msp.test", name="Ag", customers=(customer,)), password=PASSWORD)  # type: ignore[arg-type]
+        created = api_for(requester).post(
+            f"/api/v1/customers/{customer.slug}/tickets/", {"subject": f"Worker {tag}"}, format="json"
+        )
+        assert created.status_code == 201
+        ticket_id = created.json()["id"]
+        api_for(agent).patch(
+            f"/api/v1/customers/{customer.slug}/tickets/{ticket_id}/", {"assignee": "me"}, format="json"
+        )
+        api_for(agent).post(
+            f"/api/v1/customers/{customer.slug}/tickets/{ticket_id}/comments/", {"body": "On my way"}, format="json"
+        )
+        _wait_for(lambda: Notification.objects.filter(user=requester).count() == 2)
+        assert sorted(Notification.objects.filter(user=requester).values_list("kind", flat=True)) == [
+            "ticket_created",
+            "ticket_reply",
+        ]
+        assert not Notification.objects.filter(user=agent).exists()  # he assigned himself
+        with customer_schema(customer):
+            _wait_for(lambda: not TicketEvent.objects.filter(notified_at__isnull=True).exists())
+    mails = "\n".join(path.read_text() for path in mail_dir.glob("*.log"))
+    assert f"Worker {tag}" in mails and "On my way" in mails
