@@ -1,4 +1,4 @@
-.PHONY: run test check bench-provision stop
+.PHONY: run test check bench-provision bench-queue stop
 run:            ## install, migrate, seed the demo and run web + worker + beat
 	python3 dev.py run
 test:           ## static checks and the whole test suite
@@ -7,5 +7,7 @@ check:          ## ruff, mypy, makemigrations --check
 	python3 dev.py check
 bench-provision:
 	python3 dev.py bench provision
+bench-queue:
+	python3 dev.py bench queue
 stop:           ## stop the embedded PostgreSQL and Valkey
 	python3 dev.py stop

@@ -223,6 +223,8 @@ SPECTACULAR_SETTINGS = {
         "CustomerRoleEnum": "accounts.models.CustomerRole",
         "LicenceEnum": "accounts.models.Licence",
         "UserKindEnum": "accounts.models.UserKind",
+        "PriorityEnum": "tickets.models.Priority",
+        "TicketStatusEnum": "tickets.models.Status",
     },  # the API lives on the console host only
 }
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.urls import include, path
 
 from accounts import views as account_views
-from serviflow import views
 from notifications import views as notification_views
+from serviflow import views
 from tickets import console
 
 urlpatterns = [

@@ -72,12 +72,16 @@ def ticket_workers(customer: Customer) -> QuerySet[User]:
     """Everyone who may work ``customer``'s tickets: provider admins, agents of all customers,
     member agents and the customer's own agents (active ones)."""
     member = AgentMembership.objects.filter(agent=OuterRef("pk"), customer=customer)
-    return User.objects.filter(is_active=True).filter(
-        Q(kind=UserKind.PROVIDER_ADMIN)
-        | Q(kind=UserKind.AGENT, all_customers=True)
-        | Q(Exists(member), kind=UserKind.AGENT)
-        | Q(kind=UserKind.CUSTOMER_USER, customer=customer, customer_role=CustomerRole.AGENT)
-    ).order_by("name")
+    return (
+        User.objects.filter(is_active=True)
+        .filter(
+            Q(kind=UserKind.PROVIDER_ADMIN)
+            | Q(kind=UserKind.AGENT, all_customers=True)
+            | Q(Exists(member), kind=UserKind.AGENT)
+            | Q(kind=UserKind.CUSTOMER_USER, customer=customer, customer_role=CustomerRole.AGENT)
+        )
+        .order_by("name")
+    )
 
 
 def may_sign_in_on_host(user: User, tenant: Customer | None) -> bool:

@@ -117,6 +117,11 @@ def django_db_setup(
     yield
     if not django_db_keepdb:
         with django_db_blocker.unblock():
+            with connection.cursor() as cursor:  # a server or worker process may linger a moment
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
             connections.close_all()
             teardown_databases(db_cfg, verbosity=0)
 
@@ -168,28 +173,50 @@ def mail_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def worker_queue(django_db_setup: None, mail_dir: Path) -> Iterator[str]:
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def celery_queue() -> Iterator[str]:
+    """The queue of this test session: the web server enqueues to it, the test worker reads it.
+    Whatever is left in it (no worker ran) is removed from the broker at the end."""
+    import redis
+    from django.conf import settings
+
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    yield queue
+    redis.Redis.from_url(settings.REDIS_URL).delete(queue)
+
+
+@pytest.fixture(scope="session")
+def worker_queue(django_db_setup: None, mail_dir: Path, media_dir: Path, celery_queue: str) -> Iterator[str]:
     """A real Celery worker on a queue of its own, against the test database and real Redis."""
     from serviflow.celery import app
     from tests.support import processes
 
-    queue = f"test-{uuid.uuid4().hex[:8]}"
+    queue = celery_queue
     app.conf.task_default_queue = queue
     ARTIFACTS.mkdir(exist_ok=True)
-    env = processes.process_env(CELERY_QUEUE=queue, EMAIL_URL=f"file://{mail_dir}")
+    env = processes.process_env(CELERY_QUEUE=queue, EMAIL_URL=f"file://{mail_dir}", MEDIA_ROOT=str(media_dir))
     proc = processes.start_worker(queue, env, ARTIFACTS / "worker.log")
     yield queue
     processes.stop(proc)
 
 
 @pytest.fixture(scope="session")
-def live_url(django_db_setup: None, mail_dir: Path) -> Iterator[str]:
+def live_url(django_db_setup: None, mail_dir: Path, media_dir: Path, celery_queue: str) -> Iterator[str]:
     """The real web server (runserver, no reload) on a free port, against the test database."""
     from tests.support import processes
 
     port = processes.free_port()
     ARTIFACTS.mkdir(exist_ok=True)
-    env = processes.process_env(PUBLIC_PORT=str(port), EMAIL_URL=f"file://{mail_dir}")
+    env = processes.process_env(
+        PUBLIC_PORT=str(port),
+        EMAIL_URL=f"file://{mail_dir}",
+        MEDIA_ROOT=str(media_dir),
+        CELERY_QUEUE=celery_queue,
+    )
     proc = processes.start_web(port, env, ARTIFACTS / "web.log")
     yield f"http://localhost:{port}"
     processes.stop(proc)

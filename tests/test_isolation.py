@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.conftest import Cast, api_for
@@ -102,21 +104,27 @@ def test_me_and_token_endpoints_only_ever_concern_the_caller(cast: Cast) -> None
 
 
 @pytest.fixture
-def acme_ticket(cast: Cast) -> dict:
+def acme_ticket(cast: Cast) -> dict[str, Any]:
     response = api_for(cast.acme_user).post(
-        "/api/v1/customers/acme/tickets/", {"subject": "Acme confidential", "description": "acme-secret"}, format="json"
+        "/api/v1/customers/acme/tickets/",
+        {"subject": "Acme confidential", "description": "acme-secret"},
+        format="json",
     )
     assert response.status_code == 201
     ticket = response.json()
     api_for(cast.bob).post(
-        f"/api/v1/customers/acme/tickets/{ticket['id']}/comments/", {"body": "acme-note", "public": False}, format="json"
+        f"/api/v1/customers/acme/tickets/{ticket['id']}/comments/",
+        {"body": "acme-note", "public": False},
+        format="json",
     )
     # Globex gets tickets with the same ids, so "exists in another customer" is really tested.
     while True:
-        own = api_for(cast.globex_user).post("/api/v1/customers/globex/tickets/", {"subject": "g"}, format="json")
+        own = api_for(cast.globex_user).post(
+            "/api/v1/customers/globex/tickets/", {"subject": "g"}, format="json"
+        )
         if own.json()["id"] >= ticket["id"]:
             break
-    return ticket
+    return ticket  # type: ignore[no-any-return]
 
 
 TICKET_ENDPOINTS = [
@@ -137,7 +145,7 @@ TICKET_ENDPOINTS = [
 @pytest.mark.parametrize("outsider", OUTSIDERS_OF_ACME)
 @pytest.mark.parametrize(("method", "path"), TICKET_ENDPOINTS)
 def test_outsiders_get_404_for_every_ticket_endpoint(
-    cast: Cast, acme_ticket: dict, outsider: str, method: str, path: str
+    cast: Cast, acme_ticket: dict[str, Any], outsider: str, method: str, path: str
 ) -> None:
     client = api_for(getattr(cast, outsider))
     response = getattr(client, method)(
@@ -154,15 +162,23 @@ def test_outsiders_get_404_for_every_ticket_endpoint(
         "/api/v1/customers/acme/tickets/{id}/history/",
     ],
 )
-def test_a_colleague_with_role_user_gets_404_for_someone_elses_ticket(cast: Cast, acme_ticket: dict, path: str) -> None:
+def test_a_colleague_with_role_user_gets_404_for_someone_elses_ticket(
+    cast: Cast, acme_ticket: dict[str, Any], path: str
+) -> None:
     _assert_hidden(api_for(cast.acme_user2).get(path.format(id=acme_ticket["id"])), "Acme confidential")
 
 
-def test_outsiders_never_see_acme_in_the_unified_queue_or_notifications(cast: Cast, acme_ticket: dict) -> None:
+def test_outsiders_never_see_acme_in_the_unified_queue_or_notifications(
+    cast: Cast, acme_ticket: dict[str, Any]
+) -> None:
     from notifications.models import Notification
 
     Notification.objects.create(
-        user=cast.charlie, kind="ticket_assigned", customer=cast.acme, title="Acme confidential", event_key="x"
+        user=cast.charlie,
+        kind="ticket_assigned",
+        customer=cast.acme,
+        title="Acme confidential",
+        event_key="x",
     )
     for path in ("/api/v1/tickets/?status=open,pending,resolved,closed", "/api/v1/tickets/?customer=acme"):
         body = api_for(cast.charlie).get(path).content.decode()
@@ -176,7 +192,9 @@ def test_outsiders_never_see_acme_in_the_unified_queue_or_notifications(cast: Ca
 
 
 @pytest.mark.parametrize("outsider", ["charlie", "globex_admin", "globex_user", "acme_user2"])
-def test_outsiders_get_404_for_console_and_portal_pages(cast: Cast, acme_ticket: dict, outsider: str) -> None:
+def test_outsiders_get_404_for_console_and_portal_pages(
+    cast: Cast, acme_ticket: dict[str, Any], outsider: str
+) -> None:
     from django.test import Client
 
     user = getattr(cast, outsider)

@@ -59,7 +59,9 @@ def requester_from(value: str | None) -> CustomerUser | None:
         else None
     )
     if profile is None:
-        raise ValidationError({"requester": [f"No user '{text}' in this customer (give a user id or email)."]})
+        raise ValidationError(
+            {"requester": [f"No user '{text}' in this customer (give a user id or email)."]}
+        )
     return profile
 
 
@@ -117,10 +119,10 @@ class TicketViewSet(
         if priorities := _csv_param(self.request, "priority", Priority.values):
             tickets = tickets.filter(priority__in=priorities)
         if assignee := params.get("assignee"):
-            tickets = tickets.filter(
-                assignee__isnull=True if assignee == "none" else False,
-                **({} if assignee == "none" else {"assignee": assignee_from(assignee, self.access.user)}),
-            )
+            if assignee == "none":
+                tickets = tickets.filter(assignee__isnull=True)
+            else:
+                tickets = tickets.filter(assignee=assignee_from(assignee, self.access.user))
         if requester := params.get("requester"):
             tickets = tickets.filter(requester=requester_from(requester))
         ordering = params.get("ordering", "-created_at")
@@ -254,8 +256,10 @@ class TicketHistoryViewSet(mixins.ListModelMixin, TicketScopedViewSet):
 
     def get_queryset(self) -> QuerySet[AuditEntry]:
         if getattr(self, "swagger_fake_view", False):
-            return AuditEntry.objects.none()
-        return history_for(self.access, self.ticket())
+            nothing: QuerySet[AuditEntry] = AuditEntry.objects.none()
+            return nothing
+        entries: QuerySet[AuditEntry] = history_for(self.access, self.ticket())
+        return entries
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
@@ -267,9 +271,11 @@ class TicketHistoryViewSet(mixins.ListModelMixin, TicketScopedViewSet):
 def history_for(access: Any, ticket: Ticket) -> QuerySet[AuditEntry]:
     ticket_type = ContentType.objects.get_for_model(Ticket)
     comment_type = ContentType.objects.get_for_model(Comment)
-    comments = ticket.comments.all() if selectors.sees_private(access) else ticket.comments.filter(public=True)
+    comments = (
+        ticket.comments.all() if selectors.sees_private(access) else ticket.comments.filter(public=True)
+    )
     comment_ids = [str(pk) for pk in comments.values_list("pk", flat=True)]
-    return (
+    entries: QuerySet[AuditEntry] = (
         AuditEntry.objects.filter(
             Q(content_type=ticket_type, object_pk=str(ticket.pk))
             | Q(content_type=comment_type, object_pk__in=comment_ids)
@@ -277,3 +283,4 @@ def history_for(access: Any, ticket: Ticket) -> QuerySet[AuditEntry]:
         .select_related("content_type")
         .order_by("timestamp", "id")
     )
+    return entries

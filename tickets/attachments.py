@@ -63,7 +63,9 @@ def attachments_check(*, customer: Customer, files: Sequence[UploadedFile]) -> N
         extension = PurePosixPath(name).suffix.lower()
         if extension not in ALLOWED_TYPES:
             allowed = ", ".join(sorted(ALLOWED_TYPES))
-            errors.append(f"{name}: files of type '{extension or 'none'}' are not accepted (allowed: {allowed}).")
+            errors.append(
+                f"{name}: files of type '{extension or 'none'}' are not accepted (allowed: {allowed})."
+            )
         elif (upload.size or 0) > limit_mb * 1024 * 1024:
             errors.append(f"{name}: larger than the {limit_mb} MB limit.")
         elif not upload.size:

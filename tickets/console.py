@@ -91,7 +91,9 @@ def customers(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     if not user.may_use_console:
         raise Http404
-    return render(request, "console/customers.html", {"customers": customers_visible_to(user).order_by("name")})
+    return render(
+        request, "console/customers.html", {"customers": customers_visible_to(user).order_by("name")}
+    )
 
 
 @customer_page
@@ -142,13 +144,20 @@ def ticket_change(request: HttpRequest, access: CustomerAccess, ticket_id: int) 
     try:
         if "assignee" in request.POST:
             assignee_id = request.POST["assignee"]
-            assignee = ticket_workers(access.customer).filter(pk=assignee_id).first() if assignee_id.isdigit() else None
+            assignee = (
+                ticket_workers(access.customer).filter(pk=assignee_id).first()
+                if assignee_id.isdigit()
+                else None
+            )
             if assignee_id and assignee is None:
                 raise ValidationError({"assignee": ["That person cannot work this customer's tickets."]})
             if assignee != ticket.assignee:
                 changes["assignee"] = assignee
         ticket = workflows.ticket_update(
-            customer=access.customer, ticket=ticket, by=access.user, changes=workflows.TicketChanges(**changes)
+            customer=access.customer,
+            ticket=ticket,
+            by=access.user,
+            changes=workflows.TicketChanges(**changes),
         )
         if changes:
             messages.success(request, "Ticket updated.")
@@ -224,6 +233,8 @@ def ticket_new(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
 
 
 @customer_page
-def attachment_download(request: HttpRequest, access: CustomerAccess, ticket_id: int, attachment_id: int) -> Any:
+def attachment_download(
+    request: HttpRequest, access: CustomerAccess, ticket_id: int, attachment_id: int
+) -> Any:
     ticket = selectors.ticket_for(access, ticket_id)
     return attachment_response(selectors.attachment_for(access, ticket, attachment_id))

@@ -99,7 +99,10 @@ def ticket_reply(request: HttpRequest, access: CustomerAccess, ticket_id: int) -
         )
     except WORKFLOW_ERRORS as exc:
         status, problems = problem_of(exc)
-        context = _context(access, ticket_id) | {"reply_errors": problems, "draft": request.POST.get("body", "")}
+        context = _context(access, ticket_id) | {
+            "reply_errors": problems,
+            "draft": request.POST.get("body", ""),
+        }
         return render(request, "portal/ticket.html", context, status=status)
     messages.success(request, "Your reply was sent.")
     return HttpResponseRedirect(reverse("portal-ticket", kwargs={"ticket_id": ticket.pk}))
@@ -113,16 +116,26 @@ def ticket_status(request: HttpRequest, access: CustomerAccess, ticket_id: int) 
     wanted = request.POST.get("status", "")
     try:
         workflows.ticket_update(
-            customer=access.customer, ticket=ticket, by=access.user, changes=workflows.TicketChanges(status=wanted)
+            customer=access.customer,
+            ticket=ticket,
+            by=access.user,
+            changes=workflows.TicketChanges(status=wanted),
         )
     except WORKFLOW_ERRORS as exc:
         status, problems = problem_of(exc)
-        return render(request, "portal/ticket.html", _context(access, ticket_id) | {"reply_errors": problems}, status=status)
+        return render(
+            request,
+            "portal/ticket.html",
+            _context(access, ticket_id) | {"reply_errors": problems},
+            status=status,
+        )
     messages.success(request, "Ticket reopened." if wanted == Status.OPEN else "Ticket closed.")
     return HttpResponseRedirect(reverse("portal-ticket", kwargs={"ticket_id": ticket.pk}))
 
 
 @portal_page
-def attachment_download(request: HttpRequest, access: CustomerAccess, ticket_id: int, attachment_id: int) -> Any:
+def attachment_download(
+    request: HttpRequest, access: CustomerAccess, ticket_id: int, attachment_id: int
+) -> Any:
     ticket = selectors.ticket_for(access, ticket_id)
     return attachment_response(selectors.attachment_for(access, ticket, attachment_id))

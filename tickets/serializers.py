@@ -16,7 +16,9 @@ from sla.models import SlaPolicy
 from tickets.models import Attachment, Comment, Priority, Status, Ticket
 
 
-def _ctx(serializer: serializers.Field[Any, Any, Any, Any] | serializers.BaseSerializer[Any], key: str) -> Any:
+def _ctx(
+    serializer: serializers.Field[Any, Any, Any, Any] | serializers.BaseSerializer[Any], key: str
+) -> Any:
     return serializer.context[key]
 
 
@@ -73,7 +75,7 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
 class TicketCreateSerializer(serializers.Serializer[Any]):
     subject = serializers.CharField(max_length=200)
     description = serializers.CharField(max_length=50_000, allow_blank=True, required=False, default="")
-    priority = serializers.ChoiceField(choices=Priority.values, default=Priority.P3)
+    priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.P3)
     requester = serializers.CharField(
         required=False, allow_null=True, help_text="A user id of this customer or an email; defaults to you."
     )
@@ -84,9 +86,11 @@ class TicketCreateSerializer(serializers.Serializer[Any]):
 
 
 class TicketUpdateSerializer(serializers.Serializer[Any]):
-    status = serializers.ChoiceField(choices=Status.values, required=False)
-    priority = serializers.ChoiceField(choices=Priority.values, required=False)
-    assignee = serializers.CharField(required=False, allow_null=True, help_text="An agent's id, 'me' or null.")
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    assignee = serializers.CharField(
+        required=False, allow_null=True, help_text="An agent's id, 'me' or null."
+    )
     requester = serializers.CharField(required=False, help_text="A user id of this customer or an email.")
     sla_policy = serializers.PrimaryKeyRelatedField(
         queryset=SlaPolicy.objects.all(), required=False, allow_null=True

@@ -46,7 +46,7 @@ def _message(event: TicketEvent, customer: Customer, kind: str, user: User) -> M
     ticket = event.ticket
     number = display_number(customer, ticket.number)
     who = event.actor.name if event.actor else "ServiFlow"
-    titles = {
+    titles: dict[str, str] = {
         NotificationKind.TICKET_CREATED: f"[{number}] We received your request: {ticket.subject}",
         NotificationKind.TICKET_ASSIGNED: f"[{number}] {who} assigned you: {ticket.subject}",
         NotificationKind.TICKET_RESOLVED: f"[{number}] Resolved: {ticket.subject}",
@@ -76,9 +76,7 @@ def notify_event(event_id: int) -> int:
     person and event, so a redelivered message sends nothing twice. Returns how many people
     were notified."""
     event = (
-        TicketEvent.objects.select_related(
-            "ticket__requester_user", "ticket__assignee", "actor", "comment"
-        )
+        TicketEvent.objects.select_related("ticket__requester_user", "ticket__assignee", "actor", "comment")
         .filter(pk=event_id)
         .first()
     )

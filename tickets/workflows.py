@@ -171,9 +171,9 @@ def _resolve_requester(
     if requester is not None:
         if not requester.user.is_active:
             raise ValidationError({"requester": ["That user is deactivated."]})
-        if by is not None and party_of(by) == Party.CUSTOMER and requester.user_id != by.pk:
-            if by.customer_role != CustomerRole.ADMIN:
-                raise PermissionDenied("You can only open tickets for yourself.")
+        for_someone_else = by is not None and requester.user_id != by.pk
+        if for_someone_else and party_of(by) == Party.CUSTOMER and by.customer_role != CustomerRole.ADMIN:  # type: ignore[arg-type, union-attr]
+            raise PermissionDenied("You can only open tickets for yourself.")
         return requester, requester.user
     if by is None:
         raise ValidationError({"requester": ["A background job must name the requester."]})
@@ -207,14 +207,16 @@ def _check_customer_may_change(ticket: Ticket, by: User, wanted: dict[str, Any])
     if "requester" in wanted and by.customer_role != CustomerRole.ADMIN:
         raise PermissionDenied("Only the customer's admins can change a ticket's requester.")
     status = wanted.get("status")
-    if status is not None and status != ticket.status:
-        if ticket.status != Status.RESOLVED or status not in (Status.OPEN, Status.CLOSED):
-            raise PermissionDenied("You can reopen or close a resolved ticket; agents change other statuses.")
+    reopen_or_close = ticket.status == Status.RESOLVED and status in (Status.OPEN, Status.CLOSED)
+    if status is not None and status != ticket.status and not reopen_or_close:
+        raise PermissionDenied("You can reopen or close a resolved ticket; agents change other statuses.")
 
 
 def _apply_status(ticket: Ticket, status: str, now: datetime) -> None:
     if status not in Status.values:
-        raise ValidationError({"status": [f"'{status}' is not a status; use open, pending, resolved or closed."]})
+        raise ValidationError(
+            {"status": [f"'{status}' is not a status; use open, pending, resolved or closed."]}
+        )
     if status not in TRANSITIONS[ticket.status]:
         allowed = ", ".join(sorted(TRANSITIONS[ticket.status])) or "nothing (closed is final)"
         raise RuleViolation(
@@ -252,7 +254,7 @@ def ticket_update(*, customer: Customer, ticket: Ticket, by: User, changes: Tick
     now = timezone.now()
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().select_related("requester_user").get(pk=ticket.pk)
-        before = {"status": ticket.status, "priority": ticket.priority}
+        before: dict[str, Any] = {"status": ticket.status, "priority": ticket.priority}
         before |= {"assignee": ticket.assignee_id, "requester": ticket.requester_id}
         before |= {"sla_policy": ticket.sla_policy_id}
         if "status" in wanted and wanted["status"] != ticket.status:
@@ -309,7 +311,9 @@ def ticket_attach(
     with transaction.atomic(), stored_files() as written:
         ticket = Ticket.objects.select_for_update().select_related("requester_user").get(pk=ticket.pk)
         if ticket.is_closed:
-            raise RuleViolation("ticket_closed", "This ticket is closed; open a new ticket instead.", status=409)
+            raise RuleViolation(
+                "ticket_closed", "This ticket is closed; open a new ticket instead.", status=409
+            )
         stored = attachments_store(ticket=ticket, comment=None, files=files, by=by, written=written)
         ticket.updated_at = timezone.now()
         ticket.save(update_fields=["updated_at"])

@@ -203,7 +203,11 @@ def test_list_filters_and_bad_filters(cast: Cast) -> None:
     client = api_for(cast.bob)
     p1 = client.get(TICKETS + "?priority=P1&status=open").json()["results"]
     assert a["id"] in {t["id"] for t in p1} and {t["priority"] for t in p1} == {"P1"}
-    for query, field in (("status=later", "status"), ("ordering=colour", "ordering"), ("priority=P0", "priority")):
+    for query, field in (
+        ("status=later", "status"),
+        ("ordering=colour", "ordering"),
+        ("priority=P0", "priority"),
+    ):
         response = client.get(f"{TICKETS}?{query}")
         assert response.status_code == 400 and field in response.json()["fields"]
 

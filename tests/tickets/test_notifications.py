@@ -33,7 +33,9 @@ def _acting(actor: None) -> None:
 def run_events(customer: Customer, ticket: Ticket) -> None:
     """What the worker does after commit (the test transaction never commits)."""
     with customer_schema(customer):
-        for event_id in TicketEvent.objects.filter(ticket=ticket, notified_at__isnull=True).values_list("pk", flat=True):
+        for event_id in TicketEvent.objects.filter(ticket=ticket, notified_at__isnull=True).values_list(
+            "pk", flat=True
+        ):
             notify_event(event_id)
 
 
@@ -44,10 +46,14 @@ def kinds(user: User) -> list[str]:
 def test_created_assigned_replied_and_resolved_reach_the_right_people(cast: Cast) -> None:
     acme = cast.acme
     with customer_schema(acme):
-        ticket = workflows.ticket_create(customer=acme, by=cast.acme_user, new=workflows.NewTicket(subject="Disk full"))
+        ticket = workflows.ticket_create(
+            customer=acme, by=cast.acme_user, new=workflows.NewTicket(subject="Disk full")
+        )
         run_events(acme, ticket)
         assert kinds(cast.acme_user) == ["ticket_created"]
-        assert "We received your request" in mail.outbox[-1].subject and mail.outbox[-1].to == ["user@acme.test"]
+        assert "We received your request" in mail.outbox[-1].subject and mail.outbox[-1].to == [
+            "user@acme.test"
+        ]
         workflows.ticket_update(
             customer=acme, ticket=ticket, by=cast.alice, changes=workflows.TicketChanges(assignee=cast.bob)
         )
@@ -63,14 +69,18 @@ def test_created_assigned_replied_and_resolved_reach_the_right_people(cast: Cast
         workflows.comment_add(customer=acme, ticket=ticket, by=cast.acme_user, body="Thanks!")
         run_events(acme, ticket)
         assert kinds(cast.bob) == ["ticket_assigned", "ticket_reply"]
-        workflows.ticket_update(customer=acme, ticket=ticket, by=cast.bob, changes=workflows.TicketChanges(status="resolved"))
+        workflows.ticket_update(
+            customer=acme, ticket=ticket, by=cast.bob, changes=workflows.TicketChanges(status="resolved")
+        )
         run_events(acme, ticket)
         assert kinds(cast.acme_user)[-1] == "ticket_resolved"
 
 
 def test_nobody_is_told_about_their_own_change(cast: Cast) -> None:
     with customer_schema(cast.acme):
-        ticket = workflows.ticket_create(customer=cast.acme, by=cast.acme_user, new=workflows.NewTicket(subject="x"))
+        ticket = workflows.ticket_create(
+            customer=cast.acme, by=cast.acme_user, new=workflows.NewTicket(subject="x")
+        )
         workflows.ticket_update(
             customer=cast.acme, ticket=ticket, by=cast.bob, changes=workflows.TicketChanges(assignee=cast.bob)
         )
@@ -82,7 +92,9 @@ def test_nobody_is_told_about_their_own_change(cast: Cast) -> None:
 
 def test_a_repeated_event_notifies_once(cast: Cast) -> None:
     with customer_schema(cast.acme):
-        ticket = workflows.ticket_create(customer=cast.acme, by=cast.acme_user, new=workflows.NewTicket(subject="x"))
+        ticket = workflows.ticket_create(
+            customer=cast.acme, by=cast.acme_user, new=workflows.NewTicket(subject="x")
+        )
         event = TicketEvent.objects.get(ticket=ticket)
         sent = len(mail.outbox)
         assert notify_event(event.pk) == 1
@@ -99,7 +111,9 @@ def test_side_effects_wait_for_commit(cast: Cast, django_capture_on_commit_callb
 
 def test_feed_api_lists_and_marks_read(cast: Cast) -> None:
     with customer_schema(cast.acme):
-        ticket = workflows.ticket_create(customer=cast.acme, by=cast.acme_user, new=workflows.NewTicket(subject="feed"))
+        ticket = workflows.ticket_create(
+            customer=cast.acme, by=cast.acme_user, new=workflows.NewTicket(subject="feed")
+        )
         run_events(cast.acme, ticket)
     client = api_for(cast.acme_user)
     items = client.get("/api/v1/notifications/").json()["results"]
@@ -137,7 +151,10 @@ def test_the_worker_sends_ticket_notifications_after_commit(
                     fields=CustomerUserFields(email=f"req@{tag}.test", name="Req"),
                     password=PASSWORD,
                 ).user
-            agent = agent_create(fields=AgentFields(email=f"ag-{tag}@msp.test", name="Ag", customers=(customer,)), password=PASSWORD)  # type: ignore[arg-type]
+            agent = agent_create(
+                fields=AgentFields(email=f"ag-{tag}@msp.test", name="Ag", customers=(customer,)),
+                password=PASSWORD,
+            )  # type: ignore[arg-type]
         created = api_for(requester).post(
             f"/api/v1/customers/{customer.slug}/tickets/", {"subject": f"Worker {tag}"}, format="json"
         )
@@ -147,7 +164,9 @@ def test_the_worker_sends_ticket_notifications_after_commit(
             f"/api/v1/customers/{customer.slug}/tickets/{ticket_id}/", {"assignee": "me"}, format="json"
         )
         api_for(agent).post(
-            f"/api/v1/customers/{customer.slug}/tickets/{ticket_id}/comments/", {"body": "On my way"}, format="json"
+            f"/api/v1/customers/{customer.slug}/tickets/{ticket_id}/comments/",
+            {"body": "On my way"},
+            format="json",
         )
         _wait_for(lambda: Notification.objects.filter(user=requester).count() == 2)
         assert sorted(Notification.objects.filter(user=requester).values_list("kind", flat=True)) == [

@@ -89,12 +89,16 @@ def test_ticket_page_shows_the_thread_and_the_agent_works_it(cast: Cast) -> None
     client = console(cast.bob)
     url = f"/customers/acme/tickets/{ticket.pk}/"
     assert "Screen is black" in client.get(url).content.decode()
-    assert client.post(f"{url}reply/", {"body": "Is it plugged in?", "visibility": "public"}).status_code == 302
+    assert (
+        client.post(f"{url}reply/", {"body": "Is it plugged in?", "visibility": "public"}).status_code == 302
+    )
     client.post(f"{url}reply/", {"body": "User seems annoyed", "visibility": "private"})
     page = client.get(url).content.decode()
     assert "Is it plugged in?" in page and "User seems annoyed" in page and "Private note" in page
     panel = client.post(
-        f"{url}change/", {"status": "pending", "priority": "P1", "assignee": str(cast.bob.pk)}, HTTP_HX_REQUEST="true"
+        f"{url}change/",
+        {"status": "pending", "priority": "P1", "assignee": str(cast.bob.pk)},
+        HTTP_HX_REQUEST="true",
     )
     assert panel.status_code == 200 and 'id="ticket-panel"' in panel.content.decode()
     ticket = fresh(cast.acme, ticket)
@@ -135,7 +139,8 @@ def test_portal_submit_with_attachment_and_follow_the_ticket(cast: Cast, media: 
     client = portal(cast.acme_user)
     upload = SimpleUploadedFile("screenshot.png", b"\x89PNG fake image", content_type="image/png")
     response = client.post(
-        "/tickets/new/", {"subject": "Cannot print", "description": "Error 42", "priority": "P2", "attachments": upload}
+        "/tickets/new/",
+        {"subject": "Cannot print", "description": "Error 42", "priority": "P2", "attachments": upload},
     )
     assert response.status_code == 302
     with customer_schema(cast.acme):

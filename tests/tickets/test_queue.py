@@ -29,7 +29,9 @@ def make(cast: Cast, by: User, subject: str, assignee: User | None = None, **kw:
     """A ticket opened by ``by`` (a customer user), assigned afterwards by Bob when asked."""
     customer = by.customer or cast.acme
     with customer_schema(customer):
-        ticket = workflows.ticket_create(customer=customer, by=by, new=workflows.NewTicket(subject=subject, **kw))
+        ticket = workflows.ticket_create(
+            customer=customer, by=by, new=workflows.NewTicket(subject=subject, **kw)
+        )
         if assignee is not None:
             changes = workflows.TicketChanges(assignee=assignee)
             ticket = workflows.ticket_update(customer=customer, ticket=ticket, by=cast.alice, changes=changes)
@@ -57,7 +59,9 @@ def test_agents_see_only_their_customers_and_the_new_ticket_first(cast: Cast) ->
 def test_items_carry_the_customer_and_the_contract_fields(cast: Cast) -> None:
     ticket = make(cast, cast.acme_user, "fields", priority="P1")
     item = api_for(cast.bob).get(QUEUE).json()["results"][0]
-    assert item["id"] == ticket.pk and item["customer"] == "acme" and item["number"] == f"ACME-{ticket.number}"
+    assert (
+        item["id"] == ticket.pk and item["customer"] == "acme" and item["number"] == f"ACME-{ticket.number}"
+    )
     assert item["status"] == "open" and item["priority"] == "P1" and item["requester_name"] == "user"
     assert set(item["sla"]) == {"first_response_due", "resolution_due"}
     assert "count" not in api_for(cast.bob).get(QUEUE).json()
@@ -100,7 +104,9 @@ def test_customer_users_cannot_use_the_unified_queue(cast: Cast) -> None:
     assert api_for(None).get(QUEUE).status_code == 401
 
 
-@pytest.mark.parametrize("ordering", ["-created_at", "created_at", "resolution_due", "priority", "-updated_at"])
+@pytest.mark.parametrize(
+    "ordering", ["-created_at", "created_at", "resolution_due", "priority", "-updated_at"]
+)
 def test_cursor_pages_walk_forward_and_back_without_gaps_or_repeats(cast: Cast, ordering: str) -> None:
     for n in range(12):
         make(cast, cast.acme_user, f"walk {n:02d}", priority=f"P{n % 4 + 1}")
@@ -145,7 +151,9 @@ def test_rebuild_reports_and_repairs_drift(cast: Cast) -> None:
     a = make(cast, cast.acme_user, "will go missing")
     b = make(cast, cast.acme_user, "will go stale")
     TicketIndexEntry.objects.filter(customer=cast.acme, ticket_id=a.pk).delete()
-    TicketIndexEntry.objects.filter(customer=cast.acme, ticket_id=b.pk).update(subject="wrong", status="closed")
+    TicketIndexEntry.objects.filter(customer=cast.acme, ticket_id=b.pk).update(
+        subject="wrong", status="closed"
+    )
     TicketIndexEntry.objects.create(
         customer=cast.acme,
         ticket_id=999_999,
@@ -192,7 +200,11 @@ def test_list_query_counts_do_not_grow_with_the_rows(cast: Cast, user: str, url:
         for i in range(n):
             ticket = make(cast, cast.acme_user, f"count {i}", assignee=cast.bob)
             Notification.objects.create(
-                user=cast.bob, kind="ticket_assigned", customer=cast.acme, title="t", event_key=f"q{ticket.pk}"
+                user=cast.bob,
+                kind="ticket_assigned",
+                customer=cast.acme,
+                title="t",
+                event_key=f"q{ticket.pk}",
             )
 
     client = api_for(getattr(cast, user))
@@ -210,7 +222,9 @@ def test_comment_and_history_query_counts_do_not_grow(cast: Cast) -> None:
     def add(n: int) -> None:
         with customer_schema(cast.acme):
             for i in range(n):
-                workflows.comment_add(customer=cast.acme, ticket=ticket, by=cast.bob, body=f"c{i}", public=i % 2 == 0)
+                workflows.comment_add(
+                    customer=cast.acme, ticket=ticket, by=cast.bob, body=f"c{i}", public=i % 2 == 0
+                )
 
     for path in ("comments/", "history/", "attachments/"):
         url = f"/api/v1/customers/acme/tickets/{ticket.pk}/{path}"

@@ -97,7 +97,9 @@ class UnifiedQueueView(ApiView):
         queue_for_agents(user)
         filters = filters_from(request.query_params)
         entries: QuerySet[TicketIndexEntry] = queue_entries(user, filters)
-        page = queue_page(entries, filters.ordering, request.query_params.get("cursor"), page_size_from(request))
+        page = queue_page(
+            entries, filters.ordering, request.query_params.get("cursor"), page_size_from(request)
+        )
         url = request.build_absolute_uri()
 
         def link(cursor: str | None) -> str | None:

@@ -112,7 +112,9 @@ def _decode(cursor: str, ordering: str) -> tuple[tuple[Any, Any], bool]:
         first = datetime.fromisoformat(key[0]) if ORDERINGS[ordering][0][0] != "priority" else str(key[0])
         return (first, int(key[1])), backwards
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise ValidationError({"cursor": ["This cursor is not valid for this query; start from page 1."]}) from None
+        raise ValidationError(
+            {"cursor": ["This cursor is not valid for this query; start from page 1."]}
+        ) from None
 
 
 def _after(keys: tuple[tuple[str, bool], tuple[str, bool]], values: tuple[Any, Any], flip: bool) -> Q:
