@@ -3,9 +3,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from django.contrib.auth import logout
 from django.contrib.auth.models import AnonymousUser
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from tenants.access import may_sign_in_on_host
@@ -41,3 +44,21 @@ class HostAccessMiddleware:
             logout(request)
             request.user = AnonymousUser()
         return self.get_response(request)
+
+
+class UserTimezoneMiddleware:
+    """Pages show times in the signed-in person's own time zone (stored and computed in UTC)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        try:
+            zone = ZoneInfo(user.timezone) if user.is_authenticated else None  # type: ignore[union-attr]
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = None
+        if zone is None:
+            return self.get_response(request)
+        with timezone.override(zone):
+            return self.get_response(request)

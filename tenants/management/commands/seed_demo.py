@@ -36,6 +36,12 @@ AGENTS = [
         timezone="America/New_York",
     ),
 ]
+DEMO_TICKETS = [
+    ("Cannot connect to the VPN", "P2", "Since this morning the VPN client says 'authentication failed'."),
+    ("New laptop for the new hire", "P4", "Anna starts on Monday; she needs a laptop and an account."),
+    ("Printer on floor 2 jams", "P3", "Every second page jams."),
+    ("Email is down for the whole office", "P1", "Nobody can send or receive email."),
+]
 MEMBERSHIPS = {"fulltime@demo-msp.test": ["acme", "globex"], "occasional@demo-msp.test": ["initech"]}
 
 
@@ -71,7 +77,44 @@ class Command(BaseCommand):
                                 ),
                                 password=DEMO_PASSWORD,
                             )
+                    self._tickets(customer)
         self._print(customers)
+
+    def _tickets(self, customer: Customer) -> None:
+        """A few tickets in different states, once (only when the customer has none)."""
+        from tickets import workflows
+        from tickets.models import Ticket
+
+        if Ticket.objects.exists():
+            return
+        user = User.objects.get(email=f"user@{customer.slug}.test")
+        agent = User.objects.get(email="admin@demo-msp.test")
+        for subject, priority, description in DEMO_TICKETS:
+            ticket = workflows.ticket_create(
+                customer=customer,
+                by=user,
+                new=workflows.NewTicket(subject=subject, priority=priority, description=description),
+            )
+            if priority in ("P1", "P2"):
+                workflows.ticket_update(
+                    customer=customer,
+                    ticket=ticket,
+                    by=agent,
+                    changes=workflows.TicketChanges(assignee=agent),
+                )
+                workflows.comment_add(
+                    customer=customer,
+                    ticket=ticket,
+                    by=agent,
+                    body="Looking into it now. Which room are you in?",
+                )
+                workflows.comment_add(
+                    customer=customer,
+                    ticket=ticket,
+                    by=agent,
+                    body="Checked monitoring: switch 3 flaps.",
+                    public=False,
+                )
 
     def _customer(self, slug: str, name: str, tz: str) -> Customer:
         existing = Customer.objects.filter(slug=slug).first()
