@@ -56,7 +56,8 @@ RUN chmod 0755 docker/entrypoint.sh \
        SECRET_KEY=build-only \
        EMAIL_URL=console: \
        python manage.py collectstatic --noinput --verbosity 0 \
-    && python -m compileall -q -j 0 /app
+    && python -m compileall -q -j 0 /app \
+    && install -d -o 10001 -g 10001 -m 0750 /data/media
 
 USER 10001:10001
 EXPOSE 8000
