@@ -230,3 +230,91 @@ def test_history_lists_the_audit_entries_and_hides_internal_ones_from_customers(
     customer = api_for(cast.acme_user).get(f"{TICKETS}{ticket['id']}/history/")
     body = customer.content.decode()
     assert "secret note" not in body and "assignee" not in body and "priority" in body
+
+
+def test_attachments_through_the_api(cast: Cast, settings: Any, tmp_path: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    ticket = open_ticket(cast.acme_user)
+    url = f"{TICKETS}{ticket['id']}/attachments/"
+    log = SimpleUploadedFile("error.log", b"boom at line 3", content_type="text/plain")
+    created = api_for(cast.acme_user).post(url, {"attachments": [log]}, format="multipart")
+    assert created.status_code == 201, created.content
+    item = created.json()[0]
+    assert item["filename"] == "error.log" and item["size"] == 14 and item["content_type"] == "text/plain"
+    download = api_for(cast.bob).get(item["url"])
+    assert download.status_code == 200 and b"".join(download.streaming_content) == b"boom at line 3"
+    assert download["Content-Disposition"].startswith("attachment")
+    refused = api_for(cast.acme_user).post(
+        url,
+        {"attachments": [SimpleUploadedFile("x.html", b"<script>", content_type="text/html")]},
+        format="multipart",
+    )
+    assert refused.status_code == 400 and "attachments" in refused.json()["fields"]
+    assert api_for(cast.acme_user).post(url, {}, format="multipart").status_code == 400
+    assert len(api_for(cast.acme_user).get(url).json()["results"]) == 1
+
+
+def test_a_comment_with_a_file_on_a_private_note_stays_with_agents(
+    cast: Cast, settings: Any, tmp_path: Any
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    ticket = open_ticket(cast.acme_user)
+    note = api_for(cast.bob).post(
+        f"{TICKETS}{ticket['id']}/comments/",
+        {"body": "dump", "public": "false", "attachments": [SimpleUploadedFile("dump.txt", b"secret")]},
+        format="multipart",
+    )
+    assert note.status_code == 201 and note.json()["public"] is False
+    file_url = note.json()["attachments"][0]["url"]
+    assert api_for(cast.bob).get(file_url).status_code == 200
+    assert api_for(cast.acme_user).get(file_url).status_code == 404
+    assert api_for(cast.acme_user).get(f"{TICKETS}{ticket['id']}/attachments/").json()["results"] == []
+
+
+def test_ticket_numbers_stay_unique_under_concurrent_creation(django_db_blocker: Any) -> None:
+    """Real threads, real connections, committed: the counter row serialises the numbering."""
+    import threading
+    import uuid
+
+    from django.db import connection
+
+    from audit.context import job_context
+    from people.services import CustomerUserFields, customer_user_create
+    from tenants.services import customer_provision
+    from tickets import workflows
+
+    tag = uuid.uuid4().hex[:6]
+    with django_db_blocker.unblock(), job_context("tests.concurrent"):
+        customer = customer_provision(name="Conc", slug=f"conc-{tag}")
+        with customer_schema(customer):
+            requester = customer_user_create(
+                customer=customer, fields=CustomerUserFields(email=f"c@{tag}.test", name="C"), password=None
+            ).user
+        numbers: list[int] = []
+        errors: list[BaseException] = []
+
+        def create() -> None:
+            try:
+                with job_context("tests.concurrent"), customer_schema(customer):
+                    for _ in range(5):
+                        ticket = workflows.ticket_create(
+                            customer=customer, by=requester, new=workflows.NewTicket(subject="race")
+                        )
+                        numbers.append(ticket.number)
+            except BaseException as exc:  # noqa: BLE001
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=create) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not errors, errors
+        assert sorted(numbers) == list(range(1, 21))
+        assert TicketIndexEntry.objects.filter(customer=customer).count() == 20

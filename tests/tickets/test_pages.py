@@ -253,3 +253,12 @@ def test_notifications_page_and_bell(cast: Cast) -> None:
     assert 'class="count">1<' in client.get("/").content.decode()
     client.post("/notifications/read-all/")
     assert 'class="count"' not in client.get("/").content.decode()
+
+
+def test_pages_show_times_in_the_persons_time_zone(cast: Cast) -> None:
+    ticket = make_ticket(cast, cast.acme_user, "Zoned")
+    bob = cast.bob
+    bob.timezone = "America/New_York"
+    bob.save(update_fields=["timezone"])
+    page = console(bob).get(f"/customers/acme/tickets/{ticket.pk}/").content.decode()
+    assert " EST" in page and " UTC" not in page.split("History")[0]
