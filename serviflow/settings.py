@@ -120,6 +120,7 @@ PUBLIC_SCHEMA_URLCONF = "serviflow.urls_console"
 ROOT_URLCONF = "serviflow.urls_portal"
 TENANT_TEMPLATE_SCHEMA = "customer_template"
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
+TENANT_HOST_CACHE_SECONDS = env_int("TENANT_HOST_CACHE_SECONDS", 30, minimum=0)
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]

@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from psycopg import sql
 
+from tenants.hosts import forget_hosts
 from tenants.models import Customer, CustomerKind, Domain
 
 
@@ -51,4 +52,6 @@ def sync_customer_domains() -> int:
                 domain.domain = customer.portal_host
                 domain.save(update_fields=["domain"])
                 changed += 1
+    if changed:
+        forget_hosts()
     return changed

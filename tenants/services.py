@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from sla.models import BusinessHours, SlaPolicy
 from tenants.cloning import clone_schema
+from tenants.hosts import forget_hosts
 from tenants.models import Customer, CustomerKind, CustomerSettings, Domain
 from tenants.validators import schema_name_for, ticket_prefix_for, validate_slug, validate_timezone
 
@@ -102,7 +103,15 @@ def customer_update(
         changed.append("business_hours")
     if changed:
         customer.save(update_fields=changed)
+        _hosts_changed()
     return customer
+
+
+def _hosts_changed() -> None:
+    """What a host resolves to changed: drop this process's cache now and again after commit
+    (a request in between could cache the old row)."""
+    forget_hosts()
+    transaction.on_commit(forget_hosts)
 
 
 def customer_archive(*, customer: Customer) -> Customer:
@@ -111,6 +120,7 @@ def customer_archive(*, customer: Customer) -> Customer:
         customer.is_active = False
         customer.archived_at = timezone.now()
         customer.save(update_fields=["is_active", "archived_at"])
+        _hosts_changed()
     return customer
 
 
@@ -119,4 +129,5 @@ def customer_restore(*, customer: Customer) -> Customer:
         customer.is_active = True
         customer.archived_at = None
         customer.save(update_fields=["is_active", "archived_at"])
+        _hosts_changed()
     return customer

@@ -130,8 +130,11 @@ def django_db_setup(
 def _clear_caches() -> Iterator[None]:
     from django.core.cache import caches
 
+    from tenants.hosts import forget_hosts
+
     yield
     caches["throttle"].clear()
+    forget_hosts()  # hosts of customers a rolled-back test created must not outlive it
 
 
 @pytest.fixture

@@ -174,3 +174,18 @@ def test_activation_link_sets_the_first_password(cast: Cast, actor: None) -> Non
     agent.refresh_from_db()
     assert agent.check_password("brand-new-pass-42")
     assert browser.get(path).status_code == 404  # one time only
+
+
+def test_host_lookups_are_cached_and_forgotten_when_a_customer_changes(cast, django_assert_num_queries) -> None:
+    from django.test import Client
+
+    from audit.context import job_context
+    from tenants.hosts import customer_for_host
+    from tenants.services import customer_archive
+
+    customer_for_host("acme.localhost")
+    with django_assert_num_queries(0):
+        assert customer_for_host("acme.localhost").slug == "acme"
+    with job_context("tests"):
+        customer_archive(customer=cast.acme)
+    assert Client(HTTP_HOST="acme.localhost").get("/login/").status_code == 404
