@@ -176,7 +176,9 @@ def test_activation_link_sets_the_first_password(cast: Cast, actor: None) -> Non
     assert browser.get(path).status_code == 404  # one time only
 
 
-def test_host_lookups_are_cached_and_forgotten_when_a_customer_changes(cast, django_assert_num_queries) -> None:
+def test_host_lookups_are_cached_and_forgotten_when_a_customer_changes(
+    cast, django_assert_num_queries
+) -> None:
     from django.test import Client
 
     from audit.context import job_context
