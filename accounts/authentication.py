@@ -24,7 +24,8 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             raw = header[1].decode()
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed("The token contains invalid characters.") from None
-        token = ApiToken.objects.live().select_related("user").filter(digest=token_digest(raw)).first()
+        matches = ApiToken.objects.live().select_related("user").filter(digest=token_digest(raw)).order_by()
+        token = next(iter(matches[:1]), None)  # the digest is unique: no ordering needed
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
         if not token.user.is_active:

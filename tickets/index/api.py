@@ -15,51 +15,52 @@ from rest_framework.utils.urls import replace_query_param
 
 from accounts.models import User
 from serviflow.api.views import ApiView
-from tickets.index.models import NO_DUE, TicketIndexEntry
+from tickets.index.models import TicketIndexEntry
 from tickets.index.queue import ORDERINGS, filters_from, queue_entries, queue_page
 
 PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
 
 
-class QueueItemSerializer(serializers.ModelSerializer[TicketIndexEntry]):
-    id = serializers.IntegerField(source="ticket_id")
-    customer = serializers.CharField(source="customer.slug")
-    customer_name = serializers.CharField(source="customer.name")
-    assignee = serializers.IntegerField(source="assignee_id", allow_null=True)
-    assignee_name = serializers.SerializerMethodField()
-    sla = serializers.SerializerMethodField()
-    url = serializers.SerializerMethodField()
+class QueueItemSerializer(serializers.Serializer[Any]):
+    """The shape of a queue item (for the schema); ``queue_item`` builds them from plain rows."""
 
-    class Meta:
-        model = TicketIndexEntry
-        fields = [
-            "id",
-            "number",
-            "customer",
-            "customer_name",
-            "subject",
-            "status",
-            "priority",
-            "assignee",
-            "assignee_name",
-            "requester_name",
-            "created_at",
-            "updated_at",
-            "sla",
-            "url",
-        ]
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    customer = serializers.CharField()
+    customer_name = serializers.CharField()
+    subject = serializers.CharField()
+    status = serializers.CharField()
+    priority = serializers.CharField()
+    assignee = serializers.IntegerField(allow_null=True)
+    assignee_name = serializers.CharField(allow_null=True)
+    requester_name = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    sla = serializers.DictField()
+    url = serializers.CharField()
 
-    def get_assignee_name(self, entry: TicketIndexEntry) -> str | None:
-        return entry.assignee.name if entry.assignee else None
 
-    def get_sla(self, entry: TicketIndexEntry) -> dict[str, Any]:
-        return {
-            "first_response_due": entry.first_response_due,
-            "resolution_due": entry.resolution_due if entry.due_sort != NO_DUE else None,
-        }
-
-    def get_url(self, entry: TicketIndexEntry) -> str:
-        return f"/api/v1/customers/{entry.customer.slug}/tickets/{entry.ticket_id}/"
+def queue_item(row: dict[str, Any]) -> dict[str, Any]:
+    slug = row["customer_slug"]
+    return {
+        "id": row["ticket_id"],
+        "number": row["number"],
+        "customer": slug,
+        "customer_name": row["customer_name"],
+        "subject": row["subject"],
+        "status": row["status"],
+        "priority": row["priority"],
+        "assignee": row["assignee_id"],
+        "assignee_name": row["assignee_name"],
+        "requester_name": row["requester_name"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "sla": {
+            "first_response_due": row["first_response_due"],
+            "resolution_due": row["resolution_due"],
+        },
+        "url": f"/api/v1/customers/{slug}/tickets/{row['ticket_id']}/",
+    }
 
 
 def page_size_from(request: Request) -> int:
@@ -111,6 +112,6 @@ class UnifiedQueueView(ApiView):
         body |= {
             "next": link(page.next_cursor),
             "previous": link(page.previous_cursor),
-            "results": QueueItemSerializer(page.rows, many=True).data,
+            "results": [queue_item(row) for row in page.rows],
         }
         return Response(body)
