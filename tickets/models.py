@@ -1,6 +1,10 @@
 """Tickets, their thread and attachments, inside each customer's own schema.
 
 Every change goes through ``tickets.workflows``; nothing here has behaviour in ``save()``.
+References to public-schema rows (people, SLA policies) carry no database constraint: each such
+constraint puts triggers on the public table once per customer, which makes provisioning and
+every update of those rows slower as customers grow. People and policies are never deleted
+(deactivated or kept), and the workflows check every reference they write.
 Ids are per customer (each schema has its own sequences); the number people quote
 (``ACME-1042``) is the customer's ticket prefix and ``number``.
 """
@@ -60,9 +64,16 @@ class Ticket(models.Model):
     requester = models.ForeignKey(
         "people.CustomerUser", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
     )
-    requester_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requester_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
     )
     sla_policy = models.ForeignKey(
         "sla.SlaPolicy",
@@ -70,10 +81,16 @@ class Ticket(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_constraint=False,
         help_text="The ticket's own SLA override (agents and admins only).",
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
     )
     created_by_job = models.CharField(max_length=100, blank=True)
     # Who wrote the latest public message: a ticket may only wait on the customer (pending)
@@ -123,7 +140,9 @@ class Comment(models.Model):
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="comments")
     body = models.TextField()
     public = models.BooleanField(default=True)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
     author_party = models.CharField(max_length=10, choices=Party.choices)
     created_at = models.DateTimeField()
 
@@ -161,7 +180,9 @@ class Attachment(models.Model):
     filename = models.CharField(max_length=200)
     content_type = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField()
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -189,7 +210,12 @@ class TicketEvent(models.Model):
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=10, choices=EventKind.choices)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
     )
     comment = models.ForeignKey(Comment, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     changes: models.JSONField[dict[str, Any]] = models.JSONField(default=dict, blank=True)
