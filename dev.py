@@ -150,8 +150,10 @@ def cmd_bench(args: list[str]) -> None:
         sys.exit("usage: python3 dev.py bench NAME   (see bench/README.md)")
     ensure_installed()
     script = ROOT / "bench" / f"{args[0]}.py"
-    if not script.exists():
-        sys.exit(f"no benchmark {script}")
+    if not script.exists():  # a benchmark may also be a folder with __main__.py
+        script = ROOT / "bench" / args[0]
+    if not (script.is_file() or (script / "__main__.py").is_file()):
+        sys.exit(f"no benchmark bench/{args[0]}")
     env = service_env(DEBUG="1")
     sys.exit(sh(PY, script, *args[1:], env=env, check=False))
 

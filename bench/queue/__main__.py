@@ -18,7 +18,7 @@ and at each size measures:
 Targets: p95 <= 25 ms at 1,000 customers, p95 at 1,000 <= 2 x p95 at 10, and the API at least
 20 x faster than the UNION ALL at 1,000 customers (median against median).
 
-Run: ``python3 dev.py bench queue`` (or ``make bench-queue``). ``QUEUE_BENCH_SIZES=5,20`` for a
+Run: ``python3 dev.py bench queue`` (or ``make bench-queue``; it runs this folder, ``bench/queue``). ``QUEUE_BENCH_SIZES=5,20`` for a
 quick try; ``QUEUE_BENCH_EXPLAIN=1`` prints the queue query's plan at the largest size.
 """
 
@@ -41,12 +41,13 @@ from pathlib import Path
 from typing import Any
 from wsgiref.util import setup_testing_defaults
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-# This file is named like the standard library's ``queue``: run as a script, its folder would come
-# first on sys.path and shadow that module for everything imported later (Django, psycopg, Celery).
-# Move the folder to the end, where the sibling ``provision`` module is still found.
-sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != HERE), str(HERE)]
+HERE = Path(__file__).resolve().parent  # bench/queue: run as ``python bench/queue``
+BENCH = HERE.parent
+ROOT = BENCH.parent
+# The project first; bench/ last, for the sibling ``provision`` module. (A file bench/queue.py
+# would shadow the standard library's ``queue`` for Celery and psycopg; this folder does not:
+# a regular module always wins over a folder without __init__.py.)
+sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != HERE), str(BENCH)]
 
 from provision import BENCH_DATABASE, log, p95, recreate_database, with_database  # noqa: E402
 
