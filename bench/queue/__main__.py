@@ -18,8 +18,9 @@ and at each size measures:
 Targets: p95 <= 25 ms at 1,000 customers, p95 at 1,000 <= 2 x p95 at 10, and the API at least
 20 x faster than the UNION ALL at 1,000 customers (median against median).
 
-Run: ``python3 dev.py bench queue`` (or ``make bench-queue``; it runs this folder, ``bench/queue``). ``QUEUE_BENCH_SIZES=5,20`` for a
-quick try; ``QUEUE_BENCH_EXPLAIN=1`` prints the queue query's plan at the largest size.
+Run: ``python3 dev.py bench queue`` (or ``make bench-queue``; it runs this folder, ``bench/queue``).
+``QUEUE_BENCH_SIZES=5,20`` for a quick try; ``QUEUE_BENCH_EXPLAIN=1`` prints the queue query's
+plan at the largest size.
 """
 
 from __future__ import annotations
