@@ -50,6 +50,15 @@ def portal_page(view: AccessView) -> Callable[..., HttpResponse]:
     return wrapper
 
 
+def workflow_errors() -> tuple[type[Exception], ...]:
+    """What a page catches around a workflow call and shows with ``problem_of``."""
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from serviflow.errors import RuleViolation
+
+    return (ValidationError, PermissionDenied, RuleViolation)
+
+
 def problem_of(exc: Exception) -> tuple[int, list[str]]:
     """How a page shows a refused workflow call: the status and the sentences for the person."""
     from django.core.exceptions import PermissionDenied, ValidationError

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -18,8 +18,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from people.models import CustomerUser
-from serviflow.errors import RuleViolation
-from serviflow.pages import customer_page, problem_of
+from serviflow.pages import customer_page, problem_of, workflow_errors
 from tenants.access import CustomerAccess, customers_visible_to, ticket_workers
 from tickets import selectors, workflows
 from tickets.api import attachment_response, history_for
@@ -35,7 +34,7 @@ ORDERING_LABELS = {
     "-updated_at": "Recently updated",
     "priority": "Priority (P1 first)",
 }
-WORKFLOW_ERRORS = (ValidationError, PermissionDenied, RuleViolation)
+WORKFLOW_ERRORS = workflow_errors()
 
 
 def _queue_context(request: HttpRequest, *, fixed_customer: str | None = None) -> tuple[dict[str, Any], int]:

@@ -10,21 +10,19 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from serviflow.errors import RuleViolation
-from serviflow.pages import portal_page, problem_of
+from serviflow.pages import portal_page, problem_of, workflow_errors
 from tenants.access import CustomerAccess
 from tickets import selectors, workflows
 from tickets.api import attachment_response
 from tickets.index.services import ticket_prefix
 from tickets.models import Priority, Status
 
-WORKFLOW_ERRORS = (ValidationError, PermissionDenied, RuleViolation)
+WORKFLOW_ERRORS = workflow_errors()
 SHOWN = {"open": ("open", "pending"), "closed": ("resolved", "closed"), "all": ()}
 
 

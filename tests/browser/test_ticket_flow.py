@@ -4,7 +4,6 @@ portal again, with the worker delivering notifications, and outsiders seeing not
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from tenants.models import Customer
 from tenants.schema import customer_schema
 from tenants.services import customer_provision
 from tests.conftest import ARTIFACTS, PASSWORD
+from tests.support.processes import wait_for
 from tickets import workflows
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
@@ -98,15 +98,6 @@ def _sign_in(page: Page, base: str, email: str) -> None:
     page.wait_for_load_state()
 
 
-def _wait_for(predicate: Any, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.3)
-    raise AssertionError("timed out")
-
-
 def test_ticket_from_portal_to_queue_and_back(
     browser: Browser, live_url: str, worker_queue: str, world: World, django_db_blocker: Any, tmp_path: Path
 ) -> None:
@@ -171,7 +162,7 @@ def test_ticket_from_portal_to_queue_and_back(
 
     # The worker told the customer (email + bell) after commit.
     with django_db_blocker.unblock():
-        _wait_for(lambda: Notification.objects.filter(user=world.requester, kind="ticket_reply").exists())
+        wait_for(lambda: Notification.objects.filter(user=world.requester, kind="ticket_reply").exists())
     customer.goto(f"{portal}/")
     assert customer.locator(".bell .count").inner_text() == "2"  # created + reply
 

@@ -3,7 +3,6 @@ run by a real worker."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from tenants.models import Customer
 from tenants.schema import customer_schema
 from tenants.services import customer_provision
 from tests.conftest import PASSWORD, Cast, api_for
+from tests.support.processes import wait_for
 from tickets import workflows
 from tickets.models import Ticket, TicketEvent
 from tickets.tasks import notify_event
@@ -128,15 +128,6 @@ def test_feed_api_lists_and_marks_read(cast: Cast) -> None:
 # --- a real worker -----------------------------------------------------------------------------
 
 
-def _wait_for(predicate: Any, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.3)
-    raise AssertionError("timed out waiting for the worker")
-
-
 @pytest.mark.worker
 def test_the_worker_sends_ticket_notifications_after_commit(
     worker_queue: str, mail_dir: Path, django_db_blocker: Any
@@ -168,13 +159,13 @@ def test_the_worker_sends_ticket_notifications_after_commit(
             {"body": "On my way"},
             format="json",
         )
-        _wait_for(lambda: Notification.objects.filter(user=requester).count() == 2)
+        wait_for(lambda: Notification.objects.filter(user=requester).count() == 2)
         assert sorted(Notification.objects.filter(user=requester).values_list("kind", flat=True)) == [
             "ticket_created",
             "ticket_reply",
         ]
         assert not Notification.objects.filter(user=agent).exists()  # he assigned himself
         with customer_schema(customer):
-            _wait_for(lambda: not TicketEvent.objects.filter(notified_at__isnull=True).exists())
+            wait_for(lambda: not TicketEvent.objects.filter(notified_at__isnull=True).exists())
     mails = "\n".join(path.read_text() for path in mail_dir.glob("*.log"))
     assert f"Worker {tag}" in mails and "On my way" in mails

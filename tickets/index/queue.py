@@ -20,6 +20,7 @@ from django.db.models import F, Q, QuerySet
 from accounts.models import User
 from tenants.access import customers_visible_to
 from tickets.index.models import NO_DUE, TicketIndexEntry
+from tickets.index.services import PROJECTED
 from tickets.models import Priority, Status
 
 # ordering -> ((field, descending), (tie-break, descending)); ties break newest first.
@@ -73,20 +74,7 @@ def filters_from(params: Any) -> QueueFilters:
 
 # What a queue row carries: only the columns the queue shows, read as plain dicts (building model
 # instances and serializing them cost three times the query itself on a 50-row page).
-ROW_FIELDS = (
-    "id",
-    "ticket_id",
-    "number",
-    "subject",
-    "status",
-    "priority",
-    "assignee_id",
-    "requester_name",
-    "created_at",
-    "updated_at",
-    "first_response_due",
-    "resolution_due",
-)
+ROW_FIELDS = ("id", "ticket_id", *(name for name in PROJECTED if name != "due_sort"))
 ROW_JOINED = {
     "customer_slug": F("customer__slug"),
     "customer_name": F("customer__name"),
