@@ -133,7 +133,13 @@ def _clear_caches() -> Iterator[None]:
     from tenants.hosts import forget_hosts
 
     yield
-    caches["throttle"].clear()
+    # Only the throttle's own keys: cache.clear() would FLUSHDB the broker's database too, taking
+    # queued tasks (a running test worker's, or the development environment's) with it.
+    throttle = caches["throttle"]
+    client = throttle._cache.get_client(None, write=True)  # type: ignore[attr-defined]
+    keys = list(client.scan_iter(match=f"{throttle.key_prefix}:*"))
+    if keys:
+        client.delete(*keys)
     forget_hosts()  # hosts of customers a rolled-back test created must not outlive it
 
 
