@@ -250,6 +250,11 @@ def report(results: list[dict[str, Any]]) -> bool:
             f"worst {min(speedups):.1f}x",
         ),
     ]
+    return print_verdict(checks)
+
+
+def print_verdict(checks: list[tuple[str, bool, str]]) -> bool:
+    """One PASS/FAIL line per target, then the verdict (shared by every benchmark)."""
     log("")
     for label, ok, detail in checks:
         log(f"{'PASS' if ok else 'FAIL'}  {label}  ({detail})")
@@ -258,7 +263,10 @@ def report(results: list[dict[str, Any]]) -> bool:
     return passed
 
 
-def main() -> int:
+def in_bench_database(body: Callable[[str], object], env: dict[str, str] | None = None) -> int:
+    """Run ``body(bench_database_url)`` with Django set up on a throw-away database beside the
+    one of DATABASE_URL, dropped again at the end (also on failure). ``env`` is added to the
+    environment first (worker processes the body starts inherit it)."""
     from serviflow import embedded
 
     source_url = os.environ.get("DATABASE_URL") or embedded.postgres_url()
@@ -266,13 +274,13 @@ def main() -> int:
     admin_url = with_database(source_url, "postgres")
     log(f"==> bench database {BENCH_DATABASE} (dropped and re-created; your data is not touched)")
     recreate_database(admin_url, create=True)
-    os.environ["DATABASE_URL"] = bench_url
+    os.environ |= {"DATABASE_URL": bench_url, **(env or {})}
     started = time.perf_counter()
     try:
         import django
 
         django.setup()
-        report(run())
+        body(bench_url)
     finally:
         from django.db import connections
 
@@ -280,6 +288,10 @@ def main() -> int:
         recreate_database(admin_url, create=False)
         log(f"==> dropped {BENCH_DATABASE}; total {time.perf_counter() - started:.0f} s")
     return 0
+
+
+def main() -> int:
+    return in_bench_database(lambda _url: report(run()))
 
 
 if __name__ == "__main__":

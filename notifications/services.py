@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from notifications.models import Notification
+from notifications.selectors import notifications_for
 from tenants.models import Customer
 
 
@@ -65,8 +66,6 @@ def _email(user: User, notification: Notification) -> None:
 
 def notifications_mark_read(*, user: User, ids: list[int] | None = None) -> int:
     """Mark the person's own notifications read (all unread ones when ``ids`` is None)."""
-    from notifications.selectors import notifications_for
-
     unread = notifications_for(user).unread()
     if ids is not None:
         unread = unread.filter(pk__in=ids)

@@ -14,11 +14,16 @@ from functools import wraps
 from typing import Any, Concatenate
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 
 from accounts.models import User
+from serviflow.errors import RuleViolation
 from tenants.access import CustomerAccess, customer_access
 from tenants.schema import customer_schema
+
+# What a page catches around a workflow call and shows with ``problem_of``.
+WORKFLOW_ERRORS = (ValidationError, PermissionDenied, RuleViolation)
 
 AccessView = Callable[Concatenate[HttpRequest, CustomerAccess, ...], HttpResponse]
 
@@ -50,21 +55,8 @@ def portal_page(view: AccessView) -> Callable[..., HttpResponse]:
     return wrapper
 
 
-def workflow_errors() -> tuple[type[Exception], ...]:
-    """What a page catches around a workflow call and shows with ``problem_of``."""
-    from django.core.exceptions import PermissionDenied, ValidationError
-
-    from serviflow.errors import RuleViolation
-
-    return (ValidationError, PermissionDenied, RuleViolation)
-
-
 def problem_of(exc: Exception) -> tuple[int, list[str]]:
     """How a page shows a refused workflow call: the status and the sentences for the person."""
-    from django.core.exceptions import PermissionDenied, ValidationError
-
-    from serviflow.errors import RuleViolation
-
     if isinstance(exc, RuleViolation):
         return exc.status, [exc.detail]
     if isinstance(exc, PermissionDenied):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import FileResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, parsers, status
@@ -19,7 +18,8 @@ from audit.models import AuditEntry
 from people.models import CustomerUser
 from serviflow.api.views import CustomerScopedViewSet
 from tickets import selectors, workflows
-from tickets.index.services import ticket_prefix
+from tickets.attachments import attachment_response
+from tickets.index.queue import csv_values
 from tickets.models import Attachment, Comment, Priority, Status, Ticket
 from tickets.serializers import (
     AttachmentSerializer,
@@ -34,15 +34,6 @@ TICKET_ORDERINGS = ("created_at", "-created_at", "updated_at", "-updated_at", "p
 # What a customer user may read in a ticket's history (the rest is agents' business).
 CUSTOMER_VISIBLE_CHANGES = frozenset({"subject", "description", "status", "priority", "body", "public"})
 PARSERS = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
-
-
-def _csv_param(request: Request, name: str, allowed: list[str] | tuple[str, ...]) -> list[str]:
-    raw = request.query_params.get(name, "")
-    values = [value.strip() for value in raw.split(",") if value.strip()]
-    wrong = [value for value in values if value not in allowed]
-    if wrong:
-        raise ValidationError({name: [f"Unknown value(s) {', '.join(wrong)}; use {', '.join(allowed)}."]})
-    return values
 
 
 def requester_from(value: str | None) -> CustomerUser | None:
@@ -83,8 +74,7 @@ class TicketScopedViewSet(CustomerScopedViewSet):
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
         if hasattr(self, "access"):
-            context["customer_slug"] = self.access.customer.slug
-            context["ticket_prefix"] = ticket_prefix(self.access.customer)
+            context["customer"] = self.access.customer
         return context
 
     def ticket(self) -> Ticket:
@@ -114,9 +104,9 @@ class TicketViewSet(
             return Ticket.objects.none()
         tickets = selectors.tickets_visible(self.access)
         params = self.request.query_params
-        if statuses := _csv_param(self.request, "status", Status.values):
+        if statuses := csv_values(params.get("status", ""), Status.values, "status"):
             tickets = tickets.filter(status__in=statuses)
-        if priorities := _csv_param(self.request, "priority", Priority.values):
+        if priorities := csv_values(params.get("priority", ""), Priority.values, "priority"):
             tickets = tickets.filter(priority__in=priorities)
         if assignee := params.get("assignee"):
             if assignee == "none":
@@ -237,17 +227,6 @@ class AttachmentViewSet(mixins.ListModelMixin, TicketScopedViewSet):
         return attachment_response(attachment)
 
 
-def attachment_response(attachment: Attachment) -> FileResponse:
-    response = FileResponse(
-        attachment.file.open("rb"),
-        as_attachment=True,
-        filename=attachment.filename,
-        content_type=attachment.content_type,
-    )
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
-
-
 class TicketHistoryViewSet(mixins.ListModelMixin, TicketScopedViewSet):
     """The ticket's audit entries (the ticket and its comments). Customer users see the public
     part only: no private notes, no internal fields."""
@@ -258,7 +237,7 @@ class TicketHistoryViewSet(mixins.ListModelMixin, TicketScopedViewSet):
         if getattr(self, "swagger_fake_view", False):
             nothing: QuerySet[AuditEntry] = AuditEntry.objects.none()
             return nothing
-        entries: QuerySet[AuditEntry] = history_for(self.access, self.ticket())
+        entries: QuerySet[AuditEntry] = selectors.history_for(self.access, self.ticket())
         return entries
 
     def get_serializer_context(self) -> dict[str, Any]:
@@ -266,21 +245,3 @@ class TicketHistoryViewSet(mixins.ListModelMixin, TicketScopedViewSet):
         if hasattr(self, "access") and not selectors.sees_private(self.access):
             context["visible_fields"] = CUSTOMER_VISIBLE_CHANGES
         return context
-
-
-def history_for(access: Any, ticket: Ticket) -> QuerySet[AuditEntry]:
-    ticket_type = ContentType.objects.get_for_model(Ticket)
-    comment_type = ContentType.objects.get_for_model(Comment)
-    comments = (
-        ticket.comments.all() if selectors.sees_private(access) else ticket.comments.filter(public=True)
-    )
-    comment_ids = [str(pk) for pk in comments.values_list("pk", flat=True)]
-    entries: QuerySet[AuditEntry] = (
-        AuditEntry.objects.filter(
-            Q(content_type=ticket_type, object_pk=str(ticket.pk))
-            | Q(content_type=comment_type, object_pk__in=comment_ids)
-        )
-        .select_related("content_type")
-        .order_by("timestamp", "id")
-    )
-    return entries

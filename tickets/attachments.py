@@ -13,6 +13,7 @@ from pathlib import PurePosixPath
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
+from django.http import FileResponse
 
 from accounts.models import User
 from tenants.models import Customer
@@ -76,8 +77,8 @@ def attachments_check(*, customer: Customer, files: Sequence[UploadedFile]) -> N
 
 @contextmanager
 def stored_files() -> Iterator[list[str]]:
-    """Files written inside the block are removed again if the block fails, so a failed
-    request leaves neither rows nor files behind."""
+    """Files written inside the block are removed again if the block fails, the commit of a
+    transaction opened inside it included, so a failed request leaves neither rows nor files."""
     written: list[str] = []
     try:
         yield written
@@ -111,3 +112,14 @@ def attachments_store(
         attachment.save()
         stored.append(attachment)
     return stored
+
+
+def attachment_response(attachment: Attachment) -> FileResponse:
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+    )
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

@@ -18,12 +18,11 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from people.models import CustomerUser
-from serviflow.pages import customer_page, problem_of, workflow_errors
+from serviflow.pages import WORKFLOW_ERRORS, customer_page, problem_of
 from tenants.access import CustomerAccess, customers_visible_to, ticket_workers
 from tickets import selectors, workflows
-from tickets.api import attachment_response, history_for
+from tickets.attachments import attachment_response
 from tickets.index.queue import ORDERINGS, filters_from, queue_entries, queue_page
-from tickets.index.services import ticket_prefix
 from tickets.models import TRANSITIONS, Priority, Status, Ticket
 
 QUEUE_PAGE_SIZE = 25
@@ -34,7 +33,6 @@ ORDERING_LABELS = {
     "-updated_at": "Recently updated",
     "priority": "Priority (P1 first)",
 }
-WORKFLOW_ERRORS = workflow_errors()
 
 
 def _queue_context(request: HttpRequest, *, fixed_customer: str | None = None) -> tuple[dict[str, Any], int]:
@@ -110,16 +108,12 @@ def customer_detail(request: HttpRequest, access: CustomerAccess) -> HttpRespons
 
 
 def _ticket_context(access: CustomerAccess, ticket: Ticket) -> dict[str, Any]:
-    return {
+    return selectors.thread(access, ticket) | {
         "customer": access.customer,
-        "ticket": ticket,
-        "number": f"{ticket_prefix(access.customer)}-{ticket.number}",
-        "comments": selectors.comments_visible(access, ticket),
-        "attachments": selectors.attachments_visible(access, ticket).filter(comment__isnull=True),
         "next_statuses": sorted(TRANSITIONS[ticket.status]),
         "priorities": Priority.choices,
         "workers": ticket_workers(access.customer),
-        "history": history_for(access, ticket).select_related("actor"),
+        "history": selectors.history_for(access, ticket).select_related("actor"),
     }
 
 

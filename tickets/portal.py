@@ -15,14 +15,13 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from serviflow.pages import portal_page, problem_of, workflow_errors
+from serviflow.pages import WORKFLOW_ERRORS, portal_page, problem_of
 from tenants.access import CustomerAccess
 from tickets import selectors, workflows
-from tickets.api import attachment_response
+from tickets.attachments import attachment_response
 from tickets.index.services import ticket_prefix
 from tickets.models import Priority, Status
 
-WORKFLOW_ERRORS = workflow_errors()
 SHOWN = {"open": ("open", "pending"), "closed": ("resolved", "closed"), "all": ()}
 
 
@@ -68,13 +67,7 @@ def ticket_new(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
 
 def _context(access: CustomerAccess, ticket_id: int) -> dict[str, Any]:
     ticket = selectors.ticket_for(access, ticket_id)
-    return {
-        "ticket": ticket,
-        "number": f"{ticket_prefix(access.customer)}-{ticket.number}",
-        "comments": selectors.comments_visible(access, ticket),
-        "attachments": selectors.attachments_visible(access, ticket).filter(comment__isnull=True),
-        "can_reopen": ticket.status == Status.RESOLVED,
-    }
+    return selectors.thread(access, ticket) | {"can_reopen": ticket.status == Status.RESOLVED}
 
 
 @portal_page

@@ -3,11 +3,17 @@ ticket outside someone's reach is "not found" everywhere, never half-shown."""
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import CharField, Prefetch, Q, QuerySet
+from django.db.models.functions import Cast
 from django.http import Http404
 
 from accounts.models import CustomerRole
+from audit.models import AuditEntry
 from tenants.access import CustomerAccess
+from tickets.index.services import display_number
 from tickets.models import Attachment, Comment, Ticket
 
 
@@ -53,3 +59,30 @@ def attachment_for(access: CustomerAccess, ticket: Ticket, attachment_id: int | 
         return attachments_visible(access, ticket).get(pk=int(attachment_id))
     except (Attachment.DoesNotExist, ValueError, OverflowError):
         raise Http404 from None
+
+
+def thread(access: CustomerAccess, ticket: Ticket) -> dict[str, Any]:
+    """What a ticket page (console or portal) shows of the conversation, as ``access`` may."""
+    return {
+        "ticket": ticket,
+        "number": display_number(access.customer, ticket.number),
+        "comments": comments_visible(access, ticket),
+        "attachments": attachments_visible(access, ticket).filter(comment__isnull=True),
+    }
+
+
+def history_for(access: CustomerAccess, ticket: Ticket) -> QuerySet[AuditEntry]:
+    """The ticket's audit entries and those of the comments ``access`` may see."""
+    ticket_type = ContentType.objects.get_for_model(Ticket)
+    comment_type = ContentType.objects.get_for_model(Comment)
+    comments = ticket.comments.all() if sees_private(access) else ticket.comments.filter(public=True)
+    comment_ids = comments.annotate(key=Cast("pk", CharField())).values("key")
+    entries: QuerySet[AuditEntry] = (
+        AuditEntry.objects.filter(
+            Q(content_type=ticket_type, object_pk=str(ticket.pk))
+            | Q(content_type=comment_type, object_pk__in=comment_ids)
+        )
+        .select_related("content_type")
+        .order_by("timestamp", "id")
+    )
+    return entries

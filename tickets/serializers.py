@@ -13,13 +13,17 @@ from rest_framework import serializers
 
 from audit.models import AuditEntry
 from sla.models import SlaPolicy
+from tenants.models import Customer
+from tickets.index.services import display_number
 from tickets.models import Attachment, Comment, Priority, Status, Ticket
 
 
-def _ctx(
-    serializer: serializers.Field[Any, Any, Any, Any] | serializers.BaseSerializer[Any], key: str
-) -> Any:
-    return serializer.context[key]
+def _customer(
+    serializer: serializers.Field[Any, Any, Any, Any] | serializers.BaseSerializer[Any],
+) -> Customer:
+    """The customer whose data is serialized (the view puts it in the context)."""
+    customer: Customer = serializer.context["customer"]
+    return customer
 
 
 class TicketSerializer(serializers.ModelSerializer[Ticket]):
@@ -59,10 +63,10 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
         read_only_fields = fields
 
     def get_number(self, ticket: Ticket) -> str:
-        return f"{_ctx(self, 'ticket_prefix')}-{ticket.number}"
+        return display_number(_customer(self), ticket.number)
 
     def get_customer(self, ticket: Ticket) -> str:
-        return str(_ctx(self, "customer_slug"))
+        return str(_customer(self).slug)
 
     def get_assignee_name(self, ticket: Ticket) -> str | None:
         return ticket.assignee.name if ticket.assignee else None
@@ -110,7 +114,7 @@ class AttachmentSerializer(serializers.ModelSerializer[Attachment]):
         return reverse(
             "api:ticket-attachment-download",
             kwargs={
-                "slug": _ctx(self, "customer_slug"),
+                "slug": _customer(self).slug,
                 "ticket_pk": attachment.ticket_id,
                 "pk": attachment.pk,
             },

@@ -107,7 +107,21 @@ def _event(ticket: Ticket, kind: str, by: User | None, **extra: Any) -> None:
     from tickets.tasks import notify_event
 
     schema = tenant_connection.schema_name
-    transaction.on_commit(partial(notify_event.apply_async, (event.pk,), schema=schema))
+    # robust: the change is committed by then; a broker outage is logged and leaves the outbox
+    # row un-notified rather than failing a request whose work is already saved.
+    transaction.on_commit(partial(notify_event.apply_async, (event.pk,), schema=schema), robust=True)
+
+
+def _lock(ticket: Ticket) -> Ticket:
+    """The ticket re-read under its row lock: concurrent changes to one ticket queue up."""
+    return Ticket.objects.select_for_update().select_related("requester_user").get(pk=ticket.pk)
+
+
+def _lock_open(ticket: Ticket) -> Ticket:
+    locked = _lock(ticket)
+    if locked.is_closed:
+        raise RuleViolation("ticket_closed", "This ticket is closed; open a new ticket instead.", status=409)
+    return locked
 
 
 @dataclass(frozen=True)
@@ -138,7 +152,7 @@ def ticket_create(
     _check_assignee(customer, new.assignee)
     attachments_check(customer=customer, files=attachments)
     now = timezone.now()
-    with transaction.atomic(), stored_files() as written:
+    with stored_files() as written, transaction.atomic():
         ticket = Ticket.objects.create(
             number=_next_number(),
             subject=subject,
@@ -253,10 +267,8 @@ def ticket_update(*, customer: Customer, ticket: Ticket, by: User, changes: Tick
         raise ValidationError({"requester": ["That user is deactivated."]})
     now = timezone.now()
     with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().select_related("requester_user").get(pk=ticket.pk)
-        before: dict[str, Any] = {"status": ticket.status, "priority": ticket.priority}
-        before |= {"assignee": ticket.assignee_id, "requester": ticket.requester_id}
-        before |= {"sla_policy": ticket.sla_policy_id}
+        ticket = _lock(ticket)
+        before = _tracked(ticket)
         if "status" in wanted and wanted["status"] != ticket.status:
             _apply_status(ticket, wanted["status"], now)
         if ticket.is_closed and before["status"] == Status.CLOSED and wanted.keys() - {"status"}:
@@ -264,7 +276,10 @@ def ticket_update(*, customer: Customer, ticket: Ticket, by: User, changes: Tick
         for name in ("priority", "assignee", "requester", "sla_policy"):
             if name in wanted:
                 setattr(ticket, name, wanted[name])
-        if name_changes := _changes(before, ticket):
+        after = _tracked(ticket)
+        if name_changes := {
+            name: [before[name], after[name]] for name in after if before[name] != after[name]
+        }:
             if "requester" in name_changes:
                 ticket.requester_user = ticket.requester.user  # type: ignore[union-attr]
             ticket.updated_at = now
@@ -278,6 +293,13 @@ def ticket_update(*, customer: Customer, ticket: Ticket, by: User, changes: Tick
     return ticket
 
 
+_TRACKED = {
+    "status": "status",
+    "priority": "priority",
+    "assignee": "assignee_id",
+    "requester": "requester_id",
+    "sla_policy": "sla_policy_id",
+}
 _SAVED_ON_UPDATE = (
     "status",
     "priority",
@@ -291,15 +313,9 @@ _SAVED_ON_UPDATE = (
 )
 
 
-def _changes(before: dict[str, Any], ticket: Ticket) -> dict[str, list[Any]]:
-    after = {
-        "status": ticket.status,
-        "priority": ticket.priority,
-        "assignee": ticket.assignee_id,
-        "requester": ticket.requester_id,
-        "sla_policy": ticket.sla_policy_id,
-    }
-    return {name: [before[name], after[name]] for name in after if before[name] != after[name]}
+def _tracked(ticket: Ticket) -> dict[str, Any]:
+    """The values a change is reported by (API name -> stored value)."""
+    return {name: getattr(ticket, attribute) for name, attribute in _TRACKED.items()}
 
 
 def ticket_attach(
@@ -308,12 +324,8 @@ def ticket_attach(
     """Add files to the ticket itself (not to a message): anyone who can see the ticket."""
     _require_schema(customer)
     attachments_check(customer=customer, files=files)
-    with transaction.atomic(), stored_files() as written:
-        ticket = Ticket.objects.select_for_update().select_related("requester_user").get(pk=ticket.pk)
-        if ticket.is_closed:
-            raise RuleViolation(
-                "ticket_closed", "This ticket is closed; open a new ticket instead.", status=409
-            )
+    with stored_files() as written, transaction.atomic():
+        ticket = _lock_open(ticket)
         stored = attachments_store(ticket=ticket, comment=None, files=files, by=by, written=written)
         ticket.updated_at = timezone.now()
         ticket.save(update_fields=["updated_at"])
@@ -338,12 +350,8 @@ def comment_add(
     text = _clean_text(body, field="body", max_length=MAX_BODY)
     attachments_check(customer=customer, files=attachments)
     now = timezone.now()
-    with transaction.atomic(), stored_files() as written:
-        ticket = Ticket.objects.select_for_update().select_related("requester_user").get(pk=ticket.pk)
-        if ticket.is_closed:
-            raise RuleViolation(
-                "ticket_closed", "This ticket is closed; open a new ticket instead.", status=409
-            )
+    with stored_files() as written, transaction.atomic():
+        ticket = _lock_open(ticket)
         comment = Comment.objects.create(
             ticket=ticket, body=text, public=public, author=by, author_party=party, created_at=now
         )

@@ -50,7 +50,7 @@ ROOT = BENCH.parent
 # a regular module always wins over a folder without __init__.py.)
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != HERE), str(BENCH)]
 
-from provision import BENCH_DATABASE, log, p95, recreate_database, with_database  # noqa: E402
+from provision import in_bench_database, log, p95, print_verdict  # noqa: E402
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serviflow.settings")
 
@@ -515,10 +515,7 @@ def report(sizes: list[Size]) -> None:
         ),
         ("every creation answered 201 and wrote its index row", created, f"{CREATIONS} per size"),
     ]
-    log("")
-    for label, ok, detail in checks:
-        log(f"{'PASS' if ok else 'FAIL'}  {label}  ({detail})")
-    log(f"\nVerdict: {'PASS' if all(ok for _, ok, _ in checks) else 'FAIL'}")
+    print_verdict(checks)
 
 
 def run(database_url: str) -> list[Size]:
@@ -545,28 +542,9 @@ def run(database_url: str) -> list[Size]:
 
 
 def main() -> int:
-    from serviflow import embedded
-
-    source_url = os.environ.get("DATABASE_URL") or embedded.postgres_url()
-    bench_url = with_database(source_url, BENCH_DATABASE)
-    admin_url = with_database(source_url, "postgres")
-    log(f"==> bench database {BENCH_DATABASE} (dropped and re-created; your data is not touched)")
-    recreate_database(admin_url, create=True)
-    # The workers inherit these too: their own broker queue and cache keys, beside the dev ones.
-    os.environ |= {"DATABASE_URL": bench_url, "CELERY_QUEUE": CELERY_QUEUE, "CACHE_KEY_PREFIX": CELERY_QUEUE}
-    started = time.perf_counter()
-    try:
-        import django
-
-        django.setup()
-        report(run(bench_url))
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        recreate_database(admin_url, create=False)
-        log(f"==> dropped {BENCH_DATABASE}; total {time.perf_counter() - started:.0f} s")
-    return 0
+    # Worker processes inherit these too: their own broker queue and cache keys, beside the dev ones.
+    env = {"CELERY_QUEUE": CELERY_QUEUE, "CACHE_KEY_PREFIX": CELERY_QUEUE}
+    return in_bench_database(lambda bench_url: report(run(bench_url)), env=env)
 
 
 if __name__ == "__main__":

@@ -25,11 +25,6 @@ from tickets.models import Ticket, TicketEvent
 from tickets.tasks import notify_event
 
 
-@pytest.fixture(autouse=True)
-def _acting(actor: None) -> None:
-    """Direct workflow calls in these tests run under the job "tests"."""
-
-
 def run_events(customer: Customer, ticket: Ticket) -> None:
     """What the worker does after commit (the test transaction never commits)."""
     with customer_schema(customer):

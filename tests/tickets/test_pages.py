@@ -12,13 +12,9 @@ from django.test import Client
 from accounts.models import User
 from tenants.schema import customer_schema
 from tests.conftest import Cast
+from tests.tickets.conftest import make_ticket
 from tickets import workflows
 from tickets.models import Ticket
-
-
-@pytest.fixture(autouse=True)
-def _acting(actor: None) -> None:
-    """Writes a test makes directly (not through a page) run as the named job "tests"."""
 
 
 @pytest.fixture(autouse=True)
@@ -38,14 +34,6 @@ def portal(user: User, slug: str | None = None) -> Client:
     client = Client(HTTP_HOST=f"{slug or user.customer.slug}.localhost")
     client.force_login(user)
     return client
-
-
-def make_ticket(cast: Cast, by: User, subject: str = "VPN down", **kw: Any) -> Ticket:
-    customer = by.customer or cast.acme
-    with customer_schema(customer):
-        return workflows.ticket_create(
-            customer=customer, by=by, new=workflows.NewTicket(subject=subject, **kw)
-        )
 
 
 def fresh(customer: Any, ticket: Ticket) -> Ticket:

@@ -10,32 +10,14 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from accounts.models import User
 from tenants.schema import customer_schema
 from tests.conftest import Cast, api_for
+from tests.tickets.conftest import make_ticket
 from tickets import workflows
 from tickets.index.models import TicketIndexEntry
 from tickets.models import Ticket
 
 QUEUE = "/api/v1/tickets/"
-
-
-@pytest.fixture(autouse=True)
-def _acting(actor: None) -> None:
-    """Tickets made directly by these tests are written under the job "tests"."""
-
-
-def make(cast: Cast, by: User, subject: str, assignee: User | None = None, **kw: Any) -> Ticket:
-    """A ticket opened by ``by`` (a customer user), assigned afterwards by Bob when asked."""
-    customer = by.customer or cast.acme
-    with customer_schema(customer):
-        ticket = workflows.ticket_create(
-            customer=customer, by=by, new=workflows.NewTicket(subject=subject, **kw)
-        )
-        if assignee is not None:
-            changes = workflows.TicketChanges(assignee=assignee)
-            ticket = workflows.ticket_update(customer=customer, ticket=ticket, by=cast.alice, changes=changes)
-    return ticket
 
 
 def subjects(response: Any) -> list[str]:
@@ -44,9 +26,9 @@ def subjects(response: Any) -> list[str]:
 
 
 def test_agents_see_only_their_customers_and_the_new_ticket_first(cast: Cast) -> None:
-    make(cast, cast.acme_user, "older acme")
-    make(cast, cast.globex_user, "globex one")
-    make(cast, cast.acme_user, "newest acme")
+    make_ticket(cast, cast.acme_user, "older acme")
+    make_ticket(cast, cast.globex_user, "globex one")
+    make_ticket(cast, cast.acme_user, "newest acme")
     bob = subjects(api_for(cast.bob).get(QUEUE + "?status=open,pending"))
     assert bob[0] == "newest acme" and "globex one" not in bob and "older acme" in bob
     charlie = subjects(api_for(cast.charlie).get(QUEUE))
@@ -57,7 +39,7 @@ def test_agents_see_only_their_customers_and_the_new_ticket_first(cast: Cast) ->
 
 
 def test_items_carry_the_customer_and_the_contract_fields(cast: Cast) -> None:
-    ticket = make(cast, cast.acme_user, "fields", priority="P1")
+    ticket = make_ticket(cast, cast.acme_user, "fields", priority="P1")
     item = api_for(cast.bob).get(QUEUE).json()["results"][0]
     assert (
         item["id"] == ticket.pk and item["customer"] == "acme" and item["number"] == f"ACME-{ticket.number}"
@@ -69,9 +51,9 @@ def test_items_carry_the_customer_and_the_contract_fields(cast: Cast) -> None:
 
 
 def test_filters(cast: Cast) -> None:
-    make(cast, cast.acme_user, "p1 mine", priority="P1", assignee=cast.bob)
-    make(cast, cast.acme_user, "p4 nobody's", priority="P4")
-    make(cast, cast.globex_user, "globex p1", priority="P1")
+    make_ticket(cast, cast.acme_user, "p1 mine", priority="P1", assignee=cast.bob)
+    make_ticket(cast, cast.acme_user, "p4 nobody's", priority="P4")
+    make_ticket(cast, cast.globex_user, "globex p1", priority="P1")
     client = api_for(cast.alice)
     assert set(subjects(client.get(QUEUE + "?priority=P1&customer=acme"))) == {"p1 mine"}
     assert subjects(api_for(cast.bob).get(QUEUE + "?assignee=me")) == ["p1 mine"]
@@ -109,7 +91,7 @@ def test_customer_users_cannot_use_the_unified_queue(cast: Cast) -> None:
 )
 def test_cursor_pages_walk_forward_and_back_without_gaps_or_repeats(cast: Cast, ordering: str) -> None:
     for n in range(12):
-        make(cast, cast.acme_user, f"walk {n:02d}", priority=f"P{n % 4 + 1}")
+        make_ticket(cast, cast.acme_user, f"walk {n:02d}", priority=f"P{n % 4 + 1}")
     client = api_for(cast.bob)
     url: str | None = f"{QUEUE}?customer=acme&page_size=5&ordering={ordering}"
     pages: list[list[str]] = []
@@ -132,7 +114,7 @@ def _existing(cast: Cast) -> int:
 
 
 def test_the_index_follows_every_change(cast: Cast) -> None:
-    ticket = make(cast, cast.acme_user, "tracked")
+    ticket = make_ticket(cast, cast.acme_user, "tracked")
     with customer_schema(cast.acme):
         workflows.comment_add(customer=cast.acme, ticket=ticket, by=cast.bob, body="Looking")
         workflows.ticket_update(
@@ -148,8 +130,8 @@ def test_the_index_follows_every_change(cast: Cast) -> None:
 
 
 def test_rebuild_reports_and_repairs_drift(cast: Cast) -> None:
-    a = make(cast, cast.acme_user, "will go missing")
-    b = make(cast, cast.acme_user, "will go stale")
+    a = make_ticket(cast, cast.acme_user, "will go missing")
+    b = make_ticket(cast, cast.acme_user, "will go stale")
     TicketIndexEntry.objects.filter(customer=cast.acme, ticket_id=a.pk).delete()
     TicketIndexEntry.objects.filter(customer=cast.acme, ticket_id=b.pk).update(
         subject="wrong", status="closed"
@@ -198,7 +180,7 @@ def test_list_query_counts_do_not_grow_with_the_rows(cast: Cast, user: str, url:
 
     def add(n: int) -> None:
         for i in range(n):
-            ticket = make(cast, cast.acme_user, f"count {i}", assignee=cast.bob)
+            ticket = make_ticket(cast, cast.acme_user, f"count {i}", assignee=cast.bob)
             Notification.objects.create(
                 user=cast.bob,
                 kind="ticket_assigned",
@@ -216,7 +198,7 @@ def test_list_query_counts_do_not_grow_with_the_rows(cast: Cast, user: str, url:
 
 
 def test_comment_and_history_query_counts_do_not_grow(cast: Cast) -> None:
-    ticket = make(cast, cast.acme_user, "thread")
+    ticket = make_ticket(cast, cast.acme_user, "thread")
     client = api_for(cast.bob)
 
     def add(n: int) -> None:

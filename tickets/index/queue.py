@@ -46,7 +46,8 @@ class QueueFilters:
     ordering: str = DEFAULT_ORDERING
 
 
-def _split(raw: str, allowed: list[str] | None, name: str) -> tuple[str, ...]:
+def csv_values(raw: str, allowed: list[str] | None, name: str) -> tuple[str, ...]:
+    """A comma-separated query parameter, each value checked against ``allowed``."""
     values = tuple(value.strip() for value in raw.split(",") if value.strip())
     if allowed is not None:
         wrong = [value for value in values if value not in allowed]
@@ -64,9 +65,9 @@ def filters_from(params: Any) -> QueueFilters:
     if assignee and assignee not in ("me", "none") and not assignee.isdigit():
         raise ValidationError({"assignee": ["Use an agent's id, 'me' or 'none'."]})
     return QueueFilters(
-        statuses=_split(params.get("status") or "", Status.values, "status"),
-        priorities=_split(params.get("priority") or "", Priority.values, "priority"),
-        customers=_split(params.get("customer") or "", None, "customer"),
+        statuses=csv_values(params.get("status") or "", Status.values, "status"),
+        priorities=csv_values(params.get("priority") or "", Priority.values, "priority"),
+        customers=csv_values(params.get("customer") or "", None, "customer"),
         assignee=assignee,
         ordering=ordering,
     )
