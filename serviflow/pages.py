@@ -28,6 +28,20 @@ WORKFLOW_ERRORS = (ValidationError, PermissionDenied, RuleViolation)
 AccessView = Callable[Concatenate[HttpRequest, CustomerAccess, ...], HttpResponse]
 
 
+def console_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Console pages across customers (the queue, the customer list): console users only."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user: User = request.user  # type: ignore[assignment]
+        if not user.may_use_console:
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 def customer_page(view: AccessView) -> Callable[..., HttpResponse]:
     @login_required
     @wraps(view)

@@ -9,16 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from people.models import CustomerUser
-from serviflow.pages import WORKFLOW_ERRORS, customer_page, problem_of
+from serviflow.pages import WORKFLOW_ERRORS, console_page, customer_page, problem_of
 from tenants.access import CustomerAccess, customers_visible_to, ticket_workers
 from tickets import selectors, workflows
 from tickets.attachments import attachment_response
@@ -63,12 +62,10 @@ def _page_link(request: HttpRequest, cursor: str | None) -> str | None:
     return f"?{params.urlencode()}"
 
 
-@login_required
+@console_page
 def queue(request: HttpRequest) -> HttpResponse:
     """The unified queue over every customer the agent works."""
     user: User = request.user  # type: ignore[assignment]
-    if not user.may_use_console:
-        raise Http404
     context, status = _queue_context(request)
     page = context.get("page")
     context |= {
@@ -83,11 +80,9 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(request, template, context, status=status)
 
 
-@login_required
+@console_page
 def customers(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    if not user.may_use_console:
-        raise Http404
     return render(
         request, "console/customers.html", {"customers": customers_visible_to(user).order_by("name")}
     )
