@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django_tenants.middleware.main import TenantMainMiddleware
 
+from serviflow.db import tenant_connection
 from tenants.access import may_sign_in_on_host
 from tenants.hosts import customer_for_host
 from tenants.models import CustomerKind
@@ -18,6 +19,15 @@ from tenants.models import CustomerKind
 class TenantHostMiddleware(TenantMainMiddleware):
     """django-tenants' host → schema switch, which also refuses hosts of archived customers and
     of the provisioning template (neither has a portal)."""
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        # Back to public when the request is done: nothing that runs after it on this
+        # connection (signal handlers, the next test, a thread reusing it) inherits the schema.
+        try:
+            response: HttpResponse = super().__call__(request)
+            return response
+        finally:
+            tenant_connection.set_schema_to_public()
 
     def get_tenant(self, domain_model: Any, hostname: str) -> Any:
         tenant = customer_for_host(hostname)

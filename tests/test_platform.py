@@ -191,3 +191,14 @@ def test_host_lookups_are_cached_and_forgotten_when_a_customer_changes(
     with job_context("tests"):
         customer_archive(customer=cast.acme)
     assert Client(HTTP_HOST="acme.localhost").get("/login/").status_code == 404
+
+
+def test_a_portal_request_leaves_the_connection_in_public(cast) -> None:
+    from django.test import Client
+
+    from serviflow.db import tenant_connection
+
+    client = Client(HTTP_HOST="acme.localhost")
+    client.force_login(cast.acme_user)
+    assert client.get("/").status_code == 200
+    assert tenant_connection.schema_name == "public"
