@@ -20,6 +20,8 @@ AUDITED_MODELS: dict[str, list[str]] = {
     "tickets.Ticket": ["last_public_from", "updated_at", "events", "comments", "attachments"],
     "tickets.Comment": ["attachments"],
     "tickets.Attachment": ["file"],
+    "cmdb.ConfigurationItem": ["updated_at", "children", "tickets", "relations_out", "relations_in"],
+    "cmdb.CiRelation": [],
 }
 
 

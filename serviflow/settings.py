@@ -101,6 +101,7 @@ SHARED_APPS = [
     "sla",
     "billing",
     "tickets.index",
+    "cmdb.inventory",
     "notifications",
 ]
 # auditlog itself stays shared only: its own LogEntry table is unused (audit.AuditEntry is

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from accounts.api import AgentViewSet, AuthTokenView, MeView
+from cmdb.api import CiRelationViewSet, CiViewSet
 from notifications.api import NotificationViewSet
 from people.api import CustomerUserViewSet
 from tenants.api import CustomerViewSet
@@ -20,6 +21,7 @@ router.register("notifications", NotificationViewSet, basename="notification")
 customer_router = SimpleRouter()
 customer_router.register("users", CustomerUserViewSet, basename="customer-user")
 customer_router.register("tickets", TicketViewSet, basename="ticket")
+customer_router.register("cis", CiViewSet, basename="ci")
 
 ticket_urls = [
     path("comments/", CommentViewSet.as_view({"get": "list", "post": "create"}), name="ticket-comments"),
@@ -36,6 +38,15 @@ ticket_urls = [
     path("history/", TicketHistoryViewSet.as_view({"get": "list"}), name="ticket-history"),
 ]
 
+ci_urls = [
+    path(
+        "relations/",
+        CiRelationViewSet.as_view({"get": "list", "post": "create"}),
+        name="ci-relations",
+    ),
+    path("relations/<str:pk>/", CiRelationViewSet.as_view({"delete": "destroy"}), name="ci-relation"),
+]
+
 urlpatterns = [
     path("auth/token/", AuthTokenView.as_view(), name="auth-token"),
     path("me/", MeView.as_view(), name="me"),
@@ -43,6 +54,7 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("tickets/", UnifiedQueueView.as_view(), name="unified-queue"),
     path("customers/<slug:slug>/tickets/<str:ticket_pk>/", include(ticket_urls)),
+    path("customers/<slug:slug>/cis/<str:ci_pk>/", include(ci_urls)),
     path("customers/<slug:slug>/", include(customer_router.urls)),
     path("", include(router.urls)),
 ]

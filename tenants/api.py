@@ -12,10 +12,11 @@ from rest_framework.response import Response
 from accounts.api import AdminWritesOnly
 from accounts.models import User
 from serviflow.api.views import ApiViewSet
+from serviflow.unset import UNSET
 from sla.models import BusinessHours, SlaPolicy
 from tenants.access import customers_visible_to
 from tenants.models import Customer
-from tenants.services import UNSET, customer_archive, customer_provision, customer_restore, customer_update
+from tenants.services import customer_archive, customer_provision, customer_restore, customer_update
 
 
 class CustomerSerializer(serializers.ModelSerializer[Customer]):

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from serviflow.unset import UNSET, Unset
 from sla.models import BusinessHours, SlaPolicy
 from tenants.cloning import clone_schema
 from tenants.hosts import forget_hosts
@@ -65,13 +66,6 @@ def customer_provision(
 
 def _create_settings(customer: Customer, ticket_prefix: str) -> CustomerSettings:
     return CustomerSettings.objects.create(customer=customer, ticket_prefix=ticket_prefix)
-
-
-class Unset:
-    """Marks an argument that was not given (None is a real value: "no policy")."""
-
-
-UNSET = Unset()
 
 
 def customer_update(

@@ -15,7 +15,9 @@ from rest_framework.response import Response
 
 from accounts.models import User
 from audit.models import AuditEntry
+from cmdb.selectors import ci_from
 from people.models import CustomerUser
+from people.selectors import profile_from
 from serviflow.api.views import CustomerScopedViewSet
 from tickets import selectors, workflows
 from tickets.attachments import attachment_response
@@ -32,28 +34,13 @@ from tickets.serializers import (
 
 TICKET_ORDERINGS = ("created_at", "-created_at", "updated_at", "-updated_at", "priority", "-priority")
 # What a customer user may read in a ticket's history (the rest is agents' business).
-CUSTOMER_VISIBLE_CHANGES = frozenset({"subject", "description", "status", "priority", "body", "public"})
+CUSTOMER_VISIBLE_CHANGES = frozenset({"subject", "description", "status", "priority", "ci", "body", "public"})
 PARSERS = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
 
 
 def requester_from(value: str | None) -> CustomerUser | None:
     """A customer user of the active schema, by profile id or email."""
-    if value in (None, ""):
-        return None
-    text = str(value).strip()
-    profiles = CustomerUser.objects.select_related("user")
-    profile = (
-        profiles.filter(user__email__iexact=text).first()
-        if "@" in text
-        else profiles.filter(pk=int(text)).first()
-        if text.isdigit()
-        else None
-    )
-    if profile is None:
-        raise ValidationError(
-            {"requester": [f"No user '{text}' in this customer (give a user id or email)."]}
-        )
-    return profile
+    return profile_from(value, field="requester")
 
 
 def assignee_from(value: str | None, caller: User) -> User | None:
@@ -87,6 +74,7 @@ class TicketScopedViewSet(CustomerScopedViewSet):
         OpenApiParameter("priority", description="Comma-separated: P1,P2,P3,P4"),
         OpenApiParameter("assignee", description="An agent's id, 'me' or 'none'"),
         OpenApiParameter("requester", description="A user id of this customer"),
+        OpenApiParameter("ci", description="A CI of this customer: id or name"),
         OpenApiParameter("ordering", description=", ".join(TICKET_ORDERINGS)),
     ]
 )
@@ -115,6 +103,8 @@ class TicketViewSet(
                 tickets = tickets.filter(assignee=assignee_from(assignee, self.access.user))
         if requester := params.get("requester"):
             tickets = tickets.filter(requester=requester_from(requester))
+        if ci := params.get("ci"):
+            tickets = tickets.filter(ci=ci_from(self.access, ci))
         ordering = params.get("ordering", "-created_at")
         if ordering not in TICKET_ORDERINGS:
             raise ValidationError({"ordering": [f"Use one of {', '.join(TICKET_ORDERINGS)}."]})
@@ -138,6 +128,7 @@ class TicketViewSet(
                 requester=requester_from(values.get("requester")),
                 assignee=assignee_from(values.get("assignee"), self.access.user),
                 sla_policy=values.get("sla_policy"),
+                ci=ci_from(self.access, values.get("ci")),
             ),
             attachments=request.FILES.getlist("attachments"),
         )
@@ -155,6 +146,8 @@ class TicketViewSet(
                 changes[name] = values[name]
         if "assignee" in values:
             changes["assignee"] = assignee_from(values["assignee"], self.access.user)
+        if "ci" in values:
+            changes["ci"] = ci_from(self.access, values["ci"])
         if "requester" in values:
             changes["requester"] = requester_from(values["requester"])
             if changes["requester"] is None:

@@ -84,6 +84,11 @@ class Ticket(models.Model):
         db_constraint=False,
         help_text="The ticket's own SLA override (agents and admins only).",
     )
+    # The configuration item the ticket is about (same schema, so always the same customer).
+    # PROTECT: a CI that tickets reference is retired, never deleted.
+    ci = models.ForeignKey(
+        "cmdb.ConfigurationItem", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -108,6 +113,7 @@ class Ticket(models.Model):
             models.Index(fields=["status", "-created_at"], name="tickets_status_created"),
             models.Index(fields=["requester_user", "-created_at"], name="tickets_requester_created"),
             models.Index(fields=["assignee", "status"], name="tickets_assignee_status"),
+            models.Index(fields=["ci", "-created_at"], name="tickets_ci_created"),
         ]
         constraints = [
             models.CheckConstraint(

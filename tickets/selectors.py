@@ -27,7 +27,7 @@ def sees_private(access: CustomerAccess) -> bool:
 
 
 def tickets_visible(access: CustomerAccess) -> QuerySet[Ticket]:
-    tickets = Ticket.objects.select_related("requester_user", "assignee")
+    tickets = Ticket.objects.select_related("requester_user", "assignee", "ci")
     if not sees_all_tickets(access):
         tickets = tickets.filter(requester_user=access.user)
     return tickets

@@ -35,6 +35,8 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
     assignee = serializers.IntegerField(source="assignee_id", read_only=True, allow_null=True)
     assignee_name = serializers.SerializerMethodField()
     sla_policy = serializers.IntegerField(source="sla_policy_id", read_only=True, allow_null=True)
+    ci = serializers.IntegerField(source="ci_id", read_only=True, allow_null=True)
+    ci_name = serializers.SerializerMethodField()
     sla = serializers.SerializerMethodField()
 
     class Meta:
@@ -53,6 +55,8 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
             "assignee",
             "assignee_name",
             "sla_policy",
+            "ci",
+            "ci_name",
             "sla",
             "created_at",
             "updated_at",
@@ -71,6 +75,9 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
     def get_assignee_name(self, ticket: Ticket) -> str | None:
         return ticket.assignee.name if ticket.assignee else None
 
+    def get_ci_name(self, ticket: Ticket) -> str | None:
+        return ticket.ci.name if ticket.ci else None
+
     @extend_schema_field({"type": "object", "nullable": True})
     def get_sla(self, ticket: Ticket) -> dict[str, Any] | None:
         return None  # the SLA engine (issue #5) fills this block
@@ -87,6 +94,9 @@ class TicketCreateSerializer(serializers.Serializer[Any]):
     sla_policy = serializers.PrimaryKeyRelatedField(
         queryset=SlaPolicy.objects.all(), required=False, allow_null=True
     )
+    ci = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, help_text="A CI of this customer: id or name."
+    )
 
 
 class TicketUpdateSerializer(serializers.Serializer[Any]):
@@ -98,6 +108,9 @@ class TicketUpdateSerializer(serializers.Serializer[Any]):
     requester = serializers.CharField(required=False, help_text="A user id of this customer or an email.")
     sla_policy = serializers.PrimaryKeyRelatedField(
         queryset=SlaPolicy.objects.all(), required=False, allow_null=True
+    )
+    ci = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, help_text="A CI of this customer: id or name."
     )
 
 

@@ -20,9 +20,11 @@ from django.utils import timezone
 
 from accounts.models import CustomerRole, User
 from audit.context import current_actor
+from cmdb.models import ConfigurationItem
 from people.models import CustomerUser
 from serviflow.db import tenant_connection
 from serviflow.errors import RuleViolation
+from serviflow.unset import UNSET
 from sla.models import SlaPolicy
 from tenants.access import works_tickets_of
 from tenants.models import Customer
@@ -41,14 +43,6 @@ from tickets.models import (
 )
 
 MAX_BODY = 50_000
-
-
-class _Unset:
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-UNSET: Any = _Unset()
 
 
 def party_of(user: User) -> str:
@@ -87,6 +81,12 @@ def _check_priority(priority: str) -> None:
 def _check_assignee(customer: Customer, assignee: User | None) -> None:
     if assignee is not None and not works_tickets_of(assignee, customer):
         raise ValidationError({"assignee": ["That person cannot work this customer's tickets."]})
+
+
+def _check_ci(ci: ConfigurationItem | None) -> None:
+    """New links go to CIs in use; a retired CI keeps the links it has."""
+    if ci is not None and ci.is_retired:
+        raise ValidationError({"ci": [f"{ci.name} is retired; link a CI that is in use."]})
 
 
 def _next_number() -> int:
@@ -132,6 +132,7 @@ class NewTicket:
     requester: CustomerUser | None = None  # None: the caller (when they are a customer user)
     assignee: User | None = None
     sla_policy: SlaPolicy | None = None
+    ci: ConfigurationItem | None = None
 
 
 def ticket_create(
@@ -150,6 +151,7 @@ def ticket_create(
     if by is not None and party_of(by) == Party.CUSTOMER and (new.assignee or new.sla_policy):
         raise PermissionDenied("Customer users cannot set the assignee or the SLA policy.")
     _check_assignee(customer, new.assignee)
+    _check_ci(new.ci)
     attachments_check(customer=customer, files=attachments)
     now = timezone.now()
     with stored_files() as written, transaction.atomic():
@@ -162,6 +164,7 @@ def ticket_create(
             requester_user=requester_user,
             assignee=new.assignee,
             sla_policy=new.sla_policy,
+            ci=new.ci,
             created_by=by,
             created_by_job="" if by is not None else _job_name(),
             last_public_from=Party.CUSTOMER if requester is not None else party_of(requester_user),
@@ -208,6 +211,7 @@ class TicketChanges:
     assignee: User | None = UNSET
     requester: CustomerUser = UNSET
     sla_policy: SlaPolicy | None = UNSET
+    ci: ConfigurationItem | None = UNSET
 
     def given(self) -> dict[str, Any]:
         return {name: value for name, value in vars(self).items() if value is not UNSET}
@@ -265,6 +269,8 @@ def ticket_update(*, customer: Customer, ticket: Ticket, by: User, changes: Tick
         _check_assignee(customer, wanted["assignee"])
     if "requester" in wanted and not wanted["requester"].user.is_active:
         raise ValidationError({"requester": ["That user is deactivated."]})
+    if "ci" in wanted and wanted["ci"] != ticket.ci:
+        _check_ci(wanted["ci"])
     now = timezone.now()
     with transaction.atomic():
         ticket = _lock(ticket)
@@ -273,7 +279,7 @@ def ticket_update(*, customer: Customer, ticket: Ticket, by: User, changes: Tick
             _apply_status(ticket, wanted["status"], now)
         if ticket.is_closed and before["status"] == Status.CLOSED and wanted.keys() - {"status"}:
             raise RuleViolation("ticket_closed", "A closed ticket cannot be changed.", status=409)
-        for name in ("priority", "assignee", "requester", "sla_policy"):
+        for name in ("priority", "assignee", "requester", "sla_policy", "ci"):
             if name in wanted:
                 setattr(ticket, name, wanted[name])
         after = _tracked(ticket)
@@ -299,6 +305,7 @@ _TRACKED = {
     "assignee": "assignee_id",
     "requester": "requester_id",
     "sla_policy": "sla_policy_id",
+    "ci": "ci_id",
 }
 _SAVED_ON_UPDATE = (
     "status",
@@ -307,6 +314,7 @@ _SAVED_ON_UPDATE = (
     "requester",
     "requester_user",
     "sla_policy",
+    "ci",
     "resolved_at",
     "closed_at",
     "updated_at",

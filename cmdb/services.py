@@ -1,0 +1,292 @@
+"""Every change to a customer's CMDB, for every channel (API, console, imports).
+
+Each workflow runs inside the customer's schema in one transaction that also moves the
+public asset counts. Parent changes take a per-customer lock before checking the chain, so
+two concurrent edits cannot build a loop between them (each would see the other's chain only
+after it commits).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from cmdb.inventory.services import Key, counts_shift
+from cmdb.models import CiRelation, CiStatus, CiType, ConfigurationItem, RelationKind
+from cmdb.selectors import chain_up
+from people.models import CustomerUser
+from serviflow.db import tenant_connection
+from serviflow.errors import RuleViolation
+from serviflow.unset import UNSET
+from sla.models import SlaPolicy
+from tenants.models import Customer
+from tickets.models import Party, Ticket
+from tickets.workflows import party_of
+
+MAX_NAME = 100
+MAX_ATTRIBUTES_BYTES = 16_384
+MAX_ATTRIBUTES_KEYS = 100
+# Advisory-lock class for "the CI hierarchy of the customer in this schema" (second key: schema).
+_HIERARCHY_LOCK = 4_410_001
+
+
+def _require_schema(customer: Customer) -> None:
+    if tenant_connection.schema_name != customer.schema_name:
+        raise RuntimeError(f"the CMDB of {customer.slug} is changed inside its schema only")
+
+
+def _require_agent(by: User | None) -> None:
+    if by is not None and party_of(by) == Party.CUSTOMER:
+        raise PermissionDenied(
+            "Customer users see the CMDB read-only; ask your service provider to change it."
+        )
+
+
+def _clean_name(value: str) -> str:
+    name = (value or "").strip()
+    if not name:
+        raise ValidationError({"name": ["A CI needs a name."]})
+    if len(name) > MAX_NAME:
+        raise ValidationError({"name": [f"At most {MAX_NAME} characters (got {len(name)})."]})
+    return name
+
+
+def _check_name_free(name: str, *, except_id: int | None = None) -> None:
+    others = ConfigurationItem.objects.filter(name__iexact=name)
+    taken = (others.exclude(pk=except_id) if except_id is not None else others).first()
+    if taken is not None:
+        raise ValidationError(
+            {"name": [f"This customer already has a CI named '{taken.name}' (names ignore case)."]}
+        )
+
+
+def _check_choice(value: str, *, field_name: str, choices: list[str]) -> None:
+    if value not in choices:
+        raise ValidationError({field_name: [f"'{value}' is not valid; use one of {', '.join(choices)}."]})
+
+
+def clean_attributes(value: Any) -> dict[str, Any]:
+    """Free-form attributes: a JSON object of at most ``MAX_ATTRIBUTES_KEYS`` keys and
+    ``MAX_ATTRIBUTES_BYTES`` bytes once encoded."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError({"attributes": ['Give a JSON object, e.g. {"os": "Debian 12"}.']})
+    if len(value) > MAX_ATTRIBUTES_KEYS:
+        raise ValidationError({"attributes": [f"At most {MAX_ATTRIBUTES_KEYS} keys (got {len(value)})."]})
+    for key in value:
+        if not str(key).strip() or len(str(key)) > 100:
+            raise ValidationError({"attributes": ["Keys are 1 to 100 characters long."]})
+    size = len(json.dumps(value, ensure_ascii=False).encode())
+    if size > MAX_ATTRIBUTES_BYTES:
+        raise ValidationError({"attributes": [f"At most {MAX_ATTRIBUTES_BYTES} bytes of JSON (got {size})."]})
+    return value
+
+
+def _check_owner(owner: CustomerUser | None) -> None:
+    if owner is not None and not owner.user.is_active:
+        raise ValidationError({"owner": ["That user is deactivated."]})
+
+
+def _lock_hierarchy() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))", [_HIERARCHY_LOCK])
+
+
+def _check_parent(ci: ConfigurationItem | None, parent: ConfigurationItem | None) -> None:
+    """A parent of the same customer (the schema guarantees it), not retired, and not the CI
+    itself or anything below it. Call inside the transaction: it takes the hierarchy lock."""
+    if parent is None:
+        return
+    _lock_hierarchy()
+    # Re-read under the lock: a concurrent edit may have committed since the caller loaded it.
+    current = ConfigurationItem.objects.filter(pk=parent.pk).first()
+    if current is None:
+        raise ValidationError({"parent": ["That parent CI no longer exists."]})
+    if current.is_retired:
+        raise ValidationError({"parent": [f"{current.name} is retired and cannot take new children."]})
+    if ci is None:
+        return
+    chain = chain_up(parent.pk)  # parent, grandparent, ... as (id, name, depth)
+    ids = [ci_id for ci_id, _, _ in chain]
+    if ci.pk in ids:
+        below = " → ".join(name for _, name, _ in reversed(chain[: ids.index(ci.pk) + 1]))
+        raise RuleViolation(
+            "parent_loop",
+            f"{parent.name} cannot be the parent of {ci.name}: {parent.name} is already below "
+            f"{ci.name} ({below}), and a parent chain cannot loop.",
+            field="parent",
+        )
+
+
+@dataclass(frozen=True)
+class NewCi:
+    name: str
+    type: str
+    status: str = CiStatus.ACTIVE
+    owner: CustomerUser | None = None
+    parent: ConfigurationItem | None = None
+    sla_policy: SlaPolicy | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+def ci_create(*, customer: Customer, by: User | None, new: NewCi) -> ConfigurationItem:
+    _require_schema(customer)
+    _require_agent(by)
+    name = _clean_name(new.name)
+    _check_choice(new.type, field_name="type", choices=CiType.values)
+    _check_choice(new.status, field_name="status", choices=CiStatus.values)
+    _check_owner(new.owner)
+    attributes = clean_attributes(new.attributes)
+    _check_name_free(name)
+    with transaction.atomic():
+        _check_parent(None, new.parent)
+        ci = ConfigurationItem(
+            name=name,
+            type=new.type,
+            status=new.status,
+            owner=new.owner,
+            parent=new.parent,
+            sla_policy=new.sla_policy,
+            attributes=attributes,
+            retired_at=timezone.now() if new.status == CiStatus.RETIRED else None,
+        )
+        _save_unique(ci, name)
+        counts_shift(customer=customer, delta=Counter({(ci.type, ci.status): 1}))
+    return ci
+
+
+def _save_unique(ci: ConfigurationItem, name: str, **kwargs: Any) -> None:
+    """Save; a concurrent CI that took the name first makes this a 400, not a 500."""
+    try:
+        with transaction.atomic():
+            ci.save(**kwargs)
+    except IntegrityError as exc:
+        if "cmdb_ci_name_unique" in str(exc):
+            raise ValidationError(
+                {"name": [f"This customer already has a CI named '{name}' (names ignore case)."]}
+            ) from exc
+        raise
+
+
+@dataclass(frozen=True)
+class CiChanges:
+    """A partial update: fields left UNSET are not touched."""
+
+    name: str = UNSET
+    type: str = UNSET
+    status: str = UNSET
+    owner: CustomerUser | None = UNSET
+    parent: ConfigurationItem | None = UNSET
+    sla_policy: SlaPolicy | None = UNSET
+    attributes: dict[str, Any] = UNSET
+
+    def given(self) -> dict[str, Any]:
+        return {name: value for name, value in vars(self).items() if value is not UNSET}
+
+
+def ci_update(
+    *, customer: Customer, ci: ConfigurationItem, by: User | None, changes: CiChanges
+) -> ConfigurationItem:
+    """Rename, retype, change status (retiring keeps history and ticket links), owner, parent,
+    SLA policy or attributes."""
+    _require_schema(customer)
+    _require_agent(by)
+    wanted = changes.given()
+    if "name" in wanted:
+        wanted["name"] = _clean_name(wanted["name"])
+        _check_name_free(wanted["name"], except_id=ci.pk)
+    if "type" in wanted:
+        _check_choice(wanted["type"], field_name="type", choices=CiType.values)
+    if "status" in wanted:
+        _check_choice(wanted["status"], field_name="status", choices=CiStatus.values)
+    if "owner" in wanted:
+        _check_owner(wanted["owner"])
+    if "attributes" in wanted:
+        wanted["attributes"] = clean_attributes(wanted["attributes"])
+    with transaction.atomic():
+        if "parent" in wanted:
+            # The hierarchy lock before any row lock, in every workflow: the parent's foreign-key
+            # check share-locks the parent row, which a concurrent edit of it may hold.
+            _lock_hierarchy()
+        ci = ConfigurationItem.objects.select_for_update().get(pk=ci.pk)
+        before: Key = (ci.type, ci.status)
+        if "parent" in wanted and wanted["parent"] != ci.parent:
+            if wanted["parent"] is not None and wanted["parent"].pk == ci.pk:
+                raise RuleViolation("parent_loop", f"{ci.name} cannot be its own parent.", field="parent")
+            _check_parent(ci, wanted["parent"])
+        if "status" in wanted and wanted["status"] != ci.status:
+            ci.retired_at = timezone.now() if wanted["status"] == CiStatus.RETIRED else None
+        for name, value in wanted.items():
+            setattr(ci, name, value)
+        _save_unique(ci, ci.name)
+        after: Key = (ci.type, ci.status)
+        if after != before:
+            counts_shift(customer=customer, delta=Counter({before: -1, after: 1}))
+    return ci
+
+
+def ci_delete(*, customer: Customer, ci: ConfigurationItem, by: User | None) -> None:
+    """Delete a CI nothing refers to. CIs that tickets or child CIs reference are refused:
+    retire them instead, which keeps their history and links."""
+    _require_schema(customer)
+    _require_agent(by)
+    with transaction.atomic():
+        _lock_hierarchy()  # no child can be attached while we look
+        ci = ConfigurationItem.objects.select_for_update().get(pk=ci.pk)
+        tickets = Ticket.objects.filter(ci=ci).count()
+        if tickets:
+            raise RuleViolation(
+                "ci_in_use",
+                f"{ci.name} is linked to {tickets} ticket{'s' if tickets != 1 else ''}; "
+                "retire it instead (retired CIs keep their history and ticket links).",
+                status=409,
+            )
+        children = ci.children.count()
+        if children:
+            raise RuleViolation(
+                "ci_has_children",
+                f"{ci.name} is the parent of {children} CI{'s' if children != 1 else ''}; "
+                "move or delete them first, or retire it instead.",
+                status=409,
+            )
+        key: Key = (ci.type, ci.status)
+        ci.delete()
+        counts_shift(customer=customer, delta=Counter({key: -1}))
+
+
+def ci_relate(
+    *,
+    customer: Customer,
+    source: ConfigurationItem,
+    target: ConfigurationItem,
+    kind: str,
+    by: User | None,
+) -> CiRelation:
+    """``source`` <kind> ``target``, both of this customer."""
+    _require_schema(customer)
+    _require_agent(by)
+    _check_choice(kind, field_name="kind", choices=RelationKind.values)
+    if source.pk == target.pk:
+        raise ValidationError({"target": [f"{source.name} cannot be related to itself."]})
+    label = RelationKind(kind).label
+    if CiRelation.objects.filter(source=source, target=target, kind=kind).exists():
+        raise ValidationError({"target": [f"{source.name} already {label} {target.name}."]})
+    try:
+        with transaction.atomic():
+            return CiRelation.objects.create(source=source, target=target, kind=kind)
+    except IntegrityError as exc:  # the same relation added concurrently
+        raise ValidationError({"target": [f"{source.name} already {label} {target.name}."]}) from exc
+
+
+def ci_unrelate(*, customer: Customer, relation: CiRelation, by: User | None) -> None:
+    _require_schema(customer)
+    _require_agent(by)
+    relation.delete()
