@@ -172,14 +172,32 @@ def chain_up(start_id: int | None) -> list[tuple[int, str, int]]:
         return [(int(row[0]), str(row[1]), int(row[2])) for row in cursor.fetchall()]
 
 
-def tickets_of(access: CustomerAccess, ci: ConfigurationItem) -> dict[str, QuerySet[Ticket]]:
+def ci_tickets(
+    access: CustomerAccess, ci: ConfigurationItem, limit: int = 50
+) -> list[tuple[str, list[Ticket]]]:
+    """The tickets linked to the CI that ``access`` may see: open ones, then past ones."""
     from tickets.selectors import tickets_visible
 
     linked = tickets_visible(access).filter(ci=ci).order_by("-created_at", "-id")
-    return {
-        "open": linked.filter(status__in=[Status.OPEN, Status.PENDING]),
-        "past": linked.filter(status__in=[Status.RESOLVED, Status.CLOSED]),
-    }
+    return [
+        ("Open", list(linked.filter(status__in=[Status.OPEN, Status.PENDING])[:limit])),
+        ("Past", list(linked.filter(status__in=[Status.RESOLVED, Status.CLOSED])[:limit])),
+    ]
+
+
+def name_hints(access: CustomerAccess, *, exclude: int | None = None, limit: int = 200) -> list[str]:
+    """Names offered in the pages' <datalist>s (CIs in use); typing any exact name works too."""
+    cis = cis_visible(access).exclude(status=CiStatus.RETIRED)
+    if exclude is not None:
+        cis = cis.exclude(pk=exclude)
+    return list(cis.order_by("name").values_list("name", flat=True)[:limit])
+
+
+def page_links(access: CustomerAccess, *, ci_base: str, ticket_base: str) -> dict[str, str]:
+    """What CI pages need to link CIs and tickets on their host (console or portal)."""
+    from tickets.index.services import ticket_prefix
+
+    return {"ci_base": ci_base, "ticket_base": ticket_base, "prefix": ticket_prefix(access.customer)}
 
 
 def asset_counts(cis: QuerySet[ConfigurationItem]) -> dict[str, object]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import include, path
 
 from accounts import views as account_views
+from cmdb import console as cmdb_console
 from notifications import views as notification_views
 from serviflow import views
 from tickets import console
@@ -37,6 +38,21 @@ urlpatterns = [
         "customers/<slug:slug>/tickets/<int:ticket_id>/attachments/<int:attachment_id>/",
         console.attachment_download,
         name="console-attachment",
+    ),
+    path("customers/<slug:slug>/cis/", cmdb_console.ci_list, name="console-cis"),
+    path("customers/<slug:slug>/cis/new/", cmdb_console.ci_new, name="console-ci-new"),
+    path("customers/<slug:slug>/cis/<int:ci_id>/", cmdb_console.ci_detail, name="console-ci"),
+    path("customers/<slug:slug>/cis/<int:ci_id>/edit/", cmdb_console.ci_edit, name="console-ci-edit"),
+    path("customers/<slug:slug>/cis/<int:ci_id>/delete/", cmdb_console.ci_delete, name="console-ci-delete"),
+    path(
+        "customers/<slug:slug>/cis/<int:ci_id>/relations/",
+        cmdb_console.relation_add,
+        name="console-ci-relation-add",
+    ),
+    path(
+        "customers/<slug:slug>/cis/<int:ci_id>/relations/<int:relation_id>/delete/",
+        cmdb_console.relation_delete,
+        name="console-ci-relation-delete",
     ),
     path("", console.queue, name="home"),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import path
 
 from accounts import views as account_views
+from cmdb import portal as cmdb_portal
 from notifications import views as notification_views
 from tickets import portal
 
@@ -25,6 +26,8 @@ urlpatterns = [
         portal.attachment_download,
         name="portal-attachment",
     ),
+    path("cis/", cmdb_portal.ci_list, name="portal-cis"),
+    path("cis/<int:ci_id>/", cmdb_portal.ci_detail, name="portal-ci"),
     path("", portal.my_tickets, name="home"),
 ]
 

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
+from cmdb import selectors as cmdb_selectors
 from people.models import CustomerUser
 from serviflow.pages import WORKFLOW_ERRORS, console_page, customer_page, problem_of
 from tenants.access import CustomerAccess, customers_visible_to, ticket_workers
@@ -97,6 +98,7 @@ def customer_detail(request: HttpRequest, access: CustomerAccess) -> HttpRespons
         "next_link": _page_link(request, page.next_cursor if page else None),
         "previous_link": _page_link(request, page.previous_cursor if page else None),
         "people": CustomerUser.objects.select_related("user").order_by("user__name"),
+        "asset_counts": cmdb_selectors.asset_counts(cmdb_selectors.cis_visible(access)),
     }
     template = "console/_queue.html" if request.htmx else "console/customer.html"  # type: ignore[attr-defined]
     return render(request, template, context, status=status)
@@ -109,6 +111,7 @@ def _ticket_context(access: CustomerAccess, ticket: Ticket) -> dict[str, Any]:
         "priorities": Priority.choices,
         "workers": ticket_workers(access.customer),
         "history": selectors.history_for(access, ticket).select_related("actor"),
+        "ci_names": cmdb_selectors.name_hints(access),
     }
 
 
@@ -130,6 +133,10 @@ def ticket_change(request: HttpRequest, access: CustomerAccess, ticket_id: int) 
         changes["priority"] = request.POST["priority"]
     status = 200
     try:
+        if "ci" in request.POST:
+            ci = cmdb_selectors.ci_from(access, request.POST["ci"])
+            if ci != ticket.ci:
+                changes["ci"] = ci
         if "assignee" in request.POST:
             assignee_id = request.POST["assignee"]
             assignee = (
@@ -194,13 +201,15 @@ def ticket_new(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
         "people": people,
         "priorities": Priority.choices,
         "workers": ticket_workers(access.customer),
-        "values": request.POST,
+        "values": request.POST or request.GET,
+        "ci_names": cmdb_selectors.name_hints(access),
     }
     if request.method != "POST":
         return render(request, "console/ticket_new.html", context)
     requester = people.filter(pk=request.POST.get("requester") or 0).first()
     assignee = ticket_workers(access.customer).filter(pk=request.POST.get("assignee") or 0).first()
     try:
+        ci = cmdb_selectors.ci_from(access, request.POST.get("ci"))
         ticket = workflows.ticket_create(
             customer=access.customer,
             by=access.user,
@@ -210,6 +219,7 @@ def ticket_new(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
                 priority=request.POST.get("priority", Priority.P3),
                 requester=requester,
                 assignee=assignee,
+                ci=ci,
             ),
             attachments=request.FILES.getlist("attachments"),
         )

@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from cmdb import selectors as cmdb_selectors
 from serviflow.pages import WORKFLOW_ERRORS, portal_page, problem_of
 from tenants.access import CustomerAccess
 from tickets import selectors, workflows
@@ -44,10 +45,15 @@ def my_tickets(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
 
 @portal_page
 def ticket_new(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
-    context: dict[str, Any] = {"priorities": Priority.choices, "values": request.POST}
+    context: dict[str, Any] = {
+        "priorities": Priority.choices,
+        "values": request.POST or request.GET,
+        "ci_names": cmdb_selectors.name_hints(access),
+    }
     if request.method != "POST":
         return render(request, "portal/ticket_new.html", context)
     try:
+        ci = cmdb_selectors.ci_from(access, request.POST.get("ci"))
         ticket = workflows.ticket_create(
             customer=access.customer,
             by=access.user,
@@ -55,6 +61,7 @@ def ticket_new(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
                 subject=request.POST.get("subject", ""),
                 description=request.POST.get("description", ""),
                 priority=request.POST.get("priority", Priority.P3),
+                ci=ci,
             ),
             attachments=request.FILES.getlist("attachments"),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Iterable
 
@@ -11,25 +12,34 @@ from cmdb.inventory.models import AssetCount
 from tenants.models import Customer
 
 Key = tuple[str, str]  # (type, status)
+logger = logging.getLogger(__name__)
+
+
+_TABLE = "public.cmdb_asset_count"
+_ADD = (
+    f"INSERT INTO {_TABLE} (customer_id, type, status, count) VALUES (%s, %s, %s, %s) "  # noqa: S608
+    f"ON CONFLICT (customer_id, type, status) DO UPDATE SET count = {_TABLE}.count + EXCLUDED.count"
+)
+# Decrements are an UPDATE, not an upsert: an INSERT's proposed row would already fail count >= 0.
+_SUBTRACT = f"UPDATE {_TABLE} SET count = count + %s WHERE customer_id = %s AND type = %s AND status = %s"  # noqa: S608
 
 
 def counts_shift(*, customer: Customer, delta: Counter[Key]) -> None:
-    """Add ``delta`` to the customer's counts, inside the caller's transaction (one upsert per
-    changed key; concurrent changes queue on the counter row)."""
-    table = connection.ops.quote_name(AssetCount._meta.db_table)
-    changes = [(key, n) for key, n in delta.items() if n]
-    if not changes:
-        return
+    """Add ``delta`` to the customer's counts, inside the caller's transaction (one statement
+    per changed key; concurrent changes queue on the counter row)."""
     with connection.cursor() as cursor:
-        for (ci_type, status), n in changes:
-            cursor.execute(
-                f"""
-                INSERT INTO public.{table} (customer_id, type, status, count) VALUES (%s, %s, %s, %s)
-                ON CONFLICT (customer_id, type, status)
-                DO UPDATE SET count = public.{table}.count + EXCLUDED.count
-                """,  # noqa: S608 (our own quoted table name)
-                [customer.pk, ci_type, status, n],
-            )
+        for (ci_type, status), n in delta.items():
+            if n > 0:
+                cursor.execute(_ADD, [customer.pk, ci_type, status, n])
+            elif n < 0:
+                cursor.execute(_SUBTRACT, [n, customer.pk, ci_type, status])
+                if cursor.rowcount != 1:
+                    logger.warning(
+                        "%s has no %s/%s asset count; run rebuild_asset_counts",
+                        customer.slug,
+                        ci_type,
+                        status,
+                    )
 
 
 def counts_of(customers: Iterable[Customer]) -> dict[int, dict[Key, int]]:

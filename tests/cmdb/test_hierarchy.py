@@ -60,7 +60,7 @@ def test_a_loop_through_a_long_chain_is_refused(cast: Cast) -> None:
 
 
 def test_the_api_refuses_a_loop_with_400_naming_the_parent_field(cast: Cast) -> None:
-    a, b, c = chain(cast, ["a-1", "b-1", "c-1"])
+    a, _, c = chain(cast, ["a-1", "b-1", "c-1"])
     response = api_for(cast.bob).patch(f"{CIS}{a.pk}/", {"parent": c.pk}, format="json")
     assert response.status_code == 400
     body = response.json()

@@ -9,9 +9,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from accounts.models import User
 from tenants.schema import customer_schema
 from tests.conftest import Cast
+from tests.support.clients import console, portal
 from tests.tickets.conftest import make_ticket
 from tickets import workflows
 from tickets.models import Ticket
@@ -21,19 +21,6 @@ from tickets.models import Ticket
 def media(settings: Any, tmp_path: Path) -> Path:
     settings.MEDIA_ROOT = tmp_path
     return tmp_path
-
-
-def console(user: User) -> Client:
-    client = Client(HTTP_HOST="localhost")
-    client.force_login(user)
-    return client
-
-
-def portal(user: User, slug: str | None = None) -> Client:
-    assert user.customer is not None
-    client = Client(HTTP_HOST=f"{slug or user.customer.slug}.localhost")
-    client.force_login(user)
-    return client
 
 
 def fresh(customer: Any, ticket: Ticket) -> Ticket:

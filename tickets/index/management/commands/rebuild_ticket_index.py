@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from audit.context import job_context
-from tenants.models import Customer
+from serviflow.commands import customers_for_command
 from tenants.schema import customer_schema
 from tickets.index.services import index_compare, index_repair
 
@@ -28,12 +28,7 @@ class Command(BaseCommand):
         parser.add_argument("--customer", action="append", default=[], help="Only this slug (repeatable).")
 
     def handle(self, *args: Any, check: bool, customer: list[str], **options: Any) -> None:
-        customers = Customer.objects.customers().select_related("settings").order_by("slug")
-        if customer:
-            customers = customers.filter(slug__in=customer)
-            missing = set(customer) - {c.slug for c in customers}
-            if missing:
-                raise CommandError(f"No customer with slug {', '.join(sorted(missing))}.")
+        customers = customers_for_command(customer)
         drifted = 0
         with job_context("tickets.rebuild_ticket_index"):
             for each in customers:

@@ -1,0 +1,253 @@
+"""Console pages of a customer's CMDB: the CI list with filters, a CI's page (attributes,
+parent chain, relations drawn as a small graph, tickets, effective SLA with its reason), the
+create and edit forms, relations and deletion. Agents only (``customer_page``)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_POST, require_safe
+
+from cmdb import selectors, services
+from cmdb.api import filtered_cis
+from cmdb.forms import CiForm, RelationForm
+from cmdb.models import CiRelation, CiStatus, CiType, ConfigurationItem, RelationKind
+from cmdb.selectors import ci_tickets, name_hints, page_links
+from serviflow.errors import RuleViolation
+from serviflow.pages import WORKFLOW_ERRORS, customer_page, problem_of
+from tenants.access import CustomerAccess
+
+PAGE_SIZE = 50
+
+
+def _ci_url(access: CustomerAccess, ci_id: int) -> str:
+    return reverse("console-ci", kwargs={"slug": access.customer.slug, "ci_id": ci_id})
+
+
+@require_safe
+@customer_page
+def ci_list(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
+    context: dict[str, Any] = {
+        "customer": access.customer,
+        "params": request.GET,
+        "types": CiType.choices,
+        "statuses": CiStatus.choices,
+        "errors": [],
+    }
+    status = 200
+    try:
+        cis = filtered_cis(selectors.cis_visible(access), request.GET)
+        page = Paginator(cis, PAGE_SIZE).get_page(request.GET.get("page"))
+        shown = list(page.object_list)
+        effective = selectors.effective_policies(shown)
+        context |= {"page": page, "rows": [(ci, effective[ci.pk]) for ci in shown]}
+    except ValidationError as exc:
+        status, context["errors"] = problem_of(exc)
+        context |= {"page": None, "rows": []}
+    context["counts"] = selectors.asset_counts(selectors.cis_visible(access))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context["query"] = query.urlencode()
+    template = "cmdb/_ci_table.html" if request.htmx else "cmdb/ci_list.html"  # type: ignore[attr-defined]
+    return render(request, template, context, status=status)
+
+
+def relation_graph(
+    ci: ConfigurationItem, relations: list[CiRelation], children: list[ConfigurationItem]
+) -> dict[str, Any]:
+    """Positions for a small SVG: the CI in the middle, its parent above, its children below,
+    related CIs around it. At most 12 neighbours are drawn; the lists show them all."""
+    neighbours: list[tuple[int, str, str]] = []  # (id, name, edge label)
+    if ci.parent is not None:
+        neighbours.append((ci.parent.pk, ci.parent.name, "parent"))
+    for child in children[:4]:
+        neighbours.append((child.pk, child.name, "child"))
+    for relation in relations:
+        outgoing = relation.source_id == ci.pk
+        other = relation.target if outgoing else relation.source
+        label = RelationKind(relation.kind).label
+        neighbours.append((other.pk, other.name, label if outgoing else f"← {label}"))
+    width, height, radius = 560, 300, 115
+    nodes = []
+    shown = neighbours[:12]
+    for index, (ci_id, name, label) in enumerate(shown):
+        angle = -math.pi / 2 + 2 * math.pi * index / max(len(shown), 1)
+        x, y = width / 2 + radius * 1.8 * math.cos(angle), height / 2 + radius * math.sin(angle)
+        nodes.append(
+            {
+                "id": ci_id,
+                "name": name,
+                "label": label,
+                "x": round(x),
+                "y": round(y),
+                "lx": round((x + width / 2) / 2),
+                "ly": round((y + height / 2) / 2),
+            }
+        )
+    return {
+        "width": width,
+        "height": height,
+        "cx": width // 2,
+        "cy": height // 2,
+        "nodes": nodes,
+        "more": len(neighbours) - len(shown),
+    }
+
+
+def _ci_context(access: CustomerAccess, ci: ConfigurationItem) -> dict[str, Any]:
+    relations = list(selectors.relations_visible(access, ci))
+    children_qs = selectors.cis_visible(access).filter(parent=ci).order_by("name")
+    children = list(children_qs[:50])
+    return {
+        "customer": access.customer,
+        "ci": ci,
+        "attributes": sorted(ci.attributes.items()),
+        "ancestors": list(reversed(selectors.ancestors(ci))),
+        "children": children,
+        "children_count": children_qs.count() if len(children) == 50 else len(children),
+        "outgoing": [r for r in relations if r.source_id == ci.pk],
+        "incoming": [r for r in relations if r.target_id == ci.pk],
+        "graph": relation_graph(ci, relations, children),
+        "ticket_groups": ci_tickets(access, ci),
+        "effective": selectors.effective_policy(ci),
+        "history": selectors.history_for(ci),
+        "relation_form": RelationForm(),
+        "name_hints": name_hints(access, exclude=ci.pk),
+        "can_edit": access.works_tickets,
+    } | page_links(
+        access,
+        ci_base=reverse("console-cis", kwargs={"slug": access.customer.slug}),
+        ticket_base=reverse("console-customer", kwargs={"slug": access.customer.slug}) + "tickets/",
+    )
+
+
+@require_safe
+@customer_page
+def ci_detail(request: HttpRequest, access: CustomerAccess, ci_id: int) -> HttpResponse:
+    return render(request, "cmdb/ci.html", _ci_context(access, selectors.ci_for(access, ci_id)))
+
+
+def _form_values(form: CiForm, access: CustomerAccess) -> dict[str, Any]:
+    values = dict(form.cleaned_data)
+    values["parent"] = selectors.ci_from(access, values.get("parent"), field="parent")
+    return values
+
+
+@customer_page
+def ci_new(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
+    form = CiForm(request.POST or None, initial={"parent": request.GET.get("parent", "")})
+    if request.method == "POST" and form.is_valid():
+        try:
+            ci = services.ci_create(
+                customer=access.customer, by=access.user, new=services.NewCi(**_form_values(form, access))
+            )
+        except ValidationError as exc:
+            form.add_workflow_error(exc)
+        except WORKFLOW_ERRORS as exc:
+            form.add_error(None, problem_of(exc)[1])
+        else:
+            messages.success(request, f"{ci.name} added.")
+            return HttpResponseRedirect(_ci_url(access, ci.pk))
+    context = {"customer": access.customer, "form": form, "name_hints": name_hints(access), "ci": None}
+    return render(request, "cmdb/ci_form.html", context, status=400 if form.errors else 200)
+
+
+@customer_page
+def ci_edit(request: HttpRequest, access: CustomerAccess, ci_id: int) -> HttpResponse:
+    ci = selectors.ci_for(access, ci_id)
+    initial = {
+        "name": ci.name,
+        "type": ci.type,
+        "status": ci.status,
+        "owner": ci.owner_id,
+        "parent": ci.parent.name if ci.parent else "",
+        "sla_policy": ci.sla_policy_id,
+        "attributes": ci.attributes,
+    }
+    form = CiForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = {
+                name: value for name, value in _form_values(form, access).items() if name in form.changed_data
+            }
+            ci = services.ci_update(
+                customer=access.customer, ci=ci, by=access.user, changes=services.CiChanges(**changed)
+            )
+        except ValidationError as exc:
+            form.add_workflow_error(exc)
+        except WORKFLOW_ERRORS as exc:
+            problem = problem_of(exc)[1]
+            form.add_error(
+                "parent" if isinstance(exc, RuleViolation) and exc.field == "parent" else None, problem
+            )
+        else:
+            messages.success(request, f"{ci.name} saved.")
+            return HttpResponseRedirect(_ci_url(access, ci.pk))
+    context = {
+        "customer": access.customer,
+        "form": form,
+        "name_hints": name_hints(access, exclude=ci.pk),
+        "ci": ci,
+    }
+    return render(request, "cmdb/ci_form.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+@customer_page
+def relation_add(request: HttpRequest, access: CustomerAccess, ci_id: int) -> HttpResponse:
+    ci = selectors.ci_for(access, ci_id)
+    form = RelationForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(form.errors.as_data())  # type: ignore[arg-type]
+        other = selectors.ci_from(access, form.cleaned_data["target"], field="target")
+        if other is None:
+            raise ValidationError({"target": ["Name the other CI."]})
+        source, target = (ci, other) if form.cleaned_data["direction"] == "out" else (other, ci)
+        services.ci_relate(
+            customer=access.customer,
+            source=source,
+            target=target,
+            kind=form.cleaned_data["kind"],
+            by=access.user,
+        )
+        messages.success(
+            request, f"{source.name} {RelationKind(form.cleaned_data['kind']).label} {target.name}."
+        )
+    except WORKFLOW_ERRORS as exc:
+        for problem in problem_of(exc)[1]:
+            messages.error(request, problem)
+    return HttpResponseRedirect(_ci_url(access, ci.pk) + "#relations")
+
+
+@require_POST
+@customer_page
+def relation_delete(
+    request: HttpRequest, access: CustomerAccess, ci_id: int, relation_id: int
+) -> HttpResponse:
+    ci = selectors.ci_for(access, ci_id)
+    relation = selectors.relation_for(access, ci, relation_id)
+    services.ci_unrelate(customer=access.customer, relation=relation, by=access.user)
+    messages.success(request, "Relation removed.")
+    return HttpResponseRedirect(_ci_url(access, ci.pk) + "#relations")
+
+
+@require_POST
+@customer_page
+def ci_delete(request: HttpRequest, access: CustomerAccess, ci_id: int) -> HttpResponse:
+    ci = selectors.ci_for(access, ci_id)
+    try:
+        services.ci_delete(customer=access.customer, ci=ci, by=access.user)
+    except WORKFLOW_ERRORS as exc:
+        for problem in problem_of(exc)[1]:
+            messages.error(request, problem)
+        return HttpResponseRedirect(_ci_url(access, ci.pk))
+    messages.success(request, f"{ci.name} deleted.")
+    return HttpResponseRedirect(reverse("console-cis", kwargs={"slug": access.customer.slug}))

@@ -1,0 +1,61 @@
+"""Portal pages of the CMDB, read-only: the customer's admins (and its agents) see every CI of
+their company, other users the CIs they own. Anything else is the same 404 page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_safe
+
+from cmdb import selectors
+from cmdb.api import filtered_cis
+from cmdb.models import CiStatus, CiType
+from serviflow.pages import portal_page, problem_of
+from tenants.access import CustomerAccess
+
+PAGE_SIZE = 50
+
+
+@require_safe
+@portal_page
+def ci_list(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
+    context: dict[str, Any] = {
+        "params": request.GET,
+        "types": CiType.choices,
+        "statuses": CiStatus.choices,
+        "company_wide": selectors.sees_all_cis(access),
+        "errors": [],
+    }
+    status = 200
+    try:
+        cis = filtered_cis(selectors.cis_visible(access), request.GET)
+        context["page"] = Paginator(cis, PAGE_SIZE).get_page(request.GET.get("page"))
+    except ValidationError as exc:
+        status, context["errors"] = problem_of(exc)
+        context["page"] = None
+    query = request.GET.copy()
+    query.pop("page", None)
+    context["query"] = query.urlencode()
+    return render(request, "portal/cis.html", context, status=status)
+
+
+@require_safe
+@portal_page
+def ci_detail(request: HttpRequest, access: CustomerAccess, ci_id: int) -> HttpResponse:
+    ci = selectors.ci_for(access, ci_id)
+    relations = list(selectors.relations_visible(access, ci))
+    context = {
+        "ci": ci,
+        "attributes": sorted(ci.attributes.items()),
+        "ancestors": list(reversed(selectors.ancestors(ci))),
+        "outgoing": [r for r in relations if r.source_id == ci.pk],
+        "incoming": [r for r in relations if r.target_id == ci.pk],
+        "effective": selectors.effective_policy(ci),
+        "ticket_groups": selectors.ci_tickets(access, ci),
+    } | selectors.page_links(access, ci_base=reverse("portal-cis"), ticket_base="/tickets/")
+    return render(request, "portal/ci.html", context)
