@@ -1,4 +1,4 @@
-.PHONY: run test check bench-provision bench-queue stop
+.PHONY: run test check bench-provision bench-queue bench-cmdb stop
 run:            ## install, migrate, seed the demo and run web + worker + beat
 	python3 dev.py run
 test:           ## static checks and the whole test suite
@@ -9,5 +9,7 @@ bench-provision:
 	python3 dev.py bench provision
 bench-queue:
 	python3 dev.py bench queue
+bench-cmdb:
+	python3 dev.py bench cmdb
 stop:           ## stop the embedded PostgreSQL and Valkey
 	python3 dev.py stop

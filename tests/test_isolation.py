@@ -228,7 +228,7 @@ def acme_ci(cast: Cast, actor: None) -> dict[str, Any]:
     rack = bob.post(
         "/api/v1/customers/acme/cis/", {"name": "acme-rack", "type": "other"}, format="json"
     ).json()
-    ci = bob.post(
+    ci: dict[str, Any] = bob.post(
         "/api/v1/customers/acme/cis/",
         {"name": "acme-secret-db", "type": "server", "parent": rack["id"], "attributes": {"ip": "10.9.9.9"}},
         format="json",
@@ -242,7 +242,7 @@ def acme_ci(cast: Cast, actor: None) -> dict[str, Any]:
     with customer_schema(cast.globex):
         ConfigurationItem.objects.filter(pk=ci["id"]).delete()
         ConfigurationItem.objects.create(pk=ci["id"], name="globex-own", type="server", owner=None)
-    return ci | {"relation": relation["id"]}
+    return {**ci, "relation": relation["id"]}
 
 
 CI_ENDPOINTS = [

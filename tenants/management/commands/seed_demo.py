@@ -42,6 +42,27 @@ DEMO_TICKETS = [
     ("Printer on floor 2 jams", "P3", "Every second page jams."),
     ("Email is down for the whole office", "P1", "Nobody can send or receive email."),
 ]
+DEMO_TARGETS = {
+    "P1": {"first_response": 15, "resolution": 240},
+    "P2": {"first_response": 30, "resolution": 480},
+    "P3": {"first_response": 120, "resolution": 1440},
+    "P4": {"first_response": 480, "resolution": 4320},
+}
+# name, type, parent, extra fields ("sla_policy": True means the demo's Gold policy).
+DEMO_CIS: list[tuple[str, str, str | None, dict[str, Any]]] = [
+    ("hq", "other", None, {"attributes": {"address": "1 Main Street"}}),
+    ("rack-1", "other", "hq", {"sla_policy": True, "attributes": {"units": 42}}),
+    ("mail-01", "server", "rack-1", {"attributes": {"os": "Debian 12", "ram_gb": 32}}),
+    ("db-01", "server", "rack-1", {"attributes": {"os": "Debian 12", "ram_gb": 64}}),
+    ("crm", "application", None, {"attributes": {"vendor": "In-house", "version": "4.2"}}),
+    ("core-switch", "network", "hq", {"attributes": {"model": "48-port PoE", "ip": "10.0.0.2"}}),
+    ("laptop-user", "workstation", None, {"owner": True, "attributes": {"model": "ThinkPad T14"}}),
+]
+DEMO_RELATIONS = [
+    ("crm", "runs_on", "db-01"),
+    ("mail-01", "connected_to", "core-switch"),
+    ("db-01", "connected_to", "core-switch"),
+]
 MEMBERSHIPS = {"fulltime@demo-msp.test": ["acme", "globex"], "occasional@demo-msp.test": ["initech"]}
 
 
@@ -77,8 +98,38 @@ class Command(BaseCommand):
                                 ),
                                 password=DEMO_PASSWORD,
                             )
+                    self._cmdb(customer)
                     self._tickets(customer)
         self._print(customers)
+
+    def _cmdb(self, customer: Customer) -> None:
+        """A small site with an SLA on its rack (inherited below it), once per customer."""
+        from cmdb import services
+        from cmdb.models import ConfigurationItem
+        from people.models import CustomerUser
+        from sla.models import SlaPolicy
+
+        if ConfigurationItem.objects.exists():
+            return
+        gold, _ = SlaPolicy.objects.get_or_create(
+            name="Gold", defaults={"targets": DEMO_TARGETS, "warning_percent": 80}
+        )
+        owner = CustomerUser.objects.filter(user__email=f"user@{customer.slug}.test").first()
+        made: dict[str, ConfigurationItem] = {}
+        for name, ci_type, parent, extra in DEMO_CIS:
+            if extra.get("sla_policy"):
+                extra = {**extra, "sla_policy": gold}
+            if extra.get("owner"):
+                extra = {**extra, "owner": owner}
+            made[name] = services.ci_create(
+                customer=customer,
+                by=None,
+                new=services.NewCi(name=name, type=ci_type, parent=made.get(parent or ""), **extra),
+            )
+        for source, kind, target in DEMO_RELATIONS:
+            services.ci_relate(
+                customer=customer, source=made[source], target=made[target], kind=kind, by=None
+            )
 
     def _tickets(self, customer: Customer) -> None:
         """A few tickets in different states, once (only when the customer has none)."""
@@ -87,13 +138,21 @@ class Command(BaseCommand):
 
         if Ticket.objects.exists():
             return
+        from cmdb.models import ConfigurationItem
+
         user = User.objects.get(email=f"user@{customer.slug}.test")
+        mail_server = ConfigurationItem.objects.filter(name="mail-01").first()
         agent = User.objects.get(email="admin@demo-msp.test")
         for subject, priority, description in DEMO_TICKETS:
             ticket = workflows.ticket_create(
                 customer=customer,
                 by=user,
-                new=workflows.NewTicket(subject=subject, priority=priority, description=description),
+                new=workflows.NewTicket(
+                    subject=subject,
+                    priority=priority,
+                    description=description,
+                    ci=mail_server if subject.startswith("Email") else None,
+                ),
             )
             if priority in ("P1", "P2"):
                 workflows.ticket_update(
