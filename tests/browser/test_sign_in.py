@@ -2,46 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser
 
-from tests.conftest import ARTIFACTS, PASSWORD
+from tests.browser.conftest import sign_in
+from tests.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-            ],
-        )
-        yield browser
-        browser.close()
-
-
-def _sign_in(page: Page, url: str, email: str) -> None:
-    page.goto(f"{url}/login/")
-    page.fill("#id_email", email)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
 
 
 def test_agent_signs_in_to_the_console_and_sees_only_member_customers(
     browser: Browser, live_url: str
 ) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 800})
-    _sign_in(page, live_url, "bob@msp.test")
+    sign_in(page, live_url, "bob@msp.test")
     page.wait_for_selector("h1:has-text('Queue')")
     customers = page.inner_text("select[name=customer]")
     assert "Acme" in customers and "Globex" not in customers
@@ -66,13 +40,13 @@ def test_customer_user_signs_in_on_their_portal_and_the_session_is_refused_elsew
     acme, globex = f"http://acme.localhost:{port}", f"http://globex.localhost:{port}"
     context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
     page = context.new_page()
-    _sign_in(page, acme, "user@acme.test")
+    sign_in(page, acme, "user@acme.test")
     page.wait_for_selector("h1:has-text('My tickets')")
     assert "Acme" in page.inner_text("header")
     page.screenshot(path=str(ARTIFACTS / "portal-home.png"), full_page=True)
 
     # The same person cannot sign in on another customer's portal...
-    _sign_in(page, globex, "user@acme.test")
+    sign_in(page, globex, "user@acme.test")
     assert "not correct" in page.inner_text("[role=alert]")
 
     # ...and their session cookie, carried over by hand, is not honoured there either.
@@ -85,6 +59,6 @@ def test_customer_user_signs_in_on_their_portal_and_the_session_is_refused_elsew
 
 def test_console_refuses_customer_users_with_the_same_words(browser: Browser, live_url: str) -> None:
     page = browser.new_page()
-    _sign_in(page, live_url, "user@acme.test")
+    sign_in(page, live_url, "user@acme.test")
     assert "not correct" in page.inner_text("[role=alert]")
     page.close()

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser
 
 from accounts.models import User
 from accounts.services import AgentFields, agent_create
@@ -21,22 +20,12 @@ from people.services import CustomerUserFields, customer_user_create
 from tenants.models import Customer
 from tenants.schema import customer_schema
 from tenants.services import customer_provision
+from tests.browser.conftest import sign_in
 from tests.conftest import ARTIFACTS, PASSWORD
 from tests.support.processes import wait_for
 from tickets import workflows
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
-CHROMIUM = "/usr/bin/chromium"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
-        yield browser
-        browser.close()
 
 
 @dataclass(frozen=True)
@@ -90,14 +79,6 @@ def world(django_db_blocker: Any, django_db_setup: None) -> World:
     return world
 
 
-def _sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("#id_email", email)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
-
-
 def test_ticket_from_portal_to_queue_and_back(
     browser: Browser, live_url: str, worker_queue: str, world: World, django_db_blocker: Any, tmp_path: Path
 ) -> None:
@@ -110,7 +91,7 @@ def test_ticket_from_portal_to_queue_and_back(
     # 1. The customer submits a ticket with an attachment in the portal (on a phone).
     customer_ctx = browser.new_context(viewport={"width": 390, "height": 844})
     customer = customer_ctx.new_page()
-    _sign_in(customer, portal, world.requester.email)
+    sign_in(customer, portal, world.requester.email)
     customer.goto(f"{portal}/tickets/new/")
     customer.fill("#subject", "Outlook keeps crashing")
     customer.fill("#description", "Since this morning, every time I open it.")
@@ -126,7 +107,7 @@ def test_ticket_from_portal_to_queue_and_back(
     # 2. A member agent sees it at the top of the unified queue.
     agent_ctx = browser.new_context(viewport={"width": 1280, "height": 900})
     agent = agent_ctx.new_page()
-    _sign_in(agent, live_url, world.member_agent.email)
+    sign_in(agent, live_url, world.member_agent.email)
     agent.wait_for_selector("#queue-table")
     first_row = agent.locator("#queue-table tbody tr").first
     assert first_row.get_attribute("data-ticket") == number
@@ -170,7 +151,7 @@ def test_ticket_from_portal_to_queue_and_back(
     #    there, as someone else's ticket), and the ticket's own URL only offers a sign-in.
     outsider_ctx = browser.new_context()
     outsider = outsider_ctx.new_page()
-    _sign_in(outsider, other_portal, world.other_user.email)
+    sign_in(outsider, other_portal, world.other_user.email)
     response = outsider.goto(f"{other_portal}{ticket_path}")
     assert response is not None and response.status == 404
     assert "Outlook" not in outsider.content()
@@ -179,7 +160,7 @@ def test_ticket_from_portal_to_queue_and_back(
 
     # 5. A non-member agent does not see it in the queue, nor by its URL.
     outsider_agent = outsider_ctx.new_page()
-    _sign_in(outsider_agent, live_url, world.outsider_agent.email)
+    sign_in(outsider_agent, live_url, world.outsider_agent.email)
     outsider_agent.goto(f"{live_url}/?status=open,pending,resolved,closed")
     assert number not in outsider_agent.inner_text("#queue")
     response = outsider_agent.goto(f"{live_url}/customers/{world.home.slug}/tickets/{ticket_id}/")
