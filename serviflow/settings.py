@@ -228,6 +228,9 @@ SPECTACULAR_SETTINGS = {
         "UserKindEnum": "accounts.models.UserKind",
         "PriorityEnum": "tickets.models.Priority",
         "TicketStatusEnum": "tickets.models.Status",
+        "CiStatusEnum": "cmdb.models.CiStatus",
+        "CiTypeEnum": "cmdb.models.CiType",
+        "RelationKindEnum": "cmdb.models.RelationKind",
     },  # the API lives on the console host only
 }
 

@@ -143,9 +143,12 @@ def load_cis(customer: Any, policies: dict[str, int]) -> None:
         params = {"first": chain_end + 1, "last": CIS, "sites": SITES}
         params |= {key: policies[key] for key in ("standard", "premium", "own")}
         cursor.execute(sql.SQL(LOAD_FOREST).format(ci=table), params)
-        # Explicit ids: move the identity on, so CIs created later do not collide.
-        qualified = f"{customer.schema_name}.{ConfigurationItem._meta.db_table}"
-        cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [qualified, CIS])
+        # Explicit ids: move the shared CI id sequence on, so CIs created later do not collide.
+        cursor.execute(
+            "SELECT setval('public.cmdb_ci_id_seq', "
+            "GREATEST(%s, (SELECT last_value FROM public.cmdb_ci_id_seq)))",
+            [CIS],
+        )
         rows = ConfigurationItem.objects.order_by().values_list("type", "status").annotate(n=Count("id"))
         counts_shift(customer=customer, delta=Counter({(t, s): n for t, s, n in rows}))
     with connection.cursor() as cursor:

@@ -96,4 +96,14 @@ class Migration(migrations.Migration):
             model_name='cirelation',
             constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['depends_on', 'runs_on', 'connected_to'])), name='cmdb_relation_kind_valid'),
         ),
+        # CI ids come from one sequence in the public schema, so an id names one CI across all
+        # customers: another customer's CI id is never silently taken for a local one.
+        migrations.RunSQL(
+            sql=[
+                "CREATE SEQUENCE IF NOT EXISTS public.cmdb_ci_id_seq",
+                "ALTER TABLE cmdb_configurationitem ALTER COLUMN id DROP IDENTITY IF EXISTS",
+                "ALTER TABLE cmdb_configurationitem ALTER COLUMN id SET DEFAULT nextval('public.cmdb_ci_id_seq')",
+            ],
+            reverse_sql=migrations.RunSQL.noop,
+        ),
     ]

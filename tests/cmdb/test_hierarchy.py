@@ -145,11 +145,18 @@ def test_concurrent_edits_cannot_build_a_loop_between_them(cast: Cast) -> None:
         _committed(remove)
 
 
+def test_ci_ids_are_unique_across_customers(cast: Cast) -> None:
+    """One id sequence for every customer's CIs: an id never means two CIs."""
+    ids = [make_ci(customer, f"same-name-{n}").pk for n in range(3) for customer in (cast.acme, cast.globex)]
+    assert len(set(ids)) == len(ids)
+
+
 def test_a_parent_from_another_customer_is_not_found(cast: Cast) -> None:
-    """CIs live in the customer's schema: another customer's CI id or name does not exist here."""
+    """CIs live in the customer's schema: another customer's CI id or name does not exist here,
+    however many CIs this customer has."""
+    for n in range(3):
+        make_ci(cast.acme, f"acme-{n}")
     globex_rack = make_ci(cast.globex, "globex-rack")
-    with customer_schema(cast.acme):
-        assert not ConfigurationItem.objects.filter(pk=globex_rack.pk).exists()
     client = api_for(cast.bob)
     response = client.post(CIS, {"name": "srv-9", "type": "server", "parent": globex_rack.pk}, format="json")
     assert response.status_code == 400
@@ -158,8 +165,12 @@ def test_a_parent_from_another_customer_is_not_found(cast: Cast) -> None:
     }
     by_name = client.post(CIS, {"name": "srv-9", "type": "server", "parent": "globex-rack"}, format="json")
     assert by_name.status_code == 400 and "globex-rack" in by_name.json()["fields"]["parent"][0]
+    acme_ci = make_ci(cast.acme, "acme-x")
+    moved = client.patch(f"{CIS}{acme_ci.pk}/", {"parent": globex_rack.pk}, format="json")
+    assert moved.status_code == 400 and "parent" in moved.json()["fields"]
     with customer_schema(cast.acme):
         assert not ConfigurationItem.objects.filter(name="srv-9").exists()
+        assert ConfigurationItem.objects.get(pk=acme_ci.pk).parent_id is None
 
 
 def test_a_relation_to_another_customers_ci_is_not_found(cast: Cast) -> None:
