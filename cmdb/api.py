@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -30,10 +30,7 @@ from cmdb.serializers import (
 from people.selectors import profile_from
 from serviflow.api.views import CustomerScopedViewSet
 from tenants.access import CustomerAccess
-from tickets.index.queue import csv_values
 from tickets.serializers import HistoryEntrySerializer
-
-CI_ORDERINGS = ("name", "-name", "created_at", "-created_at", "updated_at", "-updated_at", "type")
 
 
 class CmdbScopedViewSet(CustomerScopedViewSet):
@@ -45,29 +42,6 @@ class CmdbScopedViewSet(CustomerScopedViewSet):
         return selectors.ci_for(self.access, pk)
 
 
-def filtered_cis(cis: QuerySet[ConfigurationItem], params: Any) -> QuerySet[ConfigurationItem]:
-    """The list filters of the API and the console: type, status, parent, owner, search."""
-    if types := csv_values(params.get("type", ""), CiType.values, "type"):
-        cis = cis.filter(type__in=types)
-    if statuses := csv_values(params.get("status", ""), CiStatus.values, "status"):
-        cis = cis.filter(status__in=statuses)
-    parent = params.get("parent", "")
-    if parent == "none":
-        cis = cis.filter(parent__isnull=True)
-    elif parent:
-        if not parent.isdigit() or len(parent) > 11:
-            raise ValidationError({"parent": [f"'{parent}' is not a CI id (or 'none' for top-level CIs)."]})
-        cis = cis.filter(parent_id=int(parent))
-    if owner := params.get("owner", ""):
-        cis = cis.filter(owner=profile_from(owner, field="owner"))
-    if search := params.get("search", "").strip():
-        cis = cis.filter(Q(name__icontains=search))
-    ordering = params.get("ordering") or "name"
-    if ordering not in CI_ORDERINGS:
-        raise ValidationError({"ordering": [f"Use one of {', '.join(CI_ORDERINGS)}."]})
-    return cis.order_by(ordering, "-id" if ordering.startswith("-") else "id")
-
-
 @extend_schema(
     parameters=[
         OpenApiParameter("type", description="Comma-separated: " + ",".join(CiType.values)),
@@ -75,7 +49,7 @@ def filtered_cis(cis: QuerySet[ConfigurationItem], params: Any) -> QuerySet[Conf
         OpenApiParameter("parent", description="A CI id, or 'none' for top-level CIs"),
         OpenApiParameter("owner", description="A user of this customer: id or email"),
         OpenApiParameter("search", description="Part of the name (case-insensitive)"),
-        OpenApiParameter("ordering", description=", ".join(CI_ORDERINGS)),
+        OpenApiParameter("ordering", description=", ".join(selectors.CI_ORDERINGS)),
     ]
 )
 class CiViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CmdbScopedViewSet):
@@ -85,7 +59,7 @@ class CiViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CmdbScopedView
     def get_queryset(self) -> QuerySet[ConfigurationItem]:
         if getattr(self, "swagger_fake_view", False):
             return ConfigurationItem.objects.none()
-        return filtered_cis(selectors.cis_visible(self.access), self.request.query_params)
+        return selectors.filtered_cis(selectors.cis_visible(self.access), self.request.query_params)
 
     def get_object(self) -> ConfigurationItem:
         return self.ci(self.kwargs["pk"])

@@ -9,22 +9,18 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from cmdb import selectors, services
-from cmdb.api import filtered_cis
 from cmdb.forms import CiForm, RelationForm
 from cmdb.models import CiRelation, CiStatus, CiType, ConfigurationItem, RelationKind
 from cmdb.selectors import ci_tickets, name_hints, page_links
 from serviflow.errors import RuleViolation
 from serviflow.pages import WORKFLOW_ERRORS, customer_page, problem_of
 from tenants.access import CustomerAccess
-
-PAGE_SIZE = 50
 
 
 def _ci_url(access: CustomerAccess, ci_id: int) -> str:
@@ -43,18 +39,10 @@ def ci_list(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
     }
     status = 200
     try:
-        cis = filtered_cis(selectors.cis_visible(access), request.GET)
-        page = Paginator(cis, PAGE_SIZE).get_page(request.GET.get("page"))
-        shown = list(page.object_list)
-        effective = selectors.effective_policies(shown)
-        context |= {"page": page, "rows": [(ci, effective[ci.pk]) for ci in shown]}
+        context |= selectors.ci_listing(access, request.GET)
     except ValidationError as exc:
         status, context["errors"] = problem_of(exc)
-        context |= {"page": None, "rows": []}
     context["counts"] = selectors.asset_counts(selectors.cis_visible(access))
-    query = request.GET.copy()
-    query.pop("page", None)
-    context["query"] = query.urlencode()
     template = "cmdb/_ci_table.html" if request.htmx else "cmdb/ci_list.html"  # type: ignore[attr-defined]
     return render(request, template, context, status=status)
 

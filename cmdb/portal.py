@@ -6,19 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from cmdb import selectors
-from cmdb.api import filtered_cis
 from cmdb.models import CiStatus, CiType
 from serviflow.pages import portal_page, problem_of
 from tenants.access import CustomerAccess
-
-PAGE_SIZE = 50
 
 
 @require_safe
@@ -33,14 +29,9 @@ def ci_list(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
     }
     status = 200
     try:
-        cis = filtered_cis(selectors.cis_visible(access), request.GET)
-        context["page"] = Paginator(cis, PAGE_SIZE).get_page(request.GET.get("page"))
+        context |= selectors.ci_listing(access, request.GET)
     except ValidationError as exc:
         status, context["errors"] = problem_of(exc)
-        context["page"] = None
-    query = request.GET.copy()
-    query.pop("page", None)
-    context["query"] = query.urlencode()
     return render(request, "portal/cis.html", context, status=status)
 
 

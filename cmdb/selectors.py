@@ -9,18 +9,22 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
-from django.http import Http404
+from django.http import Http404, QueryDict
 
 from accounts.models import CustomerRole
 from audit.models import AuditEntry
 from cmdb.models import CiRelation, CiStatus, CiType, ConfigurationItem
+from people.selectors import profile_from
 from sla.models import SlaPolicy
 from tenants.access import CustomerAccess
+from tickets.index.queue import csv_values
 from tickets.models import Status, Ticket
 
 # A parent chain cannot loop (services refuse it); this bound only keeps a damaged chain from
@@ -44,6 +48,44 @@ def ci_for(access: CustomerAccess, ci_id: int | str) -> ConfigurationItem:
         return cis_visible(access).get(pk=int(ci_id))
     except (ConfigurationItem.DoesNotExist, ValueError, OverflowError):
         raise Http404 from None
+
+
+CI_ORDERINGS = ("name", "-name", "created_at", "-created_at", "updated_at", "-updated_at", "type")
+LIST_PAGE_SIZE = 50
+
+
+def filtered_cis(cis: QuerySet[ConfigurationItem], params: Any) -> QuerySet[ConfigurationItem]:
+    """The list filters of the API and the console: type, status, parent, owner, search."""
+    if types := csv_values(params.get("type", ""), CiType.values, "type"):
+        cis = cis.filter(type__in=types)
+    if statuses := csv_values(params.get("status", ""), CiStatus.values, "status"):
+        cis = cis.filter(status__in=statuses)
+    parent = params.get("parent", "")
+    if parent == "none":
+        cis = cis.filter(parent__isnull=True)
+    elif parent:
+        if not parent.isdigit() or len(parent) > 11:
+            raise ValidationError({"parent": [f"'{parent}' is not a CI id (or 'none' for top-level CIs)."]})
+        cis = cis.filter(parent_id=int(parent))
+    if owner := params.get("owner", ""):
+        cis = cis.filter(owner=profile_from(owner, field="owner"))
+    if search := params.get("search", "").strip():
+        cis = cis.filter(Q(name__icontains=search))
+    ordering = params.get("ordering") or "name"
+    if ordering not in CI_ORDERINGS:
+        raise ValidationError({"ordering": [f"Use one of {', '.join(CI_ORDERINGS)}."]})
+    return cis.order_by(ordering, "-id" if ordering.startswith("-") else "id")
+
+
+def ci_listing(access: CustomerAccess, params: QueryDict) -> dict[str, Any]:
+    """One page of the CI list as the console and portal show it: the page, its rows with their
+    effective policies (one query for the page), and the query string without the page."""
+    page = Paginator(filtered_cis(cis_visible(access), params), LIST_PAGE_SIZE).get_page(params.get("page"))
+    shown = list(page.object_list)
+    effective = effective_policies(shown)
+    query = params.copy()
+    query.pop("page", None)
+    return {"page": page, "rows": [(ci, effective[ci.pk]) for ci in shown], "query": query.urlencode()}
 
 
 def ci_from(access: CustomerAccess, value: object, *, field: str = "ci") -> ConfigurationItem | None:

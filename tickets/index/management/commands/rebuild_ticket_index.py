@@ -9,40 +9,19 @@ locks across schemas and can run while people work.
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.core.management.base import BaseCommand, CommandParser
-from django.db import transaction
-
-from audit.context import job_context
-from serviflow.commands import customers_for_command
-from tenants.schema import customer_schema
+from serviflow.commands import CustomerRepairCommand
+from tenants.models import Customer
 from tickets.index.services import index_compare, index_repair
 
 
-class Command(BaseCommand):
+class Command(CustomerRepairCommand):
     help = "Rebuild the unified ticket index from the customers' schemas and report drift."
+    job = "tickets.rebuild_ticket_index"
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--check", action="store_true", help="Report drift only; change nothing.")
-        parser.add_argument("--customer", action="append", default=[], help="Only this slug (repeatable).")
-
-    def handle(self, *args: Any, check: bool, customer: list[str], **options: Any) -> None:
-        customers = customers_for_command(customer)
-        drifted = 0
-        with job_context("tickets.rebuild_ticket_index"):
-            for each in customers:
-                with transaction.atomic(), customer_schema(each):
-                    drift, to_write = index_compare(customer=each)
-                    if drift.any and not check:
-                        index_repair(customer=each, to_write=to_write, orphaned=drift.orphaned)
-                if drift.any:
-                    drifted += 1
-                    self.stdout.write(
-                        f"{each.slug}: {len(drift.missing)} missing, {len(drift.stale)} stale, "
-                        f"{len(drift.orphaned)} orphaned" + ("" if check else " (repaired)")
-                    )
-        total = customers.count()
-        self.stdout.write(f"{total} customers checked, {drifted} with drift{'' if check else ' repaired'}.")
-        if check and drifted:
-            raise SystemExit(1)
+    def drift_of(self, customer: Customer, *, repair: bool) -> str | None:
+        drift, to_write = index_compare(customer=customer)
+        if not drift.any:
+            return None
+        if repair:
+            index_repair(customer=customer, to_write=to_write, orphaned=drift.orphaned)
+        return f"{len(drift.missing)} missing, {len(drift.stale)} stale, {len(drift.orphaned)} orphaned"
