@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
@@ -27,21 +27,26 @@ def _ci_url(access: CustomerAccess, ci_id: int) -> str:
     return reverse("console-ci", kwargs={"slug": access.customer.slug, "ci_id": ci_id})
 
 
-@require_safe
-@customer_page
-def ci_list(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
+def listing_context(access: CustomerAccess, params: QueryDict) -> tuple[dict[str, Any], int]:
+    """The CI list page (console and portal): filters, one page of rows, or the filter errors."""
     context: dict[str, Any] = {
-        "customer": access.customer,
-        "params": request.GET,
+        "params": params,
         "types": CiType.choices,
         "statuses": CiStatus.choices,
         "errors": [],
     }
-    status = 200
     try:
-        context |= selectors.ci_listing(access, request.GET)
+        return context | selectors.ci_listing(access, params), 200
     except ValidationError as exc:
         status, context["errors"] = problem_of(exc)
+        return context, status
+
+
+@require_safe
+@customer_page
+def ci_list(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
+    context, status = listing_context(access, request.GET)
+    context["customer"] = access.customer
     context["counts"] = selectors.asset_counts(selectors.cis_visible(access))
     template = "cmdb/_ci_table.html" if request.htmx else "cmdb/ci_list.html"  # type: ignore[attr-defined]
     return render(request, template, context, status=status)

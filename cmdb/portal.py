@@ -3,35 +3,22 @@ their company, other users the CIs they own. Anything else is the same 404 page.
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from cmdb import selectors
-from cmdb.models import CiStatus, CiType
-from serviflow.pages import portal_page, problem_of
+from cmdb.console import listing_context
+from serviflow.pages import portal_page
 from tenants.access import CustomerAccess
 
 
 @require_safe
 @portal_page
 def ci_list(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
-    context: dict[str, Any] = {
-        "params": request.GET,
-        "types": CiType.choices,
-        "statuses": CiStatus.choices,
-        "company_wide": selectors.sees_all_cis(access),
-        "errors": [],
-    }
-    status = 200
-    try:
-        context |= selectors.ci_listing(access, request.GET)
-    except ValidationError as exc:
-        status, context["errors"] = problem_of(exc)
+    context, status = listing_context(access, request.GET)
+    context["company_wide"] = selectors.sees_all_cis(access)
     return render(request, "portal/cis.html", context, status=status)
 
 
