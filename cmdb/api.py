@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
@@ -88,15 +87,7 @@ class CiViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CmdbScopedView
         ci = services.ci_create(
             customer=self.access.customer,
             by=self.access.user,
-            new=services.NewCi(
-                name=values["name"],
-                type=values["type"],
-                status=values.get("status", CiStatus.ACTIVE),
-                owner=values.get("owner"),
-                parent=values.get("parent"),
-                sla_policy=values.get("sla_policy"),
-                attributes=values.get("attributes", {}),
-            ),
+            new=services.NewCi(**values),
         )
         return self._shown(ci, status.HTTP_201_CREATED)
 
@@ -155,10 +146,9 @@ class CiRelationViewSet(mixins.ListModelMixin, CmdbScopedViewSet):
         ci = self.ci(self.kwargs["ci_pk"])
         data = CiRelationWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        other = selectors.ci_from(self.access, data.validated_data["target"], field="target")
-        if other is None:
-            raise ValidationError({"target": ["Name the other CI (an id or a name)."]})
-        source, target = (ci, other) if data.validated_data["direction"] == "out" else (other, ci)
+        source, target = selectors.relation_ends(
+            self.access, ci, data.validated_data["target"], data.validated_data["direction"]
+        )
         relation = services.ci_relate(
             customer=self.access.customer,
             source=source,

@@ -17,10 +17,10 @@ from django.views.decorators.http import require_POST, require_safe
 from cmdb import selectors, services
 from cmdb.forms import CiForm, RelationForm
 from cmdb.models import CiRelation, CiStatus, CiType, ConfigurationItem, RelationKind
-from cmdb.selectors import ci_tickets, name_hints, page_links
-from serviflow.errors import RuleViolation
+from cmdb.selectors import name_hints
 from serviflow.pages import WORKFLOW_ERRORS, customer_page, problem_of
 from tenants.access import CustomerAccess
+from tickets.index.services import ticket_prefix
 
 
 def _ci_url(access: CustomerAccess, ci_id: int) -> str:
@@ -94,31 +94,44 @@ def relation_graph(
     }
 
 
+def ci_facts(
+    access: CustomerAccess,
+    ci: ConfigurationItem,
+    relations: list[CiRelation],
+    *,
+    ci_base: str,
+    ticket_base: str,
+) -> dict[str, Any]:
+    """What a CI page shows on either host (console or portal): its facts, location chain,
+    effective SLA, relations both ways and the tickets ``access`` may see, with the links."""
+    return {
+        "ci": ci,
+        "attributes": sorted(ci.attributes.items()),
+        "ancestors": list(reversed(selectors.ancestors(ci))),
+        "outgoing": [r for r in relations if r.source_id == ci.pk],
+        "incoming": [r for r in relations if r.target_id == ci.pk],
+        "effective": selectors.effective_policy(ci),
+        "ticket_groups": selectors.ci_tickets(access, ci),
+        "ci_base": ci_base,
+        "ticket_base": ticket_base,
+        "prefix": ticket_prefix(access.customer),
+    }
+
+
 def _ci_context(access: CustomerAccess, ci: ConfigurationItem) -> dict[str, Any]:
     relations = list(selectors.relations_visible(access, ci))
     children_qs = selectors.cis_visible(access).filter(parent=ci).order_by("name")
     children = list(children_qs[:50])
-    return {
+    base = reverse("console-customer", kwargs={"slug": access.customer.slug})
+    return ci_facts(access, ci, relations, ci_base=f"{base}cis/", ticket_base=f"{base}tickets/") | {
         "customer": access.customer,
-        "ci": ci,
-        "attributes": sorted(ci.attributes.items()),
-        "ancestors": list(reversed(selectors.ancestors(ci))),
         "children": children,
         "children_count": children_qs.count() if len(children) == 50 else len(children),
-        "outgoing": [r for r in relations if r.source_id == ci.pk],
-        "incoming": [r for r in relations if r.target_id == ci.pk],
         "graph": relation_graph(ci, relations, children),
-        "ticket_groups": ci_tickets(access, ci),
-        "effective": selectors.effective_policy(ci),
         "history": selectors.history_for(ci),
-        "relation_form": RelationForm(),
+        "relation_kinds": RelationKind.choices,
         "name_hints": name_hints(access, exclude=ci.pk),
-        "can_edit": access.works_tickets,
-    } | page_links(
-        access,
-        ci_base=reverse("console-cis", kwargs={"slug": access.customer.slug}),
-        ticket_base=reverse("console-customer", kwargs={"slug": access.customer.slug}) + "tickets/",
-    )
+    }
 
 
 @require_safe
@@ -141,10 +154,8 @@ def ci_new(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
             ci = services.ci_create(
                 customer=access.customer, by=access.user, new=services.NewCi(**_form_values(form, access))
             )
-        except ValidationError as exc:
-            form.add_workflow_error(exc)
         except WORKFLOW_ERRORS as exc:
-            form.add_error(None, problem_of(exc)[1])
+            form.add_workflow_error(exc)
         else:
             messages.success(request, f"{ci.name} added.")
             return HttpResponseRedirect(_ci_url(access, ci.pk))
@@ -173,13 +184,8 @@ def ci_edit(request: HttpRequest, access: CustomerAccess, ci_id: int) -> HttpRes
             ci = services.ci_update(
                 customer=access.customer, ci=ci, by=access.user, changes=services.CiChanges(**changed)
             )
-        except ValidationError as exc:
-            form.add_workflow_error(exc)
         except WORKFLOW_ERRORS as exc:
-            problem = problem_of(exc)[1]
-            form.add_error(
-                "parent" if isinstance(exc, RuleViolation) and exc.field == "parent" else None, problem
-            )
+            form.add_workflow_error(exc)
         else:
             messages.success(request, f"{ci.name} saved.")
             return HttpResponseRedirect(_ci_url(access, ci.pk))
@@ -200,10 +206,9 @@ def relation_add(request: HttpRequest, access: CustomerAccess, ci_id: int) -> Ht
     try:
         if not form.is_valid():
             raise ValidationError(form.errors.as_data())  # type: ignore[arg-type]
-        other = selectors.ci_from(access, form.cleaned_data["target"], field="target")
-        if other is None:
-            raise ValidationError({"target": ["Name the other CI."]})
-        source, target = (ci, other) if form.cleaned_data["direction"] == "out" else (other, ci)
+        source, target = selectors.relation_ends(
+            access, ci, form.cleaned_data["target"], form.cleaned_data["direction"]
+        )
         services.ci_relate(
             customer=access.customer,
             source=source,

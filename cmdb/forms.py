@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 
 from cmdb.models import CiStatus, CiType, RelationKind
 from people.models import CustomerUser
+from serviflow.pages import problem_of
 from sla.models import SlaPolicy
 
 
@@ -52,13 +53,15 @@ class CiForm(forms.Form):
             raise ValidationError('Give a JSON object, e.g. {"os": "Debian 12"}.')
         return value
 
-    def add_workflow_error(self, exc: ValidationError) -> None:
-        """A refusal from the workflow, under the field it names when the form has it."""
-        if hasattr(exc, "error_dict"):
+    def add_workflow_error(self, exc: Exception) -> None:
+        """A refusal from the workflow (one of ``WORKFLOW_ERRORS``), under the field it names
+        when the form has that field, else above the form."""
+        if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
             for field, messages in exc.message_dict.items():
                 self.add_error(field if field in self.fields else None, messages)
-        else:
-            self.add_error(None, exc.messages)
+            return
+        named: str | None = getattr(exc, "field", None)
+        self.add_error(named if named in self.fields else None, problem_of(exc)[1])
 
 
 class RelationForm(forms.Form):

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from cmdb import selectors
-from cmdb.console import listing_context
+from cmdb.console import ci_facts, listing_context
 from serviflow.pages import portal_page
 from tenants.access import CustomerAccess
 
@@ -27,13 +27,5 @@ def ci_list(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
 def ci_detail(request: HttpRequest, access: CustomerAccess, ci_id: int) -> HttpResponse:
     ci = selectors.ci_for(access, ci_id)
     relations = list(selectors.relations_visible(access, ci))
-    context = {
-        "ci": ci,
-        "attributes": sorted(ci.attributes.items()),
-        "ancestors": list(reversed(selectors.ancestors(ci))),
-        "outgoing": [r for r in relations if r.source_id == ci.pk],
-        "incoming": [r for r in relations if r.target_id == ci.pk],
-        "effective": selectors.effective_policy(ci),
-        "ticket_groups": selectors.ci_tickets(access, ci),
-    } | selectors.page_links(access, ci_base=reverse("portal-cis"), ticket_base="/tickets/")
+    context = ci_facts(access, ci, relations, ci_base=reverse("portal-cis"), ticket_base="/tickets/")
     return render(request, "portal/ci.html", context)

@@ -235,11 +235,15 @@ def name_hints(access: CustomerAccess, *, exclude: int | None = None, limit: int
     return list(cis.order_by("name").values_list("name", flat=True)[:limit])
 
 
-def page_links(access: CustomerAccess, *, ci_base: str, ticket_base: str) -> dict[str, str]:
-    """What CI pages need to link CIs and tickets on their host (console or portal)."""
-    from tickets.index.services import ticket_prefix
-
-    return {"ci_base": ci_base, "ticket_base": ticket_base, "prefix": ticket_prefix(access.customer)}
+def relation_ends(
+    access: CustomerAccess, ci: ConfigurationItem, other: object, direction: str
+) -> tuple[ConfigurationItem, ConfigurationItem]:
+    """(source, target) of a relation between ``ci`` and the CI named by ``other`` (an id or a
+    name): ``ci`` first when ``direction`` is "out", second when "in"."""
+    found = ci_from(access, other, field="target")
+    if found is None:
+        raise ValidationError({"target": ["Name the other CI (an id or a name)."]})
+    return (ci, found) if direction == "out" else (found, ci)
 
 
 def asset_counts(cis: QuerySet[ConfigurationItem]) -> dict[str, object]:

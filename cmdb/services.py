@@ -22,11 +22,11 @@ from cmdb.inventory.services import Key, counts_shift
 from cmdb.models import CiRelation, CiStatus, CiType, ConfigurationItem, RelationKind
 from cmdb.selectors import chain_up
 from people.models import CustomerUser
-from serviflow.db import tenant_connection
 from serviflow.errors import RuleViolation
 from serviflow.unset import UNSET
 from sla.models import SlaPolicy
 from tenants.models import Customer
+from tenants.schema import require_schema
 from tickets.models import Party, Ticket
 from tickets.workflows import party_of
 
@@ -35,11 +35,6 @@ MAX_ATTRIBUTES_BYTES = 16_384
 MAX_ATTRIBUTES_KEYS = 100
 # Advisory-lock class for "the CI hierarchy of the customer in this schema" (second key: schema).
 _HIERARCHY_LOCK = 4_410_001
-
-
-def _require_schema(customer: Customer) -> None:
-    if tenant_connection.schema_name != customer.schema_name:
-        raise RuntimeError(f"the CMDB of {customer.slug} is changed inside its schema only")
 
 
 def _require_agent(by: User | None) -> None:
@@ -58,13 +53,15 @@ def _clean_name(value: str) -> str:
     return name
 
 
+def _name_taken(name: str) -> ValidationError:
+    return ValidationError({"name": [f"This customer already has a CI named '{name}' (names ignore case)."]})
+
+
 def _check_name_free(name: str, *, except_id: int | None = None) -> None:
     others = ConfigurationItem.objects.filter(name__iexact=name)
     taken = (others.exclude(pk=except_id) if except_id is not None else others).first()
     if taken is not None:
-        raise ValidationError(
-            {"name": [f"This customer already has a CI named '{taken.name}' (names ignore case)."]}
-        )
+        raise _name_taken(taken.name)
 
 
 def _check_choice(value: str, *, field_name: str, choices: list[str]) -> None:
@@ -96,16 +93,18 @@ def _check_owner(owner: CustomerUser | None) -> None:
 
 
 def _lock_hierarchy() -> None:
+    """Every workflow that can change a parent link takes this first, before any row lock."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))", [_HIERARCHY_LOCK])
 
 
 def _check_parent(ci: ConfigurationItem | None, parent: ConfigurationItem | None) -> None:
     """A parent of the same customer (the schema guarantees it), not retired, and not the CI
-    itself or anything below it. Call inside the transaction: it takes the hierarchy lock."""
+    itself or anything below it. The caller holds the hierarchy lock (``_lock_hierarchy``)."""
     if parent is None:
         return
-    _lock_hierarchy()
+    if ci is not None and parent.pk == ci.pk:
+        raise RuleViolation("parent_loop", f"{ci.name} cannot be its own parent.", field="parent")
     # Re-read under the lock: a concurrent edit may have committed since the caller loaded it.
     current = ConfigurationItem.objects.filter(pk=parent.pk).first()
     if current is None:
@@ -138,7 +137,7 @@ class NewCi:
 
 
 def ci_create(*, customer: Customer, by: User | None, new: NewCi) -> ConfigurationItem:
-    _require_schema(customer)
+    require_schema(customer, "configuration items")
     _require_agent(by)
     name = _clean_name(new.name)
     _check_choice(new.type, field_name="type", choices=CiType.values)
@@ -147,6 +146,8 @@ def ci_create(*, customer: Customer, by: User | None, new: NewCi) -> Configurati
     attributes = clean_attributes(new.attributes)
     _check_name_free(name)
     with transaction.atomic():
+        if new.parent is not None:
+            _lock_hierarchy()
         _check_parent(None, new.parent)
         ci = ConfigurationItem(
             name=name,
@@ -158,21 +159,19 @@ def ci_create(*, customer: Customer, by: User | None, new: NewCi) -> Configurati
             attributes=attributes,
             retired_at=timezone.now() if new.status == CiStatus.RETIRED else None,
         )
-        _save_unique(ci, name)
+        _save_unique(ci)
         counts_shift(customer=customer, delta=Counter({(ci.type, ci.status): 1}))
     return ci
 
 
-def _save_unique(ci: ConfigurationItem, name: str, **kwargs: Any) -> None:
+def _save_unique(ci: ConfigurationItem) -> None:
     """Save; a concurrent CI that took the name first makes this a 400, not a 500."""
     try:
         with transaction.atomic():
-            ci.save(**kwargs)
+            ci.save()
     except IntegrityError as exc:
         if "cmdb_ci_name_unique" in str(exc):
-            raise ValidationError(
-                {"name": [f"This customer already has a CI named '{name}' (names ignore case)."]}
-            ) from exc
+            raise _name_taken(ci.name) from exc
         raise
 
 
@@ -197,7 +196,7 @@ def ci_update(
 ) -> ConfigurationItem:
     """Rename, retype, change status (retiring keeps history and ticket links), owner, parent,
     SLA policy or attributes."""
-    _require_schema(customer)
+    require_schema(customer, "configuration items")
     _require_agent(by)
     wanted = changes.given()
     if "name" in wanted:
@@ -219,14 +218,12 @@ def ci_update(
         ci = ConfigurationItem.objects.select_for_update().get(pk=ci.pk)
         before: Key = (ci.type, ci.status)
         if "parent" in wanted and wanted["parent"] != ci.parent:
-            if wanted["parent"] is not None and wanted["parent"].pk == ci.pk:
-                raise RuleViolation("parent_loop", f"{ci.name} cannot be its own parent.", field="parent")
             _check_parent(ci, wanted["parent"])
         if "status" in wanted and wanted["status"] != ci.status:
             ci.retired_at = timezone.now() if wanted["status"] == CiStatus.RETIRED else None
         for name, value in wanted.items():
             setattr(ci, name, value)
-        _save_unique(ci, ci.name)
+        _save_unique(ci)
         after: Key = (ci.type, ci.status)
         if after != before:
             counts_shift(customer=customer, delta=Counter({before: -1, after: 1}))
@@ -236,7 +233,7 @@ def ci_update(
 def ci_delete(*, customer: Customer, ci: ConfigurationItem, by: User | None) -> None:
     """Delete a CI nothing refers to. CIs that tickets or child CIs reference are refused:
     retire them instead, which keeps their history and links."""
-    _require_schema(customer)
+    require_schema(customer, "configuration items")
     _require_agent(by)
     with transaction.atomic():
         _lock_hierarchy()  # no child can be attached while we look
@@ -271,7 +268,7 @@ def ci_relate(
     by: User | None,
 ) -> CiRelation:
     """``source`` <kind> ``target``, both of this customer."""
-    _require_schema(customer)
+    require_schema(customer, "configuration items")
     _require_agent(by)
     _check_choice(kind, field_name="kind", choices=RelationKind.values)
     if source.pk == target.pk:
@@ -287,6 +284,6 @@ def ci_relate(
 
 
 def ci_unrelate(*, customer: Customer, relation: CiRelation, by: User | None) -> None:
-    _require_schema(customer)
+    require_schema(customer, "configuration items")
     _require_agent(by)
     relation.delete()

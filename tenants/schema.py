@@ -23,5 +23,11 @@ def customer_schema(customer: Customer) -> Iterator[Customer]:
             tenant_connection.set_tenant(previous)
 
 
+def require_schema(customer: Customer, what: str) -> None:
+    """Workflows change a customer's data only inside its schema; anything else is a bug."""
+    if tenant_connection.schema_name != customer.schema_name:
+        raise RuntimeError(f"{what} of {customer.slug} are changed inside its schema only")
+
+
 def public_tenant() -> Customer:
     return Customer.objects.get(schema_name="public")  # type: ignore[no-any-return]

@@ -170,22 +170,33 @@ def _ticket_url(access: CustomerAccess, ticket_id: int) -> str:
     return reverse("console-ticket", kwargs={"slug": access.customer.slug, "ticket_id": ticket_id})
 
 
-@require_POST
-@customer_page
-def ticket_reply(request: HttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
-    """A public reply or, with ``private`` ticked, a private note."""
-    ticket = selectors.ticket_for(access, ticket_id)
+def post_reply(
+    request: HttpRequest, access: CustomerAccess, ticket: Ticket, *, public: bool
+) -> tuple[int, list[str]] | None:
+    """Add the posted reply (``body``, ``attachments``) to the ticket, for the console and the
+    portal alike; the refusal as (status, sentences), or None when it was added."""
     try:
         workflows.comment_add(
             customer=access.customer,
             ticket=ticket,
             by=access.user,
             body=request.POST.get("body", ""),
-            public=request.POST.get("visibility", "public") != "private",
+            public=public,
             attachments=request.FILES.getlist("attachments"),
         )
     except WORKFLOW_ERRORS as exc:
-        status, problems = problem_of(exc)
+        return problem_of(exc)
+    return None
+
+
+@require_POST
+@customer_page
+def ticket_reply(request: HttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
+    """A public reply or, with ``private`` ticked, a private note."""
+    ticket = selectors.ticket_for(access, ticket_id)
+    public = request.POST.get("visibility", "public") != "private"
+    if refused := post_reply(request, access, ticket, public=public):
+        status, problems = refused
         context = _ticket_context(access, selectors.ticket_for(access, ticket_id))
         context |= {"reply_errors": problems, "draft": request.POST.get("body", "")}
         return render(request, "console/ticket.html", context, status=status)

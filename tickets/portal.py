@@ -20,6 +20,7 @@ from serviflow.pages import WORKFLOW_ERRORS, portal_page, problem_of
 from tenants.access import CustomerAccess
 from tickets import selectors, workflows
 from tickets.attachments import attachment_response
+from tickets.console import post_reply
 from tickets.index.services import ticket_prefix
 from tickets.models import Priority, Status
 
@@ -86,17 +87,8 @@ def ticket_detail(request: HttpRequest, access: CustomerAccess, ticket_id: int) 
 @portal_page
 def ticket_reply(request: HttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
     ticket = selectors.ticket_for(access, ticket_id)
-    try:
-        workflows.comment_add(
-            customer=access.customer,
-            ticket=ticket,
-            by=access.user,
-            body=request.POST.get("body", ""),
-            public=True,
-            attachments=request.FILES.getlist("attachments"),
-        )
-    except WORKFLOW_ERRORS as exc:
-        status, problems = problem_of(exc)
+    if refused := post_reply(request, access, ticket, public=True):
+        status, problems = refused
         context = _context(access, ticket_id) | {
             "reply_errors": problems,
             "draft": request.POST.get("body", ""),

@@ -28,6 +28,7 @@ from serviflow.unset import UNSET
 from sla.models import SlaPolicy
 from tenants.access import works_tickets_of
 from tenants.models import Customer
+from tenants.schema import require_schema
 from tickets.attachments import attachments_check, attachments_store, stored_files
 from tickets.index.services import index_write
 from tickets.models import (
@@ -50,11 +51,6 @@ def party_of(user: User) -> str:
     if user.is_provider_staff or user.customer_role == CustomerRole.AGENT:
         return Party.AGENT
     return Party.CUSTOMER
-
-
-def _require_schema(customer: Customer) -> None:
-    if tenant_connection.schema_name != customer.schema_name:
-        raise RuntimeError(f"tickets of {customer.slug} are changed inside its schema only")
 
 
 def _job_name() -> str:
@@ -143,7 +139,7 @@ def ticket_create(
     attachments: Sequence[UploadedFile] = (),
 ) -> Ticket:
     """Open a ticket. ``by`` None means a named background job (see ``audit.context``)."""
-    _require_schema(customer)
+    require_schema(customer, "tickets")
     subject = _clean_text(new.subject, field="subject", max_length=200)
     description = _clean_text(new.description, field="description", max_length=MAX_BODY, required=False)
     _check_priority(new.priority)
@@ -259,7 +255,7 @@ def _apply_status(ticket: Ticket, status: str, now: datetime) -> None:
 
 def ticket_update(*, customer: Customer, ticket: Ticket, by: User, changes: TicketChanges) -> Ticket:
     """Status, priority, assignee, requester and SLA override, with the rules of product.md."""
-    _require_schema(customer)
+    require_schema(customer, "tickets")
     wanted = changes.given()
     if party_of(by) == Party.CUSTOMER:
         _check_customer_may_change(ticket, by, wanted)
@@ -330,7 +326,7 @@ def ticket_attach(
     *, customer: Customer, ticket: Ticket, by: User, files: Sequence[UploadedFile]
 ) -> list[Attachment]:
     """Add files to the ticket itself (not to a message): anyone who can see the ticket."""
-    _require_schema(customer)
+    require_schema(customer, "tickets")
     attachments_check(customer=customer, files=files)
     with stored_files() as written, transaction.atomic():
         ticket = _lock_open(ticket)
@@ -351,7 +347,7 @@ def comment_add(
     attachments: Sequence[UploadedFile] = (),
 ) -> Comment:
     """A public reply or a private note. A customer's reply on a pending ticket reopens it."""
-    _require_schema(customer)
+    require_schema(customer, "tickets")
     party = party_of(by)
     if party == Party.CUSTOMER and not public:
         raise PermissionDenied("Customer users can only post public replies.")
