@@ -1,4 +1,4 @@
-.PHONY: run test check bench-provision bench-queue bench-cmdb stop
+.PHONY: run test check bench-provision bench-queue bench-cmdb bench-sla stop
 run:            ## install, migrate, seed the demo and run web + worker + beat
 	python3 dev.py run
 test:           ## static checks and the whole test suite
@@ -11,5 +11,7 @@ bench-queue:
 	python3 dev.py bench queue
 bench-cmdb:
 	python3 dev.py bench cmdb
+bench-sla:
+	python3 dev.py bench sla
 stop:           ## stop the embedded PostgreSQL and Valkey
 	python3 dev.py stop

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -26,32 +25,45 @@ class Message:
     ticket_number: str = ""
 
 
-def notify(*, user: User, message: Message, event_key: str) -> Notification | None:
-    """Idempotent per ``(user, event_key)``: a repeated run returns the existing row and sends
-    its email only if the earlier run died before sending it. Inactive people get nothing."""
-    if not user.is_active:
-        return None
-    notification = Notification.objects.filter(user=user, event_key=event_key).first()
-    if notification is None:
-        try:
-            with transaction.atomic():
-                notification = Notification.objects.create(
-                    user=user,
-                    kind=message.kind,
-                    customer=message.customer,
-                    ticket_id=message.ticket_id,
-                    ticket_number=message.ticket_number,
-                    title=message.title,
-                    body=message.body,
-                    url=message.url,
-                    event_key=event_key,
-                )
-        except IntegrityError:  # a concurrent run of the same event got there first
-            return Notification.objects.get(user=user, event_key=event_key)
-    if notification.emailed_at is None:
-        _email(user, notification)
-        Notification.objects.filter(pk=notification.pk).update(emailed_at=timezone.now())
-    return notification
+Delivery = tuple[User, Message, str]  # (person, what to tell them, the event's key)
+
+
+def notify_many(deliveries: list[Delivery]) -> int:
+    """Deliver a batch, idempotently per ``(person, event key)``: rows that do not exist yet are
+    inserted in one statement (an existing or concurrently inserted one is skipped by the unique
+    key), then each row not yet emailed is emailed and marked, so a repeated run sends only what
+    an earlier run died before sending. Inactive people get nothing. Returns how many people now
+    have their notification."""
+    deliveries = [item for item in deliveries if item[0].is_active]
+    if not deliveries:
+        return 0
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                user=user,
+                kind=message.kind,
+                customer=message.customer,
+                ticket_id=message.ticket_id,
+                ticket_number=message.ticket_number,
+                title=message.title,
+                body=message.body,
+                url=message.url,
+                event_key=event_key,
+            )
+            for user, message, event_key in deliveries
+        ],
+        ignore_conflicts=True,
+    )
+    users = {user.pk: user for user, _, _ in deliveries}
+    wanted = {(user.pk, event_key) for user, _, event_key in deliveries}
+    unsent = Notification.objects.filter(
+        event_key__in={key for _, key in wanted}, user__in=users, emailed_at__isnull=True
+    ).order_by("id")
+    for notification in unsent:
+        if (notification.user_id, notification.event_key) in wanted:
+            _email(users[notification.user_id], notification)
+            Notification.objects.filter(pk=notification.pk).update(emailed_at=timezone.now())
+    return len(wanted)
 
 
 def _email(user: User, notification: Notification) -> None:

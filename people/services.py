@@ -5,6 +5,7 @@ Callers run these inside the customer's schema (the API base view and the portal
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -73,8 +74,9 @@ def customer_user_create(
         if not password:
             from people.tasks import send_invitation
 
-            profile_id = profile.pk
-            transaction.on_commit(lambda: send_invitation.delay(profile_id))
+            # The schema is named now: an outer transaction may commit after we left it.
+            invite = partial(send_invitation.apply_async, (profile.pk,), schema=tenant_connection.schema_name)
+            transaction.on_commit(invite)
     return profile
 
 

@@ -56,6 +56,48 @@ def customer_page(view: AccessView) -> Callable[..., HttpResponse]:
     return wrapper
 
 
+def _provider_gate(
+    view: Callable[..., HttpResponse], *, writes_need_admin: bool
+) -> Callable[..., HttpResponse]:
+    @console_page
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user: User = request.user  # type: ignore[assignment]
+        if not user.is_provider_staff:
+            raise Http404
+        if writes_need_admin and request.method not in ("GET", "HEAD") and not user.is_provider_admin:
+            raise PermissionDenied("Only provider admins can change the provider's configuration.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def provider_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The provider's configuration pages: provider staff only (anyone else: 404, the pages do
+    not exist for them); changes (any method but GET/HEAD) only for provider admins (403)."""
+    return _provider_gate(view, writes_need_admin=True)
+
+
+def provider_tool_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Provider staff's tools that change nothing (the SLA simulator): any method, staff only."""
+    return _provider_gate(view, writes_need_admin=False)
+
+
+def provider_admin_customer_page(view: AccessView) -> Callable[..., HttpResponse]:
+    """A provider admin's action on one customer (re-applying SLAs): ``customer_page``'s 404 for
+    outsiders, 404 for the customer's own agents too, 403 for provider agents."""
+
+    @wraps(view)
+    def admins_only(request: HttpRequest, access: CustomerAccess, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not access.user.is_provider_staff:
+            raise Http404
+        if not access.user.is_provider_admin:
+            raise PermissionDenied("Only provider admins can do this.")
+        return view(request, access, *args, **kwargs)
+
+    return customer_page(admins_only)
+
+
 def portal_page(view: AccessView) -> Callable[..., HttpResponse]:
     @login_required
     @wraps(view)

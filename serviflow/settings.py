@@ -250,8 +250,16 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "serviflow")
 CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# How often the SLA sweep looks for clocks crossing their warning or due instant.
+SLA_SWEEP_SECONDS = env_int("SLA_SWEEP_SECONDS", 30, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "sessions-clear-expired": {"task": "accounts.sessions_clear_expired", "schedule": 3600.0},
+    "sla-sweep": {
+        "task": "sla.sweep",
+        "schedule": float(SLA_SWEEP_SECONDS),
+        # a sweep that could not run in time is replaced by the next one, not queued up
+        "options": {"expires": float(SLA_SWEEP_SECONDS)},
+    },
 }
 
 # --- security -------------------------------------------------------------------------------

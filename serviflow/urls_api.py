@@ -8,14 +8,24 @@ from accounts.api import AgentViewSet, AuthTokenView, MeView
 from cmdb.api import CiRelationViewSet, CiViewSet
 from notifications.api import NotificationViewSet
 from people.api import CustomerUserViewSet
+from sla.api import BusinessHoursViewSet, SlaPolicyViewSet
+from sla.api_engine import SimulateView, SlaReapplyView
 from tenants.api import CustomerViewSet
-from tickets.api import AttachmentViewSet, CommentViewSet, TicketHistoryViewSet, TicketViewSet
+from tickets.api import (
+    AttachmentViewSet,
+    CommentViewSet,
+    TicketHistoryViewSet,
+    TicketSlaViewSet,
+    TicketViewSet,
+)
 from tickets.index.api import UnifiedQueueView
 
 router = SimpleRouter()
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("agents", AgentViewSet, basename="agent")
 router.register("notifications", NotificationViewSet, basename="notification")
+router.register("business-hours", BusinessHoursViewSet, basename="business-hours")
+router.register("sla-policies", SlaPolicyViewSet, basename="sla-policy")
 
 # Everything under customers/{slug}/ is customer-scoped (CustomerScopedViewSet).
 customer_router = SimpleRouter()
@@ -36,6 +46,7 @@ ticket_urls = [
         name="ticket-attachment-download",
     ),
     path("history/", TicketHistoryViewSet.as_view({"get": "list"}), name="ticket-history"),
+    path("sla/", TicketSlaViewSet.as_view({"get": "retrieve"}), name="ticket-sla"),
 ]
 
 ci_urls = [
@@ -53,6 +64,8 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("tickets/", UnifiedQueueView.as_view(), name="unified-queue"),
+    path("sla/simulate/", SimulateView.as_view(), name="sla-simulate"),
+    path("customers/<slug:slug>/sla/reapply/", SlaReapplyView.as_view(), name="sla-reapply"),
     path("customers/<slug:slug>/tickets/<str:ticket_pk>/", include(ticket_urls)),
     path("customers/<slug:slug>/cis/<str:ci_pk>/", include(ci_urls)),
     path("customers/<slug:slug>/", include(customer_router.urls)),

@@ -8,6 +8,8 @@ from accounts import views as account_views
 from cmdb import console as cmdb_console
 from notifications import views as notification_views
 from serviflow import views
+from sla import console as sla_console
+from sla import tools as sla_tools
 from tickets import console
 
 urlpatterns = [
@@ -54,6 +56,19 @@ urlpatterns = [
         cmdb_console.relation_delete,
         name="console-ci-relation-delete",
     ),
+    path("customers/<slug:slug>/sla/reapply/", sla_tools.reapply, name="console-sla-reapply"),
+    path("sla/simulator/", sla_tools.simulator, name="console-sla-simulator"),
+    path("sla/", sla_console.sla_home, name="sla"),
+    path("sla/policies/", sla_console.policy_list, name="sla-policies"),
+    path("sla/policies/new/", sla_console.policy_new, name="sla-policy-new"),
+    path("sla/policies/<int:policy_id>/", sla_console.policy_detail, name="sla-policy"),
+    path("sla/policies/<int:policy_id>/delete/", sla_console.policy_delete, name="sla-policy-delete"),
+    path("sla/profiles/", sla_console.profile_list, name="sla-profiles"),
+    path("sla/profiles/new/", sla_console.profile_new, name="sla-profile-new"),
+    path("sla/profiles/preview/", sla_console.profile_preview, name="sla-profile-preview"),
+    path("sla/profiles/<int:profile_id>/", sla_console.profile_detail, name="sla-profile"),
+    path("sla/profiles/<int:profile_id>/fill-holidays/", sla_console.profile_fill, name="sla-profile-fill"),
+    path("sla/profiles/<int:profile_id>/delete/", sla_console.profile_delete, name="sla-profile-delete"),
     path("", console.queue, name="home"),
 ]
 

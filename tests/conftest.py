@@ -34,7 +34,7 @@ from tenants.services import customer_provision
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs a loop
 
-PASSWORD = "correct-horse-battery"
+PASSWORD = "quiz-jukebox-vivid-glyph-zynq"
 CONSOLE_HOST = "localhost"
 
 

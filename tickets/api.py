@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import FileResponse
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, parsers, status
 from rest_framework.exceptions import MethodNotAllowed
@@ -19,6 +20,7 @@ from cmdb.selectors import ci_from
 from people.models import CustomerUser
 from people.selectors import profile_from
 from serviflow.api.views import CustomerScopedViewSet
+from sla.explain import sla_explain
 from tickets import selectors, workflows
 from tickets.attachments import attachment_response
 from tickets.index.queue import csv_values
@@ -238,3 +240,12 @@ class TicketHistoryViewSet(mixins.ListModelMixin, TicketScopedViewSet):
         if hasattr(self, "access") and not selectors.sees_private(self.access):
             context["visible_fields"] = CUSTOMER_VISIBLE_CHANGES
         return context
+
+
+class TicketSlaViewSet(TicketScopedViewSet):
+    """``tickets/{id}/sla/``: why this policy, what it promised and how each clock ran."""
+
+    @extend_schema(responses={200: {"type": "object"}})
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        ticket = self.ticket()
+        return Response(sla_explain(customer=self.access.customer, ticket=ticket, now=timezone.now()))

@@ -13,16 +13,18 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from cmdb import selectors as cmdb_selectors
 from people.models import CustomerUser
 from serviflow.pages import WORKFLOW_ERRORS, console_page, customer_page, problem_of
+from sla.tools import ticket_sla_card
 from tenants.access import CustomerAccess, customers_visible_to, ticket_workers
 from tickets import selectors, workflows
 from tickets.attachments import attachment_response
-from tickets.index.queue import ORDERINGS, filters_from, queue_entries, queue_page
+from tickets.index.queue import DEFAULT_ORDERING, ORDERINGS, filters_from, queue_entries, queue_page
 from tickets.models import TRANSITIONS, Priority, Status, Ticket
 
 QUEUE_PAGE_SIZE = 25
@@ -40,9 +42,16 @@ def _queue_context(request: HttpRequest, *, fixed_customer: str | None = None) -
     params = request.GET.copy()
     if "status" not in params:
         params["status"] = "open,pending"
+    if not params.get("ordering"):
+        params["ordering"] = DEFAULT_ORDERING  # due soonest first
     if fixed_customer:
         params["customer"] = fixed_customer
-    context: dict[str, Any] = {"params": params, "fixed_customer": fixed_customer, "errors": []}
+    context: dict[str, Any] = {
+        "params": params,
+        "fixed_customer": fixed_customer,
+        "errors": [],
+        "now": timezone.now(),  # the SLA column counts down from here
+    }
     try:
         filters = filters_from(params)
         page = queue_page(
@@ -105,7 +114,10 @@ def customer_detail(request: HttpRequest, access: CustomerAccess) -> HttpRespons
 
 
 def _ticket_context(access: CustomerAccess, ticket: Ticket) -> dict[str, Any]:
+    now = timezone.now()
     return selectors.thread(access, ticket) | {
+        "now": now,
+        "sla": ticket_sla_card(customer=access.customer, ticket=ticket, now=now),
         "customer": access.customer,
         "next_statuses": sorted(TRANSITIONS[ticket.status]),
         "priorities": Priority.choices,

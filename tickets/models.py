@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import models
 
 from serviflow.db import tenant_connection
+from sla.models import PolicySource
 
 
 class Status(models.TextChoices):
@@ -106,6 +107,31 @@ class Ticket(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
+
+    # --- SLA (see sla.engine): which policy applies and why, a snapshot of what it promised,
+    # and the clock timeline; the due times and breach facts are kept beside them for the
+    # index, the queue and the audit trail (every change of them is an audit entry).
+    sla_applied = models.ForeignKey(
+        "sla.SlaPolicy",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        help_text="The policy in force (resolved from the hierarchy).",
+    )
+    sla_source = models.CharField(max_length=10, choices=PolicySource.choices, blank=True)
+    sla_reason = models.CharField(max_length=300, blank=True)
+    sla_snapshot: models.JSONField[dict[str, Any]] = models.JSONField(default=dict, blank=True)
+    sla_segments: models.JSONField[list[dict[str, Any]]] = models.JSONField(default=list, blank=True)
+    # Bumped by each re-resolution that moves a due time: one more warning per generation.
+    sla_generation = models.PositiveIntegerField(default=0)
+    # What the sweep has recorded: {"<clock>:<kind>": generation}; see sla.sweep.
+    sla_recorded: models.JSONField[dict[str, int]] = models.JSONField(default=dict, blank=True)
+    first_response_due = models.DateTimeField(null=True, blank=True)
+    resolution_due = models.DateTimeField(null=True, blank=True)
+    first_response_breached_at = models.DateTimeField(null=True, blank=True)
+    resolution_breached_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -13,10 +13,12 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from cmdb import selectors as cmdb_selectors
 from serviflow.pages import WORKFLOW_ERRORS, portal_page, problem_of
+from sla.tools import portal_sla
 from tenants.access import CustomerAccess
 from tickets import selectors, workflows
 from tickets.attachments import attachment_response
@@ -75,7 +77,12 @@ def ticket_new(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
 
 def _context(access: CustomerAccess, ticket_id: int) -> dict[str, Any]:
     ticket = selectors.ticket_for(access, ticket_id)
-    return selectors.thread(access, ticket) | {"can_reopen": ticket.status == Status.RESOLVED}
+    now = timezone.now()
+    return selectors.thread(access, ticket) | {
+        "can_reopen": ticket.status == Status.RESOLVED,
+        "now": now,
+        "sla": portal_sla(ticket=ticket, now=now),
+    }
 
 
 @portal_page

@@ -8,11 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from audit.models import AuditEntry
-from sla.models import SlaPolicy
+from sla.engine import sla_block
+from sla.models import PolicySource, SlaPolicy
 from tenants.models import Customer
 from tickets.index.services import display_number
 from tickets.models import Attachment, Comment, Priority, Status, Ticket
@@ -24,6 +26,26 @@ def _customer(
     """The customer whose data is serialized (the view puts it in the context)."""
     customer: Customer = serializer.context["customer"]
     return customer
+
+
+class PolicyRefSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class SlaBlockSerializer(serializers.Serializer[Any]):
+    """The ``sla`` block of a ticket (api.md); breaches are computed live."""
+
+    policy = PolicyRefSerializer()
+    source = serializers.ChoiceField(choices=PolicySource.choices)  # type: ignore[assignment]
+    reason = serializers.CharField()
+    first_response_due = serializers.DateTimeField(allow_null=True)
+    first_response_at = serializers.DateTimeField(allow_null=True)
+    first_response_breached = serializers.BooleanField()
+    resolution_due = serializers.DateTimeField(allow_null=True)
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    resolution_breached = serializers.BooleanField()
+    paused = serializers.BooleanField()
 
 
 class TicketSerializer(serializers.ModelSerializer[Ticket]):
@@ -78,9 +100,10 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
     def get_ci_name(self, ticket: Ticket) -> str | None:
         return ticket.ci.name if ticket.ci else None
 
-    @extend_schema_field({"type": "object", "nullable": True})
+    @extend_schema_field(SlaBlockSerializer)
     def get_sla(self, ticket: Ticket) -> dict[str, Any] | None:
-        return None  # the SLA engine (issue #5) fills this block
+        block = sla_block(ticket, self.context.get("now") or timezone.now())
+        return None if block is None else dict(SlaBlockSerializer(block).data)
 
 
 class TicketCreateSerializer(serializers.Serializer[Any]):

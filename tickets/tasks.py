@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from notifications.models import NotificationKind
-from notifications.services import Message, notify
+from notifications.services import Message, notify_many
 from serviflow.db import tenant_connection
 from serviflow.tasks import TenantTask
 from serviflow.urls_util import absolute_url, console_url
@@ -83,10 +83,9 @@ def notify_event(event_id: int) -> int:
     if event is None:
         return 0
     customer: Customer = tenant_connection.tenant
-    sent = 0
-    for user, kind in _recipients(event):
-        message = _message(event, customer, kind, user)
-        if notify(user=user, message=message, event_key=f"{customer.schema_name}:ticket-event:{event.pk}"):
-            sent += 1
+    key = f"{customer.schema_name}:ticket-event:{event.pk}"
+    sent = notify_many(
+        [(user, _message(event, customer, kind, user), key) for user, kind in _recipients(event)]
+    )
     TicketEvent.objects.filter(pk=event.pk, notified_at__isnull=True).update(notified_at=timezone.now())
     return sent

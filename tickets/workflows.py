@@ -25,6 +25,7 @@ from people.models import CustomerUser
 from serviflow.db import tenant_connection
 from serviflow.errors import RuleViolation
 from serviflow.unset import UNSET
+from sla.engine import SLA_FIELDS, sla_begin, sla_compute, sla_move, sla_reresolve, timers_write
 from sla.models import SlaPolicy
 from tenants.access import works_tickets_of
 from tenants.models import Customer
@@ -51,6 +52,11 @@ def party_of(user: User) -> str:
     if user.is_provider_staff or user.customer_role == CustomerRole.AGENT:
         return Party.AGENT
     return Party.CUSTOMER
+
+
+def _actor_label(by: User | None) -> str:
+    """Who to name on the SLA timeline: the person, or the job acting."""
+    return by.name if by is not None else _job_name()
 
 
 def _job_name() -> str:
@@ -151,7 +157,7 @@ def ticket_create(
     attachments_check(customer=customer, files=attachments)
     now = timezone.now()
     with stored_files() as written, transaction.atomic():
-        ticket = Ticket.objects.create(
+        ticket = Ticket(
             number=_next_number(),
             subject=subject,
             description=description,
@@ -167,6 +173,9 @@ def ticket_create(
             created_at=now,
             updated_at=now,
         )
+        clocks = sla_begin(customer=customer, ticket=ticket, by=_actor_label(by), now=now)
+        ticket.save(force_insert=True)
+        timers_write(customer=customer, ticket=ticket, views=clocks)
         if attachments:
             if by is None:
                 raise RuntimeError("background jobs do not attach files")
@@ -226,7 +235,11 @@ def _check_customer_may_change(ticket: Ticket, by: User, wanted: dict[str, Any])
         raise PermissionDenied("You can reopen or close a resolved ticket; agents change other statuses.")
 
 
-def _apply_status(ticket: Ticket, status: str, now: datetime) -> None:
+# What the SLA timeline says about a status change (pending: see _pending_reason).
+_STATUS_REASONS: dict[str, str] = {"resolved": "resolved", "closed": "closed", "open": "set to open"}
+
+
+def _apply_status(ticket: Ticket, status: str, now: datetime, *, by: User) -> None:
     if status not in Status.values:
         raise ValidationError(
             {"status": [f"'{status}' is not a status; use open, pending, resolved or closed."]}
@@ -244,13 +257,30 @@ def _apply_status(ticket: Ticket, status: str, now: datetime) -> None:
             "A ticket can wait on the customer only after an agent's public reply asks them something.",
             field="status",
         )
+    reason = _STATUS_REASONS.get(status, "")
     if status == Status.RESOLVED:
         ticket.resolved_at = now
     elif status == Status.OPEN and ticket.status == Status.RESOLVED:
         ticket.resolved_at = None
+        reason = "reopened"
     elif status == Status.CLOSED:
         ticket.closed_at = now
+    elif status == Status.PENDING:
+        reason = _pending_reason(ticket)
+    sla_move(ticket, status, by=by.name, reason=reason, now=now)
     ticket.status = status
+
+
+def _pending_reason(ticket: Ticket) -> str:
+    """Why the clocks pause: the agent's question the customer has to answer."""
+    question = (
+        Comment.objects.filter(ticket=ticket, public=True, author_party=Party.AGENT)
+        .order_by("-created_at", "-id")
+        .values_list("body", flat=True)
+        .first()
+    ) or ""
+    text = " ".join(question.split())
+    return f"waiting on the customer to answer: {text[:160]}{'…' if len(text) > 160 else ''}"
 
 
 def ticket_update(*, customer: Customer, ticket: Ticket, by: User, changes: TicketChanges) -> Ticket:
@@ -272,7 +302,7 @@ def ticket_update(*, customer: Customer, ticket: Ticket, by: User, changes: Tick
         ticket = _lock(ticket)
         before = _tracked(ticket)
         if "status" in wanted and wanted["status"] != ticket.status:
-            _apply_status(ticket, wanted["status"], now)
+            _apply_status(ticket, wanted["status"], now, by=by)
         if ticket.is_closed and before["status"] == Status.CLOSED and wanted.keys() - {"status"}:
             raise RuleViolation("ticket_closed", "A closed ticket cannot be changed.", status=409)
         for name in ("priority", "assignee", "requester", "sla_policy", "ci"):
@@ -284,8 +314,12 @@ def ticket_update(*, customer: Customer, ticket: Ticket, by: User, changes: Tick
         }:
             if "requester" in name_changes:
                 ticket.requester_user = ticket.requester.user  # type: ignore[union-attr]
+            if name_changes.keys() & _RERESOLVED_ON:
+                sla_reresolve(customer=customer, ticket=ticket, now=now)
+            clocks = sla_compute(ticket, now)
             ticket.updated_at = now
-            ticket.save(update_fields=[*_SAVED_ON_UPDATE])
+            ticket.save(update_fields=[*_SAVED_ON_UPDATE, *SLA_FIELDS])
+            timers_write(customer=customer, ticket=ticket, views=clocks)
             index_write(customer=customer, tickets=[ticket])
             public = {k: v for k, v in name_changes.items() if k in ("status", "priority")}
             if public:
@@ -295,6 +329,8 @@ def ticket_update(*, customer: Customer, ticket: Ticket, by: User, changes: Tick
     return ticket
 
 
+# A change of any of these runs the SLA hierarchy again (sla.md).
+_RERESOLVED_ON = {"priority", "requester", "sla_policy", "ci"}
 _TRACKED = {
     "status": "status",
     "priority": "priority",
@@ -369,10 +405,16 @@ def comment_add(
                 ticket.first_responded_at = now
                 fields.append("first_responded_at")
             if party == Party.CUSTOMER and ticket.status == Status.PENDING:
+                sla_move(ticket, Status.OPEN, by=by.name, reason="the customer replied", now=now)
                 ticket.status = Status.OPEN
                 fields.append("status")
         ticket.updated_at = now
-        ticket.save(update_fields=fields)
+        if public:  # a reply may stop first response or resume the clocks; a note changes neither
+            clocks = sla_compute(ticket, now)
+            ticket.save(update_fields=[*fields, *SLA_FIELDS])
+            timers_write(customer=customer, ticket=ticket, views=clocks)
+        else:
+            ticket.save(update_fields=fields)
         index_write(customer=customer, tickets=[ticket])
         if public:
             _event(ticket, EventKind.REPLIED, by, comment=comment)

@@ -15,7 +15,7 @@ from accounts.services import AgentFields, agent_create
 from audit.context import job_context
 from cmdb import services
 from people.services import CustomerUserFields, customer_user_create
-from sla.models import SlaPolicy
+from sla.models import STANDARD_TARGETS, SlaPolicy
 from tenants.models import Customer
 from tenants.schema import customer_schema
 from tenants.services import customer_provision
@@ -43,7 +43,7 @@ def site(django_db_blocker: Any, django_db_setup: None) -> Site:
             fields=AgentFields(email=f"cara-{tag}@msp.test", name="Cara CMDB", customers=(customer,)),  # type: ignore[arg-type]
             password=PASSWORD,
         )
-        gold = SlaPolicy.objects.create(name=f"Gold {tag}", targets={})
+        gold = SlaPolicy.objects.create(name=f"Gold {tag}", targets=STANDARD_TARGETS)
         with customer_schema(customer):
             user = customer_user_create(
                 customer=customer,

@@ -8,7 +8,7 @@ import pytest
 
 from cmdb import services
 from cmdb.models import ConfigurationItem
-from sla.models import SlaPolicy
+from sla.models import STANDARD_TARGETS, SlaPolicy
 from tenants.models import Customer
 from tenants.schema import customer_schema
 from tests.conftest import Cast
@@ -23,7 +23,7 @@ def _acting(actor: None) -> None:
 
 def policy(name: str) -> SlaPolicy:
     policy: SlaPolicy = SlaPolicy.objects.create(
-        name=name, targets={"P1": {"first_response": 30, "resolution": 240}}
+        name=name, targets={**STANDARD_TARGETS, "P1": {"first_response": 30, "resolution": 240}}
     )
     return policy
 

@@ -98,6 +98,18 @@ def start_worker(queue: str, env: dict[str, str], log: Path) -> subprocess.Popen
         )
 
 
+def start_beat(env: dict[str, str], log: Path, schedule_file: Path) -> subprocess.Popen[bytes]:
+    """Celery beat, sending the periodic tasks (the SLA sweep) to the queue in ``env``."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [str(VENV_BIN / "celery"), "-A", "serviflow", "beat", "-l", "INFO", "-s", str(schedule_file)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
 def stop(proc: subprocess.Popen[bytes]) -> None:
     proc.terminate()
     try:

@@ -1,0 +1,205 @@
+"""The sweep section of ``bench/sla``: one SLA sweep with 100 clocks due, as customers grow.
+
+In the throw-away bench database it fills the platform to 10 and then 1,000 customers, each
+with 200 open tickets whose timers sit in the public ``sla_timer`` table at future instants
+(set-based SQL: tickets in each schema, 2 timers per ticket). At each size, ROUNDS times, it
+opens 100 real tickets through ``ticket_create`` with the clock set 65 minutes back (P1 of the
+provider default: first response 60 min), lets an untimed sweep as of 10 minutes ago send their
+warnings (as the sweep before would have), and then times the sweep that finds the 100
+first-response clocks past their due time (100 breach events), spread over the customers (10 per customer at
+10 customers, 1 in each of 100 customers at 1,000), and times one ``sla_sweep()`` that records
+and notifies them (in-app row and email through Django's locmem backend).
+
+Targets: the sweep at 1,000 customers <= 1 s, and <= 2 x the same sweep at 10 customers
+(median against median).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from provision import log
+
+TICKETS = 200  # open tickets per customer
+DUE = 100  # clocks due per sweep
+ROUNDS = int(os.environ.get("SLA_BENCH_ROUNDS", "3"))
+SIZES = tuple(int(size) for size in os.environ.get("SLA_BENCH_SIZES", "10,1000").split(","))
+JOB = "bench.sla"
+CELERY_QUEUE = f"bench-sla-{os.getpid()}"  # ticket creations enqueue notifications; purged at the end
+TARGET_SWEEP_S = 1.0
+TARGET_GROWTH = 2.0
+
+LOAD_TICKETS = """
+    INSERT INTO {tickets} (number, subject, description, status, priority, requester_id,
+        requester_user_id, created_by_job, last_public_from, created_at, updated_at,
+        sla_source, sla_reason, sla_snapshot, sla_segments, sla_generation, sla_recorded,
+        first_response_due, resolution_due)
+    SELECT g, 'Bench ticket ' || g, '', 'open', 'P3', %(profile)s, %(user)s, %(job)s, 'customer',
+           created, created, 'default', 'bench', '{{}}'::jsonb, '[]'::jsonb, 0, '{{}}'::jsonb,
+           created + interval '1 day', created + interval '3 days'
+      FROM (SELECT g, now() - random() * interval '12 hours' AS created
+              FROM generate_series(1, %(n)s) AS g) AS draw;
+    INSERT INTO {numbers} (id, last_number) VALUES (1, %(n)s)
+        ON CONFLICT (id) DO UPDATE SET last_number = EXCLUDED.last_number;
+    INSERT INTO public.sla_timer (customer_id, ticket_id, clock, kind, fire_at)
+    SELECT %(customer)s, t.id, clock, 'breach',
+           CASE clock WHEN 'first_response' THEN t.first_response_due ELSE t.resolution_due END
+      FROM {tickets} AS t CROSS JOIN (VALUES ('first_response'), ('resolution')) AS c(clock);
+    ANALYZE {tickets};
+"""
+
+
+@dataclass
+class Platform:
+    agent: Any = None
+    customers: list[tuple[Any, Any]] = field(default_factory=list)  # (customer, requester profile)
+
+
+def add_customer(platform: Platform, number: int) -> None:
+    from django.db import connection, transaction
+    from psycopg import sql
+
+    from people.services import CustomerUserFields, customer_user_create
+    from tenants.schema import customer_schema
+    from tenants.services import customer_provision
+
+    slug = f"s{number:04d}"
+    with transaction.atomic():
+        customer = customer_provision(name=f"SLA bench {number}", slug=slug)
+        with customer_schema(customer):
+            fields = CustomerUserFields(email=f"user@{slug}.bench", name=f"User {number}")
+            profile = customer_user_create(customer=customer, fields=fields, password=None)
+        statement = sql.SQL(LOAD_TICKETS).format(
+            tickets=sql.Identifier(customer.schema_name, "tickets_ticket"),
+            numbers=sql.Identifier(customer.schema_name, "tickets_ticketnumber"),
+        )
+        params: dict[str, int | str] = {"n": TICKETS, "profile": profile.pk, "user": profile.user_id}
+        params |= {"job": JOB, "customer": customer.pk}
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+    platform.customers.append((customer, profile))
+
+
+def fill(platform: Platform, size: int) -> None:
+    from django.db import connection
+
+    started, before = time.perf_counter(), len(platform.customers)
+    while len(platform.customers) < size:
+        add_customer(platform, len(platform.customers) + 1)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE sla_timer, sla_event, tenants_customer")
+    took = time.perf_counter() - started
+    log(f"==> filled to {size} customers (+{size - before} in {took:.0f} s)")
+
+
+def open_due_tickets(platform: Platform, round_number: int) -> None:
+    """DUE real tickets, opened 65 minutes ago, spread over the customers."""
+    import time_machine
+    from django.utils import timezone
+
+    from tenants.schema import customer_schema
+    from tickets import workflows
+
+    size = len(platform.customers)
+    spread = min(size, DUE)
+    past = timezone.now() - timedelta(minutes=65)
+    with time_machine.travel(past, tick=False):
+        for index in range(DUE):
+            customer, profile = platform.customers[index % spread]
+            with customer_schema(customer):
+                workflows.ticket_create(
+                    customer=customer,
+                    by=None,
+                    new=workflows.NewTicket(
+                        subject=f"Due {round_number}.{index}",
+                        priority="P1",
+                        requester=profile,
+                        assignee=platform.agent,
+                    ),
+                )
+
+
+def time_sweep(platform: Platform) -> tuple[list[float], list[Any]]:
+    from django.core import mail
+    from django.utils import timezone
+
+    from sla.sweep import sla_sweep
+
+    samples, results = [], []
+    for round_number in range(ROUNDS):
+        open_due_tickets(platform, round_number)
+        # As in steady operation, an earlier sweep (here: as of 10 minutes ago) already sent the
+        # warnings (at 48 of 60 minutes); the timed sweep finds the 100 clocks past their due.
+        warned = sla_sweep(now=timezone.now() - timedelta(minutes=10))
+        if warned.recorded != DUE:
+            raise AssertionError(f"expected {DUE} warnings first, got {warned}")
+        mail.outbox = []
+        started = time.perf_counter()
+        result = sla_sweep()
+        samples.append(time.perf_counter() - started)
+        results.append(result)
+        if result.recorded != DUE or len(mail.outbox) != DUE:
+            raise AssertionError(f"expected {DUE} breaches and emails, got {result} and {len(mail.outbox)}")
+    return samples, results
+
+
+def purge_broker() -> None:
+    import redis
+    from django.conf import settings
+
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    keys = list(client.scan_iter(match=f"*{CELERY_QUEUE}*"))
+    if keys:
+        client.delete(*keys)
+
+
+def run_sweep() -> list[tuple[str, bool, str]]:
+    """The sweep section; returns its PASS/FAIL checks (run inside the bench database)."""
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from accounts.services import AgentFields, agent_create
+    from audit.context import job_context
+    from sla.models import SlaTimer
+
+    log("==> sync_platform (public schema, template, tenants)")
+    call_command("sync_platform", verbosity=0)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    medians: dict[int, float] = {}
+    with job_context(JOB):
+        everyone = AgentFields(email="sla@msp.bench", name="SLA Agent", all_customers=True)
+        platform = Platform(agent_create(fields=everyone, password=None))
+        try:
+            for size in SIZES:
+                fill(platform, size)
+                samples, results = time_sweep(platform)
+                medians[size] = statistics.median(samples)
+                timers = SlaTimer.objects.count()
+                log(
+                    f"    {size:>5} customers, {timers:,} timers: sweep of {DUE} due clocks "
+                    f"({results[0].recorded} events, {results[0].notified} notifications) "
+                    + ", ".join(f"{s * 1000:.0f} ms" for s in samples)
+                    + f" (median {medians[size] * 1000:.0f} ms)"
+                )
+        finally:
+            purge_broker()
+    small, large = medians[SIZES[0]], medians[SIZES[-1]]
+    growth = large / small
+    log(f"    growth {SIZES[-1]}/{SIZES[0]} customers: {growth:.2f}x")
+    return [
+        (
+            f"sweep at {SIZES[-1]} customers <= {TARGET_SWEEP_S:.0f} s",
+            large <= TARGET_SWEEP_S,
+            f"{large * 1000:.0f} ms",
+        ),
+        (
+            f"sweep at {SIZES[-1]} <= {TARGET_GROWTH:.0f} x sweep at {SIZES[0]}",
+            growth <= TARGET_GROWTH,
+            f"{growth:.2f}x",
+        ),
+    ]

@@ -1,0 +1,145 @@
+"""Serializers of the SLA configuration API: business-hours profiles and SLA policies.
+
+They check only the JSON types DRF knows; the rules (times, overlaps, zones, dates, targets,
+the one default) are ``sla.services``'s, shared with the console. A refusal names the value at
+fault by its path, always in the same shape, as the keys of ``fields`` in the error envelope:
+
+- top-level fields by name: ``name``, ``timezone``, ``schedule``, ``holidays``, ``targets``,
+  ``warning_percent``, ``is_default``, ``country``, ``years``...;
+- inside an object with a dot: ``schedule.mon``, ``targets.P2``, ``targets.P2.resolution``;
+- list items with an index in brackets: ``schedule.mon[1]`` (the second interval of Monday),
+  ``holidays[0]``.
+
+For example ``{"code": "invalid", "detail": "...", "fields": {"schedule.mon[1]": ["overlaps
+schedule.mon[0]"]}}``. ``schedule`` is a whole-profile refusal (no open time at all).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from sla.calendar import WEEKDAYS
+from sla.models import PRIORITIES, BusinessHours, SlaPolicy
+from sla.services import TARGET_CLOCKS, years_parse
+
+_INTERVAL = {
+    "type": "array",
+    "items": {"type": "string", "pattern": "^([01][0-9]|2[0-4]):[0-5][0-9]$", "example": "09:00"},
+    "minItems": 2,
+    "maxItems": 2,
+    "description": 'A local interval [start, end): "09:00"-"17:00"; end may be "24:00".',
+}
+SCHEDULE_SCHEMA = {
+    "type": "object",
+    "description": "For each weekday zero or more non-overlapping local intervals. Responses always "
+    "list all seven days; a day left out of a request is closed.",
+    "properties": {day: {"type": "array", "items": _INTERVAL} for day in WEEKDAYS},
+    "additionalProperties": False,
+    "example": {**{day: [["09:00", "17:00"]] for day in WEEKDAYS[:5]}, "sat": [], "sun": []},
+}
+HOLIDAYS_SCHEMA = {
+    "type": "array",
+    "items": {"type": "string", "format": "date"},
+    "description": "Whole local days without business time, as plain dates, sorted.",
+    "example": ["2026-12-25", "2026-12-28"],
+}
+TARGETS_SCHEMA = {
+    "type": "object",
+    "description": "Exactly P1-P4, each with first_response <= resolution, in business minutes.",
+    "properties": {
+        priority: {
+            "type": "object",
+            "properties": {clock: {"type": "integer", "minimum": 1} for clock in TARGET_CLOCKS},
+            "required": list(TARGET_CLOCKS),
+        }
+        for priority in PRIORITIES
+    },
+    "required": list(PRIORITIES),
+    "additionalProperties": False,
+}
+
+
+@extend_schema_field(SCHEDULE_SCHEMA)
+class ScheduleField(serializers.JSONField):
+    def to_representation(self, value: Any) -> Any:
+        stored = value if isinstance(value, dict) else {}
+        return {day: stored.get(day) or [] for day in WEEKDAYS}
+
+
+@extend_schema_field(HOLIDAYS_SCHEMA)
+class HolidaysField(serializers.JSONField):
+    pass
+
+
+@extend_schema_field(TARGETS_SCHEMA)
+class TargetsField(serializers.JSONField):
+    pass
+
+
+class BusinessHoursSerializer(serializers.ModelSerializer[BusinessHours]):
+    """A business-hours profile: ``timezone`` (IANA), weekly ``schedule``, ``holidays``."""
+
+    name = serializers.CharField(max_length=100)
+    timezone = serializers.CharField(max_length=64, default="UTC")
+    schedule = ScheduleField()
+    holidays = HolidaysField(default=list)  # type: ignore[arg-type]  # the stubs think JSON is an object
+
+    class Meta:
+        model = BusinessHours
+        fields = ["id", "name", "timezone", "schedule", "holidays"]
+        read_only_fields = ["id"]
+
+
+class FillHolidaysSerializer(serializers.Serializer[Any]):
+    """``{country, years: "2026-2028"}`` or ``{country, from: 2026, to: 2028}``; optionally a
+    ``subdivision`` (GB: ENG, SCT, WLS, NIR; US: states...)."""
+
+    country = serializers.CharField(max_length=8, help_text="ISO 3166 code, such as GB or DE.")
+    subdivision = serializers.CharField(max_length=10, required=False, allow_blank=True)
+    years = serializers.CharField(
+        max_length=20, required=False, help_text='One year ("2026") or a range ("2026-2028").'
+    )
+    to = serializers.IntegerField(required=False, help_text="The last year (with from).")
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        fields = super().get_fields()
+        # "from" is a Python keyword, so it cannot be declared as a class attribute.
+        fields["from"] = serializers.IntegerField(required=False, help_text="The first year (with to).")
+        return fields
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        first, last = attrs.get("from"), attrs.get("to")
+        if "years" in attrs:
+            attrs["year_range"] = years_parse(attrs["years"])
+        elif first is not None:
+            attrs["year_range"] = range(first, (last if last is not None else first) + 1)
+        else:
+            message = 'Give years ("2026" or "2026-2028"), or from and to.'
+            raise serializers.ValidationError({"years": [message]})
+        return attrs
+
+
+class SlaPolicySerializer(serializers.ModelSerializer[SlaPolicy]):
+    """An SLA policy: ``targets`` per priority in business minutes, on ``business_hours`` (a
+    profile id, or null for 24x7), ``warning_percent`` of a target, ``is_default``."""
+
+    name = serializers.CharField(max_length=100)
+    business_hours = serializers.PrimaryKeyRelatedField(
+        queryset=BusinessHours.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="A business-hours profile id; null runs 24x7.",
+    )
+    targets = TargetsField()
+    warning_percent = serializers.IntegerField(required=False, help_text="1-99; 80 when not given.")
+    is_default = serializers.BooleanField(
+        required=False, help_text="The provider default; exactly one policy is, at all times."
+    )
+
+    class Meta:
+        model = SlaPolicy
+        fields = ["id", "name", "business_hours", "targets", "warning_percent", "is_default"]
+        read_only_fields = ["id"]
