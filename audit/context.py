@@ -69,6 +69,12 @@ def restore(token: Token[Actor | None]) -> None:
 
 @receiver(pre_save, sender=AuditEntry, dispatch_uid="audit.fill_actor")
 def _fill_actor(sender: type[AuditEntry], instance: AuditEntry, **kwargs: Any) -> None:
+    actor_fill(instance)
+
+
+def actor_fill(instance: AuditEntry) -> None:
+    """Stamp ``instance`` with who is acting (entries saved one by one get this from pre_save;
+    entries written in bulk, which sends no signals, are stamped by ``audit.bulk``)."""
     actor = _current.get()
     if actor is None:
         return

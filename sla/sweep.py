@@ -1,41 +1,51 @@
 """The SLA sweep: record each warning and breach once and tell the people concerned.
 
 It reads the public ``sla_timer`` table through its ``fire_at`` index, so its cost grows with
-the clocks that are due, not with tickets or customers. For each due timer it enters that
-customer's schema, locks the ticket, evaluates the clock at the current instant and, if the
-warning or breach has really happened, records it:
+the clocks that are due, not with tickets or customers. The due timers are taken a page at a
+time and recorded a few dozen customers per transaction; per transaction, whatever the number
+of customers in it, one statement of each kind (``tenants.across`` names every schema in it):
 
-* an ``SlaEvent`` row whose unique key (customer, ticket, clock, kind, generation) makes a second
-  recording impossible, whatever runs twice;
-* the fact on the ticket (``*_breached_at``, ``sla_recorded``), saved under the job's identity,
-  which is the audit entry;
-* the ticket's timers rewritten from its clocks (the fired one disappears, a moved one moves),
+* the due tickets locked and read from their schemas;
+* their clocks evaluated at the current instant (in memory); a warning or breach that really
+  happened becomes an ``SlaEvent`` row whose unique key (customer, ticket, clock, kind,
+  generation) makes a second recording impossible, whatever runs twice;
+* the facts written back to the tickets (``*_breached_at``, ``sla_recorded``) with one audit
+  entry per ticket under the job's identity, in each customer's own audit trail;
+* the tickets' timers rewritten from their clocks (the fired one disappears, a moved one moves).
 
-all in one transaction. Notifications go out afterwards, from the events not yet marked
-notified: ``notify_many`` is idempotent per person and event, and each event keeps the recipients
-chosen when it was recorded, so a crash anywhere means the next sweep finishes the job without
-sending anything twice. One sweep runs at a time (a PostgreSQL advisory lock held by the
-sweeping connection, released by PostgreSQL if the worker dies).
+Notifications go out afterwards, from the events not yet marked notified: ``notify_many`` is
+idempotent per person and event, and each event keeps the recipients chosen when it was
+recorded, so a crash anywhere means the next sweep finishes the job without sending anything
+twice. A customer whose clocks cannot be evaluated is logged and skipped; its timers wait for the
+next sweep. One sweep runs at a time (a PostgreSQL advisory lock held by the sweeping
+connection, released by PostgreSQL if the worker dies).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import copy
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User, UserKind
+from audit.bulk import update_entries
+from audit.models import AuditEntry
 from notifications.models import NotificationKind
 from notifications.services import Message, notify_many
 from sla.clocks import STOPPED, ClockView
 from sla.engine import SLA_FIELDS, sla_compute, wanted_timers, warning_generation
 from sla.models import SlaEvent, SlaEventKind, SlaTimer
+from tenants.across import rows_insert, rows_lock, rows_update
 from tenants.models import Customer
 from tenants.schema import customer_schema
 from tickets.index.services import display_number, index_write
@@ -43,7 +53,15 @@ from tickets.models import Ticket
 from tickets.tasks import ticket_url
 
 SWEEP_LOCK = 5_140_001  # pg advisory lock key of the sweep
-BATCH = 500
+BATCH = 500  # due timers read at a time
+# Customers recorded in one transaction: few commits, yet a bounded number of relation locks
+# (each customer's tickets and audit tables with their indexes; see performance.md on
+# max_locks_per_transaction).
+CUSTOMERS_PER_TRANSACTION = 50
+
+logger = logging.getLogger(__name__)
+
+TicketKey = tuple[int, int]  # (customer id, ticket id)
 
 
 @dataclass
@@ -52,6 +70,18 @@ class SweepResult:
     timers: int = 0
     recorded: int = 0
     notified: int = 0
+    failed: list[str] = field(default_factory=list)  # slugs of customers whose timers wait
+
+
+@dataclass
+class Fired:
+    """What firing one customer's due timers produced."""
+
+    events: list[SlaEvent] = field(default_factory=list)
+    timers: list[SlaTimer] = field(default_factory=list)  # the tickets' timers from now on
+    tickets: dict[int, Ticket] = field(default_factory=dict)
+    changed: list[tuple[Ticket, Ticket]] = field(default_factory=list)  # (before, after)
+    moved: list[Ticket] = field(default_factory=list)  # tickets whose due times moved
 
 
 @contextmanager
@@ -69,70 +99,158 @@ def _sweep_lock() -> Iterator[bool]:
 
 def sla_sweep(*, now: datetime | None = None) -> SweepResult:
     """Fire every timer due at ``now`` (default: the current time), then deliver the recorded
-    events not yet notified. Run under a job identity (the task does)."""
+    events not yet notified. Run under a job identity (the task does).
+
+    Due timers are read in pages of ``BATCH`` (keyset on customer and id, so each is seen once
+    per sweep) and recorded ``CUSTOMERS_PER_TRANSACTION`` customers per transaction: per
+    customer only the ticket lock, one ticket update and one audit insert run in its schema;
+    events and timers are written for all of them at once in the public schema."""
     result = SweepResult()
     with _sweep_lock() as locked:
         if not locked:
             return SweepResult(ran=False)
         at = now or timezone.now()
         admins = _provider_admins()
+        seen: dict[TicketKey, Ticket] = {}
+        after = Q()
         while True:
             due = list(
-                SlaTimer.objects.filter(fire_at__lte=at)
-                .select_related("customer")
-                .order_by("customer_id", "fire_at", "id")[:BATCH]
+                SlaTimer.objects.filter(after, fire_at__lte=at)
+                .select_related("customer__settings")
+                .order_by("customer_id", "id")[:BATCH]
             )
-            for customer, timers in groupby(due, key=lambda timer: timer.customer):
-                batch = list(timers)
-                with customer_schema(customer):
-                    result.recorded += timers_fire(customer=customer, timers=batch, now=at, admins=admins)
-                result.timers += len(batch)
+            by_customer = [(customer, list(timers)) for customer, timers in groupby(due, key=_customer_of)]
+            for start in range(0, len(by_customer), CUSTOMERS_PER_TRANSACTION):
+                chunk = by_customer[start : start + CUSTOMERS_PER_TRANSACTION]
+                result.recorded += _fire_chunk(chunk, now=at, admins=admins, seen=seen, result=result)
+            result.timers += len(due)
             if len(due) < BATCH:
                 break
-        result.notified = events_deliver()
+            last = due[-1]
+            after = Q(customer_id__gt=last.customer_id) | Q(customer_id=last.customer_id, id__gt=last.pk)
+        result.notified = events_deliver(seen=seen)
     return result
 
 
-def timers_fire(*, customer: Customer, timers: list[SlaTimer], now: datetime, admins: list[int]) -> int:
-    """Record what the due ``timers`` of one customer stand for, where it happened, in one
-    transaction; returns how many events were recorded."""
-    by_ticket: dict[int, list[SlaTimer]] = {}
-    for timer in timers:
-        by_ticket.setdefault(timer.ticket_id, []).append(timer)
+def _customer_of(row: SlaTimer | SlaEvent) -> Customer:
+    return row.customer  # type: ignore[no-any-return]
+
+
+def _fire_chunk(
+    chunk: list[tuple[Customer, list[SlaTimer]]],
+    *,
+    now: datetime,
+    admins: list[int],
+    seen: dict[TicketKey, Ticket],
+    result: SweepResult,
+) -> int:
+    """Record the due timers of a few customers in one transaction, with one statement for each
+    kind of write across their schemas; returns the events recorded. A customer whose clocks
+    cannot be evaluated is logged and left out (its timers stay for the next sweep); the others
+    go ahead."""
+    customers = {customer.schema_name: customer for customer, _ in chunk}
+    due = {customer.schema_name: timers for customer, timers in chunk}
+    fired: dict[str, Fired] = {}
     with transaction.atomic():
-        tickets = list(
-            Ticket.objects.select_for_update(of=("self",)).select_related("assignee").filter(pk__in=by_ticket)
+        locked = rows_lock(
+            Ticket, {schema: {timer.ticket_id for timer in timers} for schema, timers in due.items()}
         )
-        events: list[SlaEvent] = []
-        views_of: dict[int, dict[str, ClockView]] = {}
-        moved: list[Ticket] = []
-        for ticket in tickets:
-            if not ticket.sla_snapshot:
-                continue
-            dues_before = (ticket.first_response_due, ticket.resolution_due)
-            views = views_of[ticket.pk] = sla_compute(ticket, now)
-            for timer in by_ticket[ticket.pk]:
-                event = _event_due(ticket, timer, views[timer.clock], now)
-                if event is not None:
-                    event.customer, event.recorded_at = customer, now
-                    event.recipients = _recipients(ticket, admins)
-                    events.append(event)
-            ticket.save(update_fields=list(SLA_FIELDS))  # the audit entry, under the job's name
-            if (ticket.first_response_due, ticket.resolution_due) != dues_before:
-                moved.append(ticket)
+        tickets: dict[str, list[Ticket]] = {}
+        for schema, ticket in locked:
+            tickets.setdefault(schema, []).append(ticket)
+        assignees = {ticket.assignee_id for _, ticket in locked if ticket.assignee_id is not None}
+        active = set(User.objects.filter(pk__in=assignees, is_active=True).values_list("pk", flat=True))
+        for schema, timers in due.items():
+            customer = customers[schema]
+            try:
+                fired[schema] = timers_fire(
+                    customer=customer,
+                    timers=timers,
+                    tickets=tickets.get(schema, []),
+                    now=now,
+                    recipients=lambda ticket: (
+                        [ticket.assignee_id] if ticket.assignee_id in active else admins
+                    ),
+                )
+            except Exception:
+                logger.exception("SLA sweep: %s failed; its timers wait for the next sweep", customer.slug)
+                result.failed.append(customer.slug)
+        # bulk writes send no signals: the audit entries are the ones save() would have written
+        rows_update(
+            Ticket,
+            {schema: [ticket for _, ticket in one.changed] for schema, one in fired.items()},
+            SLA_FIELDS,
+        )
+        rows_insert(
+            AuditEntry, {schema: update_entries(one.changed, SLA_FIELDS) for schema, one in fired.items()}
+        )
+        events = [event for one in fired.values() for event in one.events]
         # The unique key is the guarantee; the ticket lock and sla_recorded make conflicts rare.
         SlaEvent.objects.bulk_create(events, ignore_conflicts=True)
-        SlaTimer.objects.filter(customer=customer, ticket_id__in=by_ticket).delete()
-        SlaTimer.objects.bulk_create(
-            [
-                SlaTimer(customer=customer, ticket_id=ticket.pk, clock=clock, kind=kind, fire_at=fire_at)
-                for ticket in tickets
-                if ticket.pk in views_of
-                for (clock, kind), fire_at in wanted_timers(ticket, views_of[ticket.pk]).items()
-            ]
-        )
-        index_write(customer=customer, tickets=moved)
+        stale = Q(pk__in=[])
+        for schema, one in fired.items():
+            stale |= Q(customer=customers[schema], ticket_id__in=list(one.tickets))
+        SlaTimer.objects.filter(stale).delete()
+        SlaTimer.objects.bulk_create([timer for one in fired.values() for timer in one.timers])
+        for schema, one in fired.items():
+            if one.moved:  # dues move here only if a calendar changed under an open clock
+                with customer_schema(customers[schema]):
+                    index_write(customer=customers[schema], tickets=one.moved)
+    for schema, one in fired.items():
+        seen.update({(customers[schema].pk, pk): ticket for pk, ticket in one.tickets.items()})
     return len(events)
+
+
+def timers_fire(
+    *,
+    customer: Customer,
+    timers: list[SlaTimer],
+    tickets: list[Ticket],
+    now: datetime,
+    recipients: Callable[[Ticket], list[int]],
+) -> Fired:
+    """Evaluate the clocks of ``customer``'s locked ``tickets`` at ``now`` for their due
+    ``timers``: the facts are set on the tickets in memory and what the caller writes is
+    returned (the changed tickets with their copies from before, the events, the timers the
+    tickets need from now on). Writes nothing itself."""
+    by_ticket: dict[int, list[SlaTimer]] = {}
+    for timer in sorted(timers, key=lambda timer: (timer.fire_at, timer.pk)):
+        by_ticket.setdefault(timer.ticket_id, []).append(timer)
+    fired = Fired()
+    for ticket in tickets:
+        fired.tickets[ticket.pk] = ticket
+        if not ticket.sla_snapshot:
+            continue
+        before = copy.deepcopy(ticket)
+        views = sla_compute(ticket, now)
+        for timer in by_ticket.get(ticket.pk, []):
+            event = _event_due(ticket, timer, views[timer.clock], now)
+            if event is not None:
+                event.customer, event.recorded_at = customer, now
+                event.recipients = recipients(ticket)
+                fired.events.append(event)
+        fired.timers += [
+            SlaTimer(customer=customer, ticket_id=ticket.pk, clock=clock, kind=kind, fire_at=fire_at)
+            for (clock, kind), fire_at in wanted_timers(ticket, views).items()
+        ]
+        if _sla_values(ticket) != _sla_values(before):
+            fired.changed.append((before, ticket))
+        if _dues(ticket) != _dues(before):
+            fired.moved.append(ticket)
+    fired.events.sort(key=lambda event: (event.at, event.ticket_id))
+    return fired
+
+
+SLA_COLUMNS = tuple(field.attname for field in Ticket._meta.concrete_fields if field.name in SLA_FIELDS)
+
+
+def _sla_values(ticket: Ticket) -> dict[str, Any]:
+    """The ticket's SLA fields by column (a policy by id: nothing is loaded to compare)."""
+    return {column: getattr(ticket, column) for column in SLA_COLUMNS}
+
+
+def _dues(ticket: Ticket) -> tuple[datetime | None, datetime | None]:
+    return ticket.first_response_due, ticket.resolution_due
 
 
 def _event_due(ticket: Ticket, timer: SlaTimer, view: ClockView, now: datetime) -> SlaEvent | None:
@@ -173,39 +291,34 @@ def _provider_admins() -> list[int]:
     )
 
 
-def _recipients(ticket: Ticket, admins: list[int]) -> list[int]:
-    """The assignee, or the provider admins when nobody is assigned."""
-    if ticket.assignee is not None and ticket.assignee.is_active:
-        return [ticket.assignee.pk]
-    return admins
-
-
-def events_deliver(limit: int = BATCH) -> int:
-    """Notify the recipients of recorded events that are not yet marked notified."""
-    sent = 0
+def events_deliver(*, seen: dict[TicketKey, Ticket] | None = None, limit: int = BATCH) -> int:
+    """Notify the recipients of recorded events that are not yet marked notified, all in one
+    batch (``seen`` holds tickets the sweep already loaded; the others, left by an interrupted
+    sweep, are read from their schemas)."""
     pending = list(
         SlaEvent.objects.filter(notified_at__isnull=True)
-        .select_related("customer")
+        .select_related("customer__settings")
         .order_by("customer_id", "id")[:limit]
     )
-    for customer, events in groupby(pending, key=lambda event: event.customer):
-        with customer_schema(customer):
-            sent += events_deliver_for(customer=customer, events=list(events))
-    return sent
-
-
-def events_deliver_for(*, customer: Customer, events: list[SlaEvent]) -> int:
-    tickets = Ticket.objects.in_bulk({event.ticket_id for event in events})
-    people = User.objects.in_bulk({pk for event in events for pk in event.recipients})
+    if not pending:
+        return 0
+    tickets = dict(seen or {})
+    for customer, events in groupby(pending, key=_customer_of):
+        missing = {event.ticket_id for event in events if (customer.pk, event.ticket_id) not in tickets}
+        if missing:
+            with customer_schema(customer):
+                found = Ticket.objects.in_bulk(missing)
+            tickets |= {(customer.pk, pk): ticket for pk, ticket in found.items()}
+    people = User.objects.in_bulk({pk for event in pending for pk in event.recipients})
     deliveries = [
-        (people[pk], _message(customer, tickets[event.ticket_id], event, people[pk]), f"sla-event:{event.pk}")
-        for event in events
-        if event.ticket_id in tickets
+        (people[pk], _message(event.customer, ticket, event, people[pk]), f"sla-event:{event.pk}")
+        for event in pending
+        if (ticket := tickets.get((event.customer_id, event.ticket_id))) is not None
         for pk in event.recipients
         if pk in people
     ]
     sent = notify_many(deliveries)
-    SlaEvent.objects.filter(pk__in=[event.pk for event in events], notified_at__isnull=True).update(
+    SlaEvent.objects.filter(pk__in=[event.pk for event in pending], notified_at__isnull=True).update(
         notified_at=timezone.now()
     )
     return sent

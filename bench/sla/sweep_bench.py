@@ -19,6 +19,8 @@ from __future__ import annotations
 import os
 import statistics
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -139,13 +141,49 @@ def time_sweep(platform: Platform) -> tuple[list[float], list[Any]]:
         if warned.recorded != DUE:
             raise AssertionError(f"expected {DUE} warnings first, got {warned}")
         mail.outbox = []
-        started = time.perf_counter()
-        result = sla_sweep()
-        samples.append(time.perf_counter() - started)
+        with _observed() as observed:
+            started = time.perf_counter()
+            result = sla_sweep()
+            samples.append(time.perf_counter() - started)
+        if observed is not None:
+            observed()
         results.append(result)
         if result.recorded != DUE or len(mail.outbox) != DUE:
             raise AssertionError(f"expected {DUE} breaches and emails, got {result} and {len(mail.outbox)}")
     return samples, results
+
+
+PROFILE = os.environ.get("SLA_BENCH_PROFILE", "")
+
+
+@contextmanager
+def _observed() -> Iterator[Any]:
+    """With ``SLA_BENCH_PROFILE=1``: count the sweep's statements and print where its time goes
+    (cProfile, top 25 by cumulative time). Slows the sweep down; for finding work, not for figures."""
+    if not PROFILE:
+        yield None
+        return
+    import cProfile
+    import pstats
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    profiler = cProfile.Profile()
+    with CaptureQueriesContext(connection) as queries:
+        profiler.enable()
+        try:
+            yield lambda: None
+        finally:
+            profiler.disable()
+    log(f"    {len(queries.captured_queries)} statements")
+    kinds: dict[str, int] = {}
+    for query in queries.captured_queries:
+        head = " ".join(query["sql"].split()[:3])[:60]
+        kinds[head] = kinds.get(head, 0) + 1
+    for head, count in sorted(kinds.items(), key=lambda item: -item[1])[:15]:
+        log(f"      {count:>5}  {head}")
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
 
 
 def purge_broker() -> None:

@@ -15,6 +15,7 @@ from accounts.models import User, UserKind
 from audit.models import AuditEntry
 from notifications import services as notification_services
 from notifications.models import Notification
+from sla import sweep as sweep_module
 from sla.models import SlaEvent, SlaTimer
 from sla.sweep import SWEEP_LOCK, sla_sweep
 from sla.tasks import sweep as sweep_task
@@ -206,3 +207,92 @@ def test_a_sweep_costs_what_is_due_not_what_exists(cast: Cast, quick: Any, clock
     assert (
         SlaTimer.objects.filter(customer=cast.acme, ticket_id=due_one.pk, clock="first_response").count() == 0
     )
+
+
+@pytest.mark.parametrize("per_transaction", [1, 50])
+def test_due_clocks_of_several_customers_are_recorded_each_in_its_own_schema(
+    cast: Cast, quick: Any, clock: Any, monkeypatch: pytest.MonkeyPatch, per_transaction: int
+) -> None:
+    monkeypatch.setattr(sweep_module, "CUSTOMERS_PER_TRANSACTION", per_transaction)
+    clock(CREATED)
+    # tickets that are not due, in both customers (ids in one schema are ids in the other too)
+    quiet = [open_ticket(customer, cast.alice) for customer in (cast.acme, cast.globex) for _ in range(2)]
+    acme = open_ticket(cast.acme, cast.bob, sla_policy=quick, assignee=cast.bob)
+    globex = open_ticket(cast.globex, cast.charlie, sla_policy=quick, assignee=cast.charlie)
+    untouched = {customer.slug: sla_state(customer) for customer in (cast.acme, cast.globex)}
+    clock(minutes(11))
+    result = sla_sweep()
+    assert result.recorded == 4 and result.failed == []  # warning and breach, in each customer
+    for customer, ticket, agent in ((cast.acme, acme, cast.bob), (cast.globex, globex, cast.charlie)):
+        with customer_schema(customer):
+            ticket.refresh_from_db()
+            updates = AuditEntry.objects.filter(
+                object_pk=str(ticket.pk), content_type__model="ticket", action=AuditEntry.Action.UPDATE
+            )
+            breached = [entry for entry in updates if "first_response_breached_at" in entry.changes_dict]
+        assert ticket.first_response_breached_at == minutes(10)
+        assert ticket.sla_recorded == {"first_response:breach": 0, "first_response:warning": 0}
+        assert len(breached) == 1  # the sweep's entry, in this customer's own audit trail
+        assert breached[0].changes_dict["first_response_breached_at"][0] == "None"
+        assert [kind for kind, _ in sla_notes(agent, ticket)] == ["sla_warning", "sla_breach"]
+        assert SlaEvent.objects.filter(customer=customer, ticket_id=ticket.pk).count() == 2
+    for customer, due in ((cast.acme, acme), (cast.globex, globex)):
+        after = sla_state(customer)
+        del after[due.pk], untouched[customer.slug][due.pk]
+        assert after == untouched[customer.slug] and len(after) >= 2, quiet
+
+
+def sla_state(customer: Any) -> dict[int, tuple[Any, ...]]:
+    with customer_schema(customer):
+        return {
+            ticket.pk: (ticket.first_response_breached_at, ticket.sla_recorded, ticket.first_response_due)
+            for ticket in Ticket.objects.all()
+        }
+
+
+def test_a_customer_whose_clocks_fail_does_not_hold_up_the_others(
+    cast: Cast, quick: Any, clock: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock(CREATED)
+    acme = open_ticket(cast.acme, cast.bob, "Corrupt", sla_policy=quick, assignee=cast.bob)
+    globex = open_ticket(cast.globex, cast.charlie, sla_policy=quick, assignee=cast.charlie)
+    clock(minutes(11))
+    from sla.engine import sla_compute as real_compute
+
+    def broken_for_acme(ticket: Ticket, now: datetime) -> Any:
+        if ticket.subject == "Corrupt":
+            raise ValueError("a corrupt snapshot")
+        return real_compute(ticket, now)
+
+    monkeypatch.setattr(sweep_module, "sla_compute", broken_for_acme)
+    result = sla_sweep()
+    assert result.failed == ["acme"] and result.recorded == 2  # Globex's warning and breach
+    assert "acme failed" in caplog.text and "a corrupt snapshot" in caplog.text
+    assert SlaTimer.objects.filter(customer=cast.acme, ticket_id=acme.pk).exists()  # kept for later
+    assert not SlaEvent.objects.filter(customer=cast.acme).exists()
+    with customer_schema(cast.acme):
+        assert Ticket.objects.get(pk=acme.pk).first_response_breached_at is None
+    assert [kind for kind, _ in sla_notes(cast.charlie, globex)] == ["sla_warning", "sla_breach"]
+    monkeypatch.setattr(sweep_module, "sla_compute", real_compute)
+    assert sla_sweep().recorded == 2  # repaired: the next sweep records Acme's
+    assert [kind for kind, _ in sla_notes(cast.bob, acme)] == ["sla_warning", "sla_breach"]
+
+
+def test_a_sweeps_statements_do_not_grow_with_the_customers_that_have_due_clocks(
+    cast: Cast, quick: Any, clock: Any
+) -> None:
+    clock(CREATED)
+    first = open_ticket(cast.acme, cast.bob, sla_policy=quick, assignee=cast.bob)
+    clock(minutes(11))
+    with CaptureQueriesContext(connection) as one_customer:
+        assert sla_sweep().recorded == 2
+    change(cast.acme, first, cast.bob, status="resolved")
+    clock(CREATED + timedelta(days=1))
+    open_ticket(cast.acme, cast.bob, sla_policy=quick, assignee=cast.bob)
+    open_ticket(cast.globex, cast.charlie, sla_policy=quick, assignee=cast.charlie)
+    clock(CREATED + timedelta(days=1, minutes=11))
+    with CaptureQueriesContext(connection) as two_customers:
+        assert sla_sweep().recorded == 4
+    # notifications are emailed and marked one by one (4 rows against 2): the rest is the same
+    emails = 2 * 2  # two more notifications, each an UPDATE and a SET search_path before it
+    assert len(two_customers.captured_queries) == len(one_customer.captured_queries) + emails
