@@ -166,10 +166,11 @@ def _observed() -> Iterator[Any]:
     import cProfile
     import pstats
 
-    from django.db import connection
+    from django.db import connection, reset_queries
     from django.test.utils import CaptureQueriesContext
 
     profiler = cProfile.Profile()
+    reset_queries()  # the log keeps 9,000 statements: a full one would make the capture look empty
     with CaptureQueriesContext(connection) as queries:
         profiler.enable()
         try:
@@ -183,6 +184,9 @@ def _observed() -> Iterator[Any]:
         kinds[head] = kinds.get(head, 0) + 1
     for head, count in sorted(kinds.items(), key=lambda item: -item[1])[:15]:
         log(f"      {count:>5}  {head}")
+    log("    slowest statements:")
+    for query in sorted(queries.captured_queries, key=lambda query: -float(query["time"]))[:8]:
+        log(f"      {float(query['time']) * 1000:7.1f} ms  {query['sql'][:100]}")
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
 
 
