@@ -1,4 +1,4 @@
-.PHONY: run test check bench-provision bench-queue bench-cmdb bench-sla stop
+.PHONY: run test check bench-provision bench-queue bench-cmdb bench-sla bench-daypass stop
 run:            ## install, migrate, seed the demo and run web + worker + beat
 	python3 dev.py run
 test:           ## static checks and the whole test suite
@@ -13,5 +13,7 @@ bench-cmdb:
 	python3 dev.py bench cmdb
 bench-sla:
 	python3 dev.py bench sla
+bench-daypass:
+	python3 dev.py bench daypass
 stop:           ## stop the embedded PostgreSQL and Valkey
 	python3 dev.py stop

@@ -41,6 +41,8 @@ class InvalidCredentialsError(NotAuthenticated):
 
 
 class AuthTokenView(ApiView):
+    day_pass_exempt = True  # signing in and out is not agent access
+
     def get_permissions(self) -> list[Any]:
         if self.request.method == "POST":
             return [permissions.AllowAny()]

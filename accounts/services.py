@@ -51,6 +51,13 @@ def check_password(password: str, user: User) -> None:
         raise ValidationError({"password": exc.messages}) from exc
 
 
+def check_admin_licence(*, is_admin: bool, licence: str | None) -> None:
+    """Provider admins are full-time agents (they never consume day passes)."""
+    if is_admin and licence == Licence.OCCASIONAL:
+        message = "Provider admins are full-time agents: choose the full-time licence, or no admin rights."
+        raise ValidationError({"licence": [message]})
+
+
 def check_permissions(permissions: dict[str, str]) -> dict[str, str]:
     unknown = sorted(set(permissions) - set(PERMISSION_SCOPES))
     if unknown:
@@ -82,6 +89,7 @@ def agent_create(*, fields: AgentFields, password: str | None) -> User:
     check_timezone(fields.timezone)
     if not fields.name.strip():
         raise ValidationError({"name": ["A name is required."]})
+    check_admin_licence(is_admin=fields.is_admin, licence=fields.licence)
     user = User(
         email=email,
         name=fields.name.strip(),
@@ -193,6 +201,7 @@ def agent_update(*, agent: User, data: dict[str, Any]) -> User:
         if "is_admin" in data:
             agent.kind = UserKind.PROVIDER_ADMIN if data["is_admin"] else UserKind.AGENT
             changed.append("kind")
+        check_admin_licence(is_admin=agent.kind == UserKind.PROVIDER_ADMIN, licence=agent.licence)
         if "permissions" in data or ("licence" in data and agent.licence == Licence.OCCASIONAL):
             agent.permissions = (
                 check_permissions(data.get("permissions") or agent.permissions or {})

@@ -22,6 +22,9 @@ AUDITED_MODELS: dict[str, list[str]] = {
     "tickets.Attachment": ["file"],
     "cmdb.ConfigurationItem": ["updated_at", "children", "tickets", "relations_out", "relations_in"],
     "cmdb.CiRelation": [],
+    "billing.DayPassPurchase": [],
+    "billing.DayPassConsumption": [],
+    "billing.DayPassExpiry": [],
 }
 
 

@@ -33,6 +33,8 @@ from tickets.serializers import HistoryEntrySerializer
 
 
 class CmdbScopedViewSet(CustomerScopedViewSet):
+    scope = "cmdb"
+
     def check_customer_role(self, request: Request, access: CustomerAccess) -> None:
         if request.method not in ("GET", "HEAD", "OPTIONS") and not access.works_tickets:
             raise PermissionDenied("Customer users see the CMDB read-only; ask your service provider.")

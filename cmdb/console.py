@@ -1,6 +1,8 @@
 """Console pages of a customer's CMDB: the CI list with filters, a CI's page (attributes,
 parent chain, relations drawn as a small graph, tickets, effective SLA with its reason), the
-create and edit forms, relations and deletion. Agents only (``customer_page``)."""
+create and edit forms, relations and deletion. Agents only, within their "cmdb" scope
+(``customer_page(scope="cmdb")``): 403 for an occasional agent whose access leaves the CMDB out,
+and for changes when it is read-only."""
 
 from __future__ import annotations
 
@@ -43,10 +45,11 @@ def listing_context(access: CustomerAccess, params: QueryDict) -> tuple[dict[str
 
 
 @require_safe
-@customer_page
+@customer_page(scope="cmdb")
 def ci_list(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
     context, status = listing_context(access, request.GET)
     context["customer"] = access.customer
+    context["access"] = access
     context["counts"] = selectors.asset_counts(selectors.cis_visible(access))
     template = "cmdb/_ci_table.html" if request.htmx else "cmdb/ci_list.html"  # type: ignore[attr-defined]
     return render(request, template, context, status=status)
@@ -125,6 +128,7 @@ def _ci_context(access: CustomerAccess, ci: ConfigurationItem) -> dict[str, Any]
     base = reverse("console-customer", kwargs={"slug": access.customer.slug})
     return ci_facts(access, ci, relations, ci_base=f"{base}cis/", ticket_base=f"{base}tickets/") | {
         "customer": access.customer,
+        "access": access,  # edit buttons only for those whose CMDB access is read-write
         "children": children,
         "children_count": children_qs.count() if len(children) == 50 else len(children),
         "graph": relation_graph(ci, relations, children),
@@ -135,7 +139,7 @@ def _ci_context(access: CustomerAccess, ci: ConfigurationItem) -> dict[str, Any]
 
 
 @require_safe
-@customer_page
+@customer_page(scope="cmdb")
 def ci_detail(request: HttpRequest, access: CustomerAccess, ci_id: int) -> HttpResponse:
     return render(request, "cmdb/ci.html", _ci_context(access, selectors.ci_for(access, ci_id)))
 
@@ -146,7 +150,7 @@ def _form_values(form: CiForm, access: CustomerAccess) -> dict[str, Any]:
     return values
 
 
-@customer_page
+@customer_page(scope="cmdb", writes=True)
 def ci_new(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
     form = CiForm(request.POST or None, initial={"parent": request.GET.get("parent", "")})
     if request.method == "POST" and form.is_valid():
@@ -163,7 +167,7 @@ def ci_new(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
     return render(request, "cmdb/ci_form.html", context, status=400 if form.errors else 200)
 
 
-@customer_page
+@customer_page(scope="cmdb", writes=True)
 def ci_edit(request: HttpRequest, access: CustomerAccess, ci_id: int) -> HttpResponse:
     ci = selectors.ci_for(access, ci_id)
     initial = {
@@ -199,7 +203,7 @@ def ci_edit(request: HttpRequest, access: CustomerAccess, ci_id: int) -> HttpRes
 
 
 @require_POST
-@customer_page
+@customer_page(scope="cmdb")
 def relation_add(request: HttpRequest, access: CustomerAccess, ci_id: int) -> HttpResponse:
     ci = selectors.ci_for(access, ci_id)
     form = RelationForm(request.POST)
@@ -226,7 +230,7 @@ def relation_add(request: HttpRequest, access: CustomerAccess, ci_id: int) -> Ht
 
 
 @require_POST
-@customer_page
+@customer_page(scope="cmdb")
 def relation_delete(
     request: HttpRequest, access: CustomerAccess, ci_id: int, relation_id: int
 ) -> HttpResponse:
@@ -238,7 +242,7 @@ def relation_delete(
 
 
 @require_POST
-@customer_page
+@customer_page(scope="cmdb")
 def ci_delete(request: HttpRequest, access: CustomerAccess, ci_id: int) -> HttpResponse:
     ci = selectors.ci_for(access, ci_id)
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -44,6 +45,18 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     if minimum is not None and value < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+def env_decimal(name: str, default: str) -> Decimal:
+    """A positive amount of money with at most two decimals (``"6.00"``)."""
+    raw = os.environ.get(name, "").strip() or default
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ImproperlyConfigured(f"{name} must be an amount such as 6.00, got {raw!r}") from None
+    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.01")):
+        raise ImproperlyConfigured(f"{name} must be a positive amount with at most two decimals, got {raw!r}")
+    return value.quantize(Decimal("0.01"))
 
 
 def env_list(name: str, default: list[str]) -> list[str]:

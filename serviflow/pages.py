@@ -1,8 +1,9 @@
 """Base wiring for server-rendered pages, the counterpart of ``serviflow.api.views``.
 
 ``customer_page``: console pages under ``/customers/<slug>/``. It resolves the customer through
-``tenants.access`` (a foreign or unknown one is a 404), requires agent-level access and runs
-the view inside the customer's schema. ``portal_page``: portal pages, already inside the
+``tenants.access`` (a foreign or unknown one is a 404), requires agent-level access, checks the
+occasional agent's scope the page belongs to (403 naming it) and runs the view inside the
+customer's schema. ``portal_page``: portal pages, already inside the
 host's schema (the host middleware switched it and allows only that customer's people).
 Views receive the ``CustomerAccess`` and never switch schemas or check membership themselves.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, Concatenate
+from typing import Any, Concatenate, overload
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -26,6 +27,7 @@ from tenants.schema import customer_schema
 WORKFLOW_ERRORS = (ValidationError, PermissionDenied, RuleViolation)
 
 AccessView = Callable[Concatenate[HttpRequest, CustomerAccess, ...], HttpResponse]
+SAFE_METHODS = ("GET", "HEAD")
 
 
 def console_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -42,18 +44,40 @@ def console_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     return wrapper
 
 
-def customer_page(view: AccessView) -> Callable[..., HttpResponse]:
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
-        user: User = request.user  # type: ignore[assignment]
-        access = customer_access(user, slug)
-        if not access.works_tickets:
-            raise Http404
-        with customer_schema(access.customer):
-            return view(request, access, *args, **kwargs)
+@overload
+def customer_page(
+    view: AccessView, *, scope: str = ..., writes: bool = ...
+) -> Callable[..., HttpResponse]: ...
 
-    return wrapper
+
+@overload
+def customer_page(
+    view: None = None, *, scope: str = ..., writes: bool = ...
+) -> Callable[[AccessView], Callable[..., HttpResponse]]: ...
+
+
+def customer_page(
+    view: AccessView | None = None, *, scope: str = "tickets", writes: bool = False
+) -> Callable[..., HttpResponse] | Callable[[AccessView], Callable[..., HttpResponse]]:
+    """``@customer_page`` or ``@customer_page(scope="cmdb")``: the page belongs to ``scope``
+    (``tenants.access.SCOPE_NAMES``); any method but GET/HEAD is a write, and so is every method
+    with ``writes`` (pages that only exist to change something: the new and edit forms)."""
+
+    def decorate(view: AccessView) -> Callable[..., HttpResponse]:
+        @login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
+            user: User = request.user  # type: ignore[assignment]
+            access = customer_access(user, slug)
+            if not access.works_tickets:
+                raise Http404
+            access.require_scope(scope, write=writes or request.method not in SAFE_METHODS)
+            with customer_schema(access.customer):
+                return view(request, access, *args, **kwargs)
+
+        return wrapper
+
+    return decorate if view is None else decorate(view)
 
 
 def _provider_gate(

@@ -14,6 +14,7 @@ from serviflow import embedded
 from serviflow.env import (
     check_redis_url,
     env_bool,
+    env_decimal,
     env_int,
     env_list,
     env_str,
@@ -65,6 +66,12 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "sf") + "-throttle",
+    },
+    # Facts about people that hold on every host (an agent's day-pass validity): no schema either.
+    "platform": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "sf") + "-platform",
     },
 }
 
@@ -155,6 +162,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "audit.middleware.AuditContextMiddleware",
+    # after the audit context: a pass consumed from the console is the agent's own act
+    "billing.middleware.DayPassMiddleware",
 ]
 
 TEMPLATES = [
@@ -250,10 +259,24 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "serviflow")
 CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# --- licences and day passes ----------------------------------------------------------------
+# Prices in the provider's billing currency (decimal strings), for purchases and the licence
+# report's recommendations.
+DAY_PASS_PRICE = env_decimal("DAY_PASS_PRICE", "6.00")
+FULL_TIME_LICENCE_PRICE = env_decimal("FULL_TIME_LICENCE_PRICE", "89.00")
+BILLING_CURRENCY = env_str("BILLING_CURRENCY", "EUR")
+
 # How often the SLA sweep looks for clocks crossing their warning or due instant.
 SLA_SWEEP_SECONDS = env_int("SLA_SWEEP_SECONDS", 30, minimum=1)
+# How often the expiry job records the passes that ended (access never waits for it).
+DAY_PASS_EXPIRY_SECONDS = env_int("DAY_PASS_EXPIRY_SECONDS", 60, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "sessions-clear-expired": {"task": "accounts.sessions_clear_expired", "schedule": 3600.0},
+    "day-passes-expire": {
+        "task": "billing.expire_day_passes",
+        "schedule": float(DAY_PASS_EXPIRY_SECONDS),
+        "options": {"expires": float(DAY_PASS_EXPIRY_SECONDS)},
+    },
     "sla-sweep": {
         "task": "sla.sweep",
         "schedule": float(SLA_SWEEP_SECONDS),

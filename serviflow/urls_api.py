@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from accounts.api import AgentViewSet, AuthTokenView, MeView
+from billing import api as billing_api
 from cmdb.api import CiRelationViewSet, CiViewSet
 from notifications.api import NotificationViewSet
 from people.api import CustomerUserViewSet
@@ -60,6 +61,19 @@ ci_urls = [
 
 urlpatterns = [
     path("auth/token/", AuthTokenView.as_view(), name="auth-token"),
+    path("day-passes/", billing_api.DayPassPoolView.as_view(), name="day-passes"),
+    path("day-passes/activate/", billing_api.ActivateView.as_view(), name="day-pass-activate"),
+    path(
+        "day-passes/purchases/",
+        billing_api.PurchaseViewSet.as_view({"get": "list", "post": "create"}),
+        name="day-pass-purchases",
+    ),
+    path(
+        "day-passes/consumptions/",
+        billing_api.ConsumptionViewSet.as_view({"get": "list"}),
+        name="day-pass-consumptions",
+    ),
+    path("billing/licences/", billing_api.LicenceReportView.as_view(), name="licences"),
     path("me/", MeView.as_view(), name="me"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),

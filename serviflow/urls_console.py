@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from django.urls import include, path
 
+from accounts import console as agent_console
 from accounts import views as account_views
+from billing import console as billing_console
+from billing import proceed as day_pass_views
 from cmdb import console as cmdb_console
 from notifications import views as notification_views
 from serviflow import views
@@ -20,6 +23,7 @@ urlpatterns = [
     path("profile/", account_views.profile, name="profile"),
     path("profile/tokens/<int:token_id>/revoke/", account_views.token_revoke_view, name="token-revoke"),
     path("activate/<str:uidb64>/<str:token>/", account_views.activate, name="activate"),
+    path("day-pass/", day_pass_views.day_pass, name="day-pass"),
     path("notifications/", notification_views.feed, name="notifications"),
     path("notifications/read-all/", notification_views.read_all, name="notifications-read-all"),
     path("customers/", console.customers, name="console-customers"),
@@ -58,6 +62,19 @@ urlpatterns = [
     ),
     path("customers/<slug:slug>/sla/reapply/", sla_tools.reapply, name="console-sla-reapply"),
     path("sla/simulator/", sla_tools.simulator, name="console-sla-simulator"),
+    path("agents/", agent_console.agent_list, name="console-agents"),
+    path("agents/new/", agent_console.agent_new, name="console-agent-new"),
+    path("agents/<int:agent_id>/", agent_console.agent_detail, name="console-agent"),
+    path(
+        "agents/<int:agent_id>/deactivate/", agent_console.agent_deactivate, name="console-agent-deactivate"
+    ),
+    path(
+        "agents/<int:agent_id>/reactivate/", agent_console.agent_reactivate, name="console-agent-reactivate"
+    ),
+    path("billing/day-passes/", billing_console.day_passes, name="billing-day-passes"),
+    path("billing/day-passes/buy/", billing_console.day_passes_buy, name="billing-day-passes-buy"),
+    path("billing/day-passes/log.csv", billing_console.day_passes_csv, name="billing-day-passes-csv"),
+    path("billing/licences/", billing_console.licences, name="billing-licences"),
     path("sla/", sla_console.sla_home, name="sla"),
     path("sla/policies/", sla_console.policy_list, name="sla-policies"),
     path("sla/policies/new/", sla_console.policy_new, name="sla-policy-new"),

@@ -46,7 +46,9 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _error(request, 403, "permission_denied", "You do not have permission to do this.")
+    # Our PermissionDenied carry a sentence for the person (which scope, whose role); show it.
+    detail = str(exception or "") or "You do not have permission to do this."
+    return _error(request, 403, "permission_denied", detail)
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

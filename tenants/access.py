@@ -3,16 +3,22 @@
 Provider admins see every customer (archived ones too); agents see the active customers they
 are members of (or all, with ``all_customers``); a customer's own people see only that customer.
 Anything else is "not found", never "forbidden": a foreign customer does not exist for you.
+
+Inside a customer they may see, occasional agents are further limited per scope (``scope_level``,
+``require_scope``): what they are refused there is "forbidden" (403), since the customer itself
+is visible to them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
-from accounts.models import AgentMembership, CustomerRole, User, UserKind
+from accounts.models import AgentMembership, CustomerRole, Licence, User, UserKind
+from accounts.services import OCCASIONAL_DEFAULT_PERMISSIONS, PERMISSION_SCOPES
 from tenants.models import Customer, CustomerQuerySet
 
 
@@ -57,6 +63,65 @@ class CustomerAccess:
     @property
     def manages_users(self) -> bool:
         return self.works_tickets or self.customer_role == CustomerRole.ADMIN
+
+    def scope_level(self, scope: str) -> str:
+        return scope_level(self.user, scope)
+
+    def require_scope(self, scope: str, *, write: bool) -> None:
+        require_scope(self, scope, write=write)
+
+    @property
+    def writes_tickets(self) -> bool:
+        """May change tickets (and everything else of the customer but the CMDB)."""
+        return self.scope_level("tickets") == "write"
+
+    @property
+    def sees_cmdb(self) -> bool:
+        return self.scope_level("cmdb") != "none"
+
+    @property
+    def writes_cmdb(self) -> bool:
+        return self.scope_level("cmdb") == "write"
+
+
+# What an occasional agent's permissions cover (``User.permissions``, one level per scope):
+# "tickets": everything of a customer except the CMDB (tickets, comments, attachments,
+# assignment, the customer's users, SLA explanations); "cmdb": configuration items and their
+# relations; "reports": the report views (none exist yet: they are to call
+# ``require_scope(..., "reports", write=False)``).
+SCOPE_NAMES = {"tickets": "tickets", "cmdb": "the CMDB", "reports": "reports"}
+
+
+def scope_level(user: User, scope: str) -> str:
+    """``user``'s level in ``scope`` (one of ``PERMISSION_SCOPES[scope]``, lowest to highest).
+    Only occasional agents are limited; everyone else has the highest level of every scope. A
+    level that is missing falls back to the default, one that is unknown to the lowest."""
+    levels = PERMISSION_SCOPES[scope]
+    if not _scopes_limit(user):
+        return levels[-1]
+    permissions = user.permissions if isinstance(user.permissions, dict) else {}
+    level = permissions.get(scope, OCCASIONAL_DEFAULT_PERMISSIONS[scope])
+    return level if level in levels else levels[0]
+
+
+def require_scope(who: CustomerAccess | User, scope: str, *, write: bool) -> None:
+    """PermissionDenied, with a sentence naming the scope, unless ``who`` may read (or, with
+    ``write``, change) what ``scope`` covers. Called by the API's and the console's customer
+    gates (``CustomerScopedMixin``, ``customer_page``), after the customer itself was found."""
+    user = who.user if isinstance(who, CustomerAccess) else who
+    if not _scopes_limit(user):
+        return
+    level = scope_level(user, scope)
+    if level == "none":
+        raise PermissionDenied(f"Your access does not include {SCOPE_NAMES[scope]}.")
+    if write and level != "write":
+        raise PermissionDenied(f"Your access to {SCOPE_NAMES[scope]} is read-only.")
+
+
+def _scopes_limit(user: User) -> bool:
+    """Scopes limit occasional agents only: full-time agents and provider admins (always
+    full-time) have every scope; customers' own people are limited by their role instead."""
+    return user.licence == Licence.OCCASIONAL and not user.is_provider_admin
 
 
 def works_tickets_of(user: User, customer: Customer) -> bool:

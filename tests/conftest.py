@@ -135,21 +135,32 @@ def _clear_caches() -> Iterator[None]:
     yield
     # Only the throttle's own keys: cache.clear() would FLUSHDB the broker's database too, taking
     # queued tasks (a running test worker's, or the development environment's) with it.
-    throttle = caches["throttle"]
-    client = throttle._cache.get_client(None, write=True)  # type: ignore[attr-defined]
-    keys = list(client.scan_iter(match=f"{throttle.key_prefix}:*"))
-    if keys:
-        client.delete(*keys)
+    for alias in ("throttle", "platform"):  # day-pass validity of a rolled-back pass, too
+        cache = caches[alias]
+        client = cache._cache.get_client(None, write=True)  # type: ignore[attr-defined]
+        keys = list(client.scan_iter(match=f"{cache.key_prefix}:*"))
+        if keys:
+            client.delete(*keys)
     forget_hosts()  # hosts of customers a rolled-back test created must not outlive it
 
 
 @pytest.fixture
-def cast(db: None) -> Cast:
-    """The session's cast, re-read so that no test sees another test's in-memory changes."""
+def cast(db: None, request: pytest.FixtureRequest) -> Cast:
+    """The session's cast, re-read so that no test sees another test's in-memory changes. The
+    day-pass pool holds POOL passes (bought inside the test's transaction), so that Charlie,
+    the occasional agent, gets in; tests marked ``empty_pool`` start with none."""
     assert _CAST is not None
     for value in vars(_CAST).values():
         value.refresh_from_db()
+    if request.node.get_closest_marker("empty_pool") is None:
+        from billing.services import day_passes_buy
+
+        with job_context("tests.pool"):
+            day_passes_buy(by=_CAST.alice, quantity=POOL)
     return _CAST
+
+
+POOL = 100
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Cast, api_for
+from tests.support.clients import console, portal
 
 OUTSIDERS_OF_ACME = ["charlie", "globex_admin", "globex_user"]
 
@@ -195,12 +196,8 @@ def test_outsiders_never_see_acme_in_the_unified_queue_or_notifications(
 def test_outsiders_get_404_for_console_and_portal_pages(
     cast: Cast, acme_ticket: dict[str, Any], outsider: str
 ) -> None:
-    from django.test import Client
-
     user = getattr(cast, outsider)
-    host = "localhost" if user.may_use_console else f"{user.customer.slug}.localhost"
-    client = Client(HTTP_HOST=host)
-    client.force_login(user)
+    client = console(user) if user.may_use_console else portal(user)  # (Charlie has proceeded)
     paths = (
         [f"/customers/acme/tickets/{acme_ticket['id']}/", "/customers/acme/"]
         if user.may_use_console
@@ -290,12 +287,8 @@ def test_a_user_who_does_not_own_a_ci_gets_404(cast: Cast, acme_ci: dict[str, An
 def test_outsiders_get_404_for_cmdb_console_and_portal_pages(
     cast: Cast, acme_ci: dict[str, Any], outsider: str
 ) -> None:
-    from django.test import Client
-
     user = getattr(cast, outsider)
-    host = "localhost" if user.may_use_console else f"{user.customer.slug}.localhost"
-    client = Client(HTTP_HOST=host)
-    client.force_login(user)
+    client = console(user) if user.may_use_console else portal(user)  # (Charlie has proceeded)
     ci_id = acme_ci["id"]
     if user.may_use_console:
         paths = [

@@ -104,6 +104,7 @@ def customer_detail(request: HttpRequest, access: CustomerAccess) -> HttpRespons
     page = context.get("page")
     context |= {
         "customer": access.customer,
+        "access": access,
         "next_link": _page_link(request, page.next_cursor if page else None),
         "previous_link": _page_link(request, page.previous_cursor if page else None),
         "people": CustomerUser.objects.select_related("user").order_by("user__name"),
@@ -119,6 +120,7 @@ def _ticket_context(access: CustomerAccess, ticket: Ticket) -> dict[str, Any]:
         "now": now,
         "sla": ticket_sla_card(customer=access.customer, ticket=ticket, now=now),
         "customer": access.customer,
+        "access": access,  # what the page offers to change (an occasional agent may only read)
         "next_statuses": sorted(TRANSITIONS[ticket.status]),
         "priorities": Priority.choices,
         "workers": ticket_workers(access.customer),
@@ -216,7 +218,7 @@ def ticket_reply(request: HttpRequest, access: CustomerAccess, ticket_id: int) -
     return HttpResponseRedirect(_ticket_url(access, ticket.pk) + "#thread-end")
 
 
-@customer_page
+@customer_page(writes=True)
 def ticket_new(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
     people = CustomerUser.objects.select_related("user").filter(user__is_active=True).order_by("user__name")
     context: dict[str, Any] = {

@@ -68,7 +68,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied()
+        exc = exceptions.PermissionDenied(str(exc) or None)  # the sentence, if the raiser wrote one
     if not isinstance(exc, exceptions.APIException):
         return None  # a real bug: let it be a 500 and be logged
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from accounts.models import AgentMembership, User
+from audit.models import AuditEntry
 from tests.conftest import Cast, api_for
 
 
@@ -65,3 +66,47 @@ def test_patch_memberships_and_deactivate(cast: Cast) -> None:
     assert client.delete(f"/api/v1/agents/{cast.bob.pk}/").status_code == 204
     cast.bob.refresh_from_db()
     assert cast.bob.is_active is False
+
+
+def test_provider_admins_are_full_time(cast: Cast) -> None:
+    client = api_for(cast.alice)
+    created = client.post(
+        "/api/v1/agents/",
+        {"email": "boss@msp.test", "name": "Boss", "licence": "occasional", "is_admin": True},
+        format="json",
+    )
+    assert created.status_code == 400 and list(created.json()["fields"]) == ["licence"]
+    assert "Provider admins are full-time agents" in created.json()["fields"]["licence"][0]
+    assert not User.objects.filter(email="boss@msp.test").exists()
+    for change in ({"is_admin": True}, {"is_admin": True, "licence": "occasional"}):  # charlie is occasional
+        refused = client.patch(f"/api/v1/agents/{cast.charlie.pk}/", change, format="json")
+        assert refused.status_code == 400 and list(refused.json()["fields"]) == ["licence"], change
+    made_occasional = client.patch(
+        f"/api/v1/agents/{cast.alice.pk}/", {"licence": "occasional"}, format="json"
+    )
+    assert made_occasional.status_code == 400 and "licence" in made_occasional.json()["fields"]
+    cast.charlie.refresh_from_db()
+    cast.alice.refresh_from_db()
+    assert (cast.charlie.kind, cast.charlie.licence) == ("agent", "occasional")
+    assert (cast.alice.kind, cast.alice.licence) == ("provider_admin", "full_time")
+    # Full-time first, then admin: fine.
+    promoted = client.patch(
+        f"/api/v1/agents/{cast.charlie.pk}/", {"licence": "full_time", "is_admin": True}, format="json"
+    )
+    assert promoted.status_code == 200 and promoted.json()["is_admin"] is True
+
+
+def test_licence_changes_are_audited_with_the_acting_admin(cast: Cast) -> None:
+    response = api_for(cast.alice).patch(
+        f"/api/v1/agents/{cast.bob.pk}/", {"licence": "occasional"}, format="json"
+    )
+    assert response.status_code == 200 and response.json()["permissions"] == {
+        "tickets": "write",
+        "cmdb": "read",
+        "reports": "none",
+    }
+    entry = AuditEntry.objects.filter(
+        object_pk=str(cast.bob.pk), action=AuditEntry.Action.UPDATE, changes__has_key="licence"
+    ).get()
+    assert entry.actor == cast.alice and entry.channel == "api"
+    assert entry.changes_dict["licence"] == ["full_time", "occasional"]

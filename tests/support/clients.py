@@ -5,11 +5,17 @@ from __future__ import annotations
 from django.test import Client
 
 from accounts.models import User
+from billing.services import needs_day_pass
 
 
-def console(user: User) -> Client:
+def console(user: User, *, proceed: bool = True) -> Client:
+    """A console session of ``user``. An occasional agent has pressed Proceed on the day-pass
+    page already (a pass from the test's pool), unless ``proceed`` is False."""
     client = Client(HTTP_HOST="localhost")
     client.force_login(user)
+    if proceed and needs_day_pass(user):
+        response = client.post("/day-pass/", {"next": "/"})
+        assert response.status_code == 302, "no day pass for the occasional agent (empty pool?)"
     return client
 
 

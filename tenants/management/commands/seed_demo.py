@@ -100,7 +100,16 @@ class Command(BaseCommand):
                             )
                     self._cmdb(customer)
                     self._tickets(customer)
+            self._day_passes()
         self._print(customers)
+
+    def _day_passes(self) -> None:
+        """A pool for the demo's occasional agent (bought once, by the demo admin)."""
+        from billing.models import DayPassPurchase
+        from billing.services import day_passes_buy
+
+        if not DayPassPurchase.objects.exists():
+            day_passes_buy(by=User.objects.get(email="admin@demo-msp.test"), quantity=20)
 
     def _cmdb(self, customer: Customer) -> None:
         """A small site with an SLA on its rack (inherited below it), once per customer."""

@@ -1,0 +1,167 @@
+"""Console pages of the provider's agents (Admin → Agents): the list with filters, the create
+and edit forms (licence, admin, customers, an occasional agent's scopes, an optional password)
+and deactivation. Provider admins change them; agents see them read-only; anyone else gets 404
+(``provider_page``). Every change goes through ``accounts.services``, as from the API."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import available_timezones
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST, require_safe
+
+from accounts.forms import LEVEL_LABELS, SCOPE_LABELS, AgentForm
+from accounts.models import AgentMembership, Licence, User, UserKind
+from accounts.services import (
+    PERMISSION_SCOPES,
+    agent_create,
+    agent_update,
+    person_deactivate,
+    person_reactivate,
+)
+from serviflow.pages import WORKFLOW_ERRORS, problem_of, provider_page
+from tenants.access import scope_level
+
+AGENTS_PAGE_SIZE = 50
+STATES = {"active": True, "deactivated": False, "all": None}
+
+
+def _can_edit(request: HttpRequest) -> bool:
+    return bool(request.user.is_provider_admin)  # type: ignore[union-attr]
+
+
+def _agents() -> QuerySet[User]:
+    """Provider admins and agents, with their customers in one more query."""
+    memberships = AgentMembership.objects.select_related("customer").order_by("customer__name")
+    return User.objects.filter(kind__in=[UserKind.PROVIDER_ADMIN, UserKind.AGENT]).prefetch_related(
+        Prefetch("memberships", queryset=memberships)
+    )
+
+
+def _agent_url(agent: User) -> str:
+    return reverse("console-agent", args=[agent.pk])
+
+
+def agents_filtered(params: QueryDict) -> QuerySet[User]:
+    """The list's filters: ``licence`` (full_time, occasional), ``state`` (active by default,
+    deactivated, all) and ``search`` (part of a name or email). ValidationError names a bad one."""
+    agents = _agents()
+    licence = params.get("licence", "")
+    if licence:
+        if licence not in Licence.values:
+            raise ValidationError({"licence": [f"Use one of {', '.join(Licence.values)}, not '{licence}'."]})
+        agents = agents.filter(licence=licence)
+    state = params.get("state") or "active"
+    if state not in STATES:
+        raise ValidationError({"state": [f"Use one of {', '.join(STATES)}, not '{state}'."]})
+    if (active := STATES[state]) is not None:
+        agents = agents.filter(is_active=active)
+    if search := params.get("search", "").strip():
+        agents = agents.filter(Q(name__icontains=search) | Q(email__icontains=search))
+    return agents.order_by("name", "email")
+
+
+@require_safe
+@provider_page
+def agent_list(request: HttpRequest) -> HttpResponse:
+    params = request.GET
+    context: dict[str, Any] = {
+        "params": params,
+        "state": params.get("state") or "active",
+        "licences": Licence.choices,
+        "can_edit": _can_edit(request),
+        "errors": [],
+        "page": None,
+    }
+    status = 200
+    try:
+        page = Paginator(agents_filtered(params), AGENTS_PAGE_SIZE).get_page(params.get("page"))
+    except ValidationError as exc:
+        status, context["errors"] = problem_of(exc)
+    else:
+        query = params.copy()
+        query.pop("page", None)
+        context |= {"page": page, "query": query.urlencode()}
+    template = "accounts/agents/_table.html" if request.htmx else "accounts/agents/list.html"  # type: ignore[attr-defined]
+    return render(request, template, context, status=status)
+
+
+def _agent_page(
+    request: HttpRequest, agent: User | None, form: AgentForm | None, *, status: int = 200
+) -> HttpResponse:
+    context = {
+        "agent": agent,
+        "form": form,
+        "can_edit": _can_edit(request),
+        "is_self": agent is not None and agent.pk == request.user.pk,
+        "scopes": [
+            (SCOPE_LABELS[scope], LEVEL_LABELS[scope_level(agent, scope)]) for scope in PERMISSION_SCOPES
+        ]
+        if agent is not None and agent.licence == Licence.OCCASIONAL
+        else [],
+        "timezones": sorted(available_timezones()) if form is not None else [],
+    }
+    return render(request, "accounts/agents/agent.html", context, status=status)
+
+
+@provider_page
+def agent_new(request: HttpRequest) -> HttpResponse:
+    if not _can_edit(request):
+        raise PermissionDenied("Only provider admins can add agents.")
+    form = AgentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            agent = agent_create(fields=form.agent_fields(), password=form.cleaned_data["password"] or None)
+        except WORKFLOW_ERRORS as exc:
+            form.add_workflow_error(exc)
+        else:
+            invited = "" if form.cleaned_data["password"] else f" An activation email goes to {agent.email}."
+            messages.success(request, f"Agent {agent.name} created.{invited}")
+            return HttpResponseRedirect(_agent_url(agent))
+    return _agent_page(request, None, form, status=400 if form.errors else 200)
+
+
+@provider_page
+def agent_detail(request: HttpRequest, agent_id: int) -> HttpResponse:
+    agent = get_object_or_404(_agents(), pk=agent_id)
+    if not _can_edit(request):
+        return _agent_page(request, agent, None)
+    form = AgentForm(request.POST or None, agent=agent)
+    if request.method == "POST" and form.is_valid():
+        try:
+            agent_update(agent=agent, data=form.changes())
+        except WORKFLOW_ERRORS as exc:
+            form.add_workflow_error(exc)
+            agent = get_object_or_404(_agents(), pk=agent_id)  # the refused values were never saved
+        else:
+            messages.success(request, f"Agent {agent.name} saved.")
+            return HttpResponseRedirect(_agent_url(agent))
+    return _agent_page(request, agent, form, status=400 if form.errors else 200)
+
+
+@require_POST
+@provider_page
+def agent_deactivate(request: HttpRequest, agent_id: int) -> HttpResponse:
+    agent = get_object_or_404(_agents(), pk=agent_id)
+    if agent.pk == request.user.pk:
+        messages.error(request, "You cannot deactivate yourself.")
+        return HttpResponseRedirect(_agent_url(agent))
+    person_deactivate(user=agent)
+    messages.success(request, f"{agent.name} deactivated: their sessions and API tokens have ended.")
+    return HttpResponseRedirect(_agent_url(agent))
+
+
+@require_POST
+@provider_page
+def agent_reactivate(request: HttpRequest, agent_id: int) -> HttpResponse:
+    agent = get_object_or_404(_agents(), pk=agent_id)
+    person_reactivate(user=agent)
+    messages.success(request, f"{agent.name} reactivated. Their old API tokens stay revoked.")
+    return HttpResponseRedirect(_agent_url(agent))

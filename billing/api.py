@@ -1,0 +1,241 @@
+"""API: the day-pass pool, purchases, consumptions, activation, and the licence report."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, permissions, serializers, status
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import ApiToken, User
+from billing import services
+from billing.models import Channel, DayPassConsumption, DayPassExpiry, DayPassPurchase
+from billing.reports import licence_report, month_of
+from serviflow.api.views import ApiView, ApiViewSet
+
+
+class ProviderAdminsOnly(permissions.BasePermission):
+    """Billing is the provider's: customers' people do not see it (404), agents may not (403)."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user: User = request.user  # type: ignore[assignment]
+        if not user.is_provider_staff:
+            raise NotFound
+        if not user.is_provider_admin:
+            raise PermissionDenied("Only provider admins can see and buy day passes.")
+        return True
+
+
+ADMIN_ONLY = [permissions.IsAuthenticated, ProviderAdminsOnly]
+
+
+class PoolSerializer(serializers.Serializer[Any]):
+    balance = serializers.IntegerField()
+    purchased = serializers.IntegerField()
+    consumed = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=10, decimal_places=2)
+
+
+class DayPassPoolView(ApiView):
+    permission_classes = ADMIN_ONLY
+
+    @extend_schema(responses=PoolSerializer)
+    def get(self, request: Request) -> Response:
+        """The pool: balance, passes bought and consumed so far."""
+        pool = services.pool()
+        data = {
+            "balance": pool.balance,
+            "purchased": pool.purchased,
+            "consumed": pool.consumed,
+            "unit_price": services.unit_price(),
+        }
+        return Response(PoolSerializer(data).data)
+
+
+class PurchaseSerializer(serializers.ModelSerializer[DayPassPurchase]):
+    bought_by = serializers.EmailField(source="bought_by.email", read_only=True)
+    balance = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DayPassPurchase
+        fields = ["id", "quantity", "unit_price", "total", "balance", "bought_by", "bought_at"]
+        read_only_fields = ["id", "unit_price", "total", "bought_by", "bought_at"]
+
+    def get_balance(self, purchase: DayPassPurchase) -> int:
+        return services.pool().balance
+
+    def validate_quantity(self, value: int) -> int:
+        if not 1 <= value <= services.MAX_PURCHASE:
+            raise serializers.ValidationError(
+                f"Buy between 1 and {services.MAX_PURCHASE:,} day passes at a time."
+            )
+        return value
+
+
+class PurchaseViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, ApiViewSet):
+    """Purchases of day passes for the pool (provider admins)."""
+
+    serializer_class = PurchaseSerializer
+    permission_classes = ADMIN_ONLY
+
+    def get_queryset(self) -> QuerySet[DayPassPurchase]:
+        return DayPassPurchase.objects.select_related("bought_by").order_by("-bought_at", "-id")
+
+    def perform_create(self, serializer: PurchaseSerializer) -> None:  # type: ignore[override]
+        by: User = self.request.user  # type: ignore[assignment]
+        serializer.instance = services.day_passes_buy(by=by, quantity=serializer.validated_data["quantity"])
+
+
+class ConsumptionSerializer(serializers.ModelSerializer[DayPassConsumption]):
+    agent_email = serializers.EmailField(source="agent.email", read_only=True)
+    agent_name = serializers.CharField(source="agent.name", read_only=True)
+    state = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DayPassConsumption
+        fields = [
+            "id",
+            "agent",
+            "agent_email",
+            "agent_name",
+            "local_date",
+            "timezone",
+            "consumed_at",
+            "valid_until",
+            "channel",
+            "state",
+        ]
+        read_only_fields = fields
+
+    def get_state(self, consumption: DayPassConsumption) -> str:
+        """``expired`` once its instant has passed (recorded by the job or not yet)."""
+        ended = getattr(consumption, "has_expiry", False) or consumption.valid_until <= timezone.now()
+        return "expired" if ended else "active"
+
+
+def consumptions_filtered(params: Any) -> QuerySet[DayPassConsumption]:
+    """The consumption log with ``agent`` (id or email), ``from`` and ``to`` (local dates,
+    inclusive); bad values are a ValidationError naming the parameter."""
+    rows = DayPassConsumption.objects.select_related("agent").annotate(
+        has_expiry=Exists(DayPassExpiry.objects.filter(consumption=OuterRef("pk")))
+    )
+    agent = (params.get("agent") or "").strip()
+    if agent:
+        rows = (
+            rows.filter(agent_id=int(agent)) if agent.isdigit() else rows.filter(agent__email__iexact=agent)
+        )
+    for name, lookup in (("from", "local_date__gte"), ("to", "local_date__lte")):
+        text = (params.get(name) or "").strip()
+        if text:
+            try:
+                rows = rows.filter(**{lookup: date.fromisoformat(text)})
+            except ValueError:
+                raise ValidationError({name: [f"Use a date such as 2026-11-21 (got {text!r})."]}) from None
+    return rows.order_by("-consumed_at", "-id")
+
+
+class ConsumptionViewSet(mixins.ListModelMixin, ApiViewSet):
+    """Who used a day pass on which local date (provider admins); ``?agent=&from=&to=``."""
+
+    serializer_class = ConsumptionSerializer
+    permission_classes = ADMIN_ONLY
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("agent", str, description="agent id or email"),
+            OpenApiParameter("from", date, description="first local date"),
+            OpenApiParameter("to", date, description="last local date"),
+        ]
+    )
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[DayPassConsumption]:
+        return consumptions_filtered(self.request.query_params)
+
+
+class ActivationSerializer(serializers.Serializer[Any]):
+    consumed = serializers.BooleanField()
+    local_date = serializers.DateField(allow_null=True)
+    valid_until = serializers.DateTimeField()
+
+
+class ActivateView(ApiView):
+    """The console's Proceed: use a day pass for today (occasional agents)."""
+
+    day_pass_exempt = True  # this is where the pass is taken, deliberately
+
+    @extend_schema(request=None, responses={200: ActivationSerializer, 201: ActivationSerializer})
+    def post(self, request: Request) -> Response:
+        user: User = request.user  # type: ignore[assignment]
+        if not user.is_provider_staff:
+            raise NotFound
+        channel = Channel.API if isinstance(request.auth, ApiToken) else Channel.CONSOLE
+        use = services.day_pass_consume(user=user, channel=channel)
+        data = {
+            "consumed": use.consumed,
+            "local_date": use.consumption.local_date if use.consumption else None,
+            "valid_until": use.valid_until,
+        }
+        code = status.HTTP_201_CREATED if use.consumed else status.HTTP_200_OK
+        return Response(ActivationSerializer(data).data, status=code)
+
+
+class AgentLineSerializer(serializers.Serializer[Any]):
+    agent = serializers.IntegerField()
+    email = serializers.EmailField()
+    name = serializers.CharField()
+    licence = serializers.CharField()
+    is_admin = serializers.BooleanField()
+    passes = serializers.IntegerField()
+    pass_days = serializers.ListField(child=serializers.DateField())
+    passes_cost = serializers.DecimalField(max_digits=14, decimal_places=2)
+    active_days = serializers.IntegerField()
+
+
+class DaySerializer(serializers.Serializer[Any]):
+    date = serializers.DateField()
+    passes = serializers.IntegerField()
+
+
+class RecommendationSerializer(serializers.Serializer[Any]):
+    agent = serializers.IntegerField()
+    email = serializers.EmailField()
+    name = serializers.CharField()
+    action = serializers.ChoiceField(choices=["convert_to_full_time", "convert_to_occasional"])
+    detail = serializers.CharField()
+
+
+class LicenceReportSerializer(serializers.Serializer[Any]):
+    month = serializers.CharField()
+    full_time_agents = serializers.IntegerField()
+    occasional_agents = serializers.IntegerField(help_text="occasional agents who used a pass this month")
+    occasional_agents_total = serializers.IntegerField()
+    day_passes_consumed = serializers.IntegerField()
+    day_passes_bought = serializers.IntegerField()
+    balance = serializers.IntegerField()
+    day_pass_price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    full_time_licence_price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    currency = serializers.CharField()
+    by_agent = AgentLineSerializer(many=True)
+    by_day = DaySerializer(many=True)
+    recommendations = RecommendationSerializer(many=True)
+
+
+class LicenceReportView(ApiView):
+    permission_classes = ADMIN_ONLY
+
+    @extend_schema(
+        parameters=[OpenApiParameter("month", str, description="YYYY-MM (default: this month)")],
+        responses=LicenceReportSerializer,
+    )
+    def get(self, request: Request) -> Response:
+        """Licences of a month: unique full-time agents, occasional agents' passes, advice."""
+        return Response(licence_report(month_of(request.query_params.get("month"))))

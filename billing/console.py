@@ -1,0 +1,374 @@
+"""Console pages of billing: Admin → Day passes (the pool, buying passes with a confirmation
+step, the consumption log with its filters and a CSV export) and Admin → Licences (the licence
+report of a month with a chart of passes per day).
+
+Billing is the provider admins' alone: customers' people and customer agents get 404 (the pages
+do not exist for them), provider agents 403 on every page, reads included. Purchases go through
+``billing.services.day_passes_buy`` and the log through ``billing.api.consumptions_filtered``,
+as from the API."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from functools import wraps
+from itertools import chain
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Page, Paginator
+from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST, require_safe
+from rest_framework.exceptions import ValidationError as ApiValidationError
+
+from accounts.models import User, UserKind
+from billing import services
+from billing.api import ConsumptionSerializer, consumptions_filtered
+from billing.models import DayPassConsumption, DayPassPool, DayPassPurchase
+from billing.reports import Month, licence_report, month_of
+from serviflow.pages import WORKFLOW_ERRORS, problem_of, provider_page
+
+LOG_PAGE_SIZE = 50
+RECENT_PURCHASES = 5
+CSV_HEADER = (
+    "agent_email",
+    "agent_name",
+    "local_date",
+    "timezone",
+    "consumed_at_utc",
+    "valid_until_utc",
+    "channel",
+    "state",
+)
+# A cell starting with one of these is a formula to spreadsheet programs (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# The state of a pass exactly as the API reports it (expired once its instant has passed).
+pass_state = ConsumptionSerializer().get_state
+
+
+def admin_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """``provider_page`` (anyone but provider staff: 404), and reads are the admins' too (403).
+    Outside the method check, so that the pages do not exist for outsiders whatever the method."""
+
+    @provider_page
+    @wraps(view)
+    def admins_only(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_provider_admin:  # type: ignore[union-attr]
+            raise PermissionDenied("Billing is for provider admins only.")
+        return view(request, *args, **kwargs)
+
+    return admins_only
+
+
+# --- Admin → Day passes ---------------------------------------------------------------------------
+
+
+class BuyForm(forms.Form):
+    quantity = forms.IntegerField(
+        min_value=1,
+        max_value=services.MAX_PURCHASE,
+        error_messages={
+            "required": "Enter how many day passes to buy.",
+            "invalid": "Enter a whole number of day passes.",
+            "min_value": f"Buy between 1 and {services.MAX_PURCHASE:,} day passes at a time.",
+            "max_value": f"Buy between 1 and {services.MAX_PURCHASE:,} day passes at a time.",
+        },
+    )
+
+
+def _form_problems(form: forms.Form) -> list[str]:
+    return [f"{name}: {' '.join(str(error) for error in errors)}" for name, errors in form.errors.items()]
+
+
+def _money(amount: Decimal) -> str:
+    return f"{amount:,.2f} {settings.BILLING_CURRENCY}"
+
+
+def _utc_iso(instant: datetime) -> str:
+    return instant.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _agents_with_passes() -> QuerySet[User]:
+    """The log's agent filter: provider staff who ever used a pass (an agent converted to
+    full-time keeps their past passes)."""
+    used = DayPassConsumption.objects.filter(agent=OuterRef("pk"))
+    staff = User.objects.filter(kind__in=[UserKind.PROVIDER_ADMIN, UserKind.AGENT])
+    return staff.filter(Exists(used)).order_by("name", "email")
+
+
+def _log_row(consumption: DayPassConsumption) -> dict[str, Any]:
+    zone = _zone(consumption.timezone)
+    return {
+        "agent": consumption.agent,
+        "local_date": consumption.local_date,
+        "timezone": consumption.timezone,
+        # In the pass's own zone, whatever the viewer's (templates would convert to the viewer's).
+        "consumed_local": timezone.localtime(consumption.consumed_at, zone).strftime("%H:%M %Z"),
+        "valid_until_local": timezone.localtime(consumption.valid_until, zone).strftime("%a %d %b %H:%M %Z"),
+        "consumed_at_utc": _utc_iso(consumption.consumed_at),
+        "valid_until_utc": _utc_iso(consumption.valid_until),
+        "channel": consumption.channel,
+        "state": pass_state(consumption),
+    }
+
+
+def _filtered_log(params: Mapping[str, str]) -> tuple[QuerySet[DayPassConsumption] | None, list[str]]:
+    """The log under the page's filters, or the sentences saying which filter is wrong."""
+    try:
+        return consumptions_filtered(params), []
+    except ApiValidationError as exc:
+        detail = exc.detail if isinstance(exc.detail, dict) else {"filters": exc.detail}
+        return None, [f"{name}: {' '.join(str(m) for m in msgs)}" for name, msgs in detail.items()]
+
+
+def _log_context(request: HttpRequest) -> tuple[dict[str, Any], int]:
+    params = request.GET
+    rows, errors = _filtered_log(params)
+    page: Page[DayPassConsumption] | None = None
+    if rows is not None:
+        page = Paginator(rows, LOG_PAGE_SIZE).get_page(params.get("page"))
+    query = params.copy()
+    query.pop("page", None)
+    context = {
+        "params": params,
+        "errors": errors,
+        "page": page,
+        "rows": [_log_row(consumption) for consumption in page] if page is not None else [],
+        "query": query.urlencode(),
+    }
+    return context, 400 if errors else 200
+
+
+def _day_passes_page(
+    request: HttpRequest, *, problems: list[str] | None = None, form: BuyForm | None = None, status: int = 200
+) -> HttpResponse:
+    for problem in problems or []:
+        messages.error(request, problem)
+    log, log_status = _log_context(request)
+    pool = services.pool()
+    context = {
+        "section": "day-passes",
+        "pool": pool,
+        "unit_price": _money(services.unit_price()),
+        "form": form or BuyForm(),
+        "purchases": DayPassPurchase.objects.select_related("bought_by")[:RECENT_PURCHASES],
+        "agents": _agents_with_passes(),
+        "max_purchase": services.MAX_PURCHASE,
+        "max_purchase_text": f"{services.MAX_PURCHASE:,}",
+        **log,
+    }
+    return render(request, "billing/admin_day_passes.html", context, status=max(status, log_status))
+
+
+@admin_page
+@require_safe
+def day_passes(request: HttpRequest) -> HttpResponse:
+    if request.htmx:  # type: ignore[attr-defined]  # the filters swap the log in place
+        log, status = _log_context(request)
+        return render(request, "billing/admin_day_pass_log.html", log, status=status)
+    return _day_passes_page(request)
+
+
+def _last_purchase_id() -> int:
+    return DayPassPurchase.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
+def _confirmation(request: HttpRequest, quantity: int, *, status: int = 200) -> HttpResponse:
+    price = services.unit_price()
+    context = {
+        "section": "day-passes",
+        "quantity": quantity,
+        "unit_price": price,
+        "unit_price_text": _money(price),
+        "total_text": _money(price * quantity),
+        "balance_after": services.pool().balance + quantity,
+        "after": _last_purchase_id(),  # what the confirmation was shown after (see below)
+    }
+    return render(request, "billing/admin_day_pass_confirm.html", context, status=status)
+
+
+@admin_page
+@require_POST
+def day_passes_buy(request: HttpRequest) -> HttpResponse:
+    """Two steps: the quantity shows what it costs (nothing written); ``confirm`` buys, once."""
+    admin: User = request.user  # type: ignore[assignment]
+    form = BuyForm(request.POST)
+    if not form.is_valid():
+        return _day_passes_page(request, problems=_form_problems(form), form=form, status=400)
+    quantity: int = form.cleaned_data["quantity"]
+    if request.POST.get("confirm") != "yes":
+        return _confirmation(request, quantity)
+    price = services.unit_price()
+    if request.POST.get("unit_price") != str(price):  # the price changed since the confirmation
+        messages.error(request, f"The unit price is now {_money(price)}: check the total again.")
+        return _confirmation(request, quantity, status=409)
+    try:
+        with transaction.atomic():
+            # One confirmation at a time (the pool's row, which the purchase's trigger updates
+            # anyway): a second click on the same confirmation, or another admin's purchase since
+            # it was shown, finds a newer purchase than the one it was shown after.
+            DayPassPool.objects.select_for_update().get(pk=1)
+            stale = request.POST.get("after") != str(_last_purchase_id())
+            purchase = None if stale else services.day_passes_buy(by=admin, quantity=quantity)
+    except WORKFLOW_ERRORS as exc:
+        status, problems = problem_of(exc)
+        return _day_passes_page(request, problems=problems, form=form, status=status)
+    if purchase is None:
+        messages.error(
+            request, "Day passes were bought since this purchase was shown to you: check it again."
+        )
+        return _confirmation(request, quantity, status=409)
+    messages.success(
+        request,
+        f"Bought {purchase.quantity:,} day passes at {_money(purchase.unit_price)} each "
+        f"({_money(purchase.total)}). The pool now holds {services.pool().balance:,}.",
+    )
+    return HttpResponseRedirect(reverse("billing-day-passes"))
+
+
+class _Echo:
+    """A file for ``csv.writer`` that hands each line back instead of storing it."""
+
+    def write(self, line: str) -> str:
+        return line
+
+
+def csv_cell(value: object) -> str:
+    """A cell a spreadsheet shows as text: a value that would start a formula gets a quote."""
+    text = str(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+def _csv_cells(consumption: DayPassConsumption) -> list[str]:
+    row = _log_row(consumption)
+    agent: User = row["agent"]
+    values = (agent.email, agent.name, row["local_date"].isoformat(), row["timezone"])
+    more = (row["consumed_at_utc"], row["valid_until_utc"], row["channel"], row["state"])
+    return [csv_cell(value) for value in (*values, *more)]
+
+
+@admin_page
+@require_safe
+def day_passes_csv(request: HttpRequest) -> HttpResponse:
+    """The filtered log as CSV, streamed (the whole ledger may be long)."""
+    rows, problems = _filtered_log(request.GET)
+    if rows is None:
+        return _day_passes_page(request, problems=problems, status=400)
+    writer = csv.writer(_Echo())
+    lines: Iterator[str] = chain(
+        [writer.writerow(CSV_HEADER)],
+        (writer.writerow(_csv_cells(consumption)) for consumption in rows.iterator(chunk_size=2_000)),
+    )
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    filename = f"day-passes-{timezone.now().date().isoformat()}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response  # type: ignore[return-value]  # the page gates hand any response on
+
+
+# --- Admin → Licences ------------------------------------------------------------------------------
+
+CHART_WIDTH, CHART_HEIGHT = 640, 220
+CHART_LEFT, CHART_BOTTOM, CHART_TOP, CHART_RIGHT = 36, 28, 12, 8
+
+
+def _chart_ceiling(peak: int) -> int:
+    """The top of the y axis: the busiest day rounded up to an even number (at least 2), so that
+    the middle grid line is a whole number of passes."""
+    return max(2, peak + peak % 2)
+
+
+def passes_chart(by_day: list[dict[str, Any]], month_label: str) -> dict[str, Any]:
+    """A bar per day of the month, laid out for an inline SVG (coordinates in the viewBox)."""
+    plot_width = CHART_WIDTH - CHART_LEFT - CHART_RIGHT
+    plot_height = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
+    counts = [int(day["passes"]) for day in by_day]
+    top = _chart_ceiling(max(counts, default=0))
+    slot = plot_width / max(1, len(by_day))
+    baseline = CHART_TOP + plot_height
+    bars = []
+    for n, (day, count) in enumerate(zip(by_day, counts, strict=True)):
+        when = date.fromisoformat(str(day["date"]))
+        height = plot_height * count / top
+        bars.append(
+            {
+                "x": f"{CHART_LEFT + n * slot + slot * 0.15:.1f}",
+                "y": f"{baseline - height:.1f}",
+                "width": f"{slot * 0.7:.1f}",
+                "height": f"{height:.1f}",
+                "label_x": f"{CHART_LEFT + (n + 0.5) * slot:.1f}",
+                "day": when.day,
+                "show_day": when.day == 1 or when.day % 5 == 0,
+                "date_text": f"{when:%a %d %b %Y}",
+                "text": f"{when:%a %d %b %Y}: {count} pass{'' if count == 1 else 'es'}",
+                "passes": count,
+            }
+        )
+    ticks = [
+        {"value": value, "y": f"{baseline - plot_height * value / top:.1f}"} for value in (0, top // 2, top)
+    ]
+    total = sum(counts)
+    summary = f"{total} day pass{'' if total == 1 else 'es'} used in {month_label}"
+    if total:
+        busiest = max(range(len(counts)), key=counts.__getitem__)  # the first of equals
+        summary += f"; the busiest day was {bars[busiest]['text']}"
+    return {
+        "width": CHART_WIDTH,
+        "height": CHART_HEIGHT,
+        "left": CHART_LEFT,
+        "right": CHART_WIDTH - CHART_RIGHT,
+        "baseline": f"{baseline:.1f}",
+        "day_label_y": f"{baseline + 16:.1f}",
+        "bars": bars,
+        "ticks": ticks,
+        "summary": summary + ".",
+    }
+
+
+def _month_links(month: Month) -> dict[str, str]:
+    before = (month.first - timedelta(days=1)).replace(day=1)
+    return {"previous": before.strftime("%Y-%m"), "next": month.after.strftime("%Y-%m")}
+
+
+@admin_page
+@require_safe
+def licences(request: HttpRequest) -> HttpResponse:
+    context: dict[str, Any] = {"section": "licences", "month_text": request.GET.get("month", "")}
+    try:
+        month = month_of(request.GET.get("month"))
+    except ValidationError as exc:
+        status, problems = problem_of(exc)
+        for problem in problems:
+            messages.error(request, problem)
+        return render(request, "billing/admin_licences.html", context, status=status)
+    report: dict[str, Any] = licence_report(month)
+    label = month.first.strftime("%B %Y")
+    context |= {
+        "month": month,
+        "month_label": label,
+        "month_text": month.label,
+        "report": report,
+        "day_pass_price": _money(Decimal(report["day_pass_price"])),
+        "licence_price": _money(Decimal(report["full_time_licence_price"])),
+        "passes_cost": _money(Decimal(report["day_pass_price"]) * report["day_passes_consumed"]),
+        "chart": passes_chart(report["by_day"], label),
+        **_month_links(month),
+    }
+    return render(request, "billing/admin_licences.html", context)

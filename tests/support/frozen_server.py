@@ -1,0 +1,67 @@
+"""The real web server with its clock set to a chosen instant, for browser tests that cross a
+midnight without waiting for one.
+
+Run as ``python -m tests.support.frozen_server HOST:PORT`` with ``SERVIFLOW_FROZEN_AT`` set to an
+ISO instant with an offset: Django's runserver (no reload) starts inside
+``time_machine.travel(instant, tick=True)``, so the server's clock begins there and runs on in
+real time. Tests start it with ``start`` and restart it with a later instant; sessions live in
+the database, so a browser stays signed in across the restart.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+
+FROZEN_AT = "SERVIFLOW_FROZEN_AT"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start(port: int, env: dict[str, str], log: Path, instant: datetime) -> subprocess.Popen[bytes]:
+    """The frozen server on ``127.0.0.1:port``, its clock at ``instant``; returns once it answers."""
+    if instant.tzinfo is None:
+        raise ValueError("the instant needs a time zone")
+    with log.open("ab") as out:
+        out.write(f"\n--- frozen server at {instant.isoformat()} ---\n".encode())
+        out.flush()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.frozen_server", f"127.0.0.1:{port}"],
+            cwd=ROOT,
+            env={**env, FROZEN_AT: instant.isoformat()},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz", headers={"Host": "localhost"})
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310 - loopback
+                if response.status == 200:
+                    return proc
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError(f"frozen web server did not start:\n{log.read_text()}")
+
+
+def main(address: str) -> None:
+    import time_machine
+    from django.core.management import execute_from_command_line
+
+    instant = datetime.fromisoformat(os.environ[FROZEN_AT])
+    if instant.tzinfo is None:
+        sys.exit(f"{FROZEN_AT} needs an offset, e.g. 2026-11-22T23:30:00+05:30")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serviflow.settings")
+    with time_machine.travel(instant, tick=True):
+        execute_from_command_line(["manage.py", "runserver", "--noreload", address])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
