@@ -38,13 +38,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from unittest import mock
-from wsgiref.util import setup_testing_defaults
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serviflow.settings")
 
-from provision import in_bench_database, log, p95, print_verdict  # noqa: E402
+from provision import in_bench_database, log, p95, print_verdict, wsgi_get  # noqa: E402
 
 REQUESTS = int(os.environ.get("DAYPASS_BENCH_REQUESTS", "2000"))
 WARMUPS = 100
@@ -89,26 +88,10 @@ def noon_zone() -> str:
 
 def api_get(handler: Handler, token: str) -> tuple[float, int, dict[str, str]]:
     """One request through Django's WSGI handler: seconds, status and headers."""
-    environ = {"PATH_INFO": PATH, "QUERY_STRING": "", "HTTP_HOST": "localhost"}
-    environ["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    setup_testing_defaults(environ)
-    answer: list[tuple[str, list[tuple[str, str]]]] = []
-
-    def start_response(line: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
-        answer.append((line, headers))
-
-    start = time.perf_counter()
-    response = handler(environ, start_response)
-    try:
-        body = b"".join(response)
-    finally:
-        response.close()
-    took = time.perf_counter() - start
-    line, headers = answer[0]
-    code = int(line.split()[0])
+    took, code, headers, body = wsgi_get(handler, PATH, "", token)
     if code != 200:
-        raise RuntimeError(f"{PATH} answered {line}: {body[:300]!r}")
-    return took, code, dict(headers)
+        raise RuntimeError(f"{PATH} answered {code}: {body[:300]!r}")
+    return took, code, headers
 
 
 @dataclass

@@ -24,6 +24,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+from wsgiref.util import setup_testing_defaults
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -63,6 +64,30 @@ _SHAPE_QUERIES = {
          WHERE ic.relnamespace = %(ns)s::regnamespace""",
     "migrations": "SELECT app || '.' || name FROM {schema}.django_migrations",
 }
+
+
+def wsgi_get(
+    handler: Callable[..., Any], path: str, query: str, token: str
+) -> tuple[float, int, dict[str, str], bytes]:
+    """One authenticated GET through Django's WSGI handler (what gunicorn calls, minus the
+    socket): seconds, status code, headers and body."""
+    environ = {"PATH_INFO": path, "QUERY_STRING": query, "HTTP_HOST": "localhost"}
+    environ["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    setup_testing_defaults(environ)
+    answer: list[tuple[str, list[tuple[str, str]]]] = []
+
+    def start_response(line: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        answer.append((line, headers))
+
+    start = time.perf_counter()
+    response = handler(environ, start_response)
+    try:
+        body = b"".join(response)
+    finally:
+        response.close()
+    took = time.perf_counter() - start
+    line, headers = answer[0]
+    return took, int(line.split()[0]), dict(headers), body
 
 
 def log(message: str) -> None:

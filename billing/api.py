@@ -5,20 +5,20 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet
-from django.utils import timezone
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, serializers, status
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import ApiToken, User
 from billing import services
-from billing.models import Channel, DayPassConsumption, DayPassExpiry, DayPassPurchase
+from billing.models import Channel, DayPassConsumption, DayPassPurchase
 from billing.reports import licence_report, month_of
 from serviflow.api.views import ApiView, ApiViewSet
+from sla.api import ProviderStaffOnly
 
 
 class ProviderAdminsOnly(permissions.BasePermission):
@@ -69,7 +69,10 @@ class PurchaseSerializer(serializers.ModelSerializer[DayPassPurchase]):
         read_only_fields = ["id", "unit_price", "total", "bought_by", "bought_at"]
 
     def get_balance(self, purchase: DayPassPurchase) -> int:
-        return services.pool().balance
+        """The pool's balance now (read once per response, not per row)."""
+        if "balance" not in self.context:
+            self.context["balance"] = services.pool().balance
+        return int(self.context["balance"])
 
     def validate_quantity(self, value: int) -> int:
         if not 1 <= value <= services.MAX_PURCHASE:
@@ -115,30 +118,7 @@ class ConsumptionSerializer(serializers.ModelSerializer[DayPassConsumption]):
         read_only_fields = fields
 
     def get_state(self, consumption: DayPassConsumption) -> str:
-        """``expired`` once its instant has passed (recorded by the job or not yet)."""
-        ended = getattr(consumption, "has_expiry", False) or consumption.valid_until <= timezone.now()
-        return "expired" if ended else "active"
-
-
-def consumptions_filtered(params: Any) -> QuerySet[DayPassConsumption]:
-    """The consumption log with ``agent`` (id or email), ``from`` and ``to`` (local dates,
-    inclusive); bad values are a ValidationError naming the parameter."""
-    rows = DayPassConsumption.objects.select_related("agent").annotate(
-        has_expiry=Exists(DayPassExpiry.objects.filter(consumption=OuterRef("pk")))
-    )
-    agent = (params.get("agent") or "").strip()
-    if agent:
-        rows = (
-            rows.filter(agent_id=int(agent)) if agent.isdigit() else rows.filter(agent__email__iexact=agent)
-        )
-    for name, lookup in (("from", "local_date__gte"), ("to", "local_date__lte")):
-        text = (params.get(name) or "").strip()
-        if text:
-            try:
-                rows = rows.filter(**{lookup: date.fromisoformat(text)})
-            except ValueError:
-                raise ValidationError({name: [f"Use a date such as 2026-11-21 (got {text!r})."]}) from None
-    return rows.order_by("-consumed_at", "-id")
+        return services.pass_state(consumption)
 
 
 class ConsumptionViewSet(mixins.ListModelMixin, ApiViewSet):
@@ -158,7 +138,7 @@ class ConsumptionViewSet(mixins.ListModelMixin, ApiViewSet):
         return super().list(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[DayPassConsumption]:
-        return consumptions_filtered(self.request.query_params)
+        return services.consumptions_filtered(self.request.query_params)
 
 
 class ActivationSerializer(serializers.Serializer[Any]):
@@ -171,12 +151,11 @@ class ActivateView(ApiView):
     """The console's Proceed: use a day pass for today (occasional agents)."""
 
     day_pass_exempt = True  # this is where the pass is taken, deliberately
+    permission_classes = [*ApiView.permission_classes, ProviderStaffOnly]
 
     @extend_schema(request=None, responses={200: ActivationSerializer, 201: ActivationSerializer})
     def post(self, request: Request) -> Response:
         user: User = request.user  # type: ignore[assignment]
-        if not user.is_provider_staff:
-            raise NotFound
         channel = Channel.API if isinstance(request.auth, ApiToken) else Channel.CONSOLE
         use = services.day_pass_consume(user=user, channel=channel)
         data = {

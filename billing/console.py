@@ -4,7 +4,7 @@ report of a month with a chart of passes per day).
 
 Billing is the provider admins' alone: customers' people and customer agents get 404 (the pages
 do not exist for them), provider agents 403 on every page, reads included. Purchases go through
-``billing.services.day_passes_buy`` and the log through ``billing.api.consumptions_filtered``,
+``billing.services.day_passes_buy`` and the log through ``billing.services.consumptions_filtered``,
 as from the API."""
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from decimal import Decimal
 from functools import wraps
 from itertools import chain
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
 from django.conf import settings
@@ -30,14 +29,13 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
-from rest_framework.exceptions import ValidationError as ApiValidationError
 
 from accounts.models import User, UserKind
 from billing import services
-from billing.api import ConsumptionSerializer, consumptions_filtered
 from billing.models import DayPassConsumption, DayPassPool, DayPassPurchase
 from billing.reports import Month, licence_report, month_of
 from serviflow.pages import WORKFLOW_ERRORS, problem_of, provider_page
+from tenants.validators import zone_or_utc
 
 LOG_PAGE_SIZE = 50
 RECENT_PURCHASES = 5
@@ -53,8 +51,6 @@ CSV_HEADER = (
 )
 # A cell starting with one of these is a formula to spreadsheet programs (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# The state of a pass exactly as the API reports it (expired once its instant has passed).
-pass_state = ConsumptionSerializer().get_state
 
 
 def admin_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -99,13 +95,6 @@ def _utc_iso(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def _agents_with_passes() -> QuerySet[User]:
     """The log's agent filter: provider staff who ever used a pass (an agent converted to
     full-time keeps their past passes)."""
@@ -115,7 +104,7 @@ def _agents_with_passes() -> QuerySet[User]:
 
 
 def _log_row(consumption: DayPassConsumption) -> dict[str, Any]:
-    zone = _zone(consumption.timezone)
+    zone = zone_or_utc(consumption.timezone)
     return {
         "agent": consumption.agent,
         "local_date": consumption.local_date,
@@ -126,17 +115,16 @@ def _log_row(consumption: DayPassConsumption) -> dict[str, Any]:
         "consumed_at_utc": _utc_iso(consumption.consumed_at),
         "valid_until_utc": _utc_iso(consumption.valid_until),
         "channel": consumption.channel,
-        "state": pass_state(consumption),
+        "state": services.pass_state(consumption),
     }
 
 
 def _filtered_log(params: Mapping[str, str]) -> tuple[QuerySet[DayPassConsumption] | None, list[str]]:
     """The log under the page's filters, or the sentences saying which filter is wrong."""
     try:
-        return consumptions_filtered(params), []
-    except ApiValidationError as exc:
-        detail = exc.detail if isinstance(exc.detail, dict) else {"filters": exc.detail}
-        return None, [f"{name}: {' '.join(str(m) for m in msgs)}" for name, msgs in detail.items()]
+        return services.consumptions_filtered(params), []
+    except ValidationError as exc:
+        return None, problem_of(exc)[1]
 
 
 def _log_context(request: HttpRequest) -> tuple[dict[str, Any], int]:

@@ -12,16 +12,17 @@ consuming transaction).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import caches
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef, QuerySet, Sum
 from django.utils import timezone
 from psycopg import errors as pg_errors
 
@@ -35,6 +36,7 @@ from billing.models import (
     DayPassPurchase,
 )
 from serviflow.errors import RuleViolation
+from tenants.validators import zone_or_utc
 
 logger = logging.getLogger(__name__)
 
@@ -101,10 +103,7 @@ def needs_day_pass(user: User) -> bool:
 
 
 def agent_zone(user: User) -> ZoneInfo:
-    try:
-        return ZoneInfo(user.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+    return zone_or_utc(user.timezone)
 
 
 def next_local_midnight(day: date, zone: ZoneInfo) -> datetime:
@@ -208,9 +207,35 @@ def _empty_pool_sentence() -> str:
     return f"No day passes are left in the pool. Ask {who} to buy more."
 
 
-def pool_empty_sentence() -> str:
-    """What an agent is told when the pool is empty (the console's page, the API's 402)."""
-    return _empty_pool_sentence()
+def pass_state(consumption: DayPassConsumption, now: datetime | None = None) -> str:
+    """``expired`` once the pass's instant has passed, whether the expiry job recorded it yet or
+    not (rows annotated with ``has_expiry`` save the lookup), else ``active``."""
+    if getattr(consumption, "has_expiry", False) or consumption.valid_until <= (now or timezone.now()):
+        return "expired"
+    return "active"
+
+
+def consumptions_filtered(params: Mapping[str, str]) -> QuerySet[DayPassConsumption]:
+    """The consumption log with ``agent`` (id or email), ``from`` and ``to`` (local dates,
+    inclusive); bad values are a ValidationError naming the parameter."""
+    rows = DayPassConsumption.objects.select_related("agent").annotate(
+        has_expiry=Exists(DayPassExpiry.objects.filter(consumption=OuterRef("pk")))
+    )
+    agent = (params.get("agent") or "").strip()
+    if agent:
+        rows = (
+            rows.filter(agent_id=int(agent))
+            if agent.isdigit() and len(agent) <= 18  # (a longer number is no id: no rows, no overflow)
+            else rows.filter(agent__email__iexact=agent)
+        )
+    for name, lookup in (("from", "local_date__gte"), ("to", "local_date__lte")):
+        text = (params.get(name) or "").strip()
+        if text:
+            try:
+                rows = rows.filter(**{lookup: date.fromisoformat(text)})
+            except ValueError:
+                raise ValidationError({name: [f"Use a date such as 2026-11-21 (got {text!r})."]}) from None
+    return rows.order_by("-consumed_at", "-id")
 
 
 # --- the check on every agent-facing request ----------------------------------------------------

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -48,6 +47,7 @@ from sla.models import SlaEvent, SlaEventKind, SlaTimer
 from tenants.across import rows_insert, rows_lock, rows_update
 from tenants.models import Customer
 from tenants.schema import customer_schema
+from tenants.validators import zone_or_utc
 from tickets.index.services import display_number, index_write
 from tickets.models import Ticket
 from tickets.tasks import ticket_url
@@ -102,9 +102,8 @@ def sla_sweep(*, now: datetime | None = None) -> SweepResult:
     events not yet notified. Run under a job identity (the task does).
 
     Due timers are read in pages of ``BATCH`` (keyset on customer and id, so each is seen once
-    per sweep) and recorded ``CUSTOMERS_PER_TRANSACTION`` customers per transaction: per
-    customer only the ticket lock, one ticket update and one audit insert run in its schema;
-    events and timers are written for all of them at once in the public schema."""
+    per sweep) and recorded ``CUSTOMERS_PER_TRANSACTION`` customers per transaction, with one
+    statement per kind of write for all of them (``_fire_chunk``)."""
     result = SweepResult()
     with _sweep_lock() as locked:
         if not locked:
@@ -324,20 +323,13 @@ def events_deliver(*, seen: dict[TicketKey, Ticket] | None = None, limit: int = 
     return sent
 
 
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 CLOCK_NAMES = {"first_response": "first response", "resolution": "resolution"}
 
 
 def _message(customer: Customer, ticket: Ticket, event: SlaEvent, user: User) -> Message:
     number = display_number(customer, ticket.number)
     clock = CLOCK_NAMES[event.clock]
-    due = event.due.astimezone(_zone(user.timezone)).strftime("%a %d %b %H:%M %Z")
+    due = event.due.astimezone(zone_or_utc(user.timezone)).strftime("%a %d %b %H:%M %Z")
     if event.kind == SlaEventKind.BREACH:
         kind, title = NotificationKind.SLA_BREACH, f"[{number}] SLA breached ({clock}): {ticket.subject}"
         body = f"The {clock} target was due {due} and was missed."

@@ -57,6 +57,14 @@ def validate_timezone(value: str) -> None:
         )
 
 
+def zone_or_utc(name: str) -> zoneinfo.ZoneInfo:
+    """The zone a stored name stands for, or UTC if it no longer exists (tzdata changes)."""
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
 def schema_name_for(slug: str) -> str:
     """Schema names are derived, never typed: ``acme-corp`` → ``c_acme_corp``."""
     return "c_" + slug.replace("-", "_")

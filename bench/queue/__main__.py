@@ -40,7 +40,6 @@ from dataclasses import dataclass, field
 from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any
-from wsgiref.util import setup_testing_defaults
 
 HERE = Path(__file__).resolve().parent  # bench/queue: run as ``python bench/queue``
 BENCH = HERE.parent
@@ -50,7 +49,7 @@ ROOT = BENCH.parent
 # a regular module always wins over a folder without __init__.py.)
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != HERE), str(BENCH)]
 
-from provision import in_bench_database, log, p95, print_verdict  # noqa: E402
+from provision import in_bench_database, log, p95, print_verdict, wsgi_get  # noqa: E402
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serviflow.settings")
 
@@ -223,31 +222,12 @@ def fill(cast: Cast, size: int) -> None:
     log(f"==> filled to {size} customers (+{added} in {took:.0f} s, {took / added * 1000:.0f} ms each)")
 
 
-def wsgi_get(handler: Callable[..., Any], path: str, query: str, token: str) -> tuple[float, int, bytes]:
-    """One request through Django's WSGI handler: what gunicorn calls, minus the socket."""
-    environ = {"PATH_INFO": path, "QUERY_STRING": query, "HTTP_HOST": "localhost"}
-    environ["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    setup_testing_defaults(environ)
-    status: list[str] = []
-
-    def start_response(line: str, headers: Any, exc_info: Any = None) -> None:
-        status.append(line)
-
-    start = time.perf_counter()
-    response = handler(environ, start_response)
-    try:
-        body = b"".join(response)
-    finally:
-        response.close()
-    return time.perf_counter() - start, int(status[0].split()[0]), body
-
-
 def time_api(handler: Callable[..., Any], token: str) -> tuple[list[float], list[tuple[str, int]]]:
     """REQUESTS timed first pages (after WARMUPS); returns the times and the page's tickets."""
     samples: list[float] = []
     page: list[tuple[str, int]] = []
     for i in range(WARMUPS + REQUESTS):
-        took, code, body = wsgi_get(handler, QUEUE_PATH, QUEUE_QUERY, token)
+        took, code, _, body = wsgi_get(handler, QUEUE_PATH, QUEUE_QUERY, token)
         results = json.loads(body)["results"] if code == 200 else []
         if code != 200 or len(results) != PAGE:
             raise RuntimeError(f"queue answered {code} with {len(results)} rows: {body[:300]!r}")

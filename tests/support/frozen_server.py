@@ -13,13 +13,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from datetime import datetime
 from pathlib import Path
 
+from tests.support import processes
+
 FROZEN_AT = "SERVIFLOW_FROZEN_AT"
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def start(port: int, env: dict[str, str], log: Path, instant: datetime) -> subprocess.Popen[bytes]:
@@ -28,27 +27,8 @@ def start(port: int, env: dict[str, str], log: Path, instant: datetime) -> subpr
         raise ValueError("the instant needs a time zone")
     with log.open("ab") as out:
         out.write(f"\n--- frozen server at {instant.isoformat()} ---\n".encode())
-        out.flush()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.frozen_server", f"127.0.0.1:{port}"],
-            cwd=ROOT,
-            env={**env, FROZEN_AT: instant.isoformat()},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 60
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz", headers={"Host": "localhost"})
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310 - loopback
-                if response.status == 200:
-                    return proc
-        except OSError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError(f"frozen web server did not start:\n{log.read_text()}")
+    command = [sys.executable, "-m", "tests.support.frozen_server", f"127.0.0.1:{port}"]
+    return processes.start_web(port, {**env, FROZEN_AT: instant.isoformat()}, log, command, append=True)
 
 
 def main(address: str) -> None:

@@ -47,10 +47,14 @@ def process_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def start_web(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
+def start_web(
+    port: int, env: dict[str, str], log: Path, command: list[str] | None = None, *, append: bool = False
+) -> subprocess.Popen[bytes]:
+    """The web server (runserver, no reload, or ``command`` serving ``127.0.0.1:port``);
+    returns once ``/healthz`` answers."""
+    with log.open("ab" if append else "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+            command or [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
             cwd=ROOT,
             env=env,
             stdout=out,
