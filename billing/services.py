@@ -35,7 +35,7 @@ from billing.models import (
     DayPassPool,
     DayPassPurchase,
 )
-from serviflow.errors import RuleViolation
+from core.errors import RuleViolation
 from tenants.validators import zone_or_utc
 
 logger = logging.getLogger(__name__)

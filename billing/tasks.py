@@ -3,7 +3,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from billing.services import day_passes_expire
-from serviflow.tasks import JobTask
+from tenants.jobs import JobTask
 
 
 @shared_task(base=JobTask, name="billing.expire_day_passes")

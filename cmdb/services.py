@@ -21,9 +21,9 @@ from accounts.models import User
 from cmdb.inventory.services import Key, counts_shift
 from cmdb.models import CiRelation, CiStatus, CiType, ConfigurationItem, RelationKind
 from cmdb.selectors import chain_up
+from core.changes import UNSET
+from core.errors import RuleViolation
 from people.models import CustomerUser
-from serviflow.errors import RuleViolation
-from serviflow.unset import UNSET
 from sla.models import SlaPolicy
 from tenants.models import Customer
 from tenants.schema import require_schema

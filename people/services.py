@@ -20,9 +20,9 @@ from accounts.services import (
     person_reactivate,
 )
 from people.models import CustomerUser
-from serviflow.db import tenant_connection
 from sla.models import SlaPolicy
 from tenants.models import Customer
+from tenants.schema import tenant_connection
 
 
 def _require_schema(customer: Customer) -> None:

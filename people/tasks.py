@@ -4,7 +4,7 @@ from celery import shared_task
 
 from accounts.activation import activation_email_send
 from people.models import CustomerUser
-from serviflow.tasks import TenantTask
+from tenants.jobs import TenantTask
 
 
 @shared_task(base=TenantTask, name="people.send_invitation")

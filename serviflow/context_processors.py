@@ -4,7 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from serviflow.db import tenant_connection
+from tenants.schema import tenant_connection
 
 
 def platform(request: HttpRequest) -> dict[str, Any]:

@@ -10,10 +10,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django_tenants.middleware.main import TenantMainMiddleware
 
-from serviflow.db import tenant_connection
 from tenants.access import may_sign_in_on_host
 from tenants.hosts import customer_for_host
 from tenants.models import CustomerKind
+from tenants.schema import tenant_connection
 
 
 class TenantHostMiddleware(TenantMainMiddleware):

@@ -19,7 +19,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 
 from accounts.models import User
-from serviflow.errors import RuleViolation
+from core.errors import RuleViolation
 from tenants.access import CustomerAccess, customer_access
 from tenants.schema import customer_schema
 

@@ -6,6 +6,8 @@ Every change goes through ``sla.services``, as from the API."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
@@ -14,18 +16,31 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST, require_safe
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from serviflow.pages import WORKFLOW_ERRORS, problem_of, provider_page
+from core.errors import RuleViolation
+from serviflow.pages import (
+    WORKFLOW_ERRORS,
+    problem_of,
+    provider_admin_customer_page,
+    provider_page,
+    provider_tool_page,
+)
 from sla import services
-from sla.calendar import WEEKDAYS
+from sla.engine.calendar import WEEKDAYS
+from sla.engine.clocks import FIRST_RESPONSE, RESOLUTION
 from sla.forms import DAY_LABELS, FillHolidaysForm, PolicyForm, ProfileForm, day_preview, target_field
-from sla.models import PRIORITIES, BusinessHours, SlaPolicy
+from sla.models import PRIORITIES, STANDARD_TARGETS, BusinessHours, SlaPolicy
+from sla.presenters import CLOCK_LABELS, simulation_json
+from sla.serializers import SimulateSerializer
 from sla.services import TARGET_CLOCKS
+from tenants.access import CustomerAccess
 from tenants.models import Customer
+from tickets.sla.reapply import reapply_commit, reapply_preview
 
 DAY_MINUTES = 24 * 60
 SHORT_DAYS = dict(zip(WEEKDAYS, ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), strict=True))
@@ -409,3 +424,148 @@ def _delete(
         return HttpResponseRedirect(kept)
     messages.success(request, done)
     return HttpResponseRedirect(gone)
+
+
+# --- provider admins' tools: re-applying SLAs, the simulator -------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@provider_admin_customer_page
+def reapply(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
+    """GET: what re-applying SLAs would change for this customer's open tickets. POST: apply
+    the confirmed preview (by its fingerprint), or say it is stale and show the new one."""
+    context: dict[str, Any] = {"customer": access.customer, "errors": []}
+    status, sections = 200, []
+    if request.method == "POST":
+        try:
+            applied = reapply_commit(
+                customer=access.customer,
+                by=access.user,
+                fingerprint=request.POST.get("fingerprint", ""),
+                now=timezone.now(),
+            )
+            sections.append({"id": "reapply-result", "title": "Applied", "preview": applied, "applied": True})
+        except RuleViolation as exc:
+            status, context["errors"] = problem_of(exc)
+    preview = reapply_preview(customer=access.customer, now=timezone.now())
+    title = "What is left to re-apply" if sections else "Preview"
+    sections.append({"id": "reapply-preview", "title": title, "preview": preview, "applied": False})
+    return render(request, "sla/reapply.html", context | {"sections": sections}, status=status)
+
+
+EXAMPLE_EVENTS = "2026-11-24T11:00Z pending\n2026-11-24T13:00Z open"
+EVENT_INDEX = re.compile(r"^events\[(\d+)\]")
+
+
+@require_http_methods(["GET", "POST"])
+@provider_tool_page
+def simulator(request: HttpRequest) -> HttpResponse:
+    """The engine on a made-up ticket: a policy (or a profile and targets), a priority, the
+    creation instant and status changes, one per line ("2026-11-24T11:00Z pending")."""
+    values: Mapping[str, Any] = request.POST if request.method == "POST" else _example_values()
+    context: dict[str, Any] = {
+        "values": values,
+        "policies": SlaPolicy.objects.order_by("name"),
+        "profiles": BusinessHours.objects.order_by("name"),
+        "priorities": PRIORITIES,
+        "statuses": ("open", "pending", "resolved", "closed"),
+        "errors": [],
+        "viewer_timezone": timezone.get_current_timezone_name(),
+    }
+    if request.method != "POST":
+        return render(request, "sla/simulator.html", context)
+    data, lines, problems = _simulation_input(request.POST)
+    if not problems:
+        serializer = SimulateSerializer(data=data)
+        if serializer.is_valid():
+            result = simulation_json(serializer.simulation())
+            context["result"] = result
+            context["clocks"] = [(CLOCK_LABELS[name], result[name]) for name in (FIRST_RESPONSE, RESOLUTION)]
+        else:
+            problems = [_line_named(sentence, lines) for sentence in _sentences(serializer.errors)]
+    context["errors"] = problems
+    return render(request, "sla/simulator.html", context, status=400 if problems else 200)
+
+
+def _example_values() -> dict[str, str]:
+    return {
+        "priority": "P3",
+        "created_at": "2026-11-24T10:00Z",
+        "events": EXAMPLE_EVENTS,
+        "targets": json.dumps(STANDARD_TARGETS, indent=1),
+    }
+
+
+def _simulation_input(post: QueryDict) -> tuple[dict[str, Any], list[int], list[str]]:
+    """The simulator's request body from the form, the form line of each event and what could
+    not be read at all (the serializer judges the rest)."""
+    problems: list[str] = []
+    data: dict[str, Any] = {"priority": post.get("priority", ""), "created_at": post.get("created_at", "")}
+    if post.get("policy"):
+        data["policy"] = post["policy"]
+    else:
+        hours = post.get("business_hours", "")
+        data["business_hours"] = int(hours) if hours.isdigit() else None
+        try:
+            data["targets"] = json.loads(post.get("targets") or "")
+        except ValueError:
+            problems.append(
+                'targets: write JSON, e.g. {"P1": {"first_response": 60, "resolution": 240}, ...}, '
+                "or choose a policy."
+            )
+    for name in ("warning_percent", "first_response_at"):
+        value = str(post.get(name, "")).strip()
+        if value:
+            data[name] = value
+    events: list[dict[str, str]] = []
+    lines: list[int] = []
+    for number, line in enumerate(post.get("events", "").splitlines(), start=1):
+        words = line.split()
+        if not words or words[0].startswith("#"):
+            continue
+        if len(words) != 2:
+            problems.append(
+                f"events line {number}: write an instant and a status, e.g. 2026-11-24T11:00Z pending."
+            )
+            continue
+        events.append({"at": words[0], "status": words[1]})
+        lines.append(number)
+    data["events"] = events
+    return data, lines, problems
+
+
+def _sentences(errors: Any, prefix: str = "") -> list[str]:
+    """A serializer's errors (nested for the events) as "field: message" sentences."""
+    if isinstance(errors, Mapping):  # a nested list's errors come keyed by index
+        return [
+            sentence
+            for key, value in errors.items()
+            for sentence in _sentences(value, _error_key(prefix, key))
+        ]
+    if isinstance(errors, list) and errors and all(isinstance(item, str) for item in errors):
+        return [f"{prefix}: {' '.join(errors)}" if prefix else " ".join(errors)]
+    if isinstance(errors, list):
+        return [
+            sentence
+            for index, value in enumerate(errors)
+            if value
+            for sentence in _sentences(value, _error_key(prefix, index))
+        ]
+    return [f"{prefix}: {errors}"]
+
+
+def _error_key(prefix: str, key: Any) -> str:
+    if isinstance(key, int):
+        return f"{prefix}[{key}]"
+    return f"{prefix}.{key}" if prefix else str(key)
+
+
+def _line_named(sentence: str, lines: list[int]) -> str:
+    """``events[1].at: ...`` → ``events line 3 (at): ...``: people count lines, not indexes."""
+    match = EVENT_INDEX.match(sentence)
+    if match is None or int(match.group(1)) >= len(lines):
+        return sentence
+    rest = sentence[match.end() :].lstrip(".")
+    field, _, message = rest.partition(":")
+    label = f"events line {lines[int(match.group(1))]}"
+    return f"{label} ({field}):{message}" if field and message else f"{label}{rest}"

@@ -13,7 +13,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from serviflow.pages import problem_of
-from sla.calendar import WEEKDAYS, ProfileError, parse_schedule
+from sla.engine.calendar import WEEKDAYS, ProfileError, parse_schedule
 from sla.models import PRIORITIES, BusinessHours
 from sla.services import TARGET_CLOCKS
 

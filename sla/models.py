@@ -12,6 +12,8 @@ from typing import Any
 
 from django.db import models
 
+from sla.engine.clocks import Clock
+
 PRIORITIES = ("P1", "P2", "P3", "P4")
 # The provider default created with the database (sla migration 0003 keeps its own copy).
 STANDARD_TARGETS = {
@@ -86,11 +88,6 @@ class PolicySource(models.TextChoices):
     CI = "ci", "Configuration item"
     CUSTOMER = "customer", "Customer default"
     DEFAULT = "default", "Provider default"
-
-
-class Clock(models.TextChoices):
-    FIRST_RESPONSE = "first_response", "First response"
-    RESOLUTION = "resolution", "Resolution"
 
 
 class SlaEventKind(models.TextChoices):

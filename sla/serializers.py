@@ -21,7 +21,10 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from sla.calendar import WEEKDAYS
+from sla.engine.calendar import WEEKDAYS, ProfileError, calendar_for
+from sla.engine.clocks import CLOCK_STATE
+from sla.engine.keeping import PolicyTargetsMissing, targets_of
+from sla.engine.simulate import MAX_EVENTS, Simulation, StatusEvent, simulate
 from sla.models import PRIORITIES, BusinessHours, SlaPolicy
 from sla.services import TARGET_CLOCKS, years_parse
 
@@ -143,3 +146,106 @@ class SlaPolicySerializer(serializers.ModelSerializer[SlaPolicy]):
         model = SlaPolicy
         fields = ["id", "name", "business_hours", "targets", "warning_percent", "is_default"]
         read_only_fields = ["id"]
+
+
+# --- the engine on given instants (POST /api/v1/sla/simulate/) -----------------------------------
+
+
+class SimulateEventSerializer(serializers.Serializer[Any]):
+    at = serializers.DateTimeField()
+    status = serializers.ChoiceField(choices=sorted(CLOCK_STATE))
+
+
+class SimulateSerializer(serializers.Serializer[Any]):
+    """Either ``policy`` (an id) or ``targets`` (with ``business_hours``: an id, null for 24x7, or
+    an inline ``{timezone, schedule, holidays}``)."""
+
+    policy = serializers.PrimaryKeyRelatedField(
+        queryset=SlaPolicy.objects.all(), required=False, allow_null=True
+    )
+    business_hours = serializers.JSONField(required=False, allow_null=True)
+    targets = serializers.JSONField(required=False)
+    warning_percent = serializers.IntegerField(min_value=1, max_value=99, required=False)
+    priority = serializers.ChoiceField(choices=PRIORITIES)
+    created_at = serializers.DateTimeField()
+    first_response_at = serializers.DateTimeField(required=False, allow_null=True)
+    events = SimulateEventSerializer(many=True, required=False)
+    now = serializers.DateTimeField(required=False, allow_null=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        policy: SlaPolicy | None = attrs.get("policy")
+        if policy is None and "targets" not in attrs:
+            raise serializers.ValidationError(
+                {"policy": ["Give a policy id, or targets (and business_hours)."]}
+            )
+        if policy is not None:
+            attrs["profile"] = policy.business_hours.as_profile() if policy.business_hours else None
+            attrs["snapshot"] = {
+                "policy": {"id": policy.pk, "name": policy.name},
+                "targets": policy.targets,
+                "warning_percent": attrs.get("warning_percent", policy.warning_percent),
+            }
+        else:
+            attrs["profile"] = _profile(attrs.get("business_hours"))
+            attrs["snapshot"] = {
+                "policy": None,
+                "targets": attrs["targets"],
+                "warning_percent": attrs.get("warning_percent", 80),
+            }
+        try:
+            targets = targets_of(attrs["snapshot"], attrs["priority"])
+        except PolicyTargetsMissing as exc:
+            raise serializers.ValidationError({"targets": [str(exc)]}) from None
+        if any(value <= 0 for value in targets.values()):
+            raise serializers.ValidationError({"targets": ["Targets are positive whole minutes."]})
+        events = attrs.get("events") or []
+        if len(events) > MAX_EVENTS:
+            raise serializers.ValidationError({"events": [f"At most {MAX_EVENTS} events."]})
+        previous = attrs["created_at"]
+        for index, event in enumerate(events):
+            if event["at"] < previous:
+                raise serializers.ValidationError(
+                    {f"events[{index}].at": ["Events must be in time order, none before created_at."]}
+                )
+            previous = event["at"]
+        return attrs
+
+    def simulation(self) -> Simulation:
+        """The engine run on the validated input."""
+        data = self.validated_data
+        return simulate(
+            snapshot=data["snapshot"],
+            profile=data["profile"],
+            priority=data["priority"],
+            created_at=data["created_at"],
+            events=[
+                StatusEvent(at=event["at"], status=event["status"]) for event in data.get("events") or []
+            ],
+            first_response_at=data.get("first_response_at"),
+            now=data.get("now"),
+        )
+
+
+def _profile(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        hours = BusinessHours.objects.filter(pk=int(value)).first()
+        if hours is None:
+            raise serializers.ValidationError({"business_hours": [f"No business-hours profile {value}."]})
+        return hours.as_profile()
+    if not isinstance(value, dict):
+        raise serializers.ValidationError(
+            {"business_hours": ["Give a profile id, null (24x7) or {timezone, schedule, holidays}."]}
+        )
+    try:
+        calendar_for(value)
+    except ProfileError as exc:
+        raise serializers.ValidationError({f"business_hours.{exc.field}": [exc.message]}) from None
+    return {name: value.get(name) for name in ("timezone", "schedule", "holidays")}
+
+
+class ReapplySerializer(serializers.Serializer[Any]):
+    confirm = serializers.CharField(
+        required=False, help_text="The fingerprint of the preview to apply; without it, only the preview."
+    )

@@ -3,7 +3,7 @@
 Every channel (API, console, imports) goes through these functions, so the rules are the same
 everywhere:
 
-- A profile is validated with ``sla.calendar``'s own parsers, so a profile that saves is one the
+- A profile is validated with ``sla.engine.calendar``'s own parsers, so a profile that saves is one the
   engine can run (no overlaps, valid times and weekdays, some open time, an IANA zone, dates).
 - A policy has exactly P1-P4, each with positive whole-minute ``first_response`` and
   ``resolution`` targets (first response no later than resolution), and a warning percent 1-99.
@@ -32,10 +32,10 @@ from django.db.models import ForeignKey, Model
 from django.db.models.signals import post_delete, pre_delete
 
 from cmdb.models import ConfigurationItem
+from core.changes import UNSET, Unset
+from core.errors import RuleViolation
 from people.models import CustomerUser
-from serviflow.errors import RuleViolation
-from serviflow.unset import UNSET, Unset
-from sla.calendar import WEEKDAYS, ProfileError, parse_holidays, parse_schedule, parse_timezone
+from sla.engine.calendar import WEEKDAYS, ProfileError, parse_holidays, parse_schedule, parse_timezone
 from sla.models import PRIORITIES, BusinessHours, SlaPolicy
 from tenants.models import Customer
 from tickets.models import Ticket

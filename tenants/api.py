@@ -11,8 +11,8 @@ from rest_framework.response import Response
 
 from accounts.api import AdminWritesOnly
 from accounts.models import User
+from core.changes import UNSET
 from serviflow.api.views import ApiViewSet
-from serviflow.unset import UNSET
 from sla.models import BusinessHours, SlaPolicy
 from tenants.access import customers_visible_to
 from tenants.models import Customer

@@ -71,9 +71,9 @@ class Customer(TenantMixin):
 
     @property
     def portal_url(self) -> str:
-        from serviflow.urls_util import absolute_url
+        from tenants.links import portal_link
 
-        return absolute_url(self.portal_host, "/")
+        return portal_link(self, "home")
 
 
 class Domain(DomainMixin):

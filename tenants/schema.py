@@ -1,12 +1,38 @@
-"""Switching the database connection between the public schema and a customer's."""
+"""Schema switching, in one place. Every request, task and command that works inside a
+customer's schema enters it with ``customer_schema`` and is back where it was afterwards; nothing
+else calls django-tenants' ``set_tenant``/``set_schema_to_public``.
+
+``tenant_connection`` is the database connection as django-tenants extends it, typed for mypy.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from serviflow.db import tenant_connection
-from tenants.models import Customer
+from django.db import connection
+
+if TYPE_CHECKING:
+    from tenants.models import Customer
+
+PUBLIC_SCHEMA = "public"
+
+
+class TenantConnection(Protocol):
+    schema_name: str
+    tenant: Any
+
+    def set_tenant(self, tenant: Any, include_public: bool = True) -> None: ...
+
+    def set_schema_to_public(self) -> None: ...
+
+
+tenant_connection = cast(TenantConnection, connection)
+
+
+def current_schema() -> str:
+    return tenant_connection.schema_name
 
 
 @contextmanager
@@ -17,10 +43,15 @@ def customer_schema(customer: Customer) -> Iterator[Customer]:
     try:
         yield customer
     finally:
-        if previous is None or previous.schema_name == "public":
+        if previous is None or previous.schema_name == PUBLIC_SCHEMA:
             tenant_connection.set_schema_to_public()
         else:
             tenant_connection.set_tenant(previous)
+
+
+def public_schema_restore() -> None:
+    """Back to the public schema, whatever ran before (the end of a request, a task, a test)."""
+    tenant_connection.set_schema_to_public()
 
 
 def require_schema(customer: Customer, what: str) -> None:
@@ -30,4 +61,6 @@ def require_schema(customer: Customer, what: str) -> None:
 
 
 def public_tenant() -> Customer:
-    return Customer.objects.get(schema_name="public")  # type: ignore[no-any-return]
+    from tenants.models import Customer
+
+    return Customer.objects.get(schema_name=PUBLIC_SCHEMA)  # type: ignore[no-any-return]

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from serviflow.unset import UNSET, Unset
+from core.changes import UNSET, Unset
 from sla.models import BusinessHours, SlaPolicy
 from tenants.cloning import clone_schema
 from tenants.hosts import forget_hosts

@@ -196,7 +196,7 @@ def test_host_lookups_are_cached_and_forgotten_when_a_customer_changes(
 def test_a_portal_request_leaves_the_connection_in_public(cast) -> None:
     from django.test import Client
 
-    from serviflow.db import tenant_connection
+    from tenants.schema import tenant_connection
 
     client = Client(HTTP_HOST="acme.localhost")
     client.force_login(cast.acme_user)

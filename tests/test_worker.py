@@ -19,8 +19,7 @@ from accounts.tasks import send_activation_email, sessions_clear_expired
 from audit.context import job_context
 from people.services import CustomerUserFields, customer_user_create
 from people.tasks import send_invitation
-from serviflow.db import tenant_connection
-from tenants.schema import customer_schema
+from tenants.schema import customer_schema, tenant_connection
 from tenants.services import customer_provision
 
 pytestmark = pytest.mark.worker

@@ -20,7 +20,7 @@ from cmdb.selectors import ci_from
 from people.models import CustomerUser
 from people.selectors import profile_from
 from serviflow.api.views import CustomerScopedViewSet
-from sla.explain import sla_explain
+from sla.presenters import sla_explain
 from tickets import selectors, workflows
 from tickets.attachments import attachment_response
 from tickets.index.queue import csv_values

@@ -20,7 +20,7 @@ from accounts.models import User
 from cmdb import selectors as cmdb_selectors
 from people.models import CustomerUser
 from serviflow.pages import WORKFLOW_ERRORS, console_page, customer_page, problem_of
-from sla.tools import ticket_sla_card
+from sla.presenters import ticket_sla_card
 from tenants.access import CustomerAccess, customers_visible_to, ticket_workers
 from tickets import selectors, workflows
 from tickets.attachments import attachment_response

@@ -18,8 +18,8 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
-from serviflow.db import tenant_connection
 from sla.models import PolicySource
+from tenants.schema import tenant_connection
 
 
 class Status(models.TextChoices):
@@ -126,7 +126,7 @@ class Ticket(models.Model):
     sla_segments: models.JSONField[list[dict[str, Any]]] = models.JSONField(default=list, blank=True)
     # Bumped by each re-resolution that moves a due time: one more warning per generation.
     sla_generation = models.PositiveIntegerField(default=0)
-    # What the sweep has recorded: {"<clock>:<kind>": generation}; see sla.sweep.
+    # What the sweep has recorded: {"<clock>:<kind>": generation}; see tickets.sla.sweep.
     sla_recorded: models.JSONField[dict[str, int]] = models.JSONField(default=dict, blank=True)
     first_response_due = models.DateTimeField(null=True, blank=True)
     resolution_due = models.DateTimeField(null=True, blank=True)

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from cmdb import selectors as cmdb_selectors
 from serviflow.pages import WORKFLOW_ERRORS, portal_page, problem_of
-from sla.tools import portal_sla
+from sla.presenters import portal_sla
 from tenants.access import CustomerAccess
 from tickets import selectors, workflows
 from tickets.attachments import attachment_response

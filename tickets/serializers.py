@@ -13,7 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from audit.models import AuditEntry
-from sla.engine import sla_block
+from sla.engine.keeping import sla_block
 from sla.models import PolicySource, SlaPolicy
 from tenants.models import Customer
 from tickets.index.services import display_number

@@ -21,15 +21,14 @@ from django.utils import timezone
 from accounts.models import CustomerRole, User
 from audit.context import current_actor
 from cmdb.models import ConfigurationItem
+from core.changes import UNSET
+from core.errors import RuleViolation
 from people.models import CustomerUser
-from serviflow.db import tenant_connection
-from serviflow.errors import RuleViolation
-from serviflow.unset import UNSET
-from sla.engine import SLA_FIELDS, sla_begin, sla_compute, sla_move, sla_reresolve, timers_write
+from sla.engine.keeping import SLA_FIELDS, sla_begin, sla_compute, sla_move, sla_reresolve, timers_write
 from sla.models import SlaPolicy
 from tenants.access import works_tickets_of
 from tenants.models import Customer
-from tenants.schema import require_schema
+from tenants.schema import require_schema, tenant_connection
 from tickets.attachments import attachments_check, attachments_store, stored_files
 from tickets.index.services import index_write
 from tickets.models import (
@@ -43,6 +42,7 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
+from tickets.sla.policy import ticket_resolution
 
 MAX_BODY = 50_000
 
@@ -173,7 +173,9 @@ def ticket_create(
             created_at=now,
             updated_at=now,
         )
-        clocks = sla_begin(customer=customer, ticket=ticket, by=_actor_label(by), now=now)
+        clocks = sla_begin(
+            ticket=ticket, resolution=ticket_resolution(customer, ticket), by=_actor_label(by), now=now
+        )
         ticket.save(force_insert=True)
         timers_write(customer=customer, ticket=ticket, views=clocks)
         if attachments:
@@ -315,7 +317,7 @@ def ticket_update(*, customer: Customer, ticket: Ticket, by: User, changes: Tick
             if "requester" in name_changes:
                 ticket.requester_user = ticket.requester.user  # type: ignore[union-attr]
             if name_changes.keys() & _RERESOLVED_ON:
-                sla_reresolve(customer=customer, ticket=ticket, now=now)
+                sla_reresolve(ticket=ticket, resolution=ticket_resolution(customer, ticket), now=now)
             clocks = sla_compute(ticket, now)
             ticket.updated_at = now
             ticket.save(update_fields=[*_SAVED_ON_UPDATE, *SLA_FIELDS])

@@ -164,7 +164,7 @@ def time_calls(call: Callable[[datetime, int], object], starts: list[datetime]) 
 def first_passes(profile: dict[str, Any], starts: list[datetime]) -> dict[str, float]:
     """For information: calls per second on a fresh calendar's first pass per target (each
     week is laid out when first met; a shared calendar does this once per profile)."""
-    from sla.calendar import BusinessCalendar, parse_holidays, parse_schedule
+    from sla.engine.calendar import BusinessCalendar, parse_holidays, parse_schedule
 
     rates = {}
     for label, minutes in TARGETS.items():
@@ -179,7 +179,7 @@ def first_passes(profile: dict[str, Any], starts: list[datetime]) -> dict[str, f
 
 def calendar_section() -> list[Check]:
     """Section 1; returns its PASS/FAIL checks."""
-    from sla.calendar import calendar_for
+    from sla.engine.calendar import calendar_for
 
     profile = uk_office_profile()
     calendar = calendar_for(profile)

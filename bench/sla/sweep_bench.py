@@ -130,7 +130,7 @@ def time_sweep(platform: Platform) -> tuple[list[float], list[Any]]:
     from django.core import mail
     from django.utils import timezone
 
-    from sla.sweep import sla_sweep
+    from tickets.sla.sweep import sla_sweep
 
     samples, results = [], []
     for round_number in range(ROUNDS):

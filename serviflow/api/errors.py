@@ -11,7 +11,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from serviflow.errors import RuleViolation
+from core.errors import RuleViolation
 
 _CODES = {
     exceptions.NotAuthenticated: "not_authenticated",

@@ -16,8 +16,8 @@ from audit import context as audit_context
 from audit.middleware import client_ip
 from audit.models import Channel
 from billing.services import PassUse, api_day_pass
-from serviflow.db import tenant_connection
 from tenants.access import CustomerAccess, customer_access
+from tenants.schema import tenant_connection
 
 
 class AuditedMixin:

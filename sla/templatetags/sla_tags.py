@@ -95,7 +95,7 @@ def queue_sla(row: Mapping[str, Any], now: datetime) -> dict[str, Any]:
 
 @register.filter
 def clock_summary(clock: Mapping[str, Any], now: datetime) -> dict[str, str]:
-    """One clock of ``sla.explain`` in words, with a tone (ok, warn, bad, muted) for its colour."""
+    """One clock of ``sla.presenters`` in words, with a tone (ok, warn, bad, muted) for its colour."""
     state, due = clock.get("state"), clock.get("due")
     breached_at = clock.get("breached_at")
     if state == "stopped":

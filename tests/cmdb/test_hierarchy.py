@@ -13,7 +13,7 @@ from django.db import connection, connections, transaction
 from audit.context import job_context
 from cmdb import selectors, services
 from cmdb.models import ConfigurationItem
-from serviflow.errors import RuleViolation
+from core.errors import RuleViolation
 from tenants.schema import customer_schema
 from tests.cmdb.conftest import CIS, chain, make_ci, policy
 from tests.conftest import Cast, api_for

@@ -46,7 +46,7 @@ from zoneinfo import ZoneInfo
 import businesstimedelta  # type: ignore[import-untyped]
 import pytz  # type: ignore[import-untyped]
 
-from sla.calendar import BusinessCalendar, WeeklyHours
+from sla.engine.calendar import BusinessCalendar, WeeklyHours
 
 SEED = 20261123
 CASES = 10_000

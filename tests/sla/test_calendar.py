@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sla.calendar import (
+from sla.engine.calendar import (
     ALWAYS_OPEN,
     BusinessCalendar,
     ProfileError,

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sla.calendar import ALWAYS_OPEN, AlwaysOpen, BusinessCalendar, calendar_for
-from sla.clocks import (
+from sla.engine.calendar import ALWAYS_OPEN, AlwaysOpen, BusinessCalendar, calendar_for
+from sla.engine.clocks import (
     FIRST_RESPONSE,
     PAUSED,
     RESOLUTION,

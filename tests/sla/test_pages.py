@@ -12,13 +12,13 @@ import pytest
 
 from accounts.models import User
 from sla.models import SlaPolicy
-from sla.sweep import sla_sweep
 from tenants.schema import customer_schema
 from tenants.services import customer_update
 from tests.conftest import Cast
 from tests.sla.conftest import change, london, make_policy, open_ticket, reply, uk_office
 from tests.support.clients import console, portal
 from tickets.models import Ticket
+from tickets.sla.sweep import sla_sweep
 
 pytestmark = pytest.mark.django_db
 

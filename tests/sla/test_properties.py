@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sla.calendar import BusinessCalendar, WeeklyHours, parse_schedule
+from sla.engine.calendar import BusinessCalendar, WeeklyHours, parse_schedule
 
 ZONES = (
     "Europe/London",

@@ -15,14 +15,14 @@ from accounts.models import User, UserKind
 from audit.models import AuditEntry
 from notifications import services as notification_services
 from notifications.models import Notification
-from sla import sweep as sweep_module
+from tickets.sla import sweep as sweep_module
 from sla.models import SlaEvent, SlaTimer
-from sla.sweep import SWEEP_LOCK, sla_sweep
-from sla.tasks import sweep as sweep_task
 from tenants.schema import customer_schema
 from tests.conftest import Cast
 from tests.sla.conftest import change, make_policy, open_ticket
 from tickets.models import Ticket
+from tickets.sla.sweep import SWEEP_LOCK, sla_sweep
+from tickets.tasks import sweep as sweep_task
 
 pytestmark = pytest.mark.django_db
 
@@ -257,7 +257,7 @@ def test_a_customer_whose_clocks_fail_does_not_hold_up_the_others(
     acme = open_ticket(cast.acme, cast.bob, "Corrupt", sla_policy=quick, assignee=cast.bob)
     globex = open_ticket(cast.globex, cast.charlie, sla_policy=quick, assignee=cast.charlie)
     clock(minutes(11))
-    from sla.engine import sla_compute as real_compute
+    from sla.engine.keeping import sla_compute as real_compute
 
     def broken_for_acme(ticket: Ticket, now: datetime) -> Any:
         if ticket.subject == "Corrupt":

@@ -14,7 +14,7 @@ from django.db.models import Count
 
 from cmdb.inventory.services import Key, counts_compare, counts_repair
 from cmdb.models import ConfigurationItem
-from serviflow.commands import CustomerRepairCommand
+from tenants.commands import CustomerRepairCommand
 from tenants.models import Customer
 
 

@@ -9,7 +9,7 @@ locks across schemas and can run while people work.
 
 from __future__ import annotations
 
-from serviflow.commands import CustomerRepairCommand
+from tenants.commands import CustomerRepairCommand
 from tenants.models import Customer
 from tickets.index.services import index_compare, index_repair
 

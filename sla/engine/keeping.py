@@ -1,8 +1,9 @@
 """A ticket's SLA, kept by the ticket workflows inside their transaction.
 
-``sla_begin`` resolves the policy, takes the snapshot and starts the clocks when a ticket is
-opened; ``sla_move`` records a status change on the timeline; ``sla_reresolve`` re-runs the
-hierarchy after a change of priority, requester, CI or override (or an admin's re-apply);
+``sla_begin`` adopts the resolved policy, takes the snapshot and starts the clocks when a ticket
+is opened; ``sla_move`` records a status change on the timeline; ``sla_reresolve`` adopts the
+hierarchy's new answer after a change of priority, requester, CI or override (or an admin's
+re-apply); the workflows resolve the policy themselves (``tickets.sla.policy``);
 ``sla_compute`` recomputes the due times and breach facts and ``timers_write`` the ticket's
 timers. The ticket's save (by the workflow, with ``SLA_FIELDS``) is then one audit entry with
 the old and new policy and dues.
@@ -14,8 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sla.calendar import calendar_for
-from sla.clocks import (
+from sla.engine.calendar import calendar_for
+from sla.engine.clocks import (
+    CLOCK_STATE,
     CLOCKS,
     FIRST_RESPONSE,
     PAUSED,
@@ -28,8 +30,8 @@ from sla.clocks import (
     timeline_move,
     timeline_start,
 )
+from sla.engine.resolution import Resolution, policy_snapshot
 from sla.models import SlaEventKind, SlaTimer
-from sla.resolution import Resolution, policy_resolve, policy_snapshot
 
 if TYPE_CHECKING:
     from tenants.models import Customer
@@ -49,8 +51,6 @@ SLA_FIELDS = (
     "first_response_breached_at",
     "resolution_breached_at",
 )
-# status -> what the clocks do (open runs, pending pauses, resolved and closed stop)
-CLOCK_STATE = {"open": RUNNING, "pending": PAUSED, "resolved": STOPPED, "closed": STOPPED}
 
 
 class PolicyTargetsMissing(ValueError):
@@ -73,14 +73,10 @@ def _adopt(ticket: Ticket, resolution: Resolution) -> None:
     ticket.sla_snapshot = policy_snapshot(resolution.policy)
 
 
-def _resolve(customer: Customer, ticket: Ticket) -> Resolution:
-    return policy_resolve(customer, override=ticket.sla_policy, requester=ticket.requester, ci=ticket.ci)
-
-
-def sla_begin(*, customer: Customer, ticket: Ticket, by: str, now: datetime) -> dict[str, ClockView]:
+def sla_begin(*, ticket: Ticket, resolution: Resolution, by: str, now: datetime) -> dict[str, ClockView]:
     """A new ticket (not saved yet): its policy, snapshot and running clocks. The caller writes
     the timers with ``timers_write`` once the ticket has its id."""
-    _adopt(ticket, _resolve(customer, ticket))
+    _adopt(ticket, resolution)
     ticket.sla_segments = [segment.as_json() for segment in timeline_start(now, by=by)]
     return sla_compute(ticket, now)
 
@@ -112,14 +108,13 @@ class Moved:
 
 
 def sla_reresolve(
-    *, customer: Customer, ticket: Ticket, now: datetime, fresh_snapshot: bool = False
+    *, ticket: Ticket, resolution: Resolution, now: datetime, fresh_snapshot: bool = False
 ) -> Moved:
-    """Run the hierarchy again. A different policy brings its own snapshot; the same policy keeps
+    """Adopt the hierarchy's new answer. A different policy brings its own snapshot; the same policy keeps
     the ticket's snapshot (policy edits reach open tickets only by an admin's re-apply, which
     passes ``fresh_snapshot``). A move of a due time starts a new warning generation."""
     before = (ticket.first_response_due, ticket.resolution_due)
     policy_before = str((ticket.sla_snapshot.get("policy") or {}).get("name", ""))
-    resolution = _resolve(customer, ticket)
     if fresh_snapshot or resolution.policy.pk != ticket.sla_applied_id:
         _adopt(ticket, resolution)
     else:

@@ -18,12 +18,13 @@ from datetime import datetime
 from django.db import transaction
 
 from accounts.models import User
-from serviflow.errors import RuleViolation
-from sla.engine import SLA_FIELDS, sla_compute, sla_reresolve, timers_write
+from core.errors import RuleViolation
+from sla.engine.keeping import SLA_FIELDS, sla_compute, sla_reresolve, timers_write
 from tenants.models import Customer
 from tenants.schema import require_schema
 from tickets.index.services import display_number, index_write
 from tickets.models import ACTIVE_STATUSES, Ticket
+from tickets.sla.policy import ticket_resolution
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,9 @@ def _moves(
     refreshed: list[Ticket] = []
     for ticket in tickets:
         before_snapshot = _promise(ticket.sla_snapshot)
-        change = sla_reresolve(customer=customer, ticket=ticket, now=now, fresh_snapshot=True)
+        change = sla_reresolve(
+            ticket=ticket, resolution=ticket_resolution(customer, ticket), now=now, fresh_snapshot=True
+        )
         if not (change.dues_moved or change.policy_changed):
             if before_snapshot != _promise(ticket.sla_snapshot):
                 refreshed.append(ticket)

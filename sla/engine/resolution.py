@@ -4,22 +4,24 @@
 (its own policy, else the nearest ancestor's); 4. the customer's default; 5. the provider's
 default. The answer carries ``source`` and a ``reason`` naming the object that decided; the
 explanation endpoint shows every level with what it holds.
+
+The engine is told what the requester and the CI hold (``Held``); looking them up is the
+ticket's business (``tickets.sla.policy``), so the engine knows nothing of people or the CMDB.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from cmdb.models import ConfigurationItem
-from cmdb.selectors import effective_policy
-from people.models import CustomerUser
 from sla.models import PolicySource, SlaPolicy
-from tenants.models import Customer
+
+if TYPE_CHECKING:
+    from tenants.models import Customer
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,15 @@ class Step:
     @property
     def policy_id(self) -> int | None:
         return self.policy.pk if self.policy is not None else None
+
+
+@dataclass(frozen=True)
+class Held:
+    """What a requester or a CI holds for the hierarchy: a policy (by id) or none, and who holds
+    it, in words ("Ann Lee", "db-01 inherits 'Gold' from rack-3")."""
+
+    policy_id: int | None
+    who: str
 
 
 @dataclass(frozen=True)
@@ -61,27 +72,29 @@ def policy_steps(
     customer: Customer,
     *,
     override: SlaPolicy | None,
-    requester: CustomerUser | None,
-    ci: ConfigurationItem | None,
+    requester: Callable[[], Held | None],
+    ci: Callable[[], Held | None],
 ) -> Iterator[Step]:
     """The five levels, in order, each looked up only when the one before did not decide (a
-    caller that stops at the first policy pays for the levels up to it)."""
+    caller that stops at the first policy pays for the levels up to it: ``requester`` and ``ci``
+    are asked only when their level is reached)."""
     if override is not None:
         yield Step(PolicySource.TICKET, override, f"ticket override '{override.name}'")
     else:
         yield Step(PolicySource.TICKET, None, "no override on the ticket")
-    if requester is None:
+    held_by_requester = requester()
+    if held_by_requester is None:
         yield Step(PolicySource.REQUESTER, None, "the requester is not one of the customer's users")
     else:
-        held = _policy(requester.sla_policy_id)
-        name = requester.user.name
+        held = _policy(held_by_requester.policy_id)
+        name = held_by_requester.who
         text = f"requester {name} has override '{held.name}'" if held else f"requester {name} has no override"
         yield Step(PolicySource.REQUESTER, held, text)
-    if ci is None:
+    held_by_ci = ci()
+    if held_by_ci is None:
         yield Step(PolicySource.CI, None, "no configuration item")
     else:
-        effective = effective_policy(ci)
-        yield Step(PolicySource.CI, _policy(effective.policy_id), f"CI {effective.reason}")
+        yield Step(PolicySource.CI, _policy(held_by_ci.policy_id), f"CI {held_by_ci.who}")
     default = _policy(customer.default_sla_id)
     if default is not None:
         yield Step(PolicySource.CUSTOMER, default, f"customer {customer.name} has default '{default.name}'")
@@ -95,8 +108,8 @@ def policy_resolve(
     customer: Customer,
     *,
     override: SlaPolicy | None,
-    requester: CustomerUser | None,
-    ci: ConfigurationItem | None,
+    requester: Callable[[], Held | None],
+    ci: Callable[[], Held | None],
 ) -> Resolution:
     """The first level that holds a policy decides; the provider default always does."""
     steps = policy_steps(customer, override=override, requester=requester, ci=ci)

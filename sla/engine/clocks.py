@@ -15,11 +15,31 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sla.calendar import MICROS, AlwaysOpen, BusinessCalendar, as_micros
+from django.db.models import TextChoices
 
-RUNNING, PAUSED, STOPPED = "running", "paused", "stopped"
-FIRST_RESPONSE, RESOLUTION = "first_response", "resolution"
-CLOCKS = (FIRST_RESPONSE, RESOLUTION)
+from sla.engine.calendar import MICROS, AlwaysOpen, BusinessCalendar, as_micros
+
+
+class Clock(TextChoices):
+    """The two clocks of every ticket (the labels are how pages name them)."""
+
+    FIRST_RESPONSE = "first_response", "First response"
+    RESOLUTION = "resolution", "Resolution"
+
+
+class SegmentState(TextChoices):
+    """What the clocks do during a segment of a ticket's timeline."""
+
+    RUNNING = "running", "Running"
+    PAUSED = "paused", "Paused"
+    STOPPED = "stopped", "Stopped"
+
+
+RUNNING, PAUSED, STOPPED = SegmentState.RUNNING, SegmentState.PAUSED, SegmentState.STOPPED
+FIRST_RESPONSE, RESOLUTION = Clock.FIRST_RESPONSE, Clock.RESOLUTION
+CLOCKS: tuple[str, ...] = tuple(Clock.values)
+# A ticket's status -> what its clocks do: open runs, pending pauses, resolved and closed stop.
+CLOCK_STATE = {"open": RUNNING, "pending": PAUSED, "resolved": STOPPED, "closed": STOPPED}
 
 
 @dataclass(frozen=True)

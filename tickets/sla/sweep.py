@@ -41,8 +41,8 @@ from audit.bulk import update_entries
 from audit.models import AuditEntry
 from notifications.models import NotificationKind
 from notifications.services import Message, notify_many
-from sla.clocks import STOPPED, ClockView
-from sla.engine import SLA_FIELDS, sla_compute, wanted_timers, warning_generation
+from sla.engine.clocks import STOPPED, ClockView
+from sla.engine.keeping import SLA_FIELDS, sla_compute, wanted_timers, warning_generation
 from sla.models import SlaEvent, SlaEventKind, SlaTimer
 from tenants.across import rows_insert, rows_lock, rows_update
 from tenants.models import Customer
@@ -50,7 +50,7 @@ from tenants.schema import customer_schema
 from tenants.validators import zone_or_utc
 from tickets.index.services import display_number, index_write
 from tickets.models import Ticket
-from tickets.tasks import ticket_url
+from tickets.notices import ticket_url
 
 SWEEP_LOCK = 5_140_001  # pg advisory lock key of the sweep
 BATCH = 500  # due timers read at a time

@@ -16,7 +16,7 @@ from typing import Any
 from celery import Task
 
 from audit.context import job_context
-from serviflow.db import tenant_connection
+from tenants.schema import tenant_connection
 
 SCHEMA_HEADER = "serviflow_schema"
 

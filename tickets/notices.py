@@ -1,0 +1,66 @@
+"""What a ticket event tells whom: the recipients of an outbox event, the message they get and
+the link to the ticket (console for agents, portal for customers)."""
+
+from __future__ import annotations
+
+from accounts.models import User
+from notifications.models import NotificationKind
+from notifications.services import Message
+from tenants.links import console_link, portal_link
+from tenants.models import Customer
+from tickets.index.services import display_number
+from tickets.models import EventKind, Party, Status, Ticket, TicketEvent
+
+
+def ticket_url(customer: Customer, ticket: Ticket, user: User) -> str:
+    """Where ``user`` opens the ticket: the console for agents, the portal for customers."""
+    if user.may_use_console:
+        return console_link("console-ticket", slug=customer.slug, ticket_id=ticket.pk)
+    return portal_link(customer, "portal-ticket", ticket_id=ticket.pk)
+
+
+def event_recipients(event: TicketEvent) -> list[tuple[User, str]]:
+    """Who hears about ``event``, and as what kind. Nobody is told about their own change,
+    except a requester's confirmation that their ticket was received."""
+    ticket = event.ticket
+    requester, assignee, actor = ticket.requester_user, ticket.assignee, event.actor
+    if event.kind == EventKind.CREATED:
+        return [(requester, NotificationKind.TICKET_CREATED)]
+    if event.kind == EventKind.ASSIGNED:
+        return [(assignee, NotificationKind.TICKET_ASSIGNED)] if assignee and assignee != actor else []
+    if event.kind == EventKind.UPDATED:
+        resolved = event.changes.get("status", [None, None])[1] == Status.RESOLVED
+        kind = NotificationKind.TICKET_RESOLVED if resolved else NotificationKind.TICKET_UPDATED
+        return [(requester, kind)] if requester != actor else []
+    if event.kind == EventKind.REPLIED and event.comment is not None:
+        other = requester if event.comment.author_party == Party.AGENT else assignee
+        return [(other, NotificationKind.TICKET_REPLY)] if other and other != actor else []
+    return []
+
+
+def event_message(event: TicketEvent, customer: Customer, kind: str, user: User) -> Message:
+    ticket = event.ticket
+    number = display_number(customer, ticket.number)
+    who = event.actor.name if event.actor else "ServiFlow"
+    titles: dict[str, str] = {
+        NotificationKind.TICKET_CREATED: f"[{number}] We received your request: {ticket.subject}",
+        NotificationKind.TICKET_ASSIGNED: f"[{number}] {who} assigned you: {ticket.subject}",
+        NotificationKind.TICKET_RESOLVED: f"[{number}] Resolved: {ticket.subject}",
+        NotificationKind.TICKET_UPDATED: f"[{number}] Updated: {ticket.subject}",
+        NotificationKind.TICKET_REPLY: f"[{number}] New reply from {who}: {ticket.subject}",
+    }
+    if kind == NotificationKind.TICKET_REPLY and event.comment is not None:
+        body = event.comment.body
+    elif event.changes:
+        body = "\n".join(f"{name}: {old} → {new}" for name, (old, new) in event.changes.items())
+    else:
+        body = ticket.description
+    return Message(
+        kind=kind,
+        customer=customer,
+        title=titles[kind],
+        body=body[:4000],
+        url=ticket_url(customer, ticket, user),
+        ticket_id=ticket.pk,
+        ticket_number=number,
+    )

@@ -1,0 +1,49 @@
+"""Which SLA policy a ticket runs on: the facts of the hierarchy (the ticket's override, its
+requester's override, its CI's effective policy) gathered here and judged by the engine
+(``sla.engine.resolution``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import partial
+from typing import TYPE_CHECKING
+
+from cmdb.selectors import effective_policy
+from sla.engine.resolution import Held, Resolution, Step, policy_resolve, policy_steps
+
+if TYPE_CHECKING:
+    from tenants.models import Customer
+    from tickets.models import Ticket
+
+
+def _requester(ticket: Ticket) -> Held | None:
+    requester = ticket.requester
+    if requester is None:
+        return None
+    return Held(policy_id=requester.sla_policy_id, who=requester.user.name)
+
+
+def _ci(ticket: Ticket) -> Held | None:
+    if ticket.ci is None:
+        return None
+    effective = effective_policy(ticket.ci)
+    return Held(policy_id=effective.policy_id, who=effective.reason)
+
+
+def ticket_policy_steps(customer: Customer, ticket: Ticket) -> Iterator[Step]:
+    """The hierarchy's levels for ``ticket`` as it is now (looked up lazily, level by level)."""
+    yield from policy_steps(
+        customer,
+        override=ticket.sla_policy,
+        requester=partial(_requester, ticket),
+        ci=partial(_ci, ticket),
+    )
+
+
+def ticket_resolution(customer: Customer, ticket: Ticket) -> Resolution:
+    return policy_resolve(
+        customer,
+        override=ticket.sla_policy,
+        requester=partial(_requester, ticket),
+        ci=partial(_ci, ticket),
+    )

@@ -1,0 +1,44 @@
+"""API routes of tickets: the unified queue, and each customer's tickets with what hangs off them
+(``customer_urlpatterns``, mounted under ``customers/<slug>/``)."""
+
+from __future__ import annotations
+
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
+
+from tickets.api import (
+    AttachmentViewSet,
+    CommentViewSet,
+    TicketHistoryViewSet,
+    TicketSlaViewSet,
+    TicketViewSet,
+)
+from tickets.index.api import UnifiedQueueView
+
+router = SimpleRouter()
+router.register("tickets", TicketViewSet, basename="ticket")
+
+ticket_urlpatterns = [
+    path("comments/", CommentViewSet.as_view({"get": "list", "post": "create"}), name="ticket-comments"),
+    path(
+        "attachments/",
+        AttachmentViewSet.as_view({"get": "list", "post": "create"}),
+        name="ticket-attachments",
+    ),
+    path(
+        "attachments/<int:pk>/download/",
+        AttachmentViewSet.as_view({"get": "download"}),
+        name="ticket-attachment-download",
+    ),
+    path("history/", TicketHistoryViewSet.as_view({"get": "list"}), name="ticket-history"),
+    path("sla/", TicketSlaViewSet.as_view({"get": "retrieve"}), name="ticket-sla"),
+]
+
+customer_urlpatterns = [
+    path("tickets/<int:ticket_pk>/", include(ticket_urlpatterns)),
+    *router.urls,
+]
+
+urlpatterns = [
+    path("tickets/", UnifiedQueueView.as_view(), name="unified-queue"),
+]

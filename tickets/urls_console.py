@@ -1,0 +1,30 @@
+"""Console pages of tickets: the unified queue (home), the customer list and page, ticket pages."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from tickets import console
+
+urlpatterns = [
+    path("", console.queue, name="home"),
+    path("customers/", console.customers, name="console-customers"),
+    path("customers/<slug:slug>/", console.customer_detail, name="console-customer"),
+    path("customers/<slug:slug>/tickets/new/", console.ticket_new, name="console-ticket-new"),
+    path("customers/<slug:slug>/tickets/<int:ticket_id>/", console.ticket_detail, name="console-ticket"),
+    path(
+        "customers/<slug:slug>/tickets/<int:ticket_id>/change/",
+        console.ticket_change,
+        name="console-ticket-change",
+    ),
+    path(
+        "customers/<slug:slug>/tickets/<int:ticket_id>/reply/",
+        console.ticket_reply,
+        name="console-ticket-reply",
+    ),
+    path(
+        "customers/<slug:slug>/tickets/<int:ticket_id>/attachments/<int:attachment_id>/",
+        console.attachment_download,
+        name="console-attachment",
+    ),
+]

@@ -1,0 +1,20 @@
+"""Portal pages of tickets: the customer's tickets (home), a new ticket, a ticket's page."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from tickets import portal
+
+urlpatterns = [
+    path("", portal.my_tickets, name="home"),
+    path("tickets/new/", portal.ticket_new, name="portal-ticket-new"),
+    path("tickets/<int:ticket_id>/", portal.ticket_detail, name="portal-ticket"),
+    path("tickets/<int:ticket_id>/reply/", portal.ticket_reply, name="portal-ticket-reply"),
+    path("tickets/<int:ticket_id>/status/", portal.ticket_status, name="portal-ticket-status"),
+    path(
+        "tickets/<int:ticket_id>/attachments/<int:attachment_id>/",
+        portal.attachment_download,
+        name="portal-attachment",
+    ),
+]
