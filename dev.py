@@ -2,9 +2,9 @@
 """ServiFlow's developer entry point. Needs only Python 3.11+.
 
     python3 dev.py run            install, start services, migrate, seed demo data, run web + worker + beat
-    python3 dev.py test           install, then ruff, mypy, makemigrations --check and the whole pytest suite
+    python3 dev.py test           install, then ruff, mypy, import layers, makemigrations --check and the whole pytest suite
     python3 dev.py bench NAME     run bench/NAME.py (see bench/README.md)
-    python3 dev.py check          only the static checks (ruff, mypy, migrations)
+    python3 dev.py check          only the static checks (ruff, mypy, import layers, migrations)
     python3 dev.py manage ARGS    manage.py inside the project's environment
 
 Without DATABASE_URL / REDIS_URL the embedded PostgreSQL 18 and Valkey 9 under ./var/ are used.
@@ -130,6 +130,8 @@ def cmd_check(args: list[str]) -> None:
     sh(bin_ / "ruff", "check", ".")
     sh(bin_ / "ruff", "format", "--check", ".")
     sh(bin_ / "mypy", ".", env=env)
+    # The layers of pyproject.toml's [tool.importlinter]: apps import downwards only.
+    sh(bin_ / "lint-imports", "--no-cache", env={**env, "PYTHONPATH": str(ROOT)})
     sh(PY, "manage.py", "makemigrations", "--check", "--dry-run", env=env)
 
 

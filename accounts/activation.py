@@ -9,14 +9,14 @@ from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from accounts.models import User
-from tenants.links import console_link, portal_link
+from core.links import console_link, portal_link
 
 
 def activation_link(user: User) -> str:
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
     if user.is_customer_user and user.customer is not None:
-        return portal_link(user.customer, "activate", uidb64=uid, token=token)
+        return portal_link(user.customer.portal_host, "activate", uidb64=uid, token=token)
     return console_link("activate", uidb64=uid, token=token)
 
 

@@ -32,7 +32,6 @@ from audit import context as audit_context
 from audit.middleware import client_ip
 from audit.models import Channel
 from serviflow.api.views import ApiView, ApiViewSet
-from tenants.models import Customer
 
 
 class InvalidCredentialsError(NotAuthenticated):
@@ -140,7 +139,8 @@ class AgentViewSet(
 
     def perform_create(self, serializer: AgentSerializer) -> None:  # type: ignore[override]
         data = serializer.validated_data
-        slugs: list[str] = data.get("customers", [])
+        customers = data.get("customers", [])
+        every = customers == ["*"]
         serializer.instance = agent_create(
             fields=AgentFields(
                 email=data["email"],
@@ -148,15 +148,15 @@ class AgentViewSet(
                 licence=data["licence"],
                 timezone=data.get("timezone", "UTC"),
                 is_admin=data["is_admin"],
-                all_customers=slugs == ["*"],
-                customers=tuple(Customer.objects.customers().filter(slug__in=slugs)),
+                all_customers=every,
+                customers=() if every else tuple(customers),
                 permissions=data.get("permissions"),
             ),
             password=data.get("password") or None,
         )
 
     def perform_update(self, serializer: AgentSerializer) -> None:  # type: ignore[override]
-        agent_update(agent=serializer.instance, data=serializer.validated_data)  # type: ignore[arg-type]
+        agent_update(agent=serializer.instance, changes=serializer.changes())  # type: ignore[arg-type]
 
     def perform_destroy(self, instance: User) -> None:
         if instance.pk == self.request.user.pk:

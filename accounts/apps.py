@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Login identities, agents and API tokens"
 
     def ready(self) -> None:
-        from accounts import schema  # noqa: F401 - registers the OpenAPI auth extension
+        from accounts import openapi  # noqa: F401 - registers the OpenAPI auth extension

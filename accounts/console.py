@@ -6,7 +6,6 @@ and deactivation. Provider admins change them; agents see them read-only; anyone
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import available_timezones
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -26,6 +25,7 @@ from accounts.services import (
     person_deactivate,
     person_reactivate,
 )
+from core.parsers import zone_names
 from serviflow.pages import WORKFLOW_ERRORS, problem_of, provider_page
 from tenants.access import scope_level
 
@@ -106,7 +106,7 @@ def _agent_page(
         ]
         if agent is not None and agent.licence == Licence.OCCASIONAL
         else [],
-        "timezones": sorted(available_timezones()) if form is not None else [],
+        "timezones": sorted(zone_names()) if form is not None else [],
     }
     return render(request, "accounts/agents/agent.html", context, status=status)
 
@@ -136,7 +136,7 @@ def agent_detail(request: HttpRequest, agent_id: int) -> HttpResponse:
     form = AgentForm(request.POST or None, agent=agent)
     if request.method == "POST" and form.is_valid():
         try:
-            agent_update(agent=agent, data=form.changes())
+            agent_update(agent=agent, changes=form.changes())
         except WORKFLOW_ERRORS as exc:
             form.add_workflow_error(exc)
             agent = get_object_or_404(_agents(), pk=agent_id)  # the refused values were never saved

@@ -8,8 +8,9 @@ from django.http import HttpRequest
 
 from accounts.login import InvalidCredentials, LoginThrottled, sign_in
 from accounts.models import Licence, User, UserKind
-from accounts.services import OCCASIONAL_DEFAULT_PERMISSIONS, PERMISSION_SCOPES, AgentFields
+from accounts.services import OCCASIONAL_DEFAULT_PERMISSIONS, PERMISSION_SCOPES, AgentChanges, AgentFields
 from audit.middleware import client_ip
+from core.changes import UNSET
 from serviflow.pages import problem_of
 from tenants.access import may_sign_in_on_host
 from tenants.models import Customer
@@ -176,22 +177,22 @@ class AgentForm(forms.Form):
             permissions=self._permissions(),
         )
 
-    def changes(self) -> dict[str, Any]:
+    def changes(self) -> AgentChanges:
         """For ``agent_update``: every field of the page (the service saves what differs)."""
         data = self.cleaned_data
-        changes: dict[str, Any] = {
-            "email": data["email"],
-            "name": data["name"],
-            "timezone": data["timezone"],
-            "licence": data["licence"],
-            "is_admin": data["is_admin"],
-            "customers": ["*"] if self._works_all() else [c.slug for c in data["customers"]],
-        }
-        if (permissions := self._permissions()) is not None:
-            changes["permissions"] = permissions
-        if data["password"]:
-            changes["password"] = data["password"]
-        return changes
+        every = self._works_all()
+        permissions = self._permissions()
+        return AgentChanges(
+            email=data["email"],
+            name=data["name"],
+            timezone=data["timezone"],
+            licence=data["licence"],
+            is_admin=data["is_admin"],
+            all_customers=every,
+            customers=() if every else tuple(data["customers"]),
+            permissions=permissions if permissions is not None else UNSET,
+            password=data["password"] or UNSET,
+        )
 
     def add_workflow_error(self, exc: Exception) -> None:
         """A refusal from ``accounts.services`` under the input it names, else above the form."""

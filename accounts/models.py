@@ -105,8 +105,14 @@ class User(AbstractBaseUser):
         return self.kind == UserKind.CUSTOMER_USER
 
     @property
-    def may_use_console(self) -> bool:
+    def is_agent_level(self) -> bool:
+        """Provider staff and customers' own agents: who works tickets (private notes, the
+        console); everyone else is the customer's side."""
         return self.is_provider_staff or self.customer_role == CustomerRole.AGENT
+
+    @property
+    def may_use_console(self) -> bool:
+        return self.is_agent_level
 
     def _get_session_auth_hash(self, secret: Any = None) -> str:
         # Django's hash covers the password; ours also covers auth_stamp, so deactivation ends

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Licence, User, UserKind
-from accounts.services import PERMISSION_SCOPES
+from accounts.services import PERMISSION_SCOPES, AgentChanges
 from tenants.models import Customer
 
 
@@ -96,16 +96,17 @@ class AgentSerializer(serializers.ModelSerializer[User]):
         data["permissions"] = instance.permissions if instance.licence == Licence.OCCASIONAL else None
         return data
 
-    def validate_customers(self, value: list[str]) -> list[str]:
+    def validate_customers(self, value: list[str]) -> list[str] | list[Customer]:
+        """``["*"]`` as given, else the customers the slugs name."""
         if value == ["*"]:
             return value
         if "*" in value:
             raise serializers.ValidationError('Use ["*"] alone for every customer, or a list of slugs.')
-        found = set(Customer.objects.customers().filter(slug__in=value).values_list("slug", flat=True))
-        missing = sorted(set(value) - found)
+        found = list(Customer.objects.customers().filter(slug__in=value).order_by("slug"))
+        missing = sorted(set(value) - {customer.slug for customer in found})
         if missing:
             raise serializers.ValidationError(f"Unknown customer(s): {', '.join(missing)}.")
-        return sorted(set(value))
+        return found
 
     def validate_permissions(self, value: dict[str, str] | None) -> dict[str, str] | None:
         if value is None:
@@ -114,3 +115,27 @@ class AgentSerializer(serializers.ModelSerializer[User]):
         if unknown:
             raise serializers.ValidationError(f"Unknown scope(s): {', '.join(unknown)}.")
         return value
+
+    def changes(self) -> AgentChanges:
+        """The validated fields as a partial update for ``agent_update``."""
+        data = dict(self.validated_data)
+        given: dict[str, Any] = {
+            name: data[name]
+            for name in (
+                "email",
+                "name",
+                "timezone",
+                "licence",
+                "is_admin",
+                "permissions",
+                "password",
+                "is_active",
+            )
+            if name in data
+        }
+        if "customers" in data:
+            every = data["customers"] == ["*"]
+            given |= {"all_customers": every, "customers": () if every else tuple(data["customers"])}
+        if given.get("password") == "":
+            del given["password"]
+        return AgentChanges(**given)

@@ -6,7 +6,7 @@ import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -14,8 +14,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import AgentMembership, ApiToken, Licence, User, UserKind, token_digest
-from tenants.models import Customer
-from tenants.validators import validate_timezone
+from core.changes import UNSET, Changes
+from core.parsers import validate_timezone
+
+if TYPE_CHECKING:
+    from tenants.models import Customer
 
 OCCASIONAL_DEFAULT_PERMISSIONS = {"tickets": "write", "cmdb": "read", "reports": "none"}
 PERMISSION_SCOPES = {
@@ -150,9 +153,14 @@ def person_reactivate(*, user: User) -> User:
 
 
 def password_set(*, user: User, password: str) -> User:
+    """A new password ends the person's sessions (the session hash covers it) and revokes their
+    API tokens: whoever knew the old password may have made one."""
     check_password(password, user)
-    user.set_password(password)
-    user.save(update_fields=["password"])
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        for token in ApiToken.objects.live().filter(user=user):
+            token_revoke(token=token)
     return user
 
 
@@ -180,50 +188,69 @@ def token_revoke(*, token: ApiToken) -> ApiToken:
     return token
 
 
-def agent_update(*, agent: User, data: dict[str, Any]) -> User:
+@dataclass(frozen=True)
+class AgentChanges(Changes):
+    """A partial update of an agent (``core.changes``): fields left UNSET are not touched."""
+
+    email: str = UNSET
+    name: str = UNSET
+    timezone: str = UNSET
+    licence: str = UNSET
+    is_admin: bool = UNSET
+    permissions: dict[str, str] | None = UNSET
+    all_customers: bool = UNSET
+    customers: tuple[Customer, ...] = UNSET  # the memberships (ignored for all customers)
+    password: str = UNSET
+    is_active: bool = UNSET
+
+
+def agent_update(*, agent: User, changes: AgentChanges) -> User:
     """PATCH/PUT on an agent: each field through the workflow that owns it."""
+    wanted = changes.given()
     changed: list[str] = []
     with transaction.atomic():
-        if "email" in data and normalize_email(data["email"]) != agent.email:
-            check_email_available(normalize_email(data["email"]), exclude=agent)
-            agent.email = normalize_email(data["email"])
+        if "email" in wanted and normalize_email(wanted["email"]) != agent.email:
+            check_email_available(normalize_email(wanted["email"]), exclude=agent)
+            agent.email = normalize_email(wanted["email"])
             changed.append("email")
-        if "name" in data:
-            agent.name = data["name"].strip()
+        if "name" in wanted:
+            if not wanted["name"].strip():
+                raise ValidationError({"name": ["A name is required."]})
+            agent.name = wanted["name"].strip()
             changed.append("name")
-        if "timezone" in data:
-            check_timezone(data["timezone"])
-            agent.timezone = data["timezone"]
+        if "timezone" in wanted:
+            check_timezone(wanted["timezone"])
+            agent.timezone = wanted["timezone"]
             changed.append("timezone")
-        if "licence" in data:
-            agent.licence = data["licence"]
+        if "licence" in wanted:
+            agent.licence = wanted["licence"]
             changed.append("licence")
-        if "is_admin" in data:
-            agent.kind = UserKind.PROVIDER_ADMIN if data["is_admin"] else UserKind.AGENT
+        if "is_admin" in wanted:
+            agent.kind = UserKind.PROVIDER_ADMIN if wanted["is_admin"] else UserKind.AGENT
             changed.append("kind")
         check_admin_licence(is_admin=agent.kind == UserKind.PROVIDER_ADMIN, licence=agent.licence)
-        if "permissions" in data or ("licence" in data and agent.licence == Licence.OCCASIONAL):
+        if "permissions" in wanted or ("licence" in wanted and agent.licence == Licence.OCCASIONAL):
             agent.permissions = (
-                check_permissions(data.get("permissions") or agent.permissions or {})
+                check_permissions(wanted.get("permissions") or agent.permissions or {})
                 if agent.licence == Licence.OCCASIONAL
                 else {}
             )
             changed.append("permissions")
-        if "customers" in data:
-            agent.all_customers = data["customers"] == ["*"]
+        if "all_customers" in wanted:
+            agent.all_customers = wanted["all_customers"]
             changed.append("all_customers")
         if agent.kind == UserKind.PROVIDER_ADMIN and not agent.all_customers:
             agent.all_customers = True
             changed.append("all_customers")
         if changed:
             agent.save(update_fields=sorted(set(changed)))
-        if "customers" in data:
-            slugs = [] if data["customers"] == ["*"] else data["customers"]
-            memberships_set(agent=agent, customers=Customer.objects.customers().filter(slug__in=slugs))
-        if data.get("password"):
-            password_set(user=agent, password=data["password"])
-        if data.get("is_active") is False and agent.is_active:
+        if "customers" in wanted or "all_customers" in wanted:
+            members = () if agent.all_customers else wanted.get("customers", ())
+            memberships_set(agent=agent, customers=members)
+        if wanted.get("password"):
+            password_set(user=agent, password=wanted["password"])
+        if wanted.get("is_active") is False and agent.is_active:
             person_deactivate(user=agent)
-        elif data.get("is_active") is True and not agent.is_active:
+        elif wanted.get("is_active") is True and not agent.is_active:
             person_reactivate(user=agent)
     return agent

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from accounts.activation import activation_email_send
 from accounts.models import User
-from tenants.jobs import JobTask
+from audit.jobs import JobTask
 
 
 @shared_task(base=JobTask, name="accounts.send_activation_email")

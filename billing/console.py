@@ -34,8 +34,8 @@ from accounts.models import User, UserKind
 from billing import services
 from billing.models import DayPassConsumption, DayPassPool, DayPassPurchase
 from billing.reports import Month, licence_report, month_of
+from core.parsers import zone_or_utc
 from serviflow.pages import WORKFLOW_ERRORS, problem_of, provider_page
-from tenants.validators import zone_or_utc
 
 LOG_PAGE_SIZE = 50
 RECENT_PURCHASES = 5

@@ -36,7 +36,7 @@ from billing.models import (
     DayPassPurchase,
 )
 from core.errors import RuleViolation
-from tenants.validators import zone_or_utc
+from core.parsers import zone_or_utc
 
 logger = logging.getLogger(__name__)
 

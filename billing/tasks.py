@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from audit.jobs import JobTask
 from billing.services import day_passes_expire
-from tenants.jobs import JobTask
 
 
 @shared_task(base=JobTask, name="billing.expire_day_passes")

@@ -6,3 +6,9 @@ class CmdbConfig(AppConfig):
 
     name = "cmdb"
     verbose_name = "CMDB"
+
+    def ready(self) -> None:
+        from cmdb.models import ConfigurationItem
+        from sla.hooks import policy_referenced_by
+
+        policy_referenced_by(ConfigurationItem, "sla_policy", "a configuration item")

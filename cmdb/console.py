@@ -23,6 +23,7 @@ from cmdb.selectors import name_hints
 from serviflow.pages import WORKFLOW_ERRORS, customer_page, problem_of
 from tenants.access import CustomerAccess
 from tickets.index.services import ticket_prefix
+from tickets.selectors import tickets_of_ci
 
 
 def _ci_url(access: CustomerAccess, ci_id: int) -> str:
@@ -114,7 +115,7 @@ def ci_facts(
         "outgoing": [r for r in relations if r.source_id == ci.pk],
         "incoming": [r for r in relations if r.target_id == ci.pk],
         "effective": selectors.effective_policy(ci),
-        "ticket_groups": selectors.ci_tickets(access, ci),
+        "ticket_groups": tickets_of_ci(access, ci),
         "ci_base": ci_base,
         "ticket_base": ticket_base,
         "prefix": ticket_prefix(access.customer),

@@ -21,11 +21,10 @@ from django.http import Http404, QueryDict
 from accounts.models import CustomerRole
 from audit.models import AuditEntry
 from cmdb.models import CiRelation, CiStatus, CiType, ConfigurationItem
+from core.parsers import parse_choices
 from people.selectors import profile_from
 from sla.models import SlaPolicy
 from tenants.access import CustomerAccess
-from tickets.index.queue import csv_values
-from tickets.models import Status, Ticket
 
 # A parent chain cannot loop (services refuse it); this bound only keeps a damaged chain from
 # recursing for ever.
@@ -56,9 +55,9 @@ LIST_PAGE_SIZE = 50
 
 def filtered_cis(cis: QuerySet[ConfigurationItem], params: Any) -> QuerySet[ConfigurationItem]:
     """The list filters of the API and the console: type, status, parent, owner, search."""
-    if types := csv_values(params.get("type", ""), CiType.values, "type"):
+    if types := parse_choices(params.get("type", ""), field="type", allowed=CiType.values):
         cis = cis.filter(type__in=types)
-    if statuses := csv_values(params.get("status", ""), CiStatus.values, "status"):
+    if statuses := parse_choices(params.get("status", ""), field="status", allowed=CiStatus.values):
         cis = cis.filter(status__in=statuses)
     parent = params.get("parent", "")
     if parent == "none":
@@ -212,19 +211,6 @@ def chain_up(start_id: int | None) -> list[tuple[int, str, int]]:
             [start_id, MAX_DEPTH],
         )
         return [(int(row[0]), str(row[1]), int(row[2])) for row in cursor.fetchall()]
-
-
-def ci_tickets(
-    access: CustomerAccess, ci: ConfigurationItem, limit: int = 50
-) -> list[tuple[str, list[Ticket]]]:
-    """The tickets linked to the CI that ``access`` may see: open ones, then past ones."""
-    from tickets.selectors import tickets_visible
-
-    linked = tickets_visible(access).filter(ci=ci).order_by("-created_at", "-id")
-    return [
-        ("Open", list(linked.filter(status__in=[Status.OPEN, Status.PENDING])[:limit])),
-        ("Past", list(linked.filter(status__in=[Status.RESOLVED, Status.CLOSED])[:limit])),
-    ]
 
 
 def name_hints(access: CustomerAccess, *, exclude: int | None = None, limit: int = 200) -> list[str]:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Model, ProtectedError
 from django.utils import timezone
 
 from accounts.models import User
@@ -27,8 +29,6 @@ from people.models import CustomerUser
 from sla.models import SlaPolicy
 from tenants.models import Customer
 from tenants.schema import require_schema
-from tickets.models import Party, Ticket
-from tickets.workflows import party_of
 
 MAX_NAME = 100
 MAX_ATTRIBUTES_BYTES = 16_384
@@ -38,7 +38,7 @@ _HIERARCHY_LOCK = 4_410_001
 
 
 def _require_agent(by: User | None) -> None:
-    if by is not None and party_of(by) == Party.CUSTOMER:
+    if by is not None and not by.is_agent_level:
         raise PermissionDenied(
             "Customer users see the CMDB read-only; ask your service provider to change it."
         )
@@ -238,14 +238,6 @@ def ci_delete(*, customer: Customer, ci: ConfigurationItem, by: User | None) -> 
     with transaction.atomic():
         _lock_hierarchy()  # no child can be attached while we look
         ci = ConfigurationItem.objects.select_for_update().get(pk=ci.pk)
-        tickets = Ticket.objects.filter(ci=ci).count()
-        if tickets:
-            raise RuleViolation(
-                "ci_in_use",
-                f"{ci.name} is linked to {tickets} ticket{'s' if tickets != 1 else ''}; "
-                "retire it instead (retired CIs keep their history and ticket links).",
-                status=409,
-            )
         children = ci.children.count()
         if children:
             raise RuleViolation(
@@ -255,8 +247,22 @@ def ci_delete(*, customer: Customer, ci: ConfigurationItem, by: User | None) -> 
                 status=409,
             )
         key: Key = (ci.type, ci.status)
-        ci.delete()
+        try:
+            with transaction.atomic():
+                ci.delete()
+        except ProtectedError as exc:  # what links to a CI protects it (tickets: on_delete=PROTECT)
+            raise RuleViolation("ci_in_use", _in_use(ci, exc.protected_objects), status=409) from None
         counts_shift(customer=customer, delta=Counter({key: -1}))
+
+
+def _in_use(ci: ConfigurationItem, protected: Iterable[Model]) -> str:
+    """ "fw-01 is linked to 2 tickets; retire it instead ...", naming what links to it."""
+    counts = Counter(str(row._meta.verbose_name) for row in protected)
+    links = ", ".join(f"{n} {name}{'s' if n != 1 else ''}" for name, n in sorted(counts.items()))
+    return (
+        f"{ci.name} is linked to {links}; "
+        "retire it instead (retired CIs keep their history and ticket links)."
+    )
 
 
 def ci_relate(

@@ -23,22 +23,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
 import holidays as holiday_data
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import ForeignKey, Model
+from django.db.models import Model
 from django.db.models.signals import post_delete, pre_delete
 
-from cmdb.models import ConfigurationItem
 from core.changes import UNSET, Unset
 from core.errors import RuleViolation
-from people.models import CustomerUser
 from sla.engine.calendar import WEEKDAYS, ProfileError, parse_holidays, parse_schedule, parse_timezone
+from sla.hooks import policy_references
 from sla.models import PRIORITIES, BusinessHours, SlaPolicy
+from tenants.across import first_match
 from tenants.models import Customer
-from tickets.models import Ticket
 
 TARGET_CLOCKS = ("first_response", "resolution")
 # A target past a year is a typo, and a calendar gives up looking for business time after ten.
@@ -392,39 +391,19 @@ def sla_policy_update(
 
 # Tenant tables that point at a policy (their references carry no database constraint, except
 # a customer user's override), and how a refusal names them.
-_TENANT_REFERENCES: tuple[tuple[type[Model], str, str], ...] = (
-    (CustomerUser, "sla_policy", "a user's SLA override"),
-    (ConfigurationItem, "sla_policy", "a configuration item"),
-    (Ticket, "sla_policy", "a ticket's SLA override"),
-    (Ticket, "sla_applied", "tickets that ran on it"),
-)
-
-
 def _tenant_reference(policy: SlaPolicy) -> str | None:
-    """Where the first customer-schema reference to ``policy`` is, or None.
-
-    One query for all customers: a ``UNION ALL`` of one indexed ``LIMIT 1`` probe per reference
-    column per schema, stopped at the first hit. It grows with the number of customers (not
-    rows), which is fine for a rare admin action and keeps tickets from pointing at nothing."""
+    """Where the first customer-schema reference to ``policy`` is, or None: one statement over
+    every customer's schema and every registered reference (``sla.hooks``), stopped at the first
+    hit. It grows with the number of customers (not rows), which is fine for a rare admin
+    action and keeps tickets from pointing at nothing."""
     customers = list(Customer.objects.customers().order_by("name").values_list("name", "schema_name"))
-    quote = connection.ops.quote_name
-    probes: list[str] = []
-    labels: list[str] = []
-    for customer_name, schema in customers:
-        for model, field, label in _TENANT_REFERENCES:
-            reference = cast("ForeignKey[Any, Any]", model._meta.get_field(field))
-            table = f"{quote(schema)}.{quote(model._meta.db_table)}"
-            column = quote(str(reference.column))
-            probes.append(f"(SELECT {len(labels)} FROM {table} WHERE {column} = %s LIMIT 1)")  # noqa: S608
-            labels.append(f"{label} of {customer_name}")
-    if not probes:
-        return None
-    # Identifiers come from our own catalog rows and are quoted; the only value is a parameter.
-    sql = " UNION ALL ".join(probes) + " LIMIT 1"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [policy.pk] * len(probes))
-        row = cursor.fetchone()
-    return labels[row[0]] if row else None
+    probes = [
+        (schema, reference.model, reference.field, f"{reference.label} of {customer_name}")
+        for customer_name, schema in customers
+        for reference in policy_references()
+    ]
+    hit = first_match([(schema, model, field) for schema, model, field, _ in probes], policy.pk)
+    return None if hit is None else probes[hit][3]
 
 
 def sla_policy_delete(*, policy: SlaPolicy) -> None:

@@ -7,10 +7,12 @@ connection's ``search_path`` does not matter) and join the customers' parts into
 one ``WITH`` part per schema. The rows travel as one array per column (``unnest``), so the
 number of parameters does not grow with the rows or the schemas.
 
-They are for rows a job already knows by id. Keep the schemas per statement bounded (the caller
-does): every schema adds its relations to the transaction's locks (``max_locks_per_transaction``)
-and its part to the planning time. Request-time reads across customers come from the public
-index, never from here (performance.md).
+They are for rows a job already knows by id, and for rare checks across every customer
+(``first_match``). This is the only module that writes SQL naming several schemas; every
+identifier comes from model metadata through ``psycopg.sql``. Keep the schemas per statement
+bounded where it can be (the sweep does): every schema adds its relations to the transaction's
+locks (``max_locks_per_transaction``) and its part to the planning time. Request-time reads
+across customers come from the public index, never from here (performance.md).
 """
 
 from __future__ import annotations
@@ -142,6 +144,29 @@ def _write(
     with db.cursor() as cursor:
         cursor.execute(_text(statement, db), params)
         return int(cursor.fetchone()[0])
+
+
+def first_match(probes: Sequence[tuple[str, type[Model], str]], value: Any) -> int | None:
+    """Which of ``probes`` (schema, model, field) first has a row whose ``field`` equals
+    ``value``: its index, or None. One statement: a ``UNION ALL`` of one indexed ``LIMIT 1``
+    probe per (schema, column), stopped at the first hit. For rare checks across every customer
+    (is a public row still referred to from some schema?)."""
+    if not probes:
+        return None
+    db = _db()
+    parts = [
+        sql.SQL("(SELECT {index} FROM {table} WHERE {column} = %s LIMIT 1)").format(
+            index=sql.Literal(index),
+            table=_table(schema, model),
+            column=sql.Identifier(_concrete(model, name).column),
+        )
+        for index, (schema, model, name) in enumerate(probes)
+    ]
+    statement = sql.SQL("{} LIMIT 1").format(sql.SQL(" UNION ALL ").join(parts))
+    with db.cursor() as cursor:
+        cursor.execute(_text(statement, db), [value] * len(parts))
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
 
 
 def _template(statement: sql.SQL, db: BaseDatabaseWrapper, **constant: sql.Composable) -> sql.SQL:

@@ -11,12 +11,17 @@ from rest_framework.response import Response
 
 from accounts.api import AdminWritesOnly
 from accounts.models import User
-from core.changes import UNSET
 from serviflow.api.views import ApiViewSet
 from sla.models import BusinessHours, SlaPolicy
 from tenants.access import customers_visible_to
 from tenants.models import Customer
-from tenants.services import customer_archive, customer_provision, customer_restore, customer_update
+from tenants.services import (
+    CustomerChanges,
+    customer_archive,
+    customer_provision,
+    customer_restore,
+    customer_update,
+)
 
 
 class CustomerSerializer(serializers.ModelSerializer[Customer]):
@@ -83,10 +88,13 @@ class CustomerViewSet(
         customer: Customer = serializer.instance  # type: ignore[assignment]
         customer_update(
             customer=customer,
-            name=data.get("name"),
-            timezone_name=data.get("timezone"),
-            default_sla=data.get("default_sla", UNSET),
-            business_hours=data.get("business_hours", UNSET),
+            changes=CustomerChanges(
+                **{
+                    name: data[name]
+                    for name in ("name", "timezone", "default_sla", "business_hours")
+                    if name in data
+                }
+            ),
         )
         if data.get("is_active") is False:
             customer_archive(customer=customer)

@@ -1,38 +1,22 @@
-"""Base classes for background jobs.
+"""Background jobs and schemas.
 
-``JobTask``: runs in the public schema under its own job identity (the task name), never as a
-person. ``TenantTask``: enqueued inside a customer's schema, it carries the schema name in a
-message header, runs inside that schema on the worker and always returns the connection to
-``public`` afterwards, so the next task on that worker process starts clean.
-
-Tasks are acknowledged late (a killed worker's task is delivered again), so each must be
-idempotent: running it twice leaves the same state as running it once.
+``TenantTask``: enqueued inside a customer's schema, it carries the schema name in a message
+header and runs inside that schema on the worker (under its job identity, ``audit.jobs``).
+Every task, whatever its base, ends on the public schema (``back_to_public`` below), so the next
+task on that worker process starts clean even if one forgot to leave a schema.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from celery import Task
+from celery.signals import task_postrun
 
 from audit.context import job_context
-from tenants.schema import tenant_connection
+from audit.jobs import JobTask
+from tenants.schema import public_schema_restore, tenant_connection
 
 SCHEMA_HEADER = "serviflow_schema"
-
-
-class JobTask(Task):  # type: ignore[type-arg]
-    abstract = True
-    acks_late = True
-    reject_on_worker_lost = True
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        # Calls run() itself: Task.__call__ would push a bare request over the worker's one.
-        with job_context(self.name):
-            try:
-                return self.run(*args, **kwargs)
-            finally:
-                tenant_connection.set_schema_to_public()
 
 
 class TenantTask(JobTask):
@@ -65,3 +49,9 @@ class TenantTask(JobTask):
         # schema when a test or a command calls the task directly.
         with job_context(self.name), customer_schema(customer):
             return self.run(*args, **kwargs)
+
+
+@task_postrun.connect(dispatch_uid="tenants.jobs.back_to_public")
+def back_to_public(**kwargs: Any) -> None:
+    """After every task: the worker's connection is back on the public schema."""
+    public_schema_restore()

@@ -71,9 +71,9 @@ class Customer(TenantMixin):
 
     @property
     def portal_url(self) -> str:
-        from tenants.links import portal_link
+        from core.links import portal_link
 
-        return portal_link(self, "home")
+        return portal_link(self.portal_host, "home")
 
 
 class Domain(DomainMixin):

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core.changes import UNSET, Unset
-from sla.models import BusinessHours, SlaPolicy
+from core.changes import UNSET, Changes
+from core.parsers import validate_timezone
 from tenants.cloning import clone_schema
 from tenants.hosts import forget_hosts
 from tenants.models import Customer, CustomerKind, CustomerSettings, Domain
-from tenants.validators import schema_name_for, ticket_prefix_for, validate_slug, validate_timezone
+from tenants.validators import schema_name_for, ticket_prefix_for, validate_slug
+
+if TYPE_CHECKING:
+    from sla.models import BusinessHours, SlaPolicy
 
 
 def customer_provision(
@@ -68,33 +74,30 @@ def _create_settings(customer: Customer, ticket_prefix: str) -> CustomerSettings
     return CustomerSettings.objects.create(customer=customer, ticket_prefix=ticket_prefix)
 
 
-def customer_update(
-    *,
-    customer: Customer,
-    name: str | None = None,
-    timezone_name: str | None = None,
-    default_sla: SlaPolicy | Unset | None = UNSET,
-    business_hours: BusinessHours | Unset | None = UNSET,
-) -> Customer:
-    changed: list[str] = []
-    if name is not None:
-        if not name.strip():
+@dataclass(frozen=True)
+class CustomerChanges(Changes):
+    """A partial update of a customer (``core.changes``): fields left UNSET are not touched."""
+
+    name: str = UNSET
+    timezone: str = UNSET
+    default_sla: SlaPolicy | None = UNSET
+    business_hours: BusinessHours | None = UNSET
+
+
+def customer_update(*, customer: Customer, changes: CustomerChanges) -> Customer:
+    wanted = changes.given()
+    if "name" in wanted:
+        if not wanted["name"].strip():
             raise ValidationError({"name": ["A customer needs a name."]})
-        customer.name = name.strip()
-        changed.append("name")
-    if timezone_name is not None:
+        wanted["name"] = wanted["name"].strip()
+    if "timezone" in wanted:
         try:
-            validate_timezone(timezone_name)
+            validate_timezone(wanted["timezone"])
         except ValidationError as exc:
             raise ValidationError({"timezone": exc.messages}) from exc
-        customer.timezone = timezone_name
-        changed.append("timezone")
-    if not isinstance(default_sla, Unset):
-        customer.default_sla = default_sla
-        changed.append("default_sla")
-    if not isinstance(business_hours, Unset):
-        customer.business_hours = business_hours
-        changed.append("business_hours")
+    for field, value in wanted.items():
+        setattr(customer, field, value)
+    changed = list(wanted)
     if changed:
         customer.save(update_fields=changed)
         _hosts_changed()

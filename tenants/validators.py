@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-import zoneinfo
 
 from django.core.exceptions import ValidationError
 
@@ -48,21 +47,6 @@ def validate_slug(value: str) -> None:
         raise ValidationError("Hyphens may not follow one another.", code="invalid_slug")
     if value in RESERVED_SLUGS:
         raise ValidationError(f"'{value}' is reserved; choose another slug.", code="reserved_slug")
-
-
-def validate_timezone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
-        raise ValidationError(
-            f"'{value}' is not an IANA time zone (e.g. Europe/Berlin).", code="invalid_timezone"
-        )
-
-
-def zone_or_utc(name: str) -> zoneinfo.ZoneInfo:
-    """The zone a stored name stands for, or UTC if it no longer exists (tzdata changes)."""
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
 
 
 def schema_name_for(slug: str) -> str:

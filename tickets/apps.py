@@ -5,3 +5,10 @@ class TicketsConfig(AppConfig):
     """Tickets, comments and the unified console index (issue #3)."""
 
     name = "tickets"
+
+    def ready(self) -> None:
+        from sla.hooks import policy_referenced_by
+        from tickets.models import Ticket
+
+        policy_referenced_by(Ticket, "sla_policy", "a ticket's SLA override")
+        policy_referenced_by(Ticket, "sla_applied", "tickets that ran on it")

@@ -4,9 +4,9 @@ the link to the ticket (console for agents, portal for customers)."""
 from __future__ import annotations
 
 from accounts.models import User
+from core.links import console_link, portal_link
 from notifications.models import NotificationKind
 from notifications.services import Message
-from tenants.links import console_link, portal_link
 from tenants.models import Customer
 from tickets.index.services import display_number
 from tickets.models import EventKind, Party, Status, Ticket, TicketEvent
@@ -16,7 +16,7 @@ def ticket_url(customer: Customer, ticket: Ticket, user: User) -> str:
     """Where ``user`` opens the ticket: the console for agents, the portal for customers."""
     if user.may_use_console:
         return console_link("console-ticket", slug=customer.slug, ticket_id=ticket.pk)
-    return portal_link(customer, "portal-ticket", ticket_id=ticket.pk)
+    return portal_link(customer.portal_host, "portal-ticket", ticket_id=ticket.pk)
 
 
 def event_recipients(event: TicketEvent) -> list[tuple[User, str]]:

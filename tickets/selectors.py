@@ -12,9 +12,10 @@ from django.http import Http404
 
 from accounts.models import CustomerRole
 from audit.models import AuditEntry
+from cmdb.models import ConfigurationItem
 from tenants.access import CustomerAccess
 from tickets.index.services import display_number
-from tickets.models import Attachment, Comment, Ticket
+from tickets.models import Attachment, Comment, Status, Ticket
 
 
 def sees_all_tickets(access: CustomerAccess) -> bool:
@@ -86,3 +87,14 @@ def history_for(access: CustomerAccess, ticket: Ticket) -> QuerySet[AuditEntry]:
         .order_by("timestamp", "id")
     )
     return entries
+
+
+def tickets_of_ci(
+    access: CustomerAccess, ci: ConfigurationItem, limit: int = 50
+) -> list[tuple[str, list[Ticket]]]:
+    """The tickets linked to the CI that ``access`` may see: open ones, then past ones."""
+    linked = tickets_visible(access).filter(ci=ci).order_by("-created_at", "-id")
+    return [
+        ("Open", list(linked.filter(status__in=[Status.OPEN, Status.PENDING])[:limit])),
+        ("Past", list(linked.filter(status__in=[Status.RESOLVED, Status.CLOSED])[:limit])),
+    ]

@@ -8,8 +8,9 @@ from dataclasses import asdict
 from celery import shared_task
 from django.utils import timezone
 
+from audit.jobs import JobTask
 from notifications.services import notify_many
-from tenants.jobs import JobTask, TenantTask
+from tenants.jobs import TenantTask
 from tenants.models import Customer
 from tenants.schema import tenant_connection
 from tickets.models import TicketEvent

@@ -49,7 +49,7 @@ MAX_BODY = 50_000
 
 def party_of(user: User) -> str:
     """Agents are provider staff and the customer's own agents; everyone else is the customer."""
-    if user.is_provider_staff or user.customer_role == CustomerRole.AGENT:
+    if user.is_agent_level:
         return Party.AGENT
     return Party.CUSTOMER
 

@@ -12,7 +12,7 @@ import time_machine
 from django.db import IntegrityError, transaction
 from django.test import override_settings
 
-from accounts.services import agent_update
+from accounts.services import AgentChanges, agent_update
 from audit.context import job_context
 from audit.models import AuditEntry
 from billing.models import DayPassConsumption, DayPassExpiry, DayPassPurchase
@@ -129,7 +129,7 @@ def test_a_pass_lasts_until_midnight_in_the_zone_it_was_used_in(cast: Cast) -> N
     with time_machine.travel(la(21, 8, 1), tick=False):
         used = day_pass_consume(user=ron, channel="console")
     with job_context("tests"):
-        agent_update(agent=ron, data={"timezone": "Asia/Tokyo"})  # 01:01 on the 22nd there
+        agent_update(agent=ron, changes=AgentChanges(timezone="Asia/Tokyo"))  # 01:01 on the 22nd there
     ron.refresh_from_db()
     with time_machine.travel(datetime(2026, 11, 22, 7, 59, tzinfo=UTC), tick=False):
         assert (
@@ -151,7 +151,7 @@ def test_moving_west_does_not_give_a_second_pass_for_the_same_date(cast: Cast) -
     with time_machine.travel(datetime(2026, 11, 22, 1, 0, tzinfo=UTC), tick=False):  # 10:00 Tokyo
         day_pass_consume(user=agent, channel="console")
     with job_context("tests"):
-        agent_update(agent=agent, data={"timezone": "America/Los_Angeles"})
+        agent_update(agent=agent, changes=AgentChanges(timezone="America/Los_Angeles"))
     agent.refresh_from_db()
     balance = pool().balance
     # 16:00Z: the Tokyo pass has ended; in Los Angeles it is still the 22nd (08:00)

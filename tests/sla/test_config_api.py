@@ -16,7 +16,7 @@ from cmdb import services as cmdb_services
 from people.services import customer_user_update
 from sla.models import STANDARD_TARGETS, BusinessHours, SlaPolicy
 from tenants.schema import customer_schema
-from tenants.services import customer_update
+from tenants.services import CustomerChanges, customer_update
 from tests.conftest import Cast, api_for
 from tests.sla.conftest import open_ticket
 
@@ -219,7 +219,7 @@ def test_a_profile_in_use_is_not_deleted(cast: Cast, actor: None) -> None:
     assert refused.status_code == 409
     assert refused.json()["code"] == "in_use" and "'Gold'" in refused.json()["detail"]
     by_customer = _profile(name="Acme hours")
-    customer_update(customer=cast.acme, business_hours=by_customer)
+    customer_update(customer=cast.acme, changes=CustomerChanges(business_hours=by_customer))
     refused = client.delete(f"{PROFILES}{by_customer.pk}/")
     assert refused.status_code == 409 and "Acme" in refused.json()["detail"]
     assert BusinessHours.objects.filter(pk__in=[by_policy.pk, by_customer.pk]).count() == 2
@@ -363,7 +363,7 @@ def test_the_default_moves_in_one_step_and_is_never_unset_or_deleted(cast: Cast,
 def test_a_policy_in_use_is_not_deleted(cast: Cast, actor: None) -> None:
     client = api_for(cast.alice)
     customer_default = _policy("For Acme")
-    customer_update(customer=cast.acme, default_sla=customer_default)
+    customer_update(customer=cast.acme, changes=CustomerChanges(default_sla=customer_default))
     refused = client.delete(f"{POLICIES}{customer_default.pk}/")
     assert refused.status_code == 409, refused.content
     assert refused.json()["code"] == "policy_in_use" and "Acme" in refused.json()["detail"]

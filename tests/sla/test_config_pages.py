@@ -12,7 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from sla.models import STANDARD_TARGETS, BusinessHours, SlaPolicy
-from tenants.services import customer_update
+from tenants.services import CustomerChanges, customer_update
 from tests.conftest import Cast
 from tests.support.clients import console, portal
 
@@ -173,7 +173,7 @@ def test_filling_holidays_from_the_page(cast: Cast) -> None:
 
 def test_deleting_a_profile_from_its_page(cast: Cast, actor: None) -> None:
     used, unused = _profile("Used"), _profile("Unused")
-    customer_update(customer=cast.acme, business_hours=used)
+    customer_update(customer=cast.acme, changes=CustomerChanges(business_hours=used))
     client = console(cast.alice)
     refused = client.post(f"{PROFILES}{used.pk}/delete/", follow=True)
     assert "is used by customer &#x27;Acme&#x27;" in refused.content.decode()
@@ -249,7 +249,7 @@ def test_policy_errors_are_shown_next_to_the_field_and_nothing_is_saved(
 
 def test_deleting_a_policy_from_its_page(cast: Cast, actor: None) -> None:
     used, unused = _policy("Used"), _policy("Unused")
-    customer_update(customer=cast.globex, default_sla=used)
+    customer_update(customer=cast.globex, changes=CustomerChanges(default_sla=used))
     client = console(cast.alice)
     refused = client.post(f"{POLICIES}{used.pk}/delete/", follow=True)
     assert "default of customer &#x27;Globex&#x27;" in refused.content.decode()

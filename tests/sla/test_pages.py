@@ -13,7 +13,7 @@ import pytest
 from accounts.models import User
 from sla.models import SlaPolicy
 from tenants.schema import customer_schema
-from tenants.services import customer_update
+from tenants.services import CustomerChanges, customer_update
 from tests.conftest import Cast
 from tests.sla.conftest import change, london, make_policy, open_ticket, reply, uk_office
 from tests.support.clients import console, portal
@@ -35,7 +35,7 @@ def in_berlin(*users: User) -> None:
 
 
 def default_for_acme(cast: Cast, policy: SlaPolicy) -> None:
-    customer_update(customer=cast.acme, default_sla=policy)
+    customer_update(customer=cast.acme, changes=CustomerChanges(default_sla=policy))
     cast.acme.refresh_from_db()
 
 

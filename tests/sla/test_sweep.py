@@ -15,12 +15,12 @@ from accounts.models import User, UserKind
 from audit.models import AuditEntry
 from notifications import services as notification_services
 from notifications.models import Notification
-from tickets.sla import sweep as sweep_module
 from sla.models import SlaEvent, SlaTimer
 from tenants.schema import customer_schema
 from tests.conftest import Cast
 from tests.sla.conftest import change, make_policy, open_ticket
 from tickets.models import Ticket
+from tickets.sla import sweep as sweep_module
 from tickets.sla.sweep import SWEEP_LOCK, sla_sweep
 from tickets.tasks import sweep as sweep_task
 

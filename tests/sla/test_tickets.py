@@ -16,7 +16,7 @@ from cmdb import services as cmdb
 from people.models import CustomerUser
 from sla.models import SlaPolicy, SlaTimer
 from tenants.schema import customer_schema
-from tenants.services import customer_update
+from tenants.services import CustomerChanges, customer_update
 from tests.conftest import Cast, api_for
 from tests.sla.conftest import change, london, make_policy, open_ticket, reply, uk_office
 from tickets.models import Ticket
@@ -55,7 +55,7 @@ def test_hierarchy_first_match_wins_with_a_reason_naming_who_decided(cast: Cast)
     silver, gold, executive, urgent = (
         make_policy(name) for name in ("Silver", "Gold", "Executive 2h", "Urgent")
     )
-    customer_update(customer=cast.acme, default_sla=silver)
+    customer_update(customer=cast.acme, changes=CustomerChanges(default_sla=silver))
     cast.acme.refresh_from_db()
     assert ticket_json(cast, open_ticket(cast.acme, cast.acme_user))["sla"]["reason"] == (
         "customer Acme has default 'Silver'"
@@ -87,7 +87,7 @@ def test_hierarchy_first_match_wins_with_a_reason_naming_who_decided(cast: Cast)
 
 def test_editing_a_policy_changes_new_tickets_only(cast: Cast) -> None:
     policy = make_policy("Editable", P3={"first_response": 60, "resolution": 600})
-    customer_update(customer=cast.acme, default_sla=policy)
+    customer_update(customer=cast.acme, changes=CustomerChanges(default_sla=policy))
     cast.acme.refresh_from_db()
     before = open_ticket(cast.acme, cast.acme_user)
     policy.targets = {**policy.targets, "P3": {"first_response": 30, "resolution": 300}}
@@ -132,7 +132,7 @@ def test_worked_example_pause_24x7(cast: Cast, clock: Any) -> None:
 
 def test_worked_example_priority_change_applies_to_the_time_already_elapsed(cast: Cast, clock: Any) -> None:
     office = make_policy("UK office SLA", uk_office(), P3={"first_response": 600, "resolution": 1440})
-    customer_update(customer=cast.acme, default_sla=office)
+    customer_update(customer=cast.acme, changes=CustomerChanges(default_sla=office))
     cast.acme.refresh_from_db()
     clock(london(2026, 11, 23, 9, 0))
     ticket = open_ticket(cast.acme, cast.acme_user, priority="P3")
@@ -144,7 +144,7 @@ def test_worked_example_priority_change_applies_to_the_time_already_elapsed(cast
 
 def test_worked_example_priority_change_after_the_new_target_breaches_at_once(cast: Cast, clock: Any) -> None:
     office = make_policy("UK office SLA", uk_office(), P3={"first_response": 600, "resolution": 1440})
-    customer_update(customer=cast.acme, default_sla=office)
+    customer_update(customer=cast.acme, changes=CustomerChanges(default_sla=office))
     cast.acme.refresh_from_db()
     clock(london(2026, 11, 23, 9, 0))
     ticket = open_ticket(cast.acme, cast.acme_user, priority="P3")
@@ -301,7 +301,7 @@ REAPPLY = "/api/v1/customers/{}/sla/reapply/"
 
 def test_reapply_previews_then_applies_exactly_that(cast: Cast, clock: Any) -> None:
     policy = make_policy("Reapplied", P3={"first_response": 60, "resolution": 600})
-    customer_update(customer=cast.acme, default_sla=policy)
+    customer_update(customer=cast.acme, changes=CustomerChanges(default_sla=policy))
     cast.acme.refresh_from_db()
     clock(utc(2026, 11, 24, 10, 0))
     ticket = open_ticket(cast.acme, cast.acme_user)

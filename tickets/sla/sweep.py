@@ -39,6 +39,7 @@ from django.utils import timezone
 from accounts.models import User, UserKind
 from audit.bulk import update_entries
 from audit.models import AuditEntry
+from core.parsers import zone_or_utc
 from notifications.models import NotificationKind
 from notifications.services import Message, notify_many
 from sla.engine.clocks import STOPPED, ClockView
@@ -47,7 +48,6 @@ from sla.models import SlaEvent, SlaEventKind, SlaTimer
 from tenants.across import rows_insert, rows_lock, rows_update
 from tenants.models import Customer
 from tenants.schema import customer_schema
-from tenants.validators import zone_or_utc
 from tickets.index.services import display_number, index_write
 from tickets.models import Ticket
 from tickets.notices import ticket_url

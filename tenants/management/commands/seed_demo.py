@@ -7,8 +7,8 @@ from django.core.management.base import BaseCommand
 from accounts.models import Licence, User
 from accounts.services import AgentFields, agent_create
 from audit.context import job_context
+from core.links import console_url
 from people.services import CustomerUserFields, customer_user_create
-from tenants.links import console_url
 from tenants.models import Customer
 from tenants.platform import ensure_public_tenant
 from tenants.schema import customer_schema

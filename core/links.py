@@ -4,13 +4,10 @@ link is ``reverse()`` of a URL name in the urlconf of the host it points to."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
-
-if TYPE_CHECKING:
-    from tenants.models import Customer
 
 
 def absolute_url(host: str, path: str) -> str:
@@ -28,7 +25,8 @@ def console_link(name: str, **kwargs: Any) -> str:
     return console_url(reverse(name, urlconf=settings.PUBLIC_SCHEMA_URLCONF, kwargs=kwargs or None))
 
 
-def portal_link(customer: Customer, name: str, **kwargs: Any) -> str:
-    """The absolute URL of the page called ``name`` on ``customer``'s portal."""
+def portal_link(host: str, name: str, **kwargs: Any) -> str:
+    """The absolute URL of the page called ``name`` on the portal served at ``host`` (a
+    customer's ``portal_host``)."""
     path = reverse(name, urlconf=settings.ROOT_URLCONF, kwargs=kwargs or None)
-    return absolute_url(customer.portal_host, path)
+    return absolute_url(host, path)
