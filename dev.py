@@ -2,7 +2,7 @@
 """ServiFlow's developer entry point. Needs only Python 3.11+.
 
     python3 dev.py run            install, start services, migrate, seed demo data, run web + worker + beat
-    python3 dev.py test           install, then ruff, mypy, import layers, makemigrations --check and the whole pytest suite
+    python3 dev.py test           install, then the static checks and the whole pytest suite
     python3 dev.py bench NAME     run bench/NAME.py (see bench/README.md)
     python3 dev.py check          only the static checks (ruff, mypy, import layers, migrations)
     python3 dev.py manage ARGS    manage.py inside the project's environment
