@@ -10,7 +10,6 @@ from rest_framework import mixins, permissions, status
 from rest_framework.exceptions import NotAuthenticated, PermissionDenied, Throttled
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.login import InvalidCredentials, LoginThrottled, sign_in
 from accounts.models import ApiToken, User, UserKind
@@ -32,6 +31,7 @@ from audit import context as audit_context
 from audit.middleware import client_ip
 from audit.models import Channel
 from serviflow.api.views import ApiView, ApiViewSet
+from tenants.access import Reach
 
 
 class InvalidCredentialsError(NotAuthenticated):
@@ -40,7 +40,7 @@ class InvalidCredentialsError(NotAuthenticated):
 
 
 class AuthTokenView(ApiView):
-    day_pass_exempt = True  # signing in and out is not agent access
+    gates_exempt = True  # signing in and out is not agent access
 
     def get_permissions(self) -> list[Any]:
         if self.request.method == "POST":
@@ -92,29 +92,6 @@ class MeView(ApiView):
         return Response(MeSerializer(request.user).data)  # type: ignore[arg-type]
 
 
-class IsProviderStaff(permissions.BasePermission):
-    message = "Only the provider's staff can see agents."
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        # Detail routes fall through to the (empty) queryset: a 404, like any foreign object.
-        return getattr(view, "detail", False) or bool(request.user.is_provider_staff)  # type: ignore[union-attr]
-
-
-class AdminWritesOnly(permissions.BasePermission):
-    """Reads for whoever may see the object; writes for provider admins. On detail routes the
-    object is looked up first, so an outsider gets 404 before any 403."""
-
-    message = "Only provider admins can change this."
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        if request.method in permissions.SAFE_METHODS or getattr(view, "detail", False):
-            return True
-        return bool(request.user.is_provider_admin)  # type: ignore[union-attr]
-
-    def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
-        return request.method in permissions.SAFE_METHODS or bool(request.user.is_provider_admin)  # type: ignore[union-attr]
-
-
 class AgentViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -126,10 +103,11 @@ class AgentViewSet(
     """Provider admins and agents. Provider admins write; agents read."""
 
     serializer_class = AgentSerializer
-    permission_classes = [permissions.IsAuthenticated, IsProviderStaff, AdminWritesOnly]
+    read_reach, write_reach = Reach.STAFF, Reach.ADMIN
+    refusal = "Only provider admins can change agents."
 
     def get_queryset(self) -> QuerySet[User]:
-        if getattr(self, "swagger_fake_view", False) or not self.request.user.is_provider_staff:  # type: ignore[union-attr]
+        if getattr(self, "swagger_fake_view", False):
             return User.objects.none()
         return (
             User.objects.filter(kind__in=[UserKind.PROVIDER_ADMIN, UserKind.AGENT])

@@ -71,4 +71,4 @@ def sign_in(request: HttpRequest | None, *, email: str, password: str, remote_ad
         _record_failure(keys)
         raise InvalidCredentials
     caches["throttle"].delete(keys[0])
-    return user  # type: ignore[return-value]
+    return user

@@ -59,7 +59,7 @@ class User(AbstractBaseUser):
     auth_stamp = models.UUIDField(default=uuid.uuid4, editable=False)
     date_joined = models.DateTimeField(default=dj_timezone.now)
 
-    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+    objects: ClassVar[UserManager] = UserManager()
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"

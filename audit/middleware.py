@@ -20,7 +20,7 @@ class AuditContextMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         signed_in = user if user is not None and user.is_authenticated else None
-        token = context.set_request_actor(signed_in, channel=Channel.WEB, remote_addr=client_ip(request))  # type: ignore[arg-type]
+        token = context.set_request_actor(signed_in, channel=Channel.WEB, remote_addr=client_ip(request))
         try:
             return self.get_response(request)
         finally:

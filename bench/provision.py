@@ -169,7 +169,7 @@ def schema_shape(schema: str) -> dict[str, set[str]]:
     shape: dict[str, set[str]] = {}
     with connection.cursor() as cursor:
         for key, query in _SHAPE_QUERIES.items():
-            statement = sql.SQL(query).format(schema=sql.Identifier(schema))  # type: ignore[arg-type]
+            statement = sql.SQL(query).format(schema=sql.Identifier(schema))
             cursor.execute(statement, {"ns": schema})
             # Qualified names differ between the two schemas only by the schema itself.
             shape[key] = {row[0].replace(f"{schema}.", "") for row in cursor.fetchall()}

@@ -7,33 +7,18 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, permissions, serializers, status
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework import mixins, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.models import ApiToken, User
 from billing import services
 from billing.models import Channel, DayPassConsumption, DayPassPurchase
 from billing.reports import licence_report, month_of
 from serviflow.api.views import ApiView, ApiViewSet
-from sla.api import ProviderStaffOnly
+from tenants.access import Reach
 
-
-class ProviderAdminsOnly(permissions.BasePermission):
-    """Billing is the provider's: customers' people do not see it (404), agents may not (403)."""
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        user: User = request.user  # type: ignore[assignment]
-        if not user.is_provider_staff:
-            raise NotFound
-        if not user.is_provider_admin:
-            raise PermissionDenied("Only provider admins can see and buy day passes.")
-        return True
-
-
-ADMIN_ONLY = [permissions.IsAuthenticated, ProviderAdminsOnly]
+BILLING_REFUSAL = "Only provider admins can see and buy day passes."
 
 
 class PoolSerializer(serializers.Serializer[Any]):
@@ -44,7 +29,8 @@ class PoolSerializer(serializers.Serializer[Any]):
 
 
 class DayPassPoolView(ApiView):
-    permission_classes = ADMIN_ONLY
+    read_reach = write_reach = Reach.ADMIN
+    refusal = BILLING_REFUSAL
 
     @extend_schema(responses=PoolSerializer)
     def get(self, request: Request) -> Response:
@@ -86,7 +72,8 @@ class PurchaseViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, ApiViewSet
     """Purchases of day passes for the pool (provider admins)."""
 
     serializer_class = PurchaseSerializer
-    permission_classes = ADMIN_ONLY
+    read_reach = write_reach = Reach.ADMIN
+    refusal = BILLING_REFUSAL
 
     def get_queryset(self) -> QuerySet[DayPassPurchase]:
         return DayPassPurchase.objects.select_related("bought_by").order_by("-bought_at", "-id")
@@ -125,7 +112,8 @@ class ConsumptionViewSet(mixins.ListModelMixin, ApiViewSet):
     """Who used a day pass on which local date (provider admins); ``?agent=&from=&to=``."""
 
     serializer_class = ConsumptionSerializer
-    permission_classes = ADMIN_ONLY
+    read_reach = write_reach = Reach.ADMIN
+    refusal = BILLING_REFUSAL
 
     @extend_schema(
         parameters=[
@@ -150,8 +138,8 @@ class ActivationSerializer(serializers.Serializer[Any]):
 class ActivateView(ApiView):
     """The console's Proceed: use a day pass for today (occasional agents)."""
 
-    day_pass_exempt = True  # this is where the pass is taken, deliberately
-    permission_classes = [*ApiView.permission_classes, ProviderStaffOnly]
+    gates_exempt = True  # this is where the pass is taken, deliberately
+    read_reach = write_reach = Reach.STAFF
 
     @extend_schema(request=None, responses={200: ActivationSerializer, 201: ActivationSerializer})
     def post(self, request: Request) -> Response:
@@ -209,7 +197,8 @@ class LicenceReportSerializer(serializers.Serializer[Any]):
 
 
 class LicenceReportView(ApiView):
-    permission_classes = ADMIN_ONLY
+    read_reach = write_reach = Reach.ADMIN
+    refusal = BILLING_REFUSAL
 
     @extend_schema(
         parameters=[OpenApiParameter("month", str, description="YYYY-MM (default: this month)")],

@@ -10,17 +10,16 @@ as from the API."""
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from functools import wraps
 from itertools import chain
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
@@ -36,6 +35,7 @@ from billing.models import DayPassConsumption, DayPassPool, DayPassPurchase
 from billing.reports import Month, licence_report, month_of
 from core.parsers import zone_or_utc
 from serviflow.pages import WORKFLOW_ERRORS, problem_of, provider_page
+from tenants.access import Reach
 
 LOG_PAGE_SIZE = 50
 RECENT_PURCHASES = 5
@@ -53,18 +53,10 @@ CSV_HEADER = (
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def admin_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """``provider_page`` (anyone but provider staff: 404), and reads are the admins' too (403).
-    Outside the method check, so that the pages do not exist for outsiders whatever the method."""
-
-    @provider_page
-    @wraps(view)
-    def admins_only(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_provider_admin:  # type: ignore[union-attr]
-            raise PermissionDenied("Billing is for provider admins only.")
-        return view(request, *args, **kwargs)
-
-    return admins_only
+# Billing is the provider admins': agents are told so (403), anyone else finds nothing (404).
+admin_page = provider_page(
+    read=Reach.ADMIN, write=Reach.ADMIN, refusal="Billing is for provider admins only."
+)
 
 
 # --- Admin → Day passes ---------------------------------------------------------------------------

@@ -47,11 +47,11 @@ class DayPassMiddleware:
         ):
             return None
         now = timezone.now()
-        if not needs_day_pass(user):  # type: ignore[arg-type]
-            if user.is_provider_staff:  # type: ignore[union-attr]
-                activity_note(user, now)  # type: ignore[arg-type]
+        if not needs_day_pass(user):
+            if user.is_provider_staff:
+                activity_note(user, now)
             return None
-        if active_until(user, now) is not None:  # type: ignore[arg-type]
+        if active_until(user, now) is not None:
             return None
         target = reverse("day-pass") + "?" + urlencode({"next": request.get_full_path()})
         if getattr(request, "htmx", False):  # a fragment request: make the browser go there

@@ -26,6 +26,7 @@ from django.db.models import Exists, OuterRef, QuerySet, Sum
 from django.utils import timezone
 from psycopg import errors as pg_errors
 
+from accounts.gates import api_call_check
 from accounts.models import Licence, User, UserKind
 from billing.models import (
     AgentActivityDay,
@@ -69,7 +70,7 @@ class PassUse:
 
 
 def pool() -> DayPassPool:
-    return DayPassPool.objects.get(pk=1)  # type: ignore[no-any-return]
+    return DayPassPool.objects.get(pk=1)
 
 
 def ledger_balance() -> int:
@@ -89,7 +90,7 @@ def day_passes_buy(*, by: User, quantity: int) -> DayPassPurchase:
     if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_PURCHASE:
         raise ValidationError({"quantity": [f"Buy between 1 and {MAX_PURCHASE:,} day passes at a time."]})
     price = unit_price()
-    return DayPassPurchase.objects.create(  # type: ignore[no-any-return]
+    return DayPassPurchase.objects.create(
         quantity=quantity, unit_price=price, total=price * quantity, bought_by=by, bought_at=timezone.now()
     )
 
@@ -261,6 +262,14 @@ def api_day_pass(user: User, now: datetime | None = None) -> PassUse | None:
             activity_note(user, now)
         return None
     return day_pass_consume(user=user, channel=Channel.API, now=now)
+
+
+@api_call_check
+def api_call_day_pass(user: User) -> dict[str, str]:
+    """Every API call passes here (``accounts.gates``): ``X-Day-Pass: consumed`` on the call
+    that took a pass."""
+    use = api_day_pass(user)
+    return {"X-Day-Pass": "consumed"} if use is not None and use.consumed else {}
 
 
 # --- expiry -------------------------------------------------------------------------------------

@@ -210,7 +210,7 @@ def relation_add(request: HttpRequest, access: CustomerAccess, ci_id: int) -> Ht
     form = RelationForm(request.POST)
     try:
         if not form.is_valid():
-            raise ValidationError(form.errors.as_data())  # type: ignore[arg-type]
+            raise ValidationError(form.errors.as_data())
         source, target = selectors.relation_ends(
             access, ci, form.cleaned_data["target"], form.cleaned_data["direction"]
         )

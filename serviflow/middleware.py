@@ -50,7 +50,7 @@ class HostAccessMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
-        if user.is_authenticated and not may_sign_in_on_host(user, getattr(request, "tenant", None)):  # type: ignore[arg-type]
+        if user.is_authenticated and not may_sign_in_on_host(user, getattr(request, "tenant", None)):
             logout(request)
             request.user = AnonymousUser()
         return self.get_response(request)
@@ -65,7 +65,7 @@ class UserTimezoneMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
         try:
-            zone = ZoneInfo(user.timezone) if user.is_authenticated else None  # type: ignore[union-attr]
+            zone = ZoneInfo(user.timezone) if user.is_authenticated else None
         except (ZoneInfoNotFoundError, ValueError):
             zone = None
         if zone is None:

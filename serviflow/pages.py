@@ -1,10 +1,13 @@
 """Base wiring for server-rendered pages, the counterpart of ``serviflow.api.views``.
 
-``customer_page``: console pages under ``/customers/<slug>/``. It resolves the customer through
-``tenants.access`` (a foreign or unknown one is a 404), requires agent-level access, checks the
-occasional agent's scope the page belongs to (403 naming it) and runs the view inside the
-customer's schema. ``portal_page``: portal pages, already inside the
-host's schema (the host middleware switched it and allows only that customer's people).
+``provider_page``: the console's own pages (the queue, the provider's configuration, billing):
+who a page exists for is ``tenants.access.provider_access`` with a ``Reach`` for reads and one
+for changes, as in the API. ``customer_page``: console pages under ``/customers/<slug>/``. It
+resolves the customer through ``tenants.access`` (a foreign or unknown one is a 404), requires
+agent-level access, checks the page's reach and the occasional agent's scope (403 naming it)
+and runs the view inside the customer's schema (``tenants.schema.customer_schema``, as the API
+does). ``portal_page``: portal pages, already inside the host's schema (the host middleware
+switched it and allows only that customer's people).
 Views receive the ``CustomerAccess`` and never switch schemas or check membership themselves.
 """
 
@@ -18,59 +21,91 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 
-from accounts.models import User
 from core.errors import RuleViolation
-from tenants.access import CustomerAccess, customer_access
+from serviflow.http import AuthenticatedHttpRequest
+from tenants.access import CustomerAccess, Reach, customer_access, provider_access
 from tenants.schema import customer_schema
 
 # What a page catches around a workflow call and shows with ``problem_of``.
 WORKFLOW_ERRORS = (ValidationError, PermissionDenied, RuleViolation)
 
-AccessView = Callable[Concatenate[HttpRequest, CustomerAccess, ...], HttpResponse]
+AccessView = Callable[Concatenate[AuthenticatedHttpRequest, CustomerAccess, ...], HttpResponse]
+PageView = Callable[..., HttpResponse]
 SAFE_METHODS = ("GET", "HEAD")
+CONFIGURATION_REFUSAL = "Only provider admins can change the provider's configuration."
 
 
-def console_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Console pages across customers (the queue, the customer list): console users only."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        user: User = request.user  # type: ignore[assignment]
-        if not user.may_use_console:
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return wrapper
+def _reach(request: HttpRequest, read: Reach, write: Reach, writes: bool) -> Reach:
+    return write if writes or request.method not in SAFE_METHODS else read
 
 
 @overload
-def customer_page(
-    view: AccessView, *, scope: str = ..., writes: bool = ...
-) -> Callable[..., HttpResponse]: ...
+def provider_page(
+    view: PageView, *, read: Reach = ..., write: Reach = ..., refusal: str = ...
+) -> PageView: ...
 
 
 @overload
-def customer_page(
-    view: None = None, *, scope: str = ..., writes: bool = ...
-) -> Callable[[AccessView], Callable[..., HttpResponse]]: ...
+def provider_page(
+    view: None = None, *, read: Reach = ..., write: Reach = ..., refusal: str = ...
+) -> Callable[[PageView], PageView]: ...
 
 
-def customer_page(
-    view: AccessView | None = None, *, scope: str = "tickets", writes: bool = False
-) -> Callable[..., HttpResponse] | Callable[[AccessView], Callable[..., HttpResponse]]:
-    """``@customer_page`` or ``@customer_page(scope="cmdb")``: the page belongs to ``scope``
-    (``tenants.access.SCOPE_NAMES``); any method but GET/HEAD is a write, and so is every method
-    with ``writes`` (pages that only exist to change something: the new and edit forms)."""
+def provider_page(
+    view: PageView | None = None,
+    *,
+    read: Reach = Reach.STAFF,
+    write: Reach = Reach.ADMIN,
+    refusal: str = CONFIGURATION_REFUSAL,
+) -> PageView | Callable[[PageView], PageView]:
+    """``@provider_page`` (the provider's configuration: staff read, admins change) or
+    ``@provider_page(read=Reach.CONSOLE, write=Reach.CONSOLE)`` and so on."""
 
-    def decorate(view: AccessView) -> Callable[..., HttpResponse]:
+    def decorate(view: PageView) -> PageView:
         @login_required
         @wraps(view)
-        def wrapper(request: HttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
-            user: User = request.user  # type: ignore[assignment]
-            access = customer_access(user, slug)
+        def wrapper(request: AuthenticatedHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            provider_access(request.user, _reach(request, read, write, False), refusal=refusal)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate if view is None else decorate(view)
+
+
+@overload
+def customer_page(
+    view: AccessView, *, scope: str = ..., writes: bool = ..., read: Reach = ..., write: Reach = ...
+) -> PageView: ...
+
+
+@overload
+def customer_page(
+    view: None = None, *, scope: str = ..., writes: bool = ..., read: Reach = ..., write: Reach = ...
+) -> Callable[[AccessView], PageView]: ...
+
+
+def customer_page(
+    view: AccessView | None = None,
+    *,
+    scope: str = "tickets",
+    writes: bool = False,
+    read: Reach = Reach.CONSOLE,
+    write: Reach = Reach.CONSOLE,
+) -> PageView | Callable[[AccessView], PageView]:
+    """``@customer_page`` or ``@customer_page(scope="cmdb")``: the page belongs to ``scope``
+    (``tenants.access.SCOPE_NAMES``); any method but GET/HEAD is a write, and so is every method
+    with ``writes`` (pages that only exist to change something: the new and edit forms).
+    ``read``/``write`` narrow who the page is for (a provider admins' action: ``Reach.ADMIN``)."""
+
+    def decorate(view: AccessView) -> PageView:
+        @login_required
+        @wraps(view)
+        def wrapper(request: AuthenticatedHttpRequest, slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
+            access = customer_access(request.user, slug)
             if not access.works_tickets:
                 raise Http404
+            provider_access(request.user, _reach(request, read, write, writes))
             access.require_scope(scope, write=writes or request.method not in SAFE_METHODS)
             with customer_schema(access.customer):
                 return view(request, access, *args, **kwargs)
@@ -80,57 +115,14 @@ def customer_page(
     return decorate if view is None else decorate(view)
 
 
-def _provider_gate(
-    view: Callable[..., HttpResponse], *, writes_need_admin: bool
-) -> Callable[..., HttpResponse]:
-    @console_page
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        user: User = request.user  # type: ignore[assignment]
-        if not user.is_provider_staff:
-            raise Http404
-        if writes_need_admin and request.method not in ("GET", "HEAD") and not user.is_provider_admin:
-            raise PermissionDenied("Only provider admins can change the provider's configuration.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def provider_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """The provider's configuration pages: provider staff only (anyone else: 404, the pages do
-    not exist for them); changes (any method but GET/HEAD) only for provider admins (403)."""
-    return _provider_gate(view, writes_need_admin=True)
-
-
-def provider_tool_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Provider staff's tools that change nothing (the SLA simulator): any method, staff only."""
-    return _provider_gate(view, writes_need_admin=False)
-
-
-def provider_admin_customer_page(view: AccessView) -> Callable[..., HttpResponse]:
-    """A provider admin's action on one customer (re-applying SLAs): ``customer_page``'s 404 for
-    outsiders, 404 for the customer's own agents too, 403 for provider agents."""
-
-    @wraps(view)
-    def admins_only(request: HttpRequest, access: CustomerAccess, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not access.user.is_provider_staff:
-            raise Http404
-        if not access.user.is_provider_admin:
-            raise PermissionDenied("Only provider admins can do this.")
-        return view(request, access, *args, **kwargs)
-
-    return customer_page(admins_only)
-
-
-def portal_page(view: AccessView) -> Callable[..., HttpResponse]:
+def portal_page(view: AccessView) -> PageView:
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        user: User = request.user  # type: ignore[assignment]
+    def wrapper(request: AuthenticatedHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         tenant = getattr(request, "tenant", None)
-        if tenant is None or not tenant.is_customer or user.customer_id != tenant.pk:
+        if tenant is None or not tenant.is_customer or request.user.customer_id != tenant.pk:
             raise Http404
-        return view(request, CustomerAccess(customer=tenant, user=user), *args, **kwargs)
+        return view(request, CustomerAccess(customer=tenant, user=request.user), *args, **kwargs)
 
     return wrapper
 

@@ -23,13 +23,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core.errors import RuleViolation
-from serviflow.pages import (
-    WORKFLOW_ERRORS,
-    problem_of,
-    provider_admin_customer_page,
-    provider_page,
-    provider_tool_page,
-)
+from serviflow.pages import WORKFLOW_ERRORS, customer_page, problem_of, provider_page
 from sla import services
 from sla.engine.calendar import WEEKDAYS
 from sla.engine.clocks import FIRST_RESPONSE, RESOLUTION
@@ -38,7 +32,7 @@ from sla.models import PRIORITIES, STANDARD_TARGETS, BusinessHours, SlaPolicy
 from sla.presenters import CLOCK_LABELS, simulation_json
 from sla.serializers import SimulateSerializer
 from sla.services import TARGET_CLOCKS
-from tenants.access import CustomerAccess
+from tenants.access import CustomerAccess, Reach
 from tenants.models import Customer
 from tickets.sla.reapply import reapply_commit, reapply_preview
 
@@ -430,7 +424,7 @@ def _delete(
 
 
 @require_http_methods(["GET", "POST"])
-@provider_admin_customer_page
+@customer_page(read=Reach.ADMIN, write=Reach.ADMIN)
 def reapply(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
     """GET: what re-applying SLAs would change for this customer's open tickets. POST: apply
     the confirmed preview (by its fingerprint), or say it is stale and show the new one."""
@@ -458,7 +452,7 @@ EVENT_INDEX = re.compile(r"^events\[(\d+)\]")
 
 
 @require_http_methods(["GET", "POST"])
-@provider_tool_page
+@provider_page(write=Reach.STAFF)  # the simulator changes nothing
 def simulator(request: HttpRequest) -> HttpResponse:
     """The engine on a made-up ticket: a policy (or a profile and targets), a priority, the
     creation instant and status changes, one per line ("2026-11-24T11:00Z pending")."""

@@ -1,8 +1,16 @@
-"""The one place that decides who may see which customer.
+"""The one place that decides who may see what: the provider's own routes and pages
+(``provider_access``) and the customers (``customer_access``).
 
-Provider admins see every customer (archived ones too); agents see the active customers they
-are members of (or all, with ``all_customers``); a customer's own people see only that customer.
-Anything else is "not found", never "forbidden": a foreign customer does not exist for you.
+Provider level: each route or page exists for a ``Reach`` of people. To anyone outside it the
+route does not exist (404), except that a provider agent asking for what only provider admins
+may do is told so (403). Exposed once for the API (``serviflow.api.views.ProviderAccess``) and
+once for pages (``serviflow.pages.provider_page``).
+
+Customer level: provider admins see every customer (archived ones too); agents see the active
+customers they are members of (or all, with ``all_customers``); a customer's own people see only
+that customer. Anything else is "not found", never "forbidden": a foreign customer does not
+exist for you. Exposed as ``serviflow.api.views.CustomerScopedMixin`` and
+``serviflow.pages.customer_page``.
 
 Inside a customer they may see, occasional agents are further limited per scope (``scope_level``,
 ``require_scope``): what they are refused there is "forbidden" (403), since the customer itself
@@ -12,6 +20,7 @@ is visible to them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -20,6 +29,35 @@ from django.http import Http404
 from accounts.models import AgentMembership, CustomerRole, Licence, User, UserKind
 from accounts.services import OCCASIONAL_DEFAULT_PERMISSIONS, PERMISSION_SCOPES
 from tenants.models import Customer, CustomerQuerySet
+
+
+class Reach(Enum):
+    """Who a provider-level route or page exists for."""
+
+    SIGNED_IN = "signed in"  # anyone signed in; the route shows them only their own
+    CONSOLE = "console"  # console users: provider staff and customers' own agents
+    STAFF = "provider staff"  # provider admins and agents
+    ADMIN = "provider admins"  # provider admins only
+
+
+ADMINS_ONLY = "Only provider admins can do this."
+
+
+def provider_access(user: User, reach: Reach, *, refusal: str | None = None) -> None:
+    """Http404 if the route does not exist for ``user``; PermissionDenied (``refusal``) for a
+    provider agent on a route for provider admins. Signing in is checked before (401)."""
+    if not user.is_authenticated or not user.is_active:
+        raise Http404
+    if reach == Reach.SIGNED_IN:
+        return
+    if reach == Reach.CONSOLE:
+        if not user.may_use_console:
+            raise Http404
+        return
+    if not user.is_provider_staff:
+        raise Http404
+    if reach == Reach.ADMIN and not user.is_provider_admin:
+        raise PermissionDenied(refusal or ADMINS_ONLY)
 
 
 def customers_visible_to(user: User) -> CustomerQuerySet:

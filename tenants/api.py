@@ -9,11 +9,10 @@ from rest_framework import mixins, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api import AdminWritesOnly
 from accounts.models import User
 from serviflow.api.views import ApiViewSet
 from sla.models import BusinessHours, SlaPolicy
-from tenants.access import customers_visible_to
+from tenants.access import Reach, customers_visible_to
 from tenants.models import Customer
 from tenants.services import (
     CustomerChanges,
@@ -65,7 +64,8 @@ class CustomerViewSet(
     ApiViewSet,
 ):
     serializer_class = CustomerSerializer
-    permission_classes = [*ApiViewSet.permission_classes, AdminWritesOnly]
+    write_reach = Reach.ADMIN  # reads: everyone sees the customers they may (get_queryset)
+    refusal = "Only provider admins can change customers."
     lookup_field = "slug"
     lookup_value_regex = "[a-z0-9-]+"
 

@@ -163,7 +163,7 @@ def _add_constraint(cursor: CursorWrapper, schema: str, table: str, name: str, d
         sql.SQL("ALTER TABLE {table} ADD CONSTRAINT {name} ").format(
             table=sql.Identifier(schema, table), name=sql.Identifier(name)
         )
-        + sql.SQL(definition)  # type: ignore[arg-type]  # catalog output, not user input
+        + sql.SQL(definition)  # catalog output, not user input
     )
 
 

@@ -78,7 +78,7 @@ def _build_cast() -> Cast:
         def agent(email: str, **kw: Any) -> User:
             return agent_create(
                 fields=AgentFields(email=email, name=email.split("@")[0], **kw), password=PASSWORD
-            )  # type: ignore[arg-type]
+            )
 
         return Cast(
             alice=agent("alice@msp.test", is_admin=True),

@@ -84,7 +84,7 @@ def test_customer_users_get_404_for_agents(cast: Cast, customer_user: str) -> No
     _assert_hidden(client.get(f"/api/v1/agents/{cast.bob.pk}/"), "bob@msp.test")
     _assert_hidden(client.patch(f"/api/v1/agents/{cast.bob.pk}/", {"name": "x"}, format="json"))
     _assert_hidden(client.delete(f"/api/v1/agents/{cast.bob.pk}/"))
-    assert client.get("/api/v1/agents/").status_code == 403
+    _assert_hidden(client.get("/api/v1/agents/"))  # provider routes do not exist for them (one policy)
 
 
 def test_a_user_with_role_user_sees_only_themselves(cast: Cast) -> None:

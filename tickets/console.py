@@ -19,9 +19,9 @@ from django.views.decorators.http import require_POST
 from accounts.models import User
 from cmdb import selectors as cmdb_selectors
 from people.models import CustomerUser
-from serviflow.pages import WORKFLOW_ERRORS, console_page, customer_page, problem_of
+from serviflow.pages import WORKFLOW_ERRORS, customer_page, problem_of, provider_page
 from sla.presenters import ticket_sla_card
-from tenants.access import CustomerAccess, customers_visible_to, ticket_workers
+from tenants.access import CustomerAccess, Reach, customers_visible_to, ticket_workers
 from tickets import selectors, workflows
 from tickets.attachments import attachment_response
 from tickets.index.queue import DEFAULT_ORDERING, ORDERINGS, filters_from, queue_entries, queue_page
@@ -72,7 +72,7 @@ def _page_link(request: HttpRequest, cursor: str | None) -> str | None:
     return f"?{params.urlencode()}"
 
 
-@console_page
+@provider_page(read=Reach.CONSOLE, write=Reach.CONSOLE)
 def queue(request: HttpRequest) -> HttpResponse:
     """The unified queue over every customer the agent works."""
     user: User = request.user  # type: ignore[assignment]
@@ -90,7 +90,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     return render(request, template, context, status=status)
 
 
-@console_page
+@provider_page(read=Reach.CONSOLE, write=Reach.CONSOLE)
 def customers(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     return render(

@@ -1,50 +1,86 @@
-"""Base classes for every API view. Customer-scoped views inherit ``CustomerScopedMixin``:
-it is the only code that resolves a customer from the URL and switches the schema."""
+"""Base classes for every API view: who is calling (audit), what every call must pass
+(``accounts.gates``: the day pass), who the route exists for (``ProviderAccess``, the provider
+policy of ``tenants.access``) and, under ``customers/<slug>/``, the customer gate
+(``CustomerScopedMixin``: the only code that resolves a customer from the URL and enters its
+schema, through ``tenants.schema.customer_schema`` like every page and task)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Any, cast
 
 from django.http import HttpRequest
-from rest_framework import viewsets
+from rest_framework import permissions, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.gates import api_call_checks
 from accounts.models import User
 from audit import context as audit_context
 from audit.middleware import client_ip
 from audit.models import Channel
-from billing.services import PassUse, api_day_pass
-from tenants.access import CustomerAccess, customer_access
-from tenants.schema import tenant_connection
+from tenants.access import CustomerAccess, Reach, customer_access, provider_access
+from tenants.schema import customer_schema
+
+if TYPE_CHECKING:
+    from rest_framework.permissions import _PermissionClass
+
+SAFE_METHODS = permissions.SAFE_METHODS
+
+
+class ProviderAccess(permissions.BasePermission):
+    """The provider policy (``tenants.access.provider_access``) for API views: a view declares
+    who it exists for with ``read_reach`` (safe methods) and ``write_reach`` (the others). On
+    detail routes the write check waits for the object (``has_object_permission``), so a write
+    to a foreign or unknown object is the same 404 as a read."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        writes = request.method not in SAFE_METHODS and not getattr(view, "detail", False)
+        _check(request, view, writes=writes)
+        return True
+
+    def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
+        _check(request, view, writes=request.method not in SAFE_METHODS)
+        return True
+
+
+def _check(request: Request, view: APIView, *, writes: bool) -> None:
+    reach: Reach = getattr(view, "write_reach" if writes else "read_reach", Reach.SIGNED_IN)
+    provider_access(cast(User, request.user), reach, refusal=getattr(view, "refusal", None))
 
 
 class AuditedMixin:
-    """After DRF authenticates the caller, attribute every write to them on channel ``api``, and
-    pass every call through the day-pass check: an occasional agent's call uses their pass for
-    the day, consumes one (``X-Day-Pass: consumed``) or is refused with 402 before the view runs.
-    Views that must not take a pass (signing in, the explicit activation) set ``day_pass_exempt``."""
+    """After DRF authenticates the caller, attribute every write to them on channel ``api`` and
+    run the checks every call must pass (``accounts.gates``; billing's day pass answers 402 or
+    adds ``X-Day-Pass: consumed``). Views that are not agent access (signing in, the explicit
+    day-pass activation) set ``gates_exempt``.
 
-    day_pass_exempt = False
-    day_pass: PassUse | None = None
+    ``read_reach``/``write_reach`` say who the view exists for (``ProviderAccess``)."""
+
+    gates_exempt = False
+    read_reach = Reach.SIGNED_IN
+    write_reach = Reach.SIGNED_IN
+    refusal: str | None = None
+    permission_classes: Sequence[_PermissionClass] = [permissions.IsAuthenticated, ProviderAccess]
+    gate_headers: dict[str, str]
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        self.gate_headers = {}
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
         user = request.user
         if user is not None and user.is_authenticated:
             audit_context.set_request_actor(
-                user,
-                channel=Channel.API,
-                remote_addr=client_ip(request._request),  # type: ignore[arg-type]
+                user, channel=Channel.API, remote_addr=client_ip(request._request)
             )
-            if not self.day_pass_exempt:
-                self.day_pass = api_day_pass(user)
+            if not self.gates_exempt:
+                self.gate_headers = api_call_checks(user)
 
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
-        if self.day_pass is not None and self.day_pass.consumed:
-            response["X-Day-Pass"] = "consumed"
+        for name, value in getattr(self, "gate_headers", {}).items():
+            response[name] = value
         return response
 
 
@@ -53,36 +89,40 @@ class ApiView(AuditedMixin, APIView):
 
 
 class ApiViewSet(AuditedMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
-    pass
+    lookup_value_regex = "[0-9]+"
 
 
 class CustomerScopedMixin(AuditedMixin):
-    """Resolve ``{slug}``, check the caller may see that customer (else 404), check the role the
-    view asks for and the occasional agent's ``scope`` (else 403), and run the rest of the
-    request inside the customer's schema."""
+    """Resolve ``{slug}``, check the caller may see that customer (else 404), then who the view
+    is for (``read_reach``/``write_reach``, the provider policy), the role it asks for and the
+    occasional agent's ``scope`` (403s: the customer itself is visible to them), and run the
+    rest of the request inside the customer's schema."""
 
+    # The rest is checked in ``initial``, the customer first.
+    permission_classes: Sequence[_PermissionClass] = [permissions.IsAuthenticated]
     customer_url_kwarg = "slug"
     # The part of a customer the view belongs to (tenants.access.SCOPE_NAMES); unsafe methods write.
     scope = "tickets"
     access: CustomerAccess
+    _schema: ExitStack
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        user: User = request.user  # type: ignore[assignment]
+        user = cast(User, request.user)
         self.access = customer_access(user, kwargs[self.customer_url_kwarg])
+        writes = request.method not in SAFE_METHODS
+        provider_access(user, self.write_reach if writes else self.read_reach, refusal=self.refusal)
         self.check_customer_role(request, self.access)
-        self.access.require_scope(self.scope, write=request.method not in ("GET", "HEAD", "OPTIONS"))
-        tenant_connection.set_tenant(self.access.customer)
+        self.access.require_scope(self.scope, write=request.method not in SAFE_METHODS)
+        self._schema.enter_context(customer_schema(self.access.customer))
 
     def check_customer_role(self, request: Request, access: CustomerAccess) -> None:
         """Views refine this to ask for more than "may see the customer"."""
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Response:
-        try:
+        with ExitStack() as self._schema:
             return super().dispatch(request, *args, **kwargs)  # type: ignore[misc, no-any-return]
-        finally:
-            tenant_connection.set_schema_to_public()
 
 
 class CustomerScopedViewSet(CustomerScopedMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
-    pass
+    lookup_value_regex = "[0-9]+"

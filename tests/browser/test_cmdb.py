@@ -40,7 +40,7 @@ def site(django_db_blocker: Any, django_db_setup: None) -> Site:
     with django_db_blocker.unblock(), job_context("tests.browser"):
         customer = customer_provision(name=f"Umbrella {tag}", slug=f"umbrella-{tag}")
         agent = agent_create(
-            fields=AgentFields(email=f"cara-{tag}@msp.test", name="Cara CMDB", customers=(customer,)),  # type: ignore[arg-type]
+            fields=AgentFields(email=f"cara-{tag}@msp.test", name="Cara CMDB", customers=(customer,)),
             password=PASSWORD,
         )
         gold = SlaPolicy.objects.create(name=f"Gold {tag}", targets=STANDARD_TARGETS)

@@ -60,11 +60,11 @@ def world(django_db_blocker: Any, django_db_setup: None) -> World:
             other=other,
             requester=_user(home, f"dana@home-{tag}.test"),
             member_agent=agent_create(
-                fields=AgentFields(email=f"mia-{tag}@msp.test", name="Mia Member", customers=(home,)),  # type: ignore[arg-type]
+                fields=AgentFields(email=f"mia-{tag}@msp.test", name="Mia Member", customers=(home,)),
                 password=PASSWORD,
             ),
             outsider_agent=agent_create(
-                fields=AgentFields(email=f"otto-{tag}@msp.test", name="Otto Outsider", customers=(other,)),  # type: ignore[arg-type]
+                fields=AgentFields(email=f"otto-{tag}@msp.test", name="Otto Outsider", customers=(other,)),
                 password=PASSWORD,
             ),
             other_user=_user(other, f"olga@other-{tag}.test"),

@@ -140,7 +140,7 @@ def test_the_worker_sends_ticket_notifications_after_commit(
             agent = agent_create(
                 fields=AgentFields(email=f"ag-{tag}@msp.test", name="Ag", customers=(customer,)),
                 password=PASSWORD,
-            )  # type: ignore[arg-type]
+            )
         created = api_for(requester).post(
             f"/api/v1/customers/{customer.slug}/tickets/", {"subject": f"Worker {tag}"}, format="json"
         )

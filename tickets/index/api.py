@@ -8,13 +8,13 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from accounts.models import User
 from serviflow.api.views import ApiView
+from tenants.access import Reach
 from tickets.index.models import TicketIndexEntry
 from tickets.index.queue import ORDERINGS, filters_from, queue_entries, queue_page
 
@@ -72,13 +72,10 @@ def page_size_from(request: Request) -> int:
     return int(raw)
 
 
-def queue_for_agents(user: User) -> None:
-    if not user.may_use_console:
-        raise PermissionDenied("The unified queue is for agents; use /api/v1/customers/{slug}/tickets/.")
-
-
 class UnifiedQueueView(ApiView):
     """Every ticket of every customer the caller works, newest state from the index."""
+
+    read_reach = Reach.CONSOLE
 
     @extend_schema(
         parameters=[
@@ -95,7 +92,6 @@ class UnifiedQueueView(ApiView):
     )
     def get(self, request: Request) -> Response:
         user: User = request.user  # type: ignore[assignment]
-        queue_for_agents(user)
         filters = filters_from(request.query_params)
         entries: QuerySet[TicketIndexEntry] = queue_entries(user, filters)
         page = queue_page(

@@ -132,7 +132,7 @@ def sla_sweep(*, now: datetime | None = None) -> SweepResult:
 
 
 def _customer_of(row: SlaTimer | SlaEvent) -> Customer:
-    return row.customer  # type: ignore[no-any-return]
+    return row.customer
 
 
 def _fire_chunk(
