@@ -31,6 +31,7 @@ from audit import context as audit_context
 from audit.middleware import client_ip
 from audit.models import Channel
 from serviflow.api.views import ApiView, ApiViewSet
+from serviflow.http import ApiRequest
 from tenants.access import Reach
 
 
@@ -87,9 +88,9 @@ class AuthTokenView(ApiView):
 
 class MeView(ApiView):
     @extend_schema(responses=MeSerializer)
-    def get(self, request: Request) -> Response:
+    def get(self, request: ApiRequest) -> Response:
         """Who the caller is: kind, licence, customer and role."""
-        return Response(MeSerializer(request.user).data)  # type: ignore[arg-type]
+        return Response(MeSerializer(request.user).data)
 
 
 class AgentViewSet(

@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
@@ -26,6 +26,7 @@ from accounts.services import (
     person_reactivate,
 )
 from core.parsers import zone_names
+from serviflow.http import AuthenticatedHttpRequest
 from serviflow.pages import WORKFLOW_ERRORS, problem_of, provider_page
 from tenants.access import scope_level
 
@@ -33,8 +34,8 @@ AGENTS_PAGE_SIZE = 50
 STATES = {"active": True, "deactivated": False, "all": None}
 
 
-def _can_edit(request: HttpRequest) -> bool:
-    return bool(request.user.is_provider_admin)  # type: ignore[union-attr]
+def _can_edit(request: AuthenticatedHttpRequest) -> bool:
+    return bool(request.user.is_provider_admin)
 
 
 def _agents() -> QuerySet[User]:
@@ -70,7 +71,7 @@ def agents_filtered(params: QueryDict) -> QuerySet[User]:
 
 @require_safe
 @provider_page
-def agent_list(request: HttpRequest) -> HttpResponse:
+def agent_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     params = request.GET
     context: dict[str, Any] = {
         "params": params,
@@ -89,12 +90,12 @@ def agent_list(request: HttpRequest) -> HttpResponse:
         query = params.copy()
         query.pop("page", None)
         context |= {"page": page, "query": query.urlencode()}
-    template = "accounts/agents/_table.html" if request.htmx else "accounts/agents/list.html"  # type: ignore[attr-defined]
+    template = "accounts/agents/_table.html" if request.htmx else "accounts/agents/list.html"
     return render(request, template, context, status=status)
 
 
 def _agent_page(
-    request: HttpRequest, agent: User | None, form: AgentForm | None, *, status: int = 200
+    request: AuthenticatedHttpRequest, agent: User | None, form: AgentForm | None, *, status: int = 200
 ) -> HttpResponse:
     context = {
         "agent": agent,
@@ -112,7 +113,7 @@ def _agent_page(
 
 
 @provider_page
-def agent_new(request: HttpRequest) -> HttpResponse:
+def agent_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not _can_edit(request):
         raise PermissionDenied("Only provider admins can add agents.")
     form = AgentForm(request.POST or None)
@@ -129,7 +130,7 @@ def agent_new(request: HttpRequest) -> HttpResponse:
 
 
 @provider_page
-def agent_detail(request: HttpRequest, agent_id: int) -> HttpResponse:
+def agent_detail(request: AuthenticatedHttpRequest, agent_id: int) -> HttpResponse:
     agent = get_object_or_404(_agents(), pk=agent_id)
     if not _can_edit(request):
         return _agent_page(request, agent, None)
@@ -148,7 +149,7 @@ def agent_detail(request: HttpRequest, agent_id: int) -> HttpResponse:
 
 @require_POST
 @provider_page
-def agent_deactivate(request: HttpRequest, agent_id: int) -> HttpResponse:
+def agent_deactivate(request: AuthenticatedHttpRequest, agent_id: int) -> HttpResponse:
     agent = get_object_or_404(_agents(), pk=agent_id)
     if agent.pk == request.user.pk:
         messages.error(request, "You cannot deactivate yourself.")
@@ -160,7 +161,7 @@ def agent_deactivate(request: HttpRequest, agent_id: int) -> HttpResponse:
 
 @require_POST
 @provider_page
-def agent_reactivate(request: HttpRequest, agent_id: int) -> HttpResponse:
+def agent_reactivate(request: AuthenticatedHttpRequest, agent_id: int) -> HttpResponse:
     agent = get_object_or_404(_agents(), pk=agent_id)
     person_reactivate(user=agent)
     messages.success(request, f"{agent.name} reactivated. Their old API tokens stay revoked.")

@@ -16,11 +16,11 @@ from django.views.decorators.http import require_POST
 
 from accounts.activation import user_for_activation
 from accounts.forms import SetPasswordForm, SignInForm, TokenCreateForm
-from accounts.models import User
 from accounts.services import password_set, token_issue, token_revoke
 from audit import context as audit_context
 from audit.middleware import client_ip
 from audit.models import Channel
+from serviflow.http import AuthenticatedHttpRequest
 from tenants.access import may_sign_in_on_host
 
 
@@ -54,8 +54,8 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def profile(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user = request.user
     new_token: str | None = None
     form = TokenCreateForm()
     if request.method == "POST":
@@ -69,8 +69,8 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
-    token = get_object_or_404(request.user.api_tokens, pk=token_id)  # type: ignore[union-attr]
+def token_revoke_view(request: AuthenticatedHttpRequest, token_id: int) -> HttpResponse:
+    token = get_object_or_404(request.user.api_tokens, pk=token_id)
     token_revoke(token=token)
     messages.success(request, f"Token “{token.name}” revoked.")
     return redirect("profile")

@@ -11,11 +11,12 @@ from rest_framework import mixins, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.models import ApiToken, User
+from accounts.models import ApiToken
 from billing import services
 from billing.models import Channel, DayPassConsumption, DayPassPurchase
 from billing.reports import licence_report, month_of
 from serviflow.api.views import ApiView, ApiViewSet
+from serviflow.http import ApiRequest
 from tenants.access import Reach
 
 BILLING_REFUSAL = "Only provider admins can see and buy day passes."
@@ -79,7 +80,7 @@ class PurchaseViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, ApiViewSet
         return DayPassPurchase.objects.select_related("bought_by").order_by("-bought_at", "-id")
 
     def perform_create(self, serializer: PurchaseSerializer) -> None:  # type: ignore[override]
-        by: User = self.request.user  # type: ignore[assignment]
+        by = self.caller
         serializer.instance = services.day_passes_buy(by=by, quantity=serializer.validated_data["quantity"])
 
 
@@ -142,8 +143,8 @@ class ActivateView(ApiView):
     read_reach = write_reach = Reach.STAFF
 
     @extend_schema(request=None, responses={200: ActivationSerializer, 201: ActivationSerializer})
-    def post(self, request: Request) -> Response:
-        user: User = request.user  # type: ignore[assignment]
+    def post(self, request: ApiRequest) -> Response:
+        user = request.user
         channel = Channel.API if isinstance(request.auth, ApiToken) else Channel.CONSOLE
         use = services.day_pass_consume(user=user, channel=channel)
         data = {

@@ -23,7 +23,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -34,6 +34,7 @@ from billing import services
 from billing.models import DayPassConsumption, DayPassPool, DayPassPurchase
 from billing.reports import Month, licence_report, month_of
 from core.parsers import zone_or_utc
+from serviflow.http import AuthenticatedHttpRequest
 from serviflow.pages import WORKFLOW_ERRORS, problem_of, provider_page
 from tenants.access import Reach
 
@@ -119,7 +120,7 @@ def _filtered_log(params: Mapping[str, str]) -> tuple[QuerySet[DayPassConsumptio
         return None, problem_of(exc)[1]
 
 
-def _log_context(request: HttpRequest) -> tuple[dict[str, Any], int]:
+def _log_context(request: AuthenticatedHttpRequest) -> tuple[dict[str, Any], int]:
     params = request.GET
     rows, errors = _filtered_log(params)
     page: Page[DayPassConsumption] | None = None
@@ -138,7 +139,11 @@ def _log_context(request: HttpRequest) -> tuple[dict[str, Any], int]:
 
 
 def _day_passes_page(
-    request: HttpRequest, *, problems: list[str] | None = None, form: BuyForm | None = None, status: int = 200
+    request: AuthenticatedHttpRequest,
+    *,
+    problems: list[str] | None = None,
+    form: BuyForm | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     for problem in problems or []:
         messages.error(request, problem)
@@ -160,8 +165,8 @@ def _day_passes_page(
 
 @admin_page
 @require_safe
-def day_passes(request: HttpRequest) -> HttpResponse:
-    if request.htmx:  # type: ignore[attr-defined]  # the filters swap the log in place
+def day_passes(request: AuthenticatedHttpRequest) -> HttpResponse:
+    if request.htmx:  # the filters swap the log in place
         log, status = _log_context(request)
         return render(request, "billing/admin_day_pass_log.html", log, status=status)
     return _day_passes_page(request)
@@ -171,7 +176,7 @@ def _last_purchase_id() -> int:
     return DayPassPurchase.objects.order_by("-id").values_list("id", flat=True).first() or 0
 
 
-def _confirmation(request: HttpRequest, quantity: int, *, status: int = 200) -> HttpResponse:
+def _confirmation(request: AuthenticatedHttpRequest, quantity: int, *, status: int = 200) -> HttpResponse:
     price = services.unit_price()
     context = {
         "section": "day-passes",
@@ -187,9 +192,9 @@ def _confirmation(request: HttpRequest, quantity: int, *, status: int = 200) -> 
 
 @admin_page
 @require_POST
-def day_passes_buy(request: HttpRequest) -> HttpResponse:
+def day_passes_buy(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Two steps: the quantity shows what it costs (nothing written); ``confirm`` buys, once."""
-    admin: User = request.user  # type: ignore[assignment]
+    admin = request.user
     form = BuyForm(request.POST)
     if not form.is_valid():
         return _day_passes_page(request, problems=_form_problems(form), form=form, status=400)
@@ -247,7 +252,7 @@ def _csv_cells(consumption: DayPassConsumption) -> list[str]:
 
 @admin_page
 @require_safe
-def day_passes_csv(request: HttpRequest) -> HttpResponse:
+def day_passes_csv(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The filtered log as CSV, streamed (the whole ledger may be long)."""
     rows, problems = _filtered_log(request.GET)
     if rows is None:
@@ -329,7 +334,7 @@ def _month_links(month: Month) -> dict[str, str]:
 
 @admin_page
 @require_safe
-def licences(request: HttpRequest) -> HttpResponse:
+def licences(request: AuthenticatedHttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"section": "licences", "month_text": request.GET.get("month", "")}
     try:
         month = month_of(request.GET.get("month"))

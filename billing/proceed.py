@@ -9,7 +9,6 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from accounts.models import User
 from billing.models import Channel
 from billing.services import (
     DayPassRequired,
@@ -19,6 +18,7 @@ from billing.services import (
     needs_day_pass,
     next_local_midnight,
 )
+from serviflow.http import AuthenticatedHttpRequest
 
 
 def _next(request: HttpRequest) -> str:
@@ -29,8 +29,8 @@ def _next(request: HttpRequest) -> str:
 
 
 @login_required
-def day_pass(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def day_pass(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user = request.user
     if not user.is_provider_staff:
         raise Http404
     target = _next(request)

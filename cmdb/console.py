@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
@@ -20,6 +20,7 @@ from cmdb import selectors, services
 from cmdb.forms import CiForm, RelationForm
 from cmdb.models import CiRelation, CiStatus, CiType, ConfigurationItem, RelationKind
 from cmdb.selectors import name_hints
+from serviflow.http import AuthenticatedHttpRequest
 from serviflow.pages import WORKFLOW_ERRORS, customer_page, problem_of
 from tenants.access import CustomerAccess
 from tickets.index.services import ticket_prefix
@@ -47,12 +48,12 @@ def listing_context(access: CustomerAccess, params: QueryDict) -> tuple[dict[str
 
 @require_safe
 @customer_page(scope="cmdb")
-def ci_list(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
+def ci_list(request: AuthenticatedHttpRequest, access: CustomerAccess) -> HttpResponse:
     context, status = listing_context(access, request.GET)
     context["customer"] = access.customer
     context["access"] = access
     context["counts"] = selectors.asset_counts(selectors.cis_visible(access))
-    template = "cmdb/_ci_table.html" if request.htmx else "cmdb/ci_list.html"  # type: ignore[attr-defined]
+    template = "cmdb/_ci_table.html" if request.htmx else "cmdb/ci_list.html"
     return render(request, template, context, status=status)
 
 
@@ -141,7 +142,7 @@ def _ci_context(access: CustomerAccess, ci: ConfigurationItem) -> dict[str, Any]
 
 @require_safe
 @customer_page(scope="cmdb")
-def ci_detail(request: HttpRequest, access: CustomerAccess, ci_id: int) -> HttpResponse:
+def ci_detail(request: AuthenticatedHttpRequest, access: CustomerAccess, ci_id: int) -> HttpResponse:
     return render(request, "cmdb/ci.html", _ci_context(access, selectors.ci_for(access, ci_id)))
 
 
@@ -152,7 +153,7 @@ def _form_values(form: CiForm, access: CustomerAccess) -> dict[str, Any]:
 
 
 @customer_page(scope="cmdb", writes=True)
-def ci_new(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
+def ci_new(request: AuthenticatedHttpRequest, access: CustomerAccess) -> HttpResponse:
     form = CiForm(request.POST or None, initial={"parent": request.GET.get("parent", "")})
     if request.method == "POST" and form.is_valid():
         try:
@@ -169,7 +170,7 @@ def ci_new(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
 
 
 @customer_page(scope="cmdb", writes=True)
-def ci_edit(request: HttpRequest, access: CustomerAccess, ci_id: int) -> HttpResponse:
+def ci_edit(request: AuthenticatedHttpRequest, access: CustomerAccess, ci_id: int) -> HttpResponse:
     ci = selectors.ci_for(access, ci_id)
     initial = {
         "name": ci.name,
@@ -205,7 +206,7 @@ def ci_edit(request: HttpRequest, access: CustomerAccess, ci_id: int) -> HttpRes
 
 @require_POST
 @customer_page(scope="cmdb")
-def relation_add(request: HttpRequest, access: CustomerAccess, ci_id: int) -> HttpResponse:
+def relation_add(request: AuthenticatedHttpRequest, access: CustomerAccess, ci_id: int) -> HttpResponse:
     ci = selectors.ci_for(access, ci_id)
     form = RelationForm(request.POST)
     try:
@@ -233,7 +234,7 @@ def relation_add(request: HttpRequest, access: CustomerAccess, ci_id: int) -> Ht
 @require_POST
 @customer_page(scope="cmdb")
 def relation_delete(
-    request: HttpRequest, access: CustomerAccess, ci_id: int, relation_id: int
+    request: AuthenticatedHttpRequest, access: CustomerAccess, ci_id: int, relation_id: int
 ) -> HttpResponse:
     ci = selectors.ci_for(access, ci_id)
     relation = selectors.relation_for(access, ci, relation_id)
@@ -244,7 +245,7 @@ def relation_delete(
 
 @require_POST
 @customer_page(scope="cmdb")
-def ci_delete(request: HttpRequest, access: CustomerAccess, ci_id: int) -> HttpResponse:
+def ci_delete(request: AuthenticatedHttpRequest, access: CustomerAccess, ci_id: int) -> HttpResponse:
     ci = selectors.ci_for(access, ci_id)
     try:
         services.ci_delete(customer=access.customer, ci=ci, by=access.user)

@@ -8,14 +8,13 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
-from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.models import User
 from notifications.models import Notification
 from notifications.selectors import notifications_for
 from notifications.services import notifications_mark_read
 from serviflow.api.views import ApiViewSet
+from serviflow.http import ApiRequest
 
 
 class NotificationSerializer(serializers.ModelSerializer[Notification]):
@@ -39,7 +38,7 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiV
     def get_queryset(self) -> QuerySet[Notification]:
         if getattr(self, "swagger_fake_view", False):
             return Notification.objects.none()
-        user: User = self.request.user  # type: ignore[assignment]
+        user = self.caller
         feed = notifications_for(user)
         if self.request.query_params.get("unread") in ("true", "1"):
             feed = feed.unread()
@@ -47,13 +46,13 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiV
 
     @extend_schema(request=None, responses=_MARKED)
     @action(detail=True, methods=["post"])
-    def read(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def read(self, request: ApiRequest, *args: Any, **kwargs: Any) -> Response:
         notification = self.get_object()
-        user: User = request.user  # type: ignore[assignment]
+        user = request.user
         return Response({"marked": notifications_mark_read(user=user, ids=[notification.pk])})
 
     @extend_schema(request=None, responses=_MARKED)
     @action(detail=False, methods=["post"], url_path="read-all")
-    def read_all(self, request: Request) -> Response:
-        user: User = request.user  # type: ignore[assignment]
+    def read_all(self, request: ApiRequest) -> Response:
+        user = request.user
         return Response({"marked": notifications_mark_read(user=user)})

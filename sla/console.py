@@ -16,13 +16,14 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core.errors import RuleViolation
+from serviflow.http import AuthenticatedHttpRequest
 from serviflow.pages import WORKFLOW_ERRORS, customer_page, problem_of, provider_page
 from sla import services
 from sla.engine.calendar import WEEKDAYS
@@ -40,8 +41,8 @@ DAY_MINUTES = 24 * 60
 SHORT_DAYS = dict(zip(WEEKDAYS, ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), strict=True))
 
 
-def _can_edit(request: HttpRequest) -> bool:
-    return bool(request.user.is_provider_admin)  # type: ignore[union-attr]
+def _can_edit(request: AuthenticatedHttpRequest) -> bool:
+    return bool(request.user.is_provider_admin)
 
 
 # --- presentation helpers -----------------------------------------------------------------------
@@ -120,7 +121,7 @@ def _holiday_rows(holidays: list[str]) -> list[dict[str, Any]]:
     return [{"year": year, "days": days} for year, days in sorted(years.items())]
 
 
-def _sla_context(request: HttpRequest, section: str, **extra: Any) -> dict[str, Any]:
+def _sla_context(request: AuthenticatedHttpRequest, section: str, **extra: Any) -> dict[str, Any]:
     return {"section": section, "can_edit": _can_edit(request), **extra}
 
 
@@ -129,7 +130,7 @@ def _sla_context(request: HttpRequest, section: str, **extra: Any) -> dict[str, 
 
 @require_safe
 @provider_page
-def sla_home(request: HttpRequest) -> HttpResponse:
+def sla_home(request: AuthenticatedHttpRequest) -> HttpResponse:
     return HttpResponseRedirect(reverse("sla-policies"))
 
 
@@ -149,7 +150,7 @@ def _profiles_listed() -> QuerySet[BusinessHours]:
 
 @require_safe
 @provider_page
-def profile_list(request: HttpRequest) -> HttpResponse:
+def profile_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     rows = [
         {
             "profile": profile,
@@ -162,7 +163,7 @@ def profile_list(request: HttpRequest) -> HttpResponse:
 
 
 def _profile_page(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     profile: BusinessHours | None,
     *,
     form: ProfileForm | None = None,
@@ -206,7 +207,7 @@ def _typed_schedule(data: Mapping[str, Any]) -> tuple[dict[str, list[list[str]]]
 
 
 @provider_page
-def profile_new(request: HttpRequest) -> HttpResponse:
+def profile_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not _can_edit(request):
         raise PermissionDenied("Only provider admins can change the SLA configuration.")
     form = ProfileForm(request.POST or None, initial={"timezone": "UTC"})
@@ -227,7 +228,7 @@ def profile_new(request: HttpRequest) -> HttpResponse:
 
 
 @provider_page
-def profile_detail(request: HttpRequest, profile_id: int) -> HttpResponse:
+def profile_detail(request: AuthenticatedHttpRequest, profile_id: int) -> HttpResponse:
     profile = get_object_or_404(BusinessHours, pk=profile_id)
     if request.method != "POST":
         return _profile_page(request, profile)
@@ -252,7 +253,7 @@ def profile_detail(request: HttpRequest, profile_id: int) -> HttpResponse:
 
 @require_POST
 @provider_page
-def profile_preview(request: HttpRequest) -> HttpResponse:
+def profile_preview(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The week grid's tracks for what is typed in the day inputs (HTMX out-of-band swaps)."""
     schedule, problems = _typed_schedule(request.POST)
     return render(request, "sla/_week_preview.html", {"grid": week_grid(schedule, problems)})
@@ -260,7 +261,7 @@ def profile_preview(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @provider_page
-def profile_fill(request: HttpRequest, profile_id: int) -> HttpResponse:
+def profile_fill(request: AuthenticatedHttpRequest, profile_id: int) -> HttpResponse:
     profile = get_object_or_404(BusinessHours, pk=profile_id)
     fill_form = FillHolidaysForm(request.POST)
     if fill_form.is_valid():
@@ -286,7 +287,7 @@ def profile_fill(request: HttpRequest, profile_id: int) -> HttpResponse:
 
 @require_POST
 @provider_page
-def profile_delete(request: HttpRequest, profile_id: int) -> HttpResponse:
+def profile_delete(request: AuthenticatedHttpRequest, profile_id: int) -> HttpResponse:
     profile = get_object_or_404(BusinessHours, pk=profile_id)
     return _delete(
         request,
@@ -319,14 +320,14 @@ def _target_rows(targets: Mapping[str, Any], form: PolicyForm | None = None) -> 
 
 @require_safe
 @provider_page
-def policy_list(request: HttpRequest) -> HttpResponse:
+def policy_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     policies = SlaPolicy.objects.select_related("business_hours").order_by("-is_default", "name", "pk")
     rows = [{"policy": policy, "targets": _target_rows(policy.targets)} for policy in policies]
     return render(request, "sla/policy_list.html", _sla_context(request, "policies", rows=rows))
 
 
 def _policy_page(
-    request: HttpRequest, policy: SlaPolicy | None, form: PolicyForm | None, *, status: int = 200
+    request: AuthenticatedHttpRequest, policy: SlaPolicy | None, form: PolicyForm | None, *, status: int = 200
 ) -> HttpResponse:
     context = _sla_context(
         request,
@@ -340,7 +341,7 @@ def _policy_page(
 
 
 @provider_page
-def policy_new(request: HttpRequest) -> HttpResponse:
+def policy_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not _can_edit(request):
         raise PermissionDenied("Only provider admins can change the SLA configuration.")
     form = PolicyForm(request.POST or None, initial={"warning_percent": 80})
@@ -362,7 +363,7 @@ def policy_new(request: HttpRequest) -> HttpResponse:
 
 
 @provider_page
-def policy_detail(request: HttpRequest, policy_id: int) -> HttpResponse:
+def policy_detail(request: AuthenticatedHttpRequest, policy_id: int) -> HttpResponse:
     policy = get_object_or_404(SlaPolicy.objects.select_related("business_hours"), pk=policy_id)
     if not _can_edit(request):
         return _policy_page(request, policy, None)
@@ -395,7 +396,7 @@ def policy_detail(request: HttpRequest, policy_id: int) -> HttpResponse:
 
 @require_POST
 @provider_page
-def policy_delete(request: HttpRequest, policy_id: int) -> HttpResponse:
+def policy_delete(request: AuthenticatedHttpRequest, policy_id: int) -> HttpResponse:
     policy = get_object_or_404(SlaPolicy, pk=policy_id)
     return _delete(
         request,
@@ -407,7 +408,7 @@ def policy_delete(request: HttpRequest, policy_id: int) -> HttpResponse:
 
 
 def _delete(
-    request: HttpRequest, delete: Callable[[], object], *, kept: str, gone: str, done: str
+    request: AuthenticatedHttpRequest, delete: Callable[[], object], *, kept: str, gone: str, done: str
 ) -> HttpResponse:
     """Run a delete workflow; a refusal goes back to the object's page with its reasons."""
     try:
@@ -425,7 +426,7 @@ def _delete(
 
 @require_http_methods(["GET", "POST"])
 @customer_page(read=Reach.ADMIN, write=Reach.ADMIN)
-def reapply(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
+def reapply(request: AuthenticatedHttpRequest, access: CustomerAccess) -> HttpResponse:
     """GET: what re-applying SLAs would change for this customer's open tickets. POST: apply
     the confirmed preview (by its fingerprint), or say it is stale and show the new one."""
     context: dict[str, Any] = {"customer": access.customer, "errors": []}
@@ -453,7 +454,7 @@ EVENT_INDEX = re.compile(r"^events\[(\d+)\]")
 
 @require_http_methods(["GET", "POST"])
 @provider_page(write=Reach.STAFF)  # the simulator changes nothing
-def simulator(request: HttpRequest) -> HttpResponse:
+def simulator(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The engine on a made-up ticket: a policy (or a profile and targets), a priority, the
     creation instant and status changes, one per line ("2026-11-24T11:00Z pending")."""
     values: Mapping[str, Any] = request.POST if request.method == "POST" else _example_values()

@@ -9,7 +9,6 @@ from rest_framework import mixins, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.models import User
 from serviflow.api.views import ApiViewSet
 from sla.models import BusinessHours, SlaPolicy
 from tenants.access import Reach, customers_visible_to
@@ -70,7 +69,7 @@ class CustomerViewSet(
     lookup_value_regex = "[a-z0-9-]+"
 
     def get_queryset(self) -> QuerySet[Customer]:
-        user: User = self.request.user  # type: ignore[assignment]
+        user = self.caller
         return customers_visible_to(user).order_by("name")
 
     def perform_create(self, serializer: CustomerSerializer) -> None:  # type: ignore[override]

@@ -10,15 +10,15 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.models import User
 from cmdb import selectors as cmdb_selectors
 from people.models import CustomerUser
+from serviflow.http import AuthenticatedHttpRequest
 from serviflow.pages import WORKFLOW_ERRORS, customer_page, problem_of, provider_page
 from sla.presenters import ticket_sla_card
 from tenants.access import CustomerAccess, Reach, customers_visible_to, ticket_workers
@@ -37,8 +37,10 @@ ORDERING_LABELS = {
 }
 
 
-def _queue_context(request: HttpRequest, *, fixed_customer: str | None = None) -> tuple[dict[str, Any], int]:
-    user: User = request.user  # type: ignore[assignment]
+def _queue_context(
+    request: AuthenticatedHttpRequest, *, fixed_customer: str | None = None
+) -> tuple[dict[str, Any], int]:
+    user = request.user
     params = request.GET.copy()
     if "status" not in params:
         params["status"] = "open,pending"
@@ -64,7 +66,7 @@ def _queue_context(request: HttpRequest, *, fixed_customer: str | None = None) -
     return context, 200
 
 
-def _page_link(request: HttpRequest, cursor: str | None) -> str | None:
+def _page_link(request: AuthenticatedHttpRequest, cursor: str | None) -> str | None:
     if cursor is None:
         return None
     params = request.GET.copy()
@@ -73,9 +75,9 @@ def _page_link(request: HttpRequest, cursor: str | None) -> str | None:
 
 
 @provider_page(read=Reach.CONSOLE, write=Reach.CONSOLE)
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The unified queue over every customer the agent works."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     context, status = _queue_context(request)
     page = context.get("page")
     context |= {
@@ -86,20 +88,20 @@ def queue(request: HttpRequest) -> HttpResponse:
         "priorities": Priority.choices,
         "orderings": [(key, ORDERING_LABELS.get(key, key)) for key in ORDERINGS if key in ORDERING_LABELS],
     }
-    template = "console/_queue.html" if request.htmx else "console/queue.html"  # type: ignore[attr-defined]
+    template = "console/_queue.html" if request.htmx else "console/queue.html"
     return render(request, template, context, status=status)
 
 
 @provider_page(read=Reach.CONSOLE, write=Reach.CONSOLE)
-def customers(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def customers(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user = request.user
     return render(
         request, "console/customers.html", {"customers": customers_visible_to(user).order_by("name")}
     )
 
 
 @customer_page
-def customer_detail(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
+def customer_detail(request: AuthenticatedHttpRequest, access: CustomerAccess) -> HttpResponse:
     context, status = _queue_context(request, fixed_customer=access.customer.slug)
     page = context.get("page")
     context |= {
@@ -110,7 +112,7 @@ def customer_detail(request: HttpRequest, access: CustomerAccess) -> HttpRespons
         "people": CustomerUser.objects.select_related("user").order_by("user__name"),
         "asset_counts": cmdb_selectors.asset_counts(cmdb_selectors.cis_visible(access)),
     }
-    template = "console/_queue.html" if request.htmx else "console/customer.html"  # type: ignore[attr-defined]
+    template = "console/_queue.html" if request.htmx else "console/customer.html"
     return render(request, template, context, status=status)
 
 
@@ -130,14 +132,14 @@ def _ticket_context(access: CustomerAccess, ticket: Ticket) -> dict[str, Any]:
 
 
 @customer_page
-def ticket_detail(request: HttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
+def ticket_detail(request: AuthenticatedHttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
     ticket = selectors.ticket_for(access, ticket_id)
     return render(request, "console/ticket.html", _ticket_context(access, ticket))
 
 
 @require_POST
 @customer_page
-def ticket_change(request: HttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
+def ticket_change(request: AuthenticatedHttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
     """Status, priority and assignee from the ticket page's side panel."""
     ticket = selectors.ticket_for(access, ticket_id)
     changes: dict[str, Any] = {}
@@ -174,7 +176,7 @@ def ticket_change(request: HttpRequest, access: CustomerAccess, ticket_id: int) 
         status, problems = problem_of(exc)
         for problem in problems:
             messages.error(request, problem)
-    if not request.htmx:  # type: ignore[attr-defined]
+    if not request.htmx:
         return HttpResponseRedirect(_ticket_url(access, ticket.pk))
     ticket = selectors.ticket_for(access, ticket.pk)
     return render(request, "console/_ticket_panel.html", _ticket_context(access, ticket), status=status)
@@ -185,7 +187,7 @@ def _ticket_url(access: CustomerAccess, ticket_id: int) -> str:
 
 
 def post_reply(
-    request: HttpRequest, access: CustomerAccess, ticket: Ticket, *, public: bool
+    request: AuthenticatedHttpRequest, access: CustomerAccess, ticket: Ticket, *, public: bool
 ) -> tuple[int, list[str]] | None:
     """Add the posted reply (``body``, ``attachments``) to the ticket, for the console and the
     portal alike; the refusal as (status, sentences), or None when it was added."""
@@ -205,7 +207,7 @@ def post_reply(
 
 @require_POST
 @customer_page
-def ticket_reply(request: HttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
+def ticket_reply(request: AuthenticatedHttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
     """A public reply or, with ``private`` ticked, a private note."""
     ticket = selectors.ticket_for(access, ticket_id)
     public = request.POST.get("visibility", "public") != "private"
@@ -219,7 +221,7 @@ def ticket_reply(request: HttpRequest, access: CustomerAccess, ticket_id: int) -
 
 
 @customer_page(writes=True)
-def ticket_new(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
+def ticket_new(request: AuthenticatedHttpRequest, access: CustomerAccess) -> HttpResponse:
     people = CustomerUser.objects.select_related("user").filter(user__is_active=True).order_by("user__name")
     context: dict[str, Any] = {
         "customer": access.customer,
@@ -257,7 +259,7 @@ def ticket_new(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
 
 @customer_page
 def attachment_download(
-    request: HttpRequest, access: CustomerAccess, ticket_id: int, attachment_id: int
+    request: AuthenticatedHttpRequest, access: CustomerAccess, ticket_id: int, attachment_id: int
 ) -> Any:
     ticket = selectors.ticket_for(access, ticket_id)
     return attachment_response(selectors.attachment_for(access, ticket, attachment_id))

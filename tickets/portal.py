@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from cmdb import selectors as cmdb_selectors
+from serviflow.http import AuthenticatedHttpRequest
 from serviflow.pages import WORKFLOW_ERRORS, portal_page, problem_of
 from sla.presenters import portal_sla
 from tenants.access import CustomerAccess
@@ -30,7 +31,7 @@ SHOWN = {"open": ("open", "pending"), "closed": ("resolved", "closed"), "all": (
 
 
 @portal_page
-def my_tickets(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
+def my_tickets(request: AuthenticatedHttpRequest, access: CustomerAccess) -> HttpResponse:
     shown = request.GET.get("show", "open")
     if shown not in SHOWN:
         shown = "open"
@@ -47,7 +48,7 @@ def my_tickets(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
 
 
 @portal_page
-def ticket_new(request: HttpRequest, access: CustomerAccess) -> HttpResponse:
+def ticket_new(request: AuthenticatedHttpRequest, access: CustomerAccess) -> HttpResponse:
     context: dict[str, Any] = {
         "priorities": Priority.choices,
         "values": request.POST or request.GET,
@@ -86,13 +87,13 @@ def _context(access: CustomerAccess, ticket_id: int) -> dict[str, Any]:
 
 
 @portal_page
-def ticket_detail(request: HttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
+def ticket_detail(request: AuthenticatedHttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
     return render(request, "portal/ticket.html", _context(access, ticket_id))
 
 
 @require_POST
 @portal_page
-def ticket_reply(request: HttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
+def ticket_reply(request: AuthenticatedHttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
     ticket = selectors.ticket_for(access, ticket_id)
     if refused := post_reply(request, access, ticket, public=True):
         status, problems = refused
@@ -107,7 +108,7 @@ def ticket_reply(request: HttpRequest, access: CustomerAccess, ticket_id: int) -
 
 @require_POST
 @portal_page
-def ticket_status(request: HttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
+def ticket_status(request: AuthenticatedHttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
     """Reopen or close a resolved ticket (the only status changes a customer makes)."""
     ticket = selectors.ticket_for(access, ticket_id)
     wanted = request.POST.get("status", "")
@@ -132,7 +133,7 @@ def ticket_status(request: HttpRequest, access: CustomerAccess, ticket_id: int) 
 
 @portal_page
 def attachment_download(
-    request: HttpRequest, access: CustomerAccess, ticket_id: int, attachment_id: int
+    request: AuthenticatedHttpRequest, access: CustomerAccess, ticket_id: int, attachment_id: int
 ) -> Any:
     ticket = selectors.ticket_for(access, ticket_id)
     return attachment_response(selectors.attachment_for(access, ticket, attachment_id))

@@ -66,6 +66,11 @@ class AuditedMixin:
     permission_classes: Sequence[_PermissionClass] = [permissions.IsAuthenticated, ProviderAccess]
     gate_headers: dict[str, str]
 
+    @property
+    def caller(self) -> User:
+        """The signed-in person making the call (the views run only after authentication)."""
+        return cast(User, self.request.user)  # type: ignore[attr-defined]
+
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         self.gate_headers = {}
         super().initial(request, *args, **kwargs)  # type: ignore[misc]

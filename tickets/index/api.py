@@ -12,8 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
-from accounts.models import User
 from serviflow.api.views import ApiView
+from serviflow.http import ApiRequest
 from tenants.access import Reach
 from tickets.index.models import TicketIndexEntry
 from tickets.index.queue import ORDERINGS, filters_from, queue_entries, queue_page
@@ -90,8 +90,8 @@ class UnifiedQueueView(ApiView):
         ],
         responses=QueueItemSerializer(many=True),
     )
-    def get(self, request: Request) -> Response:
-        user: User = request.user  # type: ignore[assignment]
+    def get(self, request: ApiRequest) -> Response:
+        user = request.user
         filters = filters_from(request.query_params)
         entries: QuerySet[TicketIndexEntry] = queue_entries(user, filters)
         page = queue_page(
