@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.urls import path
 
-from billing import console, proceed
+from billing import console
 
 urlpatterns = [
-    path("day-pass/", proceed.day_pass, name="day-pass"),
+    path("day-pass/", console.day_pass, name="day-pass"),
     path("billing/day-passes/", console.day_passes, name="billing-day-passes"),
     path("billing/day-passes/buy/", console.day_passes_buy, name="billing-day-passes-buy"),
     path("billing/day-passes/log.csv", console.day_passes_csv, name="billing-day-passes-csv"),

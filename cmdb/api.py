@@ -83,7 +83,7 @@ class CiViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CmdbScopedView
 
     @extend_schema(request=CiWriteSerializer, responses={201: CiSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = CiWriteSerializer(data=request.data)
+        data = CiWriteSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
         values = data.validated_data | self._references(data.validated_data)
         ci = services.ci_create(
@@ -96,7 +96,7 @@ class CiViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CmdbScopedView
     @extend_schema(request=CiWriteSerializer, responses={200: CiSerializer})
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         ci = self.get_object()
-        data = CiWriteSerializer(data=request.data, partial=True)
+        data = CiWriteSerializer(data=request.data, partial=True, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
         values = data.validated_data | self._references(data.validated_data)
         ci = services.ci_update(

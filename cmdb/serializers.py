@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from cmdb.models import CiRelation, CiStatus, CiType, ConfigurationItem, RelationKind
 from cmdb.selectors import EffectivePolicy, effective_policy
-from sla.models import SlaPolicy
+from sla.serializers import PolicyField
 
 EFFECTIVE_SLA_SCHEMA = {
     "type": "object",
@@ -80,9 +80,7 @@ class CiWriteSerializer(serializers.Serializer[Any]):
     parent = serializers.CharField(  # type: ignore[assignment]
         required=False, allow_null=True, allow_blank=True, help_text="A CI of this customer: id or name."
     )
-    sla_policy = serializers.PrimaryKeyRelatedField(
-        queryset=SlaPolicy.objects.all(), required=False, allow_null=True
-    )
+    sla_policy = PolicyField()
     attributes = serializers.JSONField(required=False)
 
 

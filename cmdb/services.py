@@ -23,10 +23,11 @@ from accounts.models import User
 from cmdb.inventory.services import Key, counts_shift
 from cmdb.models import CiRelation, CiStatus, CiType, ConfigurationItem, RelationKind
 from cmdb.selectors import chain_up
-from core.changes import UNSET
+from core.changes import UNSET, Changes
 from core.errors import RuleViolation
 from people.models import CustomerUser
 from sla.models import SlaPolicy
+from tenants.access import require_sets_policies
 from tenants.models import Customer
 from tenants.schema import require_schema
 
@@ -139,6 +140,8 @@ class NewCi:
 def ci_create(*, customer: Customer, by: User | None, new: NewCi) -> ConfigurationItem:
     require_schema(customer, "configuration items")
     _require_agent(by)
+    if new.sla_policy is not None:
+        require_sets_policies(by)
     name = _clean_name(new.name)
     _check_choice(new.type, field_name="type", choices=CiType.values)
     _check_choice(new.status, field_name="status", choices=CiStatus.values)
@@ -176,8 +179,8 @@ def _save_unique(ci: ConfigurationItem) -> None:
 
 
 @dataclass(frozen=True)
-class CiChanges:
-    """A partial update: fields left UNSET are not touched."""
+class CiChanges(Changes):
+    """A partial update (``core.changes``): fields left UNSET are not touched."""
 
     name: str = UNSET
     type: str = UNSET
@@ -186,9 +189,6 @@ class CiChanges:
     parent: ConfigurationItem | None = UNSET
     sla_policy: SlaPolicy | None = UNSET
     attributes: dict[str, Any] = UNSET
-
-    def given(self) -> dict[str, Any]:
-        return {name: value for name, value in vars(self).items() if value is not UNSET}
 
 
 def ci_update(
@@ -199,6 +199,8 @@ def ci_update(
     require_schema(customer, "configuration items")
     _require_agent(by)
     wanted = changes.given()
+    if "sla_policy" in wanted:
+        require_sets_policies(by)
     if "name" in wanted:
         wanted["name"] = _clean_name(wanted["name"])
         _check_name_free(wanted["name"], except_id=ci.pk)

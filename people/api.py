@@ -12,9 +12,14 @@ from rest_framework.response import Response
 
 from accounts.models import CustomerRole
 from people.models import CustomerUser
-from people.services import CustomerUserFields, customer_user_create, customer_user_update
+from people.services import (
+    CustomerUserChanges,
+    CustomerUserFields,
+    customer_user_create,
+    customer_user_update,
+)
 from serviflow.api.views import CustomerScopedViewSet
-from sla.models import SlaPolicy
+from sla.serializers import PolicyField
 from tenants.access import CustomerAccess
 
 
@@ -25,9 +30,7 @@ class CustomerUserSerializer(serializers.ModelSerializer[CustomerUser]):
         source="user.customer_role", choices=CustomerRole.choices, default=CustomerRole.USER
     )
     timezone = serializers.CharField(source="user.timezone", max_length=64, default="UTC")
-    sla_policy = serializers.PrimaryKeyRelatedField(
-        queryset=SlaPolicy.objects.all(), allow_null=True, required=False
-    )
+    sla_policy = PolicyField()
     is_active = serializers.BooleanField(source="user.is_active", required=False)
     password = serializers.CharField(
         write_only=True,
@@ -91,30 +94,33 @@ class CustomerUserViewSet(
                 sla_policy=data.get("sla_policy"),
             ),
             password=data.get("password") or None,
+            by=self.access.user,
         )
 
     def perform_update(self, serializer: CustomerUserSerializer) -> None:  # type: ignore[override]
         data = serializer.validated_data
-        user_data: dict[str, Any] = data.get("user", {})
+        given: dict[str, Any] = {
+            name: value
+            for name, value in (data.get("user") or {}).items()
+            if name in ("name", "email", "timezone", "is_active")
+        }
+        if "customer_role" in data.get("user", {}):
+            given["role"] = data["user"]["customer_role"]
+        if "sla_policy" in data:
+            given["sla_policy"] = data["sla_policy"]
+        if data.get("password"):
+            given["password"] = data["password"]
         profile: CustomerUser = serializer.instance  # type: ignore[assignment]
-        if profile.user_id == self.access.user.pk and user_data.get("is_active") is False:
+        if profile.user_id == self.access.user.pk and given.get("is_active") is False:
             raise PermissionDenied("You cannot deactivate yourself.")
-        customer_user_update(
-            profile=profile,
-            name=user_data.get("name"),
-            email=user_data.get("email"),
-            role=user_data.get("customer_role"),
-            timezone_name=user_data.get("timezone"),
-            sla_policy=data.get("sla_policy"),
-            change_sla_policy="sla_policy" in data,
-            is_active=user_data.get("is_active"),
-            password=data.get("password") or None,
-        )
+        customer_user_update(profile=profile, changes=CustomerUserChanges(**given), by=self.access.user)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Deactivate the user (their sessions and tokens end at once). Nothing is deleted."""
         profile: CustomerUser = self.get_object()
         if profile.user_id == request.user.pk:
             raise PermissionDenied("You cannot deactivate yourself.")
-        customer_user_update(profile=profile, is_active=False)
+        customer_user_update(
+            profile=profile, changes=CustomerUserChanges(is_active=False), by=self.access.user
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)

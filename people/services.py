@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from accounts.models import CustomerRole, User, UserKind
@@ -16,18 +16,16 @@ from accounts.services import (
     check_password,
     check_timezone,
     normalize_email,
+    password_set,
     person_deactivate,
     person_reactivate,
 )
+from core.changes import UNSET, Changes
 from people.models import CustomerUser
 from sla.models import SlaPolicy
+from tenants.access import require_sets_policies
 from tenants.models import Customer
-from tenants.schema import tenant_connection
-
-
-def _require_schema(customer: Customer) -> None:
-    if tenant_connection.schema_name != customer.schema_name:
-        raise RuntimeError(f"customer users of {customer.slug} are changed inside its schema only")
+from tenants.schema import require_schema, tenant_connection
 
 
 def _check_role(role: str) -> None:
@@ -45,10 +43,13 @@ class CustomerUserFields:
 
 
 def customer_user_create(
-    *, customer: Customer, fields: CustomerUserFields, password: str | None
+    *, customer: Customer, fields: CustomerUserFields, password: str | None, by: User | None = None
 ) -> CustomerUser:
-    """Without a password the person gets an invitation email with an activation link."""
-    _require_schema(customer)
+    """Without a password the person gets an invitation email with an activation link. ``by``
+    is who asks (None: a named job); a customer's own people may not create agents or give an
+    SLA override (``_check_customer_side``)."""
+    require_schema(customer, "customer users")
+    _check_customer_side(by, role=fields.role, sla_policy_given=fields.sla_policy is not None)
     email = normalize_email(fields.email)
     check_email_available(email)
     check_timezone(fields.timezone)
@@ -80,49 +81,70 @@ def customer_user_create(
     return profile
 
 
+@dataclass(frozen=True)
+class CustomerUserChanges(Changes):
+    """A partial update of a customer user (``core.changes``): fields left UNSET are not touched."""
+
+    name: str = UNSET
+    email: str = UNSET
+    role: str = UNSET
+    timezone: str = UNSET
+    sla_policy: SlaPolicy | None = UNSET
+    is_active: bool = UNSET
+    password: str = UNSET
+
+
+def _check_customer_side(by: User | None, *, role: str | None, sla_policy_given: bool) -> None:
+    """What only the provider does (``by`` None is a named job: provider-level work). Agent
+    access is granted and removed by the provider, and only provider staff choose SLA policies:
+    a customer's own people manage the user and admin roles of their company."""
+    if by is None or by.is_provider_staff:
+        return
+    if sla_policy_given:
+        require_sets_policies(by)
+    if role == CustomerRole.AGENT:
+        raise PermissionDenied("role: only your service provider grants agent access.")
+
+
 def customer_user_update(
-    *,
-    profile: CustomerUser,
-    name: str | None = None,
-    email: str | None = None,
-    role: str | None = None,
-    timezone_name: str | None = None,
-    sla_policy: SlaPolicy | None = None,
-    change_sla_policy: bool = False,
-    is_active: bool | None = None,
-    password: str | None = None,
+    *, profile: CustomerUser, changes: CustomerUserChanges, by: User | None = None
 ) -> CustomerUser:
+    """Change what is given. ``by`` is who asks (None: a named job). A customer's own people may
+    not touch agent-level accounts at all (their access, email and password are the provider's
+    to manage), nor grant the agent role or set SLA policies."""
     user = profile.user
+    wanted = changes.given()
+    _check_customer_side(by, role=wanted.get("role"), sla_policy_given="sla_policy" in wanted)
+    if by is not None and not by.is_provider_staff and user.customer_role == CustomerRole.AGENT:
+        raise PermissionDenied("Only your service provider can change an agent's account.")
     changed: list[str] = []
-    if name is not None:
-        if not name.strip():
+    if "name" in wanted:
+        if not wanted["name"].strip():
             raise ValidationError({"name": ["A name is required."]})
-        user.name = name.strip()
+        user.name = wanted["name"].strip()
         changed.append("name")
-    if email is not None and normalize_email(email) != user.email:
-        check_email_available(normalize_email(email), exclude=user)
-        user.email = normalize_email(email)
+    if "email" in wanted and normalize_email(wanted["email"]) != user.email:
+        check_email_available(normalize_email(wanted["email"]), exclude=user)
+        user.email = normalize_email(wanted["email"])
         changed.append("email")
-    if role is not None:
-        _check_role(role)
-        user.customer_role = role
+    if "role" in wanted:
+        _check_role(wanted["role"])
+        user.customer_role = wanted["role"]
         changed.append("customer_role")
-    if timezone_name is not None:
-        check_timezone(timezone_name)
-        user.timezone = timezone_name
+    if "timezone" in wanted:
+        check_timezone(wanted["timezone"])
+        user.timezone = wanted["timezone"]
         changed.append("timezone")
-    if password:
-        check_password(password, user)
-        user.set_password(password)
-        changed.append("password")
     with transaction.atomic():
         if changed:
             user.save(update_fields=changed)
-        if change_sla_policy:
-            profile.sla_policy = sla_policy
+        if wanted.get("password"):
+            password_set(user=user, password=wanted["password"])
+        if "sla_policy" in wanted:
+            profile.sla_policy = wanted["sla_policy"]
             profile.save(update_fields=["sla_policy"])
-        if is_active is False and user.is_active:
+        if wanted.get("is_active") is False and user.is_active:
             person_deactivate(user=user)
-        elif is_active is True and not user.is_active:
+        elif wanted.get("is_active") is True and not user.is_active:
             person_reactivate(user=user)
     return profile

@@ -20,7 +20,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.changes import UNSET
 from serviflow.api.views import ApiView, ApiViewSet, CustomerScopedMixin
 from sla import services
 from sla.models import BusinessHours, SlaPolicy
@@ -69,10 +68,7 @@ class BusinessHoursViewSet(_ConfigViewSet):
         data: dict[str, Any] = serializer.validated_data
         services.business_hours_update(
             business_hours=serializer.instance,  # type: ignore[arg-type]
-            name=data.get("name", UNSET),
-            timezone=data.get("timezone", UNSET),
-            schedule=data.get("schedule", UNSET),
-            holidays=data.get("holidays", UNSET),
+            changes=services.ProfileChanges(**data),
         )
 
     def perform_destroy(self, instance: BusinessHours) -> None:
@@ -118,11 +114,7 @@ class SlaPolicyViewSet(_ConfigViewSet):
         data: dict[str, Any] = serializer.validated_data
         services.sla_policy_update(
             policy=serializer.instance,  # type: ignore[arg-type]
-            name=data.get("name", UNSET),
-            business_hours=data.get("business_hours", UNSET),
-            targets=data.get("targets", UNSET),
-            warning_percent=data.get("warning_percent", UNSET),
-            is_default=data.get("is_default", UNSET),
+            changes=services.PolicyChanges(**data),
         )
 
     def perform_destroy(self, instance: SlaPolicy) -> None:

@@ -237,10 +237,12 @@ def profile_detail(request: AuthenticatedHttpRequest, profile_id: int) -> HttpRe
         try:
             services.business_hours_update(
                 business_hours=profile,
-                name=form.cleaned_data["name"],
-                timezone=form.cleaned_data["timezone"],
-                schedule=form.cleaned_data["schedule"],
-                holidays=form.cleaned_data["holiday_list"],
+                changes=services.ProfileChanges(
+                    name=form.cleaned_data["name"],
+                    timezone=form.cleaned_data["timezone"],
+                    schedule=form.cleaned_data["schedule"],
+                    holidays=form.cleaned_data["holiday_list"],
+                ),
             )
         except WORKFLOW_ERRORS as exc:
             form.add_workflow_error(exc)
@@ -379,11 +381,13 @@ def policy_detail(request: AuthenticatedHttpRequest, policy_id: int) -> HttpResp
         try:
             services.sla_policy_update(
                 policy=policy,
-                name=form.cleaned_data["name"],
-                targets=form.targets(),
-                business_hours=form.cleaned_data["business_hours"],
-                warning_percent=form.cleaned_data["warning_percent"],
-                is_default=form.cleaned_data["is_default"],
+                changes=services.PolicyChanges(
+                    name=form.cleaned_data["name"],
+                    targets=form.targets(),
+                    business_hours=form.cleaned_data["business_hours"],
+                    warning_percent=form.cleaned_data["warning_percent"],
+                    is_default=form.cleaned_data["is_default"],
+                ),
             )
         except WORKFLOW_ERRORS as exc:
             form.add_workflow_error(exc)

@@ -27,6 +27,24 @@ from sla.engine.keeping import PolicyTargetsMissing, targets_of
 from sla.engine.simulate import MAX_EVENTS, Simulation, StatusEvent, simulate
 from sla.models import PRIORITIES, BusinessHours, SlaPolicy
 from sla.services import TARGET_CLOCKS, years_parse
+from tenants.access import require_sets_policies
+
+
+class PolicyField(serializers.PrimaryKeyRelatedField):  # type: ignore[type-arg]
+    """An SLA policy override by id (on a user, a ticket, a CI). Only provider staff set one:
+    anyone else gets 403 as soon as the field is given, before the id is looked at, so the
+    answer never tells which policies exist. Needs the request in the serializer's context."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(queryset=SlaPolicy.objects.all(), **kwargs)
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        if data is not serializers.empty:
+            require_sets_policies(self.context["request"].user)
+        return super().run_validation(data)
+
 
 _INTERVAL = {
     "type": "array",

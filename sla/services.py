@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import holidays as holiday_data
@@ -31,7 +32,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
 from django.db.models.signals import post_delete, pre_delete
 
-from core.changes import UNSET, Unset
+from core.changes import UNSET, Changes
 from core.errors import RuleViolation
 from sla.engine.calendar import WEEKDAYS, ProfileError, parse_holidays, parse_schedule, parse_timezone
 from sla.hooks import policy_references
@@ -91,20 +92,28 @@ def _check_name(model: type[Model], name: Any, *, instance: Model | None, errors
     return text
 
 
-def _profile_values(
-    *, instance: BusinessHours | None, name: Any, timezone: Any, schedule: Any, holidays: Any
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ProfileChanges(Changes):
+    """A business-hours profile, whole (create) or in part (update: UNSET is not touched)."""
+
+    name: str = UNSET
+    timezone: str = UNSET
+    schedule: Mapping[str, Any] = UNSET
+    holidays: Sequence[str] = UNSET
+
+
+def _profile_values(*, instance: BusinessHours | None, changes: ProfileChanges) -> dict[str, Any]:
     """The given (not UNSET) values, cleaned; every part is checked and all refusals raised together."""
     errors: Errors = {}
     values: dict[str, Any] = {}
-    if not isinstance(name, Unset):
-        values["name"] = _check_name(BusinessHours, name, instance=instance, errors=errors)
+    if "name" in changes:
+        values["name"] = _check_name(BusinessHours, changes.name, instance=instance, errors=errors)
     for field, clean, value in (
-        ("timezone", parse_timezone, timezone),
-        ("schedule", schedule_clean, schedule),
-        ("holidays", holidays_clean, holidays),
+        ("timezone", parse_timezone, changes.timezone),
+        ("schedule", schedule_clean, changes.schedule),
+        ("holidays", holidays_clean, changes.holidays),
     ):
-        if isinstance(value, Unset):
+        if value is UNSET:
             continue
         try:
             values[field] = clean(value)
@@ -135,30 +144,18 @@ def business_hours_create(
     holidays: Sequence[str] = (),
 ) -> BusinessHours:
     values = _profile_values(
-        instance=None, name=name, timezone=timezone, schedule=schedule, holidays=holidays
+        instance=None,
+        changes=ProfileChanges(name=name, timezone=timezone, schedule=schedule, holidays=holidays),
     )
     profile = BusinessHours(**values)
     _save(profile)
     return profile
 
 
-def business_hours_update(
-    *,
-    business_hours: BusinessHours,
-    name: str | Unset = UNSET,
-    timezone: str | Unset = UNSET,
-    schedule: Mapping[str, Any] | Unset = UNSET,
-    holidays: Sequence[str] | Unset = UNSET,
-) -> BusinessHours:
+def business_hours_update(*, business_hours: BusinessHours, changes: ProfileChanges) -> BusinessHours:
     """Change what is given. A schedule is replaced as a whole (days left out are closed).
     Tickets keep the snapshot they took; only new tickets (or an explicit re-apply) see this."""
-    values = _profile_values(
-        instance=business_hours,
-        name=name,
-        timezone=timezone,
-        schedule=schedule,
-        holidays=holidays,
-    )
+    values = _profile_values(instance=business_hours, changes=changes)
     for field, value in values.items():
         setattr(business_hours, field, value)
     if values:
@@ -303,19 +300,29 @@ def targets_clean(targets: Any) -> dict[str, dict[str, int]]:
     return cleaned
 
 
-def _policy_values(
-    *, instance: SlaPolicy | None, name: Any, targets: Any, warning_percent: Any
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class PolicyChanges(Changes):
+    """An SLA policy, in part (update: fields left UNSET are not touched)."""
+
+    name: str = UNSET
+    business_hours: BusinessHours | None = UNSET
+    targets: Mapping[str, Mapping[str, int]] = UNSET
+    warning_percent: int = UNSET
+    is_default: bool = UNSET
+
+
+def _policy_values(*, instance: SlaPolicy | None, changes: PolicyChanges) -> dict[str, Any]:
     errors: Errors = {}
     values: dict[str, Any] = {}
-    if not isinstance(name, Unset):
-        values["name"] = _check_name(SlaPolicy, name, instance=instance, errors=errors)
-    if not isinstance(targets, Unset):
+    if "name" in changes:
+        values["name"] = _check_name(SlaPolicy, changes.name, instance=instance, errors=errors)
+    if "targets" in changes:
         try:
-            values["targets"] = targets_clean(targets)
+            values["targets"] = targets_clean(changes.targets)
         except ValidationError as exc:
             errors.update(exc.message_dict)
-    if not isinstance(warning_percent, Unset):
+    warning_percent = changes.warning_percent
+    if "warning_percent" in changes:
         if isinstance(warning_percent, bool) or not isinstance(warning_percent, int):
             errors["warning_percent"] = [f"{warning_percent!r} is not a whole number."]
         elif not 1 <= warning_percent <= 99:
@@ -346,7 +353,9 @@ def sla_policy_create(
     warning_percent: int = 80,
     is_default: bool = False,
 ) -> SlaPolicy:
-    values = _policy_values(instance=None, name=name, targets=targets, warning_percent=warning_percent)
+    values = _policy_values(
+        instance=None, changes=PolicyChanges(name=name, targets=targets, warning_percent=warning_percent)
+    )
     with transaction.atomic():
         if is_default:
             _take_default(None)
@@ -355,23 +364,16 @@ def sla_policy_create(
     return policy
 
 
-def sla_policy_update(
-    *,
-    policy: SlaPolicy,
-    name: str | Unset = UNSET,
-    business_hours: BusinessHours | Unset | None = UNSET,
-    targets: Mapping[str, Mapping[str, int]] | Unset = UNSET,
-    warning_percent: int | Unset = UNSET,
-    is_default: bool | Unset = UNSET,
-) -> SlaPolicy:
+def sla_policy_update(*, policy: SlaPolicy, changes: PolicyChanges) -> SlaPolicy:
     """Change what is given. ``is_default=True`` moves the provider default here; ``False`` on
     the current default is refused (400 ``default_required``): make another policy the default.
     Tickets keep their snapshot; only new tickets (or an explicit re-apply) see the change."""
-    values = _policy_values(instance=policy, name=name, targets=targets, warning_percent=warning_percent)
-    if not isinstance(business_hours, Unset):
-        values["business_hours"] = business_hours
+    values = _policy_values(instance=policy, changes=changes)
+    if "business_hours" in changes:
+        values["business_hours"] = changes.business_hours
+    is_default = changes.is_default
     with transaction.atomic():
-        if not isinstance(is_default, Unset):
+        if "is_default" in changes:
             if is_default:
                 _take_default(policy)
             elif SlaPolicy.objects.select_for_update().filter(pk=policy.pk, is_default=True).exists():

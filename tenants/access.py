@@ -60,6 +60,16 @@ def provider_access(user: User, reach: Reach, *, refusal: str | None = None) -> 
         raise PermissionDenied(refusal or ADMINS_ONLY)
 
 
+POLICY_REFUSAL = "sla_policy: only your service provider sets SLA policies."
+
+
+def require_sets_policies(by: User | None) -> None:
+    """Only provider staff (or a named job, ``by`` None) choose SLA policies, on a user, a
+    ticket or a CI; anyone else is refused, whichever policy they name."""
+    if by is not None and not by.is_provider_staff:
+        raise PermissionDenied(POLICY_REFUSAL)
+
+
 def customers_visible_to(user: User) -> CustomerQuerySet:
     customers = Customer.objects.customers()
     if user.kind == UserKind.PROVIDER_ADMIN:

@@ -117,7 +117,7 @@ class TicketViewSet(
 
     @extend_schema(request=TicketCreateSerializer, responses={201: TicketSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = TicketCreateSerializer(data=request.data)
+        data = TicketCreateSerializer(data=request.data, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
         values = data.validated_data
         ticket = workflows.ticket_create(
@@ -139,7 +139,7 @@ class TicketViewSet(
     @extend_schema(request=TicketUpdateSerializer, responses={200: TicketSerializer})
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         ticket = self.get_object()
-        data = TicketUpdateSerializer(data=request.data, partial=True)
+        data = TicketUpdateSerializer(data=request.data, partial=True, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
         values = data.validated_data
         changes: dict[str, Any] = {}

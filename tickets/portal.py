@@ -113,12 +113,7 @@ def ticket_status(request: AuthenticatedHttpRequest, access: CustomerAccess, tic
     ticket = selectors.ticket_for(access, ticket_id)
     wanted = request.POST.get("status", "")
     try:
-        workflows.ticket_update(
-            customer=access.customer,
-            ticket=ticket,
-            by=access.user,
-            changes=workflows.TicketChanges(status=wanted),
-        )
+        workflows.ticket_transition(customer=access.customer, ticket=ticket, by=access.user, status=wanted)
     except WORKFLOW_ERRORS as exc:
         status, problems = problem_of(exc)
         return render(

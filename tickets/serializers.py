@@ -14,7 +14,8 @@ from rest_framework import serializers
 
 from audit.models import AuditEntry
 from sla.engine.keeping import sla_block
-from sla.models import PolicySource, SlaPolicy
+from sla.models import PolicySource
+from sla.serializers import PolicyField
 from tenants.models import Customer
 from tickets.index.services import display_number
 from tickets.models import Attachment, Comment, Priority, Status, Ticket
@@ -114,9 +115,7 @@ class TicketCreateSerializer(serializers.Serializer[Any]):
         required=False, allow_null=True, help_text="A user id of this customer or an email; defaults to you."
     )
     assignee = serializers.CharField(required=False, allow_null=True, help_text="An agent's id, or 'me'.")
-    sla_policy = serializers.PrimaryKeyRelatedField(
-        queryset=SlaPolicy.objects.all(), required=False, allow_null=True
-    )
+    sla_policy = PolicyField()
     ci = serializers.CharField(
         required=False, allow_null=True, allow_blank=True, help_text="A CI of this customer: id or name."
     )
@@ -129,9 +128,7 @@ class TicketUpdateSerializer(serializers.Serializer[Any]):
         required=False, allow_null=True, help_text="An agent's id, 'me' or null."
     )
     requester = serializers.CharField(required=False, help_text="A user id of this customer or an email.")
-    sla_policy = serializers.PrimaryKeyRelatedField(
-        queryset=SlaPolicy.objects.all(), required=False, allow_null=True
-    )
+    sla_policy = PolicyField()
     ci = serializers.CharField(
         required=False, allow_null=True, allow_blank=True, help_text="A CI of this customer: id or name."
     )

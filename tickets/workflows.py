@@ -7,7 +7,7 @@ Rules about who may do what live here too, so the console and the API cannot dis
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -21,12 +21,12 @@ from django.utils import timezone
 from accounts.models import CustomerRole, User
 from audit.context import current_actor
 from cmdb.models import ConfigurationItem
-from core.changes import UNSET
+from core.changes import UNSET, Changes
 from core.errors import RuleViolation
 from people.models import CustomerUser
 from sla.engine.keeping import SLA_FIELDS, sla_begin, sla_compute, sla_move, sla_reresolve, timers_write
 from sla.models import SlaPolicy
-from tenants.access import works_tickets_of
+from tenants.access import require_sets_policies, works_tickets_of
 from tenants.models import Customer
 from tenants.schema import require_schema, tenant_connection
 from tickets.attachments import attachments_check, attachments_store, stored_files
@@ -150,8 +150,10 @@ def ticket_create(
     description = _clean_text(new.description, field="description", max_length=MAX_BODY, required=False)
     _check_priority(new.priority)
     requester, requester_user = _resolve_requester(customer, by, new.requester)
-    if by is not None and party_of(by) == Party.CUSTOMER and (new.assignee or new.sla_policy):
+    if by is not None and party_of(by) == Party.CUSTOMER and new.assignee:
         raise PermissionDenied("Customer users cannot set the assignee or the SLA policy.")
+    if new.sla_policy is not None:
+        require_sets_policies(by)
     _check_assignee(customer, new.assignee)
     _check_ci(new.ci)
     attachments_check(customer=customer, files=attachments)
@@ -210,8 +212,8 @@ def _resolve_requester(
 
 
 @dataclass(frozen=True)
-class TicketChanges:
-    """A partial update: fields left UNSET are not touched."""
+class TicketChanges(Changes):
+    """What a PATCH changes (``core.changes``): fields left UNSET are not touched."""
 
     status: str = UNSET
     priority: str = UNSET
@@ -220,21 +222,125 @@ class TicketChanges:
     sla_policy: SlaPolicy | None = UNSET
     ci: ConfigurationItem | None = UNSET
 
-    def given(self) -> dict[str, Any]:
-        return {name: value for name, value in vars(self).items() if value is not UNSET}
+
+# --- one verb per change -------------------------------------------------------------------------
+# Each change is checked before the transaction (``_CHECKS``: the value, and who may make it) and
+# applied to the locked ticket inside it; ``_change`` runs one or several of them in one
+# transaction with one save, one audit entry, the SLA, the timers, the index and the outbox.
 
 
-def _check_customer_may_change(ticket: Ticket, by: User, wanted: dict[str, Any]) -> None:
-    """Customer users (api.md): no assignee, no SLA policy, and no status change other than
-    reopening or closing a resolved ticket; changing the requester is for customer admins."""
-    if "assignee" in wanted or "sla_policy" in wanted:
-        raise PermissionDenied("Customer users cannot set the assignee or the SLA policy.")
-    if "requester" in wanted and by.customer_role != CustomerRole.ADMIN:
-        raise PermissionDenied("Only the customer's admins can change a ticket's requester.")
-    status = wanted.get("status")
+def ticket_transition(*, customer: Customer, ticket: Ticket, by: User, status: str) -> Ticket:
+    """open <-> pending, open/pending -> resolved, resolved -> open (reopen) or closed."""
+    return _change(customer, ticket, by, {"status": status})
+
+
+def ticket_assign(*, customer: Customer, ticket: Ticket, by: User, assignee: User | None) -> Ticket:
+    return _change(customer, ticket, by, {"assignee": assignee})
+
+
+def ticket_reprioritise(*, customer: Customer, ticket: Ticket, by: User, priority: str) -> Ticket:
+    return _change(customer, ticket, by, {"priority": priority})
+
+
+def ticket_set_requester(*, customer: Customer, ticket: Ticket, by: User, requester: CustomerUser) -> Ticket:
+    return _change(customer, ticket, by, {"requester": requester})
+
+
+def ticket_override_sla(
+    *, customer: Customer, ticket: Ticket, by: User, sla_policy: SlaPolicy | None
+) -> Ticket:
+    return _change(customer, ticket, by, {"sla_policy": sla_policy})
+
+
+def ticket_link_ci(*, customer: Customer, ticket: Ticket, by: User, ci: ConfigurationItem | None) -> Ticket:
+    return _change(customer, ticket, by, {"ci": ci})
+
+
+def ticket_update(*, customer: Customer, ticket: Ticket, by: User, changes: TicketChanges) -> Ticket:
+    """PATCH: the verbs above for every field given, in one transaction."""
+    return _change(customer, ticket, by, changes.given())
+
+
+def _status_ok(customer: Customer, ticket: Ticket, by: User, status: str) -> None:
+    if status not in Status.values:
+        raise ValidationError(
+            {"status": [f"'{status}' is not a status; use open, pending, resolved or closed."]}
+        )
     reopen_or_close = ticket.status == Status.RESOLVED and status in (Status.OPEN, Status.CLOSED)
-    if status is not None and status != ticket.status and not reopen_or_close:
+    if party_of(by) == Party.CUSTOMER and status != ticket.status and not reopen_or_close:
         raise PermissionDenied("You can reopen or close a resolved ticket; agents change other statuses.")
+
+
+def _priority_ok(customer: Customer, ticket: Ticket, by: User, priority: str) -> None:
+    _check_priority(priority)
+
+
+def _assignee_ok(customer: Customer, ticket: Ticket, by: User, assignee: User | None) -> None:
+    if party_of(by) == Party.CUSTOMER:
+        raise PermissionDenied("Customer users cannot set the assignee or the SLA policy.")
+    _check_assignee(customer, assignee)
+
+
+def _requester_ok(customer: Customer, ticket: Ticket, by: User, requester: CustomerUser) -> None:
+    if party_of(by) == Party.CUSTOMER and by.customer_role != CustomerRole.ADMIN:
+        raise PermissionDenied("Only the customer's admins can change a ticket's requester.")
+    if not requester.user.is_active:
+        raise ValidationError({"requester": ["That user is deactivated."]})
+
+
+def _sla_policy_ok(customer: Customer, ticket: Ticket, by: User, sla_policy: SlaPolicy | None) -> None:
+    require_sets_policies(by)
+
+
+def _ci_ok(customer: Customer, ticket: Ticket, by: User, ci: ConfigurationItem | None) -> None:
+    if ci != ticket.ci:
+        _check_ci(ci)
+
+
+_CHECKS: dict[str, Callable[[Customer, Ticket, User, Any], None]] = {
+    "status": _status_ok,
+    "priority": _priority_ok,
+    "assignee": _assignee_ok,
+    "requester": _requester_ok,
+    "sla_policy": _sla_policy_ok,
+    "ci": _ci_ok,
+}
+
+
+def _change(customer: Customer, ticket: Ticket, by: User, wanted: dict[str, Any]) -> Ticket:
+    require_schema(customer, "tickets")
+    for name, value in wanted.items():
+        _CHECKS[name](customer, ticket, by, value)
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        before = _tracked(ticket)
+        if "status" in wanted and wanted["status"] != ticket.status:
+            _apply_status(ticket, wanted["status"], now, by=by)
+        if ticket.is_closed and before["status"] == Status.CLOSED and wanted.keys() - {"status"}:
+            raise RuleViolation("ticket_closed", "A closed ticket cannot be changed.", status=409)
+        for name in ("priority", "assignee", "requester", "sla_policy", "ci"):
+            if name in wanted:
+                setattr(ticket, name, wanted[name])
+        after = _tracked(ticket)
+        if name_changes := {
+            name: [before[name], after[name]] for name in after if before[name] != after[name]
+        }:
+            if "requester" in name_changes and ticket.requester is not None:
+                ticket.requester_user = ticket.requester.user
+            if name_changes.keys() & _RERESOLVED_ON:
+                sla_reresolve(ticket=ticket, resolution=ticket_resolution(customer, ticket), now=now)
+            clocks = sla_compute(ticket, now)
+            ticket.updated_at = now
+            ticket.save(update_fields=[*_SAVED_ON_UPDATE, *SLA_FIELDS])
+            timers_write(customer=customer, ticket=ticket, views=clocks)
+            index_write(customer=customer, tickets=[ticket])
+            public = {k: v for k, v in name_changes.items() if k in ("status", "priority")}
+            if public:
+                _event(ticket, EventKind.UPDATED, by, changes=public)
+            if "assignee" in name_changes and ticket.assignee_id not in (None, by.pk):
+                _event(ticket, EventKind.ASSIGNED, by)
+    return ticket
 
 
 # What the SLA timeline says about a status change (pending: see _pending_reason).
@@ -242,10 +348,6 @@ _STATUS_REASONS: dict[str, str] = {"resolved": "resolved", "closed": "closed", "
 
 
 def _apply_status(ticket: Ticket, status: str, now: datetime, *, by: User) -> None:
-    if status not in Status.values:
-        raise ValidationError(
-            {"status": [f"'{status}' is not a status; use open, pending, resolved or closed."]}
-        )
     if status not in TRANSITIONS[ticket.status]:
         allowed = ", ".join(sorted(TRANSITIONS[ticket.status])) or "nothing (closed is final)"
         raise RuleViolation(
@@ -283,52 +385,6 @@ def _pending_reason(ticket: Ticket) -> str:
     ) or ""
     text = " ".join(question.split())
     return f"waiting on the customer to answer: {text[:160]}{'…' if len(text) > 160 else ''}"
-
-
-def ticket_update(*, customer: Customer, ticket: Ticket, by: User, changes: TicketChanges) -> Ticket:
-    """Status, priority, assignee, requester and SLA override, with the rules of product.md."""
-    require_schema(customer, "tickets")
-    wanted = changes.given()
-    if party_of(by) == Party.CUSTOMER:
-        _check_customer_may_change(ticket, by, wanted)
-    if "priority" in wanted:
-        _check_priority(wanted["priority"])
-    if "assignee" in wanted:
-        _check_assignee(customer, wanted["assignee"])
-    if "requester" in wanted and not wanted["requester"].user.is_active:
-        raise ValidationError({"requester": ["That user is deactivated."]})
-    if "ci" in wanted and wanted["ci"] != ticket.ci:
-        _check_ci(wanted["ci"])
-    now = timezone.now()
-    with transaction.atomic():
-        ticket = _lock(ticket)
-        before = _tracked(ticket)
-        if "status" in wanted and wanted["status"] != ticket.status:
-            _apply_status(ticket, wanted["status"], now, by=by)
-        if ticket.is_closed and before["status"] == Status.CLOSED and wanted.keys() - {"status"}:
-            raise RuleViolation("ticket_closed", "A closed ticket cannot be changed.", status=409)
-        for name in ("priority", "assignee", "requester", "sla_policy", "ci"):
-            if name in wanted:
-                setattr(ticket, name, wanted[name])
-        after = _tracked(ticket)
-        if name_changes := {
-            name: [before[name], after[name]] for name in after if before[name] != after[name]
-        }:
-            if "requester" in name_changes:
-                ticket.requester_user = ticket.requester.user  # type: ignore[union-attr]
-            if name_changes.keys() & _RERESOLVED_ON:
-                sla_reresolve(ticket=ticket, resolution=ticket_resolution(customer, ticket), now=now)
-            clocks = sla_compute(ticket, now)
-            ticket.updated_at = now
-            ticket.save(update_fields=[*_SAVED_ON_UPDATE, *SLA_FIELDS])
-            timers_write(customer=customer, ticket=ticket, views=clocks)
-            index_write(customer=customer, tickets=[ticket])
-            public = {k: v for k, v in name_changes.items() if k in ("status", "priority")}
-            if public:
-                _event(ticket, EventKind.UPDATED, by, changes=public)
-            if "assignee" in name_changes and ticket.assignee_id not in (None, by.pk):
-                _event(ticket, EventKind.ASSIGNED, by)
-    return ticket
 
 
 # A change of any of these runs the SLA hierarchy again (sla.md).

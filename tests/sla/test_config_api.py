@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEntry
 from cmdb import services as cmdb_services
-from people.services import customer_user_update
+from people.services import CustomerUserChanges, customer_user_update
 from sla.models import STANDARD_TARGETS, BusinessHours, SlaPolicy
 from tenants.schema import customer_schema
 from tenants.services import CustomerChanges, customer_update
@@ -381,7 +381,7 @@ def test_a_policy_in_use_is_not_deleted(cast: Cast, actor: None) -> None:
     on_user = _policy("Executive")
     globex_user = cast.profile(cast.globex_user)
     with customer_schema(cast.globex):
-        customer_user_update(profile=globex_user, sla_policy=on_user, change_sla_policy=True)
+        customer_user_update(profile=globex_user, changes=CustomerUserChanges(sla_policy=on_user))
     refused = client.delete(f"{POLICIES}{on_user.pk}/")
     assert refused.status_code == 409 and "override of Globex" in refused.json()["detail"]
 
