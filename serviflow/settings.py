@@ -1,7 +1,8 @@
 """ServiFlow settings. Everything that differs between machines comes from the environment.
 
-See README.md "Configuration" for the list of variables. Without DATABASE_URL / REDIS_URL the
-embedded PostgreSQL and Valkey under ./var/ are started and used (development and tests).
+See README.md "Configuration" for the list of variables. With DEBUG on and without DATABASE_URL /
+REDIS_URL the embedded PostgreSQL and Valkey under ./var/ are started and used (development and
+tests); with DEBUG off both URLs are required (the embedded servers are development dependencies).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from serviflow import embedded
+from serviflow import embedded, pooling
 from serviflow.env import (
     check_redis_url,
     env_bool,
@@ -45,10 +46,35 @@ PUBLIC_PORT = env_int("PUBLIC_PORT", 8000 if DEBUG else 0, minimum=0)
 
 # --- services -------------------------------------------------------------------------------
 
+if not DEBUG:
+    _missing = [name for name in ("DATABASE_URL", "REDIS_URL") if not env_str(name)]
+    if _missing:
+        raise ImproperlyConfigured(
+            f"{' and '.join(_missing)} must be set when DEBUG is off"
+            " (the embedded PostgreSQL and Valkey are for development only)"
+        )
+
 DATABASE_URL = env_str("DATABASE_URL") or embedded.postgres_url()
 DATABASES = {"default": parse_database_url(DATABASE_URL)}
-DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60, minimum=0)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Django's psycopg pool, in every process (web, Celery worker and beat, manage.py): at most
+# DB_POOL_MAX_SIZE connections per process; a request that finds none free within
+# DB_POOL_TIMEOUT seconds is answered 503 (serviflow.unavailable). Each request (and each Celery
+# task) hands its connection back when it ends, hence CONN_MAX_AGE 0, which the pool requires.
+DB_POOL_MIN_SIZE = env_int("DB_POOL_MIN_SIZE", 1, minimum=0)
+DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 4, minimum=1)
+DB_POOL_TIMEOUT = env_int("DB_POOL_TIMEOUT", 5, minimum=1)
+if DB_POOL_MAX_SIZE < DB_POOL_MIN_SIZE:
+    raise ImproperlyConfigured(
+        f"DB_POOL_MAX_SIZE ({DB_POOL_MAX_SIZE}) must be at least DB_POOL_MIN_SIZE ({DB_POOL_MIN_SIZE})"
+    )
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # the pool checks a connection before lending it
+DATABASES["default"]["OPTIONS"]["pool"] = {
+    "min_size": DB_POOL_MIN_SIZE,
+    "max_size": DB_POOL_MAX_SIZE,
+    "timeout": float(DB_POOL_TIMEOUT),
+}
+pooling.forget_pools_after_fork()  # see serviflow/pooling.py (also: why no reset callback)
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 
 REDIS_URL = check_redis_url(env_str("REDIS_URL") or embedded.valkey_url())
@@ -149,6 +175,8 @@ LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 900, minimum=1)
 
 MIDDLEWARE = [
+    # First: takes the request's connection from the pool and answers 503 when the database refuses
+    "serviflow.unavailable.DatabaseUnavailableMiddleware",
     "serviflow.middleware.TenantHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import redis
@@ -9,21 +10,27 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from serviflow.api.errors import error_body
+from serviflow.pooling import is_refusal
 
 
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    body = {"status": "ok", "database": "ok", "broker": "ok"}
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except Exception:  # noqa: BLE001 - any failure means "down"
-        body["database"] = "down"
+        return _health(database_up=False)
+    return _health(database_up=True)
+
+
+def _health(*, database_up: bool) -> JsonResponse:
+    body = {"status": "ok", "database": "ok" if database_up else "down", "broker": "ok"}
     try:
         client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=1, socket_connect_timeout=1)
         client.ping()
@@ -33,6 +40,24 @@ def healthz(request: HttpRequest) -> JsonResponse:
     if not healthy:
         body["status"] = "down"
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    """503 while the database refuses (serviflow.unavailable): the health check's own body, the
+    API's envelope, or a plain page (no template: its context would ask the database again)."""
+    detail = "The database is not available right now. Please try again in a moment."
+    response: HttpResponse
+    if request.path == "/healthz":
+        response = _health(database_up=False)
+    elif request.path.startswith("/api/"):
+        response = JsonResponse(error_body("database_unavailable", detail), status=503)
+    else:
+        response = HttpResponse(
+            f"<!doctype html><title>Service unavailable</title><h1>Service unavailable</h1><p>{detail}</p>",
+            status=503,
+        )
+    add_never_cache_headers(response)
+    return response
 
 
 def _error(request: HttpRequest, status: int, code: str, detail: str) -> HttpResponse:
@@ -56,6 +81,10 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Django calls this inside its handler of the uncaught exception: a refusal deeper down than
+    # the middleware's reach (a session saved after the view) is still a 503 (with DEBUG off).
+    if is_refusal(sys.exc_info()[1]):
+        return database_unavailable(request)
     if request.path.startswith("/api/"):
         return JsonResponse(error_body("server_error", "Something went wrong on our side."), status=500)
     return HttpResponse("<h1>Something went wrong on our side</h1><p>It has been logged.</p>", status=500)
