@@ -10,12 +10,13 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, Q, QuerySet
-from django.http import HttpResponse, HttpResponseRedirect, QueryDict
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
+from accounts.filtersets import AgentFilterSet
 from accounts.forms import LEVEL_LABELS, SCOPE_LABELS, AgentForm
 from accounts.models import AgentMembership, Licence, User, UserKind
 from accounts.services import (
@@ -26,12 +27,12 @@ from accounts.services import (
     person_reactivate,
 )
 from core.parsers import zone_names
+from serviflow.filters import filtered
 from serviflow.http import AuthenticatedHttpRequest
 from serviflow.pages import WORKFLOW_ERRORS, problem_of, provider_page
 from tenants.access import scope_level
 
 AGENTS_PAGE_SIZE = 50
-STATES = {"active": True, "deactivated": False, "all": None}
 
 
 def _can_edit(request: AuthenticatedHttpRequest) -> bool:
@@ -50,25 +51,6 @@ def _agent_url(agent: User) -> str:
     return reverse("console-agent", args=[agent.pk])
 
 
-def agents_filtered(params: QueryDict) -> QuerySet[User]:
-    """The list's filters: ``licence`` (full_time, occasional), ``state`` (active by default,
-    deactivated, all) and ``search`` (part of a name or email). ValidationError names a bad one."""
-    agents = _agents()
-    licence = params.get("licence", "")
-    if licence:
-        if licence not in Licence.values:
-            raise ValidationError({"licence": [f"Use one of {', '.join(Licence.values)}, not '{licence}'."]})
-        agents = agents.filter(licence=licence)
-    state = params.get("state") or "active"
-    if state not in STATES:
-        raise ValidationError({"state": [f"Use one of {', '.join(STATES)}, not '{state}'."]})
-    if (active := STATES[state]) is not None:
-        agents = agents.filter(is_active=active)
-    if search := params.get("search", "").strip():
-        agents = agents.filter(Q(name__icontains=search) | Q(email__icontains=search))
-    return agents.order_by("name", "email")
-
-
 @require_safe
 @provider_page
 def agent_list(request: AuthenticatedHttpRequest) -> HttpResponse:
@@ -83,7 +65,8 @@ def agent_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     }
     status = 200
     try:
-        page = Paginator(agents_filtered(params), AGENTS_PAGE_SIZE).get_page(params.get("page"))
+        agents = filtered(AgentFilterSet, params, _agents())
+        page = Paginator(agents, AGENTS_PAGE_SIZE).get_page(params.get("page"))
     except ValidationError as exc:
         status, context["errors"] = problem_of(exc)
     else:

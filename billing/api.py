@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django.db.models import QuerySet
@@ -13,9 +12,11 @@ from rest_framework.response import Response
 
 from accounts.models import ApiToken
 from billing import services
+from billing.filtersets import ConsumptionFilterSet
 from billing.models import Channel, DayPassConsumption, DayPassPurchase
 from billing.reports import licence_report, month_of
 from serviflow.api.views import ApiView, ApiViewSet
+from serviflow.filters import FilterBackend
 from serviflow.http import ApiRequest
 from tenants.access import Reach
 
@@ -115,19 +116,11 @@ class ConsumptionViewSet(mixins.ListModelMixin, ApiViewSet):
     serializer_class = ConsumptionSerializer
     read_reach = write_reach = Reach.ADMIN
     refusal = BILLING_REFUSAL
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("agent", str, description="agent id or email"),
-            OpenApiParameter("from", date, description="first local date"),
-            OpenApiParameter("to", date, description="last local date"),
-        ]
-    )
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().list(request, *args, **kwargs)
+    filter_backends = [FilterBackend]
+    filterset_class = ConsumptionFilterSet
 
     def get_queryset(self) -> QuerySet[DayPassConsumption]:
-        return services.consumptions_filtered(self.request.query_params)
+        return services.consumption_log()
 
 
 class ActivationSerializer(serializers.Serializer[Any]):

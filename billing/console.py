@@ -4,13 +4,13 @@ report of a month with a chart of passes per day).
 
 Billing is the provider admins' alone: customers' people and customer agents get 404 (the pages
 do not exist for them), provider agents 403 on every page, reads included. Purchases go through
-``billing.services.day_passes_buy`` and the log through ``billing.services.consumptions_filtered``,
+``billing.services.day_passes_buy`` and the log through ``billing.filtersets.ConsumptionFilterSet``,
 as from the API."""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from itertools import chain
@@ -24,7 +24,14 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -33,6 +40,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from accounts.models import User, UserKind
 from billing import services
+from billing.filtersets import ConsumptionFilterSet
 from billing.models import Channel, DayPassConsumption, DayPassPool, DayPassPurchase
 from billing.reports import Month, licence_report, month_of
 from billing.services import (
@@ -44,6 +52,7 @@ from billing.services import (
     next_local_midnight,
 )
 from core.parsers import zone_or_utc
+from serviflow.filters import filtered
 from serviflow.http import AuthenticatedHttpRequest
 from serviflow.pages import WORKFLOW_ERRORS, problem_of, provider_page
 from tenants.access import Reach
@@ -122,10 +131,10 @@ def _log_row(consumption: DayPassConsumption) -> dict[str, Any]:
     }
 
 
-def _filtered_log(params: Mapping[str, str]) -> tuple[QuerySet[DayPassConsumption] | None, list[str]]:
+def _filtered_log(params: QueryDict) -> tuple[QuerySet[DayPassConsumption] | None, list[str]]:
     """The log under the page's filters, or the sentences saying which filter is wrong."""
     try:
-        return services.consumptions_filtered(params), []
+        return filtered(ConsumptionFilterSet, params, services.consumption_log()), []
     except ValidationError as exc:
         return None, problem_of(exc)[1]
 

@@ -12,7 +12,6 @@ consuming transaction).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -216,27 +215,14 @@ def pass_state(consumption: DayPassConsumption, now: datetime | None = None) -> 
     return "active"
 
 
-def consumptions_filtered(params: Mapping[str, str]) -> QuerySet[DayPassConsumption]:
-    """The consumption log with ``agent`` (id or email), ``from`` and ``to`` (local dates,
-    inclusive); bad values are a ValidationError naming the parameter."""
-    rows = DayPassConsumption.objects.select_related("agent").annotate(
-        has_expiry=Exists(DayPassExpiry.objects.filter(consumption=OuterRef("pk")))
+def consumption_log() -> QuerySet[DayPassConsumption]:
+    """The consumption log, newest first, each row knowing whether its expiry is recorded
+    (filtered by ``billing.filtersets.ConsumptionFilterSet``)."""
+    return (
+        DayPassConsumption.objects.select_related("agent")
+        .annotate(has_expiry=Exists(DayPassExpiry.objects.filter(consumption=OuterRef("pk"))))
+        .order_by("-consumed_at", "-id")
     )
-    agent = (params.get("agent") or "").strip()
-    if agent:
-        rows = (
-            rows.filter(agent_id=int(agent))
-            if agent.isdigit() and len(agent) <= 18  # (a longer number is no id: no rows, no overflow)
-            else rows.filter(agent__email__iexact=agent)
-        )
-    for name, lookup in (("from", "local_date__gte"), ("to", "local_date__lte")):
-        text = (params.get(name) or "").strip()
-        if text:
-            try:
-                rows = rows.filter(**{lookup: date.fromisoformat(text)})
-            except ValueError:
-                raise ValidationError({name: [f"Use a date such as 2026-11-21 (got {text!r})."]}) from None
-    return rows.order_by("-consumed_at", "-id")
 
 
 # --- the check on every agent-facing request ----------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import MethodNotAllowed, PermissionDenied
@@ -18,7 +18,8 @@ from rest_framework.response import Response
 
 from audit.models import AuditEntry
 from cmdb import selectors, services
-from cmdb.models import CiRelation, CiStatus, CiType, ConfigurationItem
+from cmdb.filtersets import CiFilterSet
+from cmdb.models import CiRelation, ConfigurationItem
 from cmdb.serializers import (
     AssetCountsSerializer,
     CiRelationSerializer,
@@ -28,6 +29,7 @@ from cmdb.serializers import (
 )
 from people.selectors import profile_from
 from serviflow.api.views import CustomerScopedViewSet
+from serviflow.filters import FilterBackend
 from tenants.access import CustomerAccess
 from tickets.serializers import HistoryEntrySerializer
 
@@ -43,30 +45,22 @@ class CmdbScopedViewSet(CustomerScopedViewSet):
         return selectors.ci_for(self.access, pk)
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("type", description="Comma-separated: " + ",".join(CiType.values)),
-        OpenApiParameter("status", description="Comma-separated: " + ",".join(CiStatus.values)),
-        OpenApiParameter("parent", description="A CI id, or 'none' for top-level CIs"),
-        OpenApiParameter("owner", description="A user of this customer: id or email"),
-        OpenApiParameter("search", description="Part of the name (case-insensitive)"),
-        OpenApiParameter("ordering", description=", ".join(selectors.CI_ORDERINGS)),
-    ]
-)
 class CiViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CmdbScopedViewSet):
     serializer_class = CiSerializer
     http_method_names = ["get", "post", "patch", "put", "delete", "head", "options"]
+    filter_backends = [FilterBackend]
+    filterset_class = CiFilterSet
 
     def get_queryset(self) -> QuerySet[ConfigurationItem]:
         if getattr(self, "swagger_fake_view", False):
             return ConfigurationItem.objects.none()
-        return selectors.filtered_cis(selectors.cis_visible(self.access), self.request.query_params)
+        return selectors.cis_visible(self.access)
 
     def get_object(self) -> ConfigurationItem:
         return self.ci(self.kwargs["pk"])
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        page = self.paginate_queryset(self.get_queryset()) or []
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset())) or []
         context = self.get_serializer_context() | {"effective": selectors.effective_policies(page)}
         return self.get_paginated_response(CiSerializer(page, many=True, context=context).data)
 

@@ -17,9 +17,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from cmdb import selectors, services
+from cmdb.filtersets import CiFilterSet
 from cmdb.forms import CiForm, RelationForm
 from cmdb.models import CiRelation, CiStatus, CiType, ConfigurationItem, RelationKind
 from cmdb.selectors import name_hints
+from serviflow.filters import filtered
 from serviflow.http import AuthenticatedHttpRequest
 from serviflow.pages import WORKFLOW_ERRORS, customer_page, problem_of
 from tenants.access import CustomerAccess
@@ -40,7 +42,8 @@ def listing_context(access: CustomerAccess, params: QueryDict) -> tuple[dict[str
         "errors": [],
     }
     try:
-        return context | selectors.ci_listing(access, params), 200
+        cis = filtered(CiFilterSet, params, selectors.cis_visible(access), access=access)
+        return context | selectors.ci_listing(access, cis, params), 200
     except ValidationError as exc:
         status, context["errors"] = problem_of(exc)
         return context, status

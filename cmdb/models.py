@@ -11,6 +11,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models.functions import Lower
 
+MAX_NAME = 100  # a CI's name
+
 
 class CiType(models.TextChoices):
     SERVER = "server", "Server"
@@ -33,7 +35,7 @@ class RelationKind(models.TextChoices):
 
 
 class ConfigurationItem(models.Model):
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=MAX_NAME)
     type = models.CharField(max_length=12, choices=CiType.choices)
     status = models.CharField(max_length=12, choices=CiStatus.choices, default=CiStatus.ACTIVE)
     owner = models.ForeignKey(

@@ -20,9 +20,8 @@ from django.http import Http404, QueryDict
 
 from accounts.models import CustomerRole
 from audit.models import AuditEntry
-from cmdb.models import CiRelation, CiStatus, CiType, ConfigurationItem
-from core.parsers import parse_choices
-from people.selectors import profile_from
+from cmdb.models import MAX_NAME, CiRelation, CiStatus, CiType, ConfigurationItem
+from core.parsers import parse_id_or_name
 from sla.models import SlaPolicy
 from tenants.access import CustomerAccess
 
@@ -49,37 +48,14 @@ def ci_for(access: CustomerAccess, ci_id: int | str) -> ConfigurationItem:
         raise Http404 from None
 
 
-CI_ORDERINGS = ("name", "-name", "created_at", "-created_at", "updated_at", "-updated_at", "type")
 LIST_PAGE_SIZE = 50
 
 
-def filtered_cis(cis: QuerySet[ConfigurationItem], params: Any) -> QuerySet[ConfigurationItem]:
-    """The list filters of the API and the console: type, status, parent, owner, search."""
-    if types := parse_choices(params.get("type", ""), field="type", allowed=CiType.values):
-        cis = cis.filter(type__in=types)
-    if statuses := parse_choices(params.get("status", ""), field="status", allowed=CiStatus.values):
-        cis = cis.filter(status__in=statuses)
-    parent = params.get("parent", "")
-    if parent == "none":
-        cis = cis.filter(parent__isnull=True)
-    elif parent:
-        if not parent.isdigit() or len(parent) > 11:
-            raise ValidationError({"parent": [f"'{parent}' is not a CI id (or 'none' for top-level CIs)."]})
-        cis = cis.filter(parent_id=int(parent))
-    if owner := params.get("owner", ""):
-        cis = cis.filter(owner=profile_from(owner, field="owner"))
-    if search := params.get("search", "").strip():
-        cis = cis.filter(Q(name__icontains=search))
-    ordering = params.get("ordering") or "name"
-    if ordering not in CI_ORDERINGS:
-        raise ValidationError({"ordering": [f"Use one of {', '.join(CI_ORDERINGS)}."]})
-    return cis.order_by(ordering, "-id" if ordering.startswith("-") else "id")
-
-
-def ci_listing(access: CustomerAccess, params: QueryDict) -> dict[str, Any]:
-    """One page of the CI list as the console and portal show it: the page, its rows with their
-    effective policies (one query for the page), and the query string without the page."""
-    page = Paginator(filtered_cis(cis_visible(access), params), LIST_PAGE_SIZE).get_page(params.get("page"))
+def ci_listing(access: CustomerAccess, cis: QuerySet[ConfigurationItem], params: QueryDict) -> dict[str, Any]:
+    """One page of ``cis`` (the visible CIs, filtered) as the console and portal show it: the
+    page, its rows with their effective policies (one query for the page), and the query
+    string without the page."""
+    page = Paginator(cis, LIST_PAGE_SIZE).get_page(params.get("page"))
     shown = list(page.object_list)
     effective = effective_policies(shown)
     query = params.copy()
@@ -90,17 +66,18 @@ def ci_listing(access: CustomerAccess, params: QueryDict) -> dict[str, Any]:
 def ci_from(access: CustomerAccess, value: object, *, field: str = "ci") -> ConfigurationItem | None:
     """A CI the caller may see, by id or by name (names are unique per customer), for a field
     that refers to one; None for an empty value. Anything else is a 400 naming the field."""
-    if value in (None, ""):
+    wanted = parse_id_or_name(value, field=field, max_length=MAX_NAME)
+    if wanted is None:
         return None
-    text = str(value).strip()
     cis = cis_visible(access)
     ci = (
-        cis.filter(pk=int(text)).first()
-        if text.isdigit() and len(text) < 12
-        else cis.filter(name__iexact=text).first()
+        cis.filter(pk=wanted.id).first()
+        if wanted.id is not None
+        else cis.filter(name__iexact=wanted.name).first()
     )
     if ci is None:
-        raise ValidationError({field: [f"No CI '{text}' in this customer (give a CI id or name)."]})
+        shown = wanted.id if wanted.id is not None else str(wanted.name)[:60]
+        raise ValidationError({field: [f"No CI '{shown}' in this customer (give a CI id or name)."]})
     return ci
 
 

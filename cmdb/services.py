@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from cmdb.inventory.services import Key, counts_shift
-from cmdb.models import CiRelation, CiStatus, CiType, ConfigurationItem, RelationKind
+from cmdb.models import MAX_NAME, CiRelation, CiStatus, CiType, ConfigurationItem, RelationKind
 from cmdb.selectors import chain_up
 from core.changes import UNSET, Changes
 from core.errors import RuleViolation
@@ -31,7 +31,6 @@ from tenants.access import require_sets_policies
 from tenants.models import Customer
 from tenants.schema import require_schema
 
-MAX_NAME = 100
 MAX_ATTRIBUTES_BYTES = 16_384
 MAX_ATTRIBUTES_KEYS = 100
 # Advisory-lock class for "the CI hierarchy of the customer in this schema" (second key: schema).

@@ -11,6 +11,7 @@ leave what Python and PostgreSQL can represent).
 
 from __future__ import annotations
 
+import json
 import re
 import zoneinfo
 from collections.abc import Iterable
@@ -213,7 +214,7 @@ def parse_date_value(value: object, *, field: str) -> date:
     except ValueError:
         day = None
     if day is None:
-        raise _refuse(field, "Give a date as YYYY-MM-DD.")
+        raise _refuse(field, f"Use a date such as 2026-11-21 (got {text[:40]!r}).")
     if not EARLIEST.date() <= day < LATEST.date():
         raise _refuse(field, f"Must be between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}.")
     return day
@@ -229,3 +230,44 @@ def parse_month(value: object, *, field: str = "month") -> date:
     if not EARLIEST.date() <= first < LATEST.date():
         raise _refuse(field, f"Must be between {EARLIEST:%Y-%m} and {LATEST:%Y-%m}.")
     return first
+
+
+# --- JSON ------------------------------------------------------------------------------------------
+
+MAX_JSON_DEPTH = 32
+# A JSON string (with its escapes) or a bracket: strings are skipped whole, so brackets inside
+# them do not count, and the scan costs one step per token, not per byte.
+_JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.S)
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.I)
+
+
+def json_problem(raw: bytes, *, max_depth: int = MAX_JSON_DEPTH) -> str | None:
+    """What makes a JSON document unacceptable before it is parsed, or None: nesting deeper than
+    ``max_depth`` (a parser would recurse that deep) or a NUL character in a string (raw, or
+    escaped as ``\\u0000``; PostgreSQL cannot store it). Malformed JSON is left to the parser."""
+    if b"\x00" in raw:
+        return "Null characters are not allowed."
+    depth = 0
+    for match in _JSON_TOKENS.finditer(raw):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > max_depth:
+                return f"JSON may be nested at most {max_depth} levels deep."
+        elif token in (b"]", b"}"):
+            depth -= 1
+        elif b"\\u" in token and _JSON_NUL.search(token):
+            return "Null characters are not allowed."
+    return None
+
+
+def parse_json_text(value: object, *, field: str) -> object:
+    """JSON typed into a form field (a CI's attributes, the simulator's targets)."""
+    text = _text(value)
+    problem = json_problem(text.encode("utf-8", "surrogatepass"))
+    if problem is not None:
+        raise _refuse(field, problem)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _refuse(field, f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None

@@ -10,10 +10,12 @@ from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from notifications.filtersets import NotificationFilterSet
 from notifications.models import Notification
 from notifications.selectors import notifications_for
 from notifications.services import notifications_mark_read
 from serviflow.api.views import ApiViewSet
+from serviflow.filters import FilterBackend
 from serviflow.http import ApiRequest
 
 
@@ -34,15 +36,13 @@ _MARKED = inline_serializer("NotificationsMarked", {"marked": serializers.Intege
 @extend_schema(parameters=[OpenApiParameter("unread", bool, description="Only unread ones")])
 class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     serializer_class = NotificationSerializer
+    filter_backends = [FilterBackend]
+    filterset_class = NotificationFilterSet
 
     def get_queryset(self) -> QuerySet[Notification]:
         if getattr(self, "swagger_fake_view", False):
             return Notification.objects.none()
-        user = self.caller
-        feed = notifications_for(user)
-        if self.request.query_params.get("unread") in ("true", "1"):
-            feed = feed.unread()
-        return feed
+        return notifications_for(self.caller)
 
     @extend_schema(request=None, responses=_MARKED)
     @action(detail=True, methods=["post"])

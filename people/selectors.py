@@ -4,23 +4,24 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 
+from core.parsers import parse_id_or_name
 from people.models import CustomerUser
 
 
 def profile_from(value: object, *, field: str) -> CustomerUser | None:
     """A customer user of the active schema, by profile id or email, for the input ``field``;
     None for an empty value, a 400 naming the field for anything else."""
-    if value in (None, ""):
+    wanted = parse_id_or_name(value, field=field, max_length=254)
+    if wanted is None:
         return None
-    text = str(value).strip()
     profiles = CustomerUser.objects.select_related("user")
-    profile = (
-        profiles.filter(user__email__iexact=text).first()
-        if "@" in text
-        else profiles.filter(pk=int(text)).first()
-        if text.isdigit() and len(text) < 12
-        else None
-    )
+    if wanted.id is not None:
+        profile = profiles.filter(pk=wanted.id).first()
+    else:
+        profile = (
+            profiles.filter(user__email__iexact=wanted.name).first() if "@" in str(wanted.name) else None
+        )
     if profile is None:
-        raise ValidationError({field: [f"No user '{text}' in this customer (give a user id or email)."]})
+        shown = wanted.id if wanted.id is not None else str(wanted.name)[:60]
+        raise ValidationError({field: [f"No user '{shown}' in this customer (give a user id or email)."]})
     return profile

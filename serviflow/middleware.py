@@ -6,10 +6,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib.auth import logout
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
 from django_tenants.middleware.main import TenantMainMiddleware
 
+from core.parsers import json_problem
+from serviflow.views import TOO_LARGE, error_response
 from tenants.access import may_sign_in_on_host
 from tenants.hosts import customer_for_host
 from tenants.models import CustomerKind
@@ -72,3 +76,54 @@ class UserTimezoneMiddleware:
             return self.get_response(request)
         with timezone.override(zone):
             return self.get_response(request)
+
+
+class InputGuardMiddleware:
+    """One refusal, for every request, of input nothing downstream can take: a NUL character in
+    the path, a query parameter or a form field (PostgreSQL cannot store one), and JSON bodies
+    nested deeper than ``core.parsers.MAX_JSON_DEPTH`` or holding a NUL (a parser would recurse
+    that deep; the database would refuse it). Answered 400 naming the input, the API's envelope
+    under /api/; an oversized body is 413. Everything else is the forms' and serializers' job."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            problem = _input_problem(request)
+        except RequestDataTooBig as exc:
+            return error_response(request, 413, "too_large", str(exc) or TOO_LARGE)
+        except (TooManyFieldsSent, TooManyFilesSent, MultiPartParserError) as exc:
+            return error_response(request, 400, "bad_request", str(exc) or "The form could not be read.")
+        if problem is not None:
+            field, message = problem
+            return error_response(
+                request, 400, "invalid", f"Invalid input. {field}: {message}", {field: [message]}
+            )
+        return self.get_response(request)
+
+
+def _input_problem(request: HttpRequest) -> tuple[str, str] | None:
+    """(input name, what is wrong) for the first unacceptable input, or None."""
+    nul = "Null characters are not allowed."
+    if "\x00" in request.path:
+        return "path", nul
+    for name, values in request.GET.lists():
+        if "\x00" in name or any("\x00" in value for value in values):
+            return name.replace("\x00", "") or "query", nul
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return None
+    content_type = request.content_type or ""
+    if content_type == "application/json" or content_type.endswith("+json"):
+        problem = json_problem(request.body)
+        return ("body", problem) if problem else None
+    if content_type == "application/x-www-form-urlencoded" or (
+        content_type == "multipart/form-data" and request.method == "POST"
+    ):
+        for name, values in request.POST.lists():
+            if "\x00" in name or any("\x00" in value for value in values):
+                return name.replace("\x00", "") or "form", nul
+        for name, files in request.FILES.lists():
+            if any("\x00" in (upload.name or "") for upload in files):
+                return name, "A file name may not contain null characters."
+    return None

@@ -178,6 +178,8 @@ MIDDLEWARE = [
     # First: takes the request's connection from the pool and answers 503 when the database refuses
     "serviflow.unavailable.DatabaseUnavailableMiddleware",
     "serviflow.middleware.TenantHostMiddleware",
+    # NUL characters and over-deep JSON are refused here, once, for every route (400)
+    "serviflow.middleware.InputGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

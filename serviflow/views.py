@@ -7,6 +7,7 @@ from typing import Any
 
 import redis
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -16,6 +17,8 @@ from django.views.decorators.http import require_GET
 
 from serviflow.api.errors import error_body
 from serviflow.pooling import is_refusal
+
+TOO_LARGE = "The request body is too large."
 
 
 @never_cache
@@ -60,13 +63,25 @@ def database_unavailable(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _error(request: HttpRequest, status: int, code: str, detail: str) -> HttpResponse:
+def error_response(
+    request: HttpRequest, status: int, code: str, detail: str, fields: dict[str, list[str]] | None = None
+) -> HttpResponse:
+    """An error answered outside a view: the API's envelope under /api/, the error page elsewhere."""
     if request.path.startswith("/api/"):
-        return JsonResponse(error_body(code, detail), status=status)
-    return render(request, "error.html", {"status": status, "detail": detail}, status=status)
+        return JsonResponse(error_body(code, detail, fields), status=status)
+    problems = [f"{name}: {' '.join(messages)}" for name, messages in (fields or {}).items()]
+    context = {"status": status, "detail": detail, "problems": problems}
+    return render(request, "error.html", context, status=status)
+
+
+_error = error_response
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if isinstance(exception, RequestDataTooBig):
+        return _error(request, 413, "too_large", str(exception) or TOO_LARGE)
+    if isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
+        return _error(request, 400, "too_many_fields", str(exception))
     return _error(request, 400, "bad_request", "The request could not be understood.")
 
 

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import FileResponse
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, parsers, status
 from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.request import Request
@@ -17,14 +17,16 @@ from rest_framework.response import Response
 from accounts.models import User
 from audit.models import AuditEntry
 from cmdb.selectors import ci_from
+from core.parsers import parse_id
 from people.models import CustomerUser
 from people.selectors import profile_from
 from serviflow.api.views import CustomerScopedViewSet
+from serviflow.filters import FilterBackend
 from sla.presenters import sla_explain
 from tickets import selectors, workflows
 from tickets.attachments import attachment_response
-from tickets.index.queue import csv_values
-from tickets.models import Attachment, Comment, Priority, Status, Ticket
+from tickets.filtersets import TicketFilterSet
+from tickets.models import Attachment, Comment, Ticket
 from tickets.serializers import (
     AttachmentSerializer,
     CommentSerializer,
@@ -34,7 +36,6 @@ from tickets.serializers import (
     TicketUpdateSerializer,
 )
 
-TICKET_ORDERINGS = ("created_at", "-created_at", "updated_at", "-updated_at", "priority", "-priority")
 # What a customer user may read in a ticket's history (the rest is agents' business).
 CUSTOMER_VISIBLE_CHANGES = frozenset({"subject", "description", "status", "priority", "ci", "body", "public"})
 PARSERS = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
@@ -46,12 +47,13 @@ def requester_from(value: str | None) -> CustomerUser | None:
 
 
 def assignee_from(value: str | None, caller: User) -> User | None:
+    """An agent by id, or ``me``; None for an empty value."""
     if value in (None, ""):
         return None
     text = str(value).strip()
     if text == "me":
         return caller
-    user = User.objects.filter(pk=int(text)).first() if text.isdigit() else None
+    user = User.objects.filter(pk=parse_id(text, field="assignee", what="an agent's id")).first()
     if user is None:
         raise ValidationError({"assignee": [f"No agent with id '{text}' (give an id, 'me' or null)."]})
     return user
@@ -70,16 +72,6 @@ class TicketScopedViewSet(CustomerScopedViewSet):
         return selectors.ticket_for(self.access, self.kwargs["ticket_pk"])
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("status", description="Comma-separated: open,pending,resolved,closed"),
-        OpenApiParameter("priority", description="Comma-separated: P1,P2,P3,P4"),
-        OpenApiParameter("assignee", description="An agent's id, 'me' or 'none'"),
-        OpenApiParameter("requester", description="A user id of this customer"),
-        OpenApiParameter("ci", description="A CI of this customer: id or name"),
-        OpenApiParameter("ordering", description=", ".join(TICKET_ORDERINGS)),
-    ]
-)
 class TicketViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -88,29 +80,13 @@ class TicketViewSet(
     serializer_class = TicketSerializer
     parser_classes = PARSERS
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    filter_backends = [FilterBackend]
+    filterset_class = TicketFilterSet
 
     def get_queryset(self) -> QuerySet[Ticket]:
         if getattr(self, "swagger_fake_view", False):
             return Ticket.objects.none()
-        tickets = selectors.tickets_visible(self.access)
-        params = self.request.query_params
-        if statuses := csv_values(params.get("status", ""), Status.values, "status"):
-            tickets = tickets.filter(status__in=statuses)
-        if priorities := csv_values(params.get("priority", ""), Priority.values, "priority"):
-            tickets = tickets.filter(priority__in=priorities)
-        if assignee := params.get("assignee"):
-            if assignee == "none":
-                tickets = tickets.filter(assignee__isnull=True)
-            else:
-                tickets = tickets.filter(assignee=assignee_from(assignee, self.access.user))
-        if requester := params.get("requester"):
-            tickets = tickets.filter(requester=requester_from(requester))
-        if ci := params.get("ci"):
-            tickets = tickets.filter(ci=ci_from(self.access, ci))
-        ordering = params.get("ordering", "-created_at")
-        if ordering not in TICKET_ORDERINGS:
-            raise ValidationError({"ordering": [f"Use one of {', '.join(TICKET_ORDERINGS)}."]})
-        return tickets.order_by(ordering, "-id" if ordering.startswith("-") else "id")
+        return selectors.tickets_visible(self.access)
 
     def get_object(self) -> Ticket:
         return selectors.ticket_for(self.access, self.kwargs["pk"])

@@ -24,7 +24,8 @@ from sla.presenters import ticket_sla_card
 from tenants.access import CustomerAccess, Reach, customers_visible_to, ticket_workers
 from tickets import selectors, workflows
 from tickets.attachments import attachment_response
-from tickets.index.queue import DEFAULT_ORDERING, ORDERINGS, filters_from, queue_entries, queue_page
+from tickets.filtersets import QueueFilterSet
+from tickets.index.queue import DEFAULT_ORDERING, ORDERINGS, queue_entries, queue_page
 from tickets.models import TRANSITIONS, Priority, Status, Ticket
 
 QUEUE_PAGE_SIZE = 25
@@ -54,15 +55,16 @@ def _queue_context(
         "errors": [],
         "now": timezone.now(),  # the SLA column counts down from here
     }
+    filterset = QueueFilterSet(params, queue_entries(user), user=user)
     try:
-        filters = filters_from(params)
-        page = queue_page(
-            queue_entries(user, filters), filters.ordering, params.get("cursor"), QUEUE_PAGE_SIZE
-        )
+        if not filterset.is_valid():
+            raise filterset.errors_as_validation_error()
+        ordering, cursor, _, _ = filterset.paging()
+        page = queue_page(filterset.qs, ordering, cursor, QUEUE_PAGE_SIZE)
     except ValidationError as exc:
         context |= {"errors": problem_of(exc)[1], "rows": [], "page": None}
         return context, 400
-    context |= {"rows": page.rows, "page": page, "filters": filters}
+    context |= {"rows": page.rows, "page": page, "ordering": ordering}
     return context, 200
 
 

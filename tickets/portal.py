@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -30,11 +31,16 @@ from tickets.models import Priority, Status
 SHOWN = {"open": ("open", "pending"), "closed": ("resolved", "closed"), "all": ()}
 
 
+class ShowForm(forms.Form):
+    """Which of their tickets a customer lists (an unknown value shows the open ones)."""
+
+    show = forms.ChoiceField(choices=[(key, key) for key in SHOWN], required=False)
+
+
 @portal_page
 def my_tickets(request: AuthenticatedHttpRequest, access: CustomerAccess) -> HttpResponse:
-    shown = request.GET.get("show", "open")
-    if shown not in SHOWN:
-        shown = "open"
+    form = ShowForm(request.GET)
+    shown = form.cleaned_data["show"] if form.is_valid() and form.cleaned_data["show"] else "open"
     tickets = selectors.tickets_visible(access).order_by("-updated_at", "-id")
     if SHOWN[shown]:
         tickets = tickets.filter(status__in=SHOWN[shown])

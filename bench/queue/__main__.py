@@ -239,9 +239,10 @@ def time_api(handler: Callable[..., Any], token: str) -> tuple[list[float], list
 
 def queue_sql(agent: Any) -> tuple[str, tuple[Any, ...]]:
     """The SQL (and parameters) the API runs for ``agent``'s first page."""
-    from tickets.index.queue import DEFAULT_ORDERING, ORDERINGS, filters_from, queue_entries
+    from tickets.filtersets import QueueFilterSet
+    from tickets.index.queue import DEFAULT_ORDERING, ORDERINGS, queue_entries
 
-    entries = queue_entries(agent, filters_from({"status": "open,pending"}))
+    entries = QueueFilterSet({"status": "open,pending"}, queue_entries(agent), user=agent).qs
     order = [f"{'-' if descending else ''}{name}" for name, descending in ORDERINGS[DEFAULT_ORDERING]]
     return entries.order_by(*order)[: PAGE + 1].query.sql_with_params()
 

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
-from rest_framework.request import Request
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
-from serviflow.api.views import ApiView
+from serviflow.api.views import AuditedMixin
+from serviflow.filters import FilterBackend
 from serviflow.http import ApiRequest
 from tenants.access import Reach
+from tickets.filtersets import QueueFilterSet
 from tickets.index.models import TicketIndexEntry
-from tickets.index.queue import ORDERINGS, filters_from, queue_entries, queue_page
-
-PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
+from tickets.index.queue import queue_entries, queue_page
 
 
 class QueueItemSerializer(serializers.Serializer[Any]):
@@ -63,47 +61,34 @@ def queue_item(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def page_size_from(request: Request) -> int:
-    raw = request.query_params.get("page_size")
-    if raw is None:
-        return PAGE_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
-        raise ValidationError({"page_size": [f"A whole number from 1 to {MAX_PAGE_SIZE}."]})
-    return int(raw)
-
-
-class UnifiedQueueView(ApiView):
+class UnifiedQueueView(AuditedMixin, generics.GenericAPIView):  # type: ignore[type-arg]
     """Every ticket of every customer the caller works, newest state from the index."""
 
     read_reach = Reach.CONSOLE
+    filter_backends = [FilterBackend]
+    filterset_class = QueueFilterSet
+    pagination_class = None  # keyset paging of its own (tickets.index.queue)
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("status", description="Comma-separated statuses, e.g. open,pending"),
-            OpenApiParameter("customer", description="Comma-separated customer slugs"),
-            OpenApiParameter("priority", description="Comma-separated priorities"),
-            OpenApiParameter("assignee", description="'me', 'none' or an agent's id"),
-            OpenApiParameter("ordering", description=", ".join(ORDERINGS)),
-            OpenApiParameter("cursor", description="From a previous page's next/previous link"),
-            OpenApiParameter("page_size", int, description="1-200, default 50"),
-            OpenApiParameter("count", bool, description="Also count every matching ticket (costly)"),
-        ],
-        responses=QueueItemSerializer(many=True),
-    )
+    def get_queryset(self) -> QuerySet[TicketIndexEntry]:
+        if getattr(self, "swagger_fake_view", False):
+            return TicketIndexEntry.objects.none()
+        return queue_entries(self.caller)
+
+    @extend_schema(responses=QueueItemSerializer(many=True))
     def get(self, request: ApiRequest) -> Response:
-        user = request.user
-        filters = filters_from(request.query_params)
-        entries: QuerySet[TicketIndexEntry] = queue_entries(user, filters)
-        page = queue_page(
-            entries, filters.ordering, request.query_params.get("cursor"), page_size_from(request)
-        )
+        filterset = QueueFilterSet(request.query_params, self.get_queryset(), request=request)
+        if not filterset.is_valid():
+            raise filterset.errors_as_validation_error()
+        entries = filterset.qs
+        ordering, cursor, size, count = filterset.paging()
+        page = queue_page(entries, ordering, cursor, size)
         url = request.build_absolute_uri()
 
         def link(cursor: str | None) -> str | None:
             return replace_query_param(url, "cursor", cursor) if cursor else None
 
         body: dict[str, Any] = {}
-        if request.query_params.get("count") in ("true", "1"):
+        if count:
             body["count"] = entries.count()
         body |= {
             "next": link(page.next_cursor),

@@ -11,17 +11,18 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import F, Q, QuerySet
 
 from accounts.models import User
+from core.parsers import in_range, is_id, json_problem
 from tenants.access import customers_visible_to
 from tickets.index.models import NO_DUE, TicketIndexEntry
 from tickets.index.services import PROJECTED
-from tickets.models import Priority, Status
+from tickets.models import Priority
 
 # ordering -> ((field, descending), (tie-break, descending)); ties break newest first.
 ORDERINGS: dict[str, tuple[tuple[str, bool], tuple[str, bool]]] = {
@@ -37,42 +38,6 @@ ORDERINGS: dict[str, tuple[tuple[str, bool], tuple[str, bool]]] = {
 DEFAULT_ORDERING = "resolution_due"
 
 
-@dataclass(frozen=True)
-class QueueFilters:
-    statuses: tuple[str, ...] = ()
-    priorities: tuple[str, ...] = ()
-    customers: tuple[str, ...] = ()  # slugs
-    assignee: str = ""  # "", "me", "none" or a user id
-    ordering: str = DEFAULT_ORDERING
-
-
-def csv_values(raw: str, allowed: list[str] | None, name: str) -> tuple[str, ...]:
-    """A comma-separated query parameter, each value checked against ``allowed``."""
-    values = tuple(value.strip() for value in raw.split(",") if value.strip())
-    if allowed is not None:
-        wrong = [value for value in values if value not in allowed]
-        if wrong:
-            raise ValidationError({name: [f"Unknown value(s) {', '.join(wrong)}; use {', '.join(allowed)}."]})
-    return values
-
-
-def filters_from(params: Any) -> QueueFilters:
-    """Read and validate query parameters (a QueryDict or a plain dict of strings)."""
-    ordering = params.get("ordering") or DEFAULT_ORDERING
-    if ordering not in ORDERINGS:
-        raise ValidationError({"ordering": [f"Use one of {', '.join(ORDERINGS)}."]})
-    assignee = (params.get("assignee") or "").strip()
-    if assignee and assignee not in ("me", "none") and not assignee.isdigit():
-        raise ValidationError({"assignee": ["Use an agent's id, 'me' or 'none'."]})
-    return QueueFilters(
-        statuses=csv_values(params.get("status") or "", Status.values, "status"),
-        priorities=csv_values(params.get("priority") or "", Priority.values, "priority"),
-        customers=csv_values(params.get("customer") or "", None, "customer"),
-        assignee=assignee,
-        ordering=ordering,
-    )
-
-
 # What a queue row carries: only the columns the queue shows, read as plain dicts (building model
 # instances and serializing them cost three times the query itself on a 50-row page).
 ROW_FIELDS = ("id", "ticket_id", *(name for name in PROJECTED if name != "due_sort"))
@@ -83,23 +48,11 @@ ROW_JOINED = {
 }
 
 
-def queue_entries(user: User, filters: QueueFilters) -> QuerySet[TicketIndexEntry]:
-    """Every indexed ticket of the active customers ``user`` may see, filtered (not ordered)."""
+def queue_entries(user: User) -> QuerySet[TicketIndexEntry]:
+    """Every indexed ticket of the active customers ``user`` may see (not filtered, not ordered:
+    ``tickets.filtersets.QueueFilterSet`` filters, ``queue_page`` orders and pages)."""
     visible = customers_visible_to(user).filter(is_active=True).values("pk")
-    entries = TicketIndexEntry.objects.filter(customer__in=visible)
-    if filters.statuses:
-        entries = entries.filter(status__in=filters.statuses)
-    if filters.priorities:
-        entries = entries.filter(priority__in=filters.priorities)
-    if filters.customers:
-        entries = entries.filter(customer__slug__in=filters.customers)
-    if filters.assignee == "me":
-        entries = entries.filter(assignee=user)
-    elif filters.assignee == "none":
-        entries = entries.filter(assignee__isnull=True)
-    elif filters.assignee:
-        entries = entries.filter(assignee_id=int(filters.assignee))
-    return entries
+    return TicketIndexEntry.objects.filter(customer__in=visible)
 
 
 @dataclass(frozen=True)
@@ -115,18 +68,48 @@ def _encode(values: tuple[Any, Any], ordering: str, backwards: bool) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+CURSOR_REFUSED = "This cursor is not valid for this query; start from page 1."
+MAX_CURSOR = 512
+
+
 def _decode(cursor: str, ordering: str) -> tuple[tuple[Any, Any], bool]:
+    """The row a cursor continues after, and its direction. A cursor is ours only if it decodes
+    to exactly what ``_encode`` writes: the same ordering, an instant in range (or a priority)
+    and an id; anything else (tampered, truncated, ``Infinity``, NUL, another offset) is a 400."""
     try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        key, backwards = data["k"], bool(data["b"])
-        if data["o"] != ordering or len(key) != 2:
+        if len(cursor) > MAX_CURSOR:
             raise ValueError
-        first = datetime.fromisoformat(key[0]) if ORDERINGS[ordering][0][0] != "priority" else str(key[0])
-        return (first, int(key[1])), backwards
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise ValidationError(
-            {"cursor": ["This cursor is not valid for this query; start from page 1."]}
-        ) from None
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        if json_problem(raw) is not None:
+            raise ValueError
+        data = json.loads(raw, parse_constant=_no_constant)
+        key, backwards = data["k"], data["b"]
+        if set(data) != {"o", "k", "b"} or data["o"] != ordering or not isinstance(backwards, bool):
+            raise ValueError
+        if not isinstance(key, list) or len(key) != 2 or not is_id(key[1]):
+            raise ValueError
+        return (_key_value(ordering, key[0]), int(key[1])), backwards
+    except (ValueError, KeyError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
+        raise ValidationError({"cursor": [CURSOR_REFUSED]}) from None
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a cursor value")
+
+
+def _key_value(ordering: str, value: object) -> datetime | str:
+    """The sort key of a cursor: a priority, or an instant written as ``_encode`` writes it
+    (UTC, in range)."""
+    if ORDERINGS[ordering][0][0] == "priority":
+        if value not in Priority.values:
+            raise ValueError
+        return str(value)
+    if not isinstance(value, str):
+        raise ValueError
+    at = datetime.fromisoformat(value)
+    if at.utcoffset() != timedelta(0) or not (in_range(at) or at == NO_DUE):
+        raise ValueError
+    return at
 
 
 def _after(keys: tuple[tuple[str, bool], tuple[str, bool]], values: tuple[Any, Any], flip: bool) -> Q:

@@ -1,0 +1,40 @@
+"""The day-pass consumption log's filters, for the API and the console alike
+(``serviflow.filters``): ``agent`` (an id or an email), ``from`` and ``to`` (local dates,
+inclusive)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import QuerySet
+
+from billing.models import DayPassConsumption
+from core.fields import DayField
+from core.parsers import IdOrName
+from serviflow.filters import FilterSet, IdOrNameFilter
+
+
+class DayFilter(django_filters.Filter):
+    field_class = DayField
+
+
+class ConsumptionFilterSet(FilterSet):
+    agent = IdOrNameFilter(method="by_agent", help_text="agent id or email")
+    from_ = DayFilter(field_name="local_date", lookup_expr="gte", help_text="first local date")
+    to = DayFilter(field_name="local_date", lookup_expr="lte", help_text="last local date")
+
+    class Meta:
+        model = DayPassConsumption
+        fields: list[str] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.filters["from"] = self.filters.pop("from_")  # "from" is a keyword in Python
+
+    def by_agent(self, rows: QuerySet[Any], name: str, value: IdOrName | None) -> QuerySet[Any]:
+        if value is None:
+            return rows
+        if value.id is not None:
+            return rows.filter(agent_id=value.id)
+        return rows.filter(agent__email__iexact=value.name)

@@ -1,0 +1,116 @@
+"""List filters, declared once per app as django-filter FilterSets (``<app>/filtersets.py``) and
+used alike by the API (``FilterBackend``: a bad value is a 400 naming the parameter) and the
+console (``filtered``: the page shows the same sentences). Values are read with the fields of
+``core.fields``, so "²", NUL characters and out-of-range numbers are refused the same way
+everywhere.
+
+A FilterSet may need to know who is asking (``access``: a customer's CIs visible to them, the
+caller for "me"); the backend and ``filtered`` hand it over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import django_filters
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import QueryDict
+from django_filters.rest_framework import DjangoFilterBackend
+
+from core.fields import ChoicesField, FlagField, IdOrNameField, IntegerField, OneOfField
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from tenants.access import CustomerAccess
+
+
+class FilterSet(django_filters.FilterSet):
+    """Knows who is asking: ``access`` inside a customer, ``user`` always."""
+
+    def __init__(
+        self,
+        data: QueryDict | dict[str, Any] | None = None,
+        queryset: QuerySet[Any] | None = None,
+        *,
+        request: Any = None,
+        access: CustomerAccess | None = None,
+        user: User | None = None,
+        prefix: str | None = None,
+    ) -> None:
+        super().__init__(data, queryset, request=request, prefix=prefix)
+        self.access = access
+        self.user = user or (access.user if access is not None else getattr(request, "user", None))
+
+    def unfiltered(self, qs: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
+        """The ``method`` of a parameter that is validated but filters nothing (a sort order that
+        drives paging, say)."""
+        return qs
+
+    def errors_as_validation_error(self) -> ValidationError:
+        return ValidationError({name: list(messages) for name, messages in self.errors.items()})
+
+
+class FilterBackend(DjangoFilterBackend):
+    """DRF's django-filter backend, handing the view's customer access to the FilterSet."""
+
+    def get_filterset_kwargs(self, request: Any, queryset: QuerySet[Any], view: Any) -> dict[str, Any]:
+        return super().get_filterset_kwargs(request, queryset, view) | {
+            "access": getattr(view, "access", None)
+        }
+
+
+def filtered(
+    filterset_class: type[FilterSet],
+    data: QueryDict | dict[str, Any],
+    queryset: QuerySet[Any],
+    *,
+    access: CustomerAccess | None = None,
+    user: User | None = None,
+) -> QuerySet[Any]:
+    """The queryset filtered by ``data`` (a page's query string); ValidationError naming the bad
+    parameters, for ``serviflow.pages.problem_of``."""
+    filterset = filterset_class(data, queryset, access=access, user=user)
+    if not filterset.is_valid():
+        raise filterset.errors_as_validation_error()
+    return filterset.qs
+
+
+class ListFilter(django_filters.Filter):
+    """``?status=open,pending``: a comma-separated list, each value one of ``allowed`` (any
+    value, up to ``max_length``, without ``allowed``)."""
+
+    field_class = ChoicesField
+
+    def __init__(self, *, allowed: Iterable[str] | None = None, max_length: int = 100, **kwargs: Any) -> None:
+        super().__init__(
+            allowed=tuple(allowed) if allowed is not None else None, max_length=max_length, **kwargs
+        )
+
+    def filter(self, qs: QuerySet[Any], value: tuple[str, ...]) -> QuerySet[Any]:
+        return qs.filter(**{f"{self.field_name}__in": value}) if value else qs
+
+
+class OneOfFilter(django_filters.ChoiceFilter):
+    """One of ``choices``; a refusal lists them."""
+
+    field_class = OneOfField
+
+
+class IntegerFilter(django_filters.Filter):
+    """A bounded whole number (``?page_size=``); the FilterSet's ``method`` uses it."""
+
+    field_class = IntegerField
+
+
+class IdOrNameFilter(django_filters.Filter):
+    """An object named by id or by name (or email); the FilterSet's ``method`` looks it up."""
+
+    field_class = IdOrNameField
+
+
+class FlagFilter(django_filters.Filter):
+    """``?unread=true``: ``true``/``false`` (``1``/``0``); the FilterSet's ``method`` applies it."""
+
+    field_class = FlagField
