@@ -10,7 +10,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.decorators.http import require_POST
 
@@ -21,6 +20,7 @@ from audit import context as audit_context
 from audit.middleware import client_ip
 from audit.models import Channel
 from serviflow.http import AuthenticatedHttpRequest
+from serviflow.pages import next_target
 from tenants.access import may_sign_in_on_host
 
 
@@ -41,10 +41,7 @@ class LoginView(View):
             return render(request, self.template_name, {"form": form}, status=status)
         with audit_context.person_context(form.user, channel=Channel.WEB, remote_addr=client_ip(request)):
             login(request, form.user, backend="django.contrib.auth.backends.ModelBackend")
-        target = request.GET.get("next", "")
-        if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-            target = "/"
-        return HttpResponseRedirect(target or "/")
+        return HttpResponseRedirect(next_target(request))
 
 
 @require_POST

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -190,14 +190,19 @@ class LicenceReportSerializer(serializers.Serializer[Any]):
     recommendations = RecommendationSerializer(many=True)
 
 
+class MonthQuerySerializer(serializers.Serializer[Any]):
+    month = serializers.CharField(
+        required=False, max_length=7, help_text="YYYY-MM (default: this month)", allow_blank=True
+    )
+
+
 class LicenceReportView(ApiView):
     read_reach = write_reach = Reach.ADMIN
     refusal = BILLING_REFUSAL
 
-    @extend_schema(
-        parameters=[OpenApiParameter("month", str, description="YYYY-MM (default: this month)")],
-        responses=LicenceReportSerializer,
-    )
+    @extend_schema(parameters=[MonthQuerySerializer], responses=LicenceReportSerializer)
     def get(self, request: Request) -> Response:
         """Licences of a month: unique full-time agents, occasional agents' passes, advice."""
-        return Response(licence_report(month_of(request.query_params.get("month"))))
+        query = MonthQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(licence_report(month_of(query.validated_data.get("month"))))

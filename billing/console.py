@@ -26,7 +26,6 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import (
     Http404,
-    HttpRequest,
     HttpResponse,
     HttpResponseRedirect,
     QueryDict,
@@ -35,7 +34,6 @@ from django.http import (
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.models import User, UserKind
@@ -51,10 +49,11 @@ from billing.services import (
     needs_day_pass,
     next_local_midnight,
 )
+from core.fields import IntegerField
 from core.parsers import zone_or_utc
 from serviflow.filters import filtered
 from serviflow.http import AuthenticatedHttpRequest
-from serviflow.pages import WORKFLOW_ERRORS, problem_of, provider_page
+from serviflow.pages import WORKFLOW_ERRORS, cleaned, next_target, problem_of, provider_page
 from tenants.access import Reach
 
 LOG_PAGE_SIZE = 50
@@ -83,16 +82,32 @@ admin_page = provider_page(
 
 
 class BuyForm(forms.Form):
-    quantity = forms.IntegerField(
-        min_value=1,
-        max_value=services.MAX_PURCHASE,
-        error_messages={
-            "required": "Enter how many day passes to buy.",
-            "invalid": "Enter a whole number of day passes.",
-            "min_value": f"Buy between 1 and {services.MAX_PURCHASE:,} day passes at a time.",
-            "max_value": f"Buy between 1 and {services.MAX_PURCHASE:,} day passes at a time.",
-        },
+    """The quantity, and on the confirmation what it was shown with: ``confirm=yes``, the unit
+    price and the last purchase it was shown after (a second click, another admin's purchase in
+    between or a price change is refused with 409)."""
+
+    quantity = IntegerField(
+        minimum=1,
+        maximum=services.MAX_PURCHASE,
+        error_messages={"required": "Enter how many day passes to buy."},
     )
+    confirm = forms.CharField(required=False, max_length=10)
+    unit_price = forms.CharField(required=False, max_length=40)
+    after = forms.CharField(required=False, max_length=40)
+
+    def clean_quantity(self) -> int:
+        quantity = self.cleaned_data.get("quantity")
+        if quantity is None:
+            raise ValidationError(f"Buy between 1 and {services.MAX_PURCHASE:,} day passes at a time.")
+        return int(quantity)
+
+    @property
+    def confirmed(self) -> bool:
+        return self.cleaned_data.get("confirm") == "yes"
+
+
+class MonthForm(forms.Form):
+    month = forms.CharField(required=False, max_length=20)
 
 
 def _form_problems(form: forms.Form) -> list[str]:
@@ -218,10 +233,10 @@ def day_passes_buy(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _day_passes_page(request, problems=_form_problems(form), form=form, status=400)
     quantity: int = form.cleaned_data["quantity"]
-    if request.POST.get("confirm") != "yes":
+    if not form.confirmed:
         return _confirmation(request, quantity)
     price = services.unit_price()
-    if request.POST.get("unit_price") != str(price):  # the price changed since the confirmation
+    if form.cleaned_data["unit_price"] != str(price):  # the price changed since the confirmation
         messages.error(request, f"The unit price is now {_money(price)}: check the total again.")
         return _confirmation(request, quantity, status=409)
     try:
@@ -230,7 +245,7 @@ def day_passes_buy(request: AuthenticatedHttpRequest) -> HttpResponse:
             # anyway): a second click on the same confirmation, or another admin's purchase since
             # it was shown, finds a newer purchase than the one it was shown after.
             DayPassPool.objects.select_for_update().get(pk=1)
-            stale = request.POST.get("after") != str(_last_purchase_id())
+            stale = form.cleaned_data["after"] != str(_last_purchase_id())
             purchase = None if stale else services.day_passes_buy(by=admin, quantity=quantity)
     except WORKFLOW_ERRORS as exc:
         status, problems = problem_of(exc)
@@ -354,9 +369,10 @@ def _month_links(month: Month) -> dict[str, str]:
 @admin_page
 @require_safe
 def licences(request: AuthenticatedHttpRequest) -> HttpResponse:
-    context: dict[str, Any] = {"section": "licences", "month_text": request.GET.get("month", "")}
+    asked = MonthForm(request.GET)
+    context: dict[str, Any] = {"section": "licences", "month_text": asked.data.get("month", "")}
     try:
-        month = month_of(request.GET.get("month"))
+        month = month_of(cleaned(asked)["month"])
     except ValidationError as exc:
         status, problems = problem_of(exc)
         for problem in problems:
@@ -381,19 +397,12 @@ def licences(request: AuthenticatedHttpRequest) -> HttpResponse:
 # --- the occasional agent's first page of the day: a day pass will be consumed; Proceed -----------
 
 
-def _next(request: HttpRequest) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or "/"
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return "/"
-    return target
-
-
 @login_required
 def day_pass(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     if not user.is_provider_staff:
         raise Http404
-    target = _next(request)
+    target = next_target(request)
     now = timezone.now()
     if not needs_day_pass(user) or active_until(user, now) is not None:
         return HttpResponseRedirect(target)

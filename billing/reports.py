@@ -16,13 +16,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import Licence, User, UserKind
 from billing.models import AgentActivityDay, DayPassConsumption, DayPassPurchase
 from billing.services import pool
+from core.parsers import parse_month
 
 
 @dataclass(frozen=True)
@@ -47,14 +47,11 @@ class Month:
 
 
 def month_of(text: str | None) -> Month:
-    """``YYYY-MM`` (default: the current month, UTC), or a ValidationError naming ``month``."""
+    """``YYYY-MM`` (default: the current month, UTC), or a ValidationError naming ``month``
+    (``core.parsers.parse_month``: a month within the supported range, so its end is too)."""
     if not text:
         return Month(timezone.now().date().replace(day=1))
-    try:
-        year, month = (int(part) for part in text.split("-"))
-        return Month(date(year, month, 1))
-    except ValueError:
-        raise ValidationError({"month": [f"Use the form YYYY-MM, e.g. 2026-11 (got {text!r})."]}) from None
+    return Month(parse_month(text, field="month"))
 
 
 @dataclass

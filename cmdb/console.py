@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, HttpResponseRedirect, QueryDict
@@ -19,7 +20,7 @@ from django.views.decorators.http import require_POST, require_safe
 from cmdb import selectors, services
 from cmdb.filtersets import CiFilterSet
 from cmdb.forms import CiForm, RelationForm
-from cmdb.models import CiRelation, CiStatus, CiType, ConfigurationItem, RelationKind
+from cmdb.models import MAX_NAME, CiRelation, CiStatus, CiType, ConfigurationItem, RelationKind
 from cmdb.selectors import name_hints
 from serviflow.filters import filtered
 from serviflow.http import AuthenticatedHttpRequest
@@ -149,6 +150,15 @@ def ci_detail(request: AuthenticatedHttpRequest, access: CustomerAccess, ci_id: 
     return render(request, "cmdb/ci.html", _ci_context(access, selectors.ci_for(access, ci_id)))
 
 
+class ParentInitial(forms.Form):
+    """``?parent=`` on the new-CI page: the form starts under that CI."""
+
+    parent = forms.CharField(required=False, max_length=MAX_NAME)
+
+    def starting_values(self) -> dict[str, str]:
+        return {"parent": self.cleaned_data["parent"]} if self.is_valid() else {}
+
+
 def _form_values(form: CiForm, access: CustomerAccess) -> dict[str, Any]:
     values = dict(form.cleaned_data)
     values["parent"] = selectors.ci_from(access, values.get("parent"), field="parent")
@@ -157,7 +167,7 @@ def _form_values(form: CiForm, access: CustomerAccess) -> dict[str, Any]:
 
 @customer_page(scope="cmdb", writes=True)
 def ci_new(request: AuthenticatedHttpRequest, access: CustomerAccess) -> HttpResponse:
-    form = CiForm(request.POST or None, initial={"parent": request.GET.get("parent", "")})
+    form = CiForm(request.POST or None, initial=ParentInitial(request.GET).starting_values())
     if request.method == "POST" and form.is_valid():
         try:
             ci = services.ci_create(

@@ -171,3 +171,21 @@ class JsonTextField(forms.CharField):
             return parsers.parse_json_text(value, field="value")
         except ValidationError as exc:
             raise _one(exc) from None
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class FilesField(forms.FileField):
+    """Several files under one name (``<input type=file multiple>``), as a list; none is fine."""
+
+    widget = MultipleFileInput
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        return [super(FilesField, self).clean(item, initial) for item in files]

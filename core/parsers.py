@@ -225,7 +225,7 @@ def parse_month(value: object, *, field: str = "month") -> date:
     text = clean_text(value, field=field).strip()
     match = _MONTH.fullmatch(text)
     if match is None or not 1 <= int(match.group(2)) <= 12:
-        raise _refuse(field, "Give a month as YYYY-MM (e.g. 2026-11).")
+        raise _refuse(field, f"Use the form YYYY-MM, e.g. 2026-11 (got {text[:20]!r}).")
     first = date(int(match.group(1)), int(match.group(2)), 1)
     if not EARLIEST.date() <= first < LATEST.date():
         raise _refuse(field, f"Must be between {EARLIEST:%Y-%m} and {LATEST:%Y-%m}.")

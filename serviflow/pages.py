@@ -17,9 +17,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, Concatenate, overload
 
+from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from core.errors import RuleViolation
 from serviflow.http import AuthenticatedHttpRequest
@@ -125,6 +127,28 @@ def portal_page(view: AccessView) -> PageView:
         return view(request, CustomerAccess(customer=tenant, user=request.user), *args, **kwargs)
 
     return wrapper
+
+
+class NextForm(forms.Form):
+    next = forms.CharField(required=False, max_length=2000)
+
+
+def next_target(request: HttpRequest) -> str:
+    """Where to send someone back to after a page in between (signing in, the day-pass Proceed):
+    the ``next`` of the post or the query string, if it is a path on this host; else "/"."""
+    form = NextForm(request.POST if request.method == "POST" and "next" in request.POST else request.GET)
+    target = (form.cleaned_data["next"] if form.is_valid() else "") or "/"
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return "/"
+    return str(target)
+
+
+def cleaned(form: forms.Form) -> dict[str, Any]:
+    """A bound form's values, or its errors as a ValidationError for ``problem_of`` (so a page
+    shows a bad input the way it shows a refused workflow: "field: message")."""
+    if not form.is_valid():
+        raise ValidationError({name: list(messages) for name, messages in form.errors.items()})
+    return form.cleaned_data
 
 
 def problem_of(exc: Exception) -> tuple[int, list[str]]:

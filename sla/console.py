@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -28,7 +28,17 @@ from serviflow.pages import WORKFLOW_ERRORS, customer_page, problem_of, provider
 from sla import services
 from sla.engine.calendar import WEEKDAYS
 from sla.engine.clocks import FIRST_RESPONSE, RESOLUTION
-from sla.forms import DAY_LABELS, FillHolidaysForm, PolicyForm, ProfileForm, day_preview, target_field
+from sla.forms import (
+    DAY_LABELS,
+    FillHolidaysForm,
+    PolicyForm,
+    ProfileForm,
+    ReapplyForm,
+    SimulatorForm,
+    WeekForm,
+    day_preview,
+    target_field,
+)
 from sla.models import PRIORITIES, STANDARD_TARGETS, BusinessHours, SlaPolicy
 from sla.presenters import CLOCK_LABELS, simulation_json
 from sla.serializers import SimulateSerializer
@@ -257,7 +267,7 @@ def profile_detail(request: AuthenticatedHttpRequest, profile_id: int) -> HttpRe
 @provider_page
 def profile_preview(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The week grid's tracks for what is typed in the day inputs (HTMX out-of-band swaps)."""
-    schedule, problems = _typed_schedule(request.POST)
+    schedule, problems = _typed_schedule(WeekForm(request.POST).days())
     return render(request, "sla/_week_preview.html", {"grid": week_grid(schedule, problems)})
 
 
@@ -440,7 +450,7 @@ def reapply(request: AuthenticatedHttpRequest, access: CustomerAccess) -> HttpRe
             applied = reapply_commit(
                 customer=access.customer,
                 by=access.user,
-                fingerprint=request.POST.get("fingerprint", ""),
+                fingerprint=ReapplyForm(request.POST).confirmed(),
                 now=timezone.now(),
             )
             sections.append({"id": "reapply-result", "title": "Applied", "preview": applied, "applied": True})
@@ -473,7 +483,8 @@ def simulator(request: AuthenticatedHttpRequest) -> HttpResponse:
     }
     if request.method != "POST":
         return render(request, "sla/simulator.html", context)
-    data, lines, problems = _simulation_input(request.POST)
+    form = SimulatorForm(request.POST)
+    data, lines, problems = form.simulation_input()
     if not problems:
         serializer = SimulateSerializer(data=data)
         if serializer.is_valid():
@@ -493,44 +504,6 @@ def _example_values() -> dict[str, str]:
         "events": EXAMPLE_EVENTS,
         "targets": json.dumps(STANDARD_TARGETS, indent=1),
     }
-
-
-def _simulation_input(post: QueryDict) -> tuple[dict[str, Any], list[int], list[str]]:
-    """The simulator's request body from the form, the form line of each event and what could
-    not be read at all (the serializer judges the rest)."""
-    problems: list[str] = []
-    data: dict[str, Any] = {"priority": post.get("priority", ""), "created_at": post.get("created_at", "")}
-    if post.get("policy"):
-        data["policy"] = post["policy"]
-    else:
-        hours = post.get("business_hours", "")
-        data["business_hours"] = int(hours) if hours.isdigit() else None
-        try:
-            data["targets"] = json.loads(post.get("targets") or "")
-        except ValueError:
-            problems.append(
-                'targets: write JSON, e.g. {"P1": {"first_response": 60, "resolution": 240}, ...}, '
-                "or choose a policy."
-            )
-    for name in ("warning_percent", "first_response_at"):
-        value = str(post.get(name, "")).strip()
-        if value:
-            data[name] = value
-    events: list[dict[str, str]] = []
-    lines: list[int] = []
-    for number, line in enumerate(post.get("events", "").splitlines(), start=1):
-        words = line.split()
-        if not words or words[0].startswith("#"):
-            continue
-        if len(words) != 2:
-            problems.append(
-                f"events line {number}: write an instant and a status, e.g. 2026-11-24T11:00Z pending."
-            )
-            continue
-        events.append({"at": words[0], "status": words[1]})
-        lines.append(number)
-    data["events"] = events
-    return data, lines, problems
 
 
 def _sentences(errors: Any, prefix: str = "") -> list[str]:

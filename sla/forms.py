@@ -12,6 +12,8 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from core.fields import IdField
+from core.parsers import parse_json_text
 from serviflow.pages import problem_of
 from sla.engine.calendar import WEEKDAYS, ProfileError, parse_schedule
 from sla.models import PRIORITIES, BusinessHours
@@ -212,3 +214,87 @@ class PolicyForm(WorkflowErrorsMixin, forms.Form):
                 return target_field(parts[1], "first_response")
             return None
         return super().field_for(path)
+
+
+class WeekForm(forms.Form):
+    """What is typed in a profile's day inputs, for the week grid's live preview."""
+
+    mon = forms.CharField(required=False, max_length=500)
+    tue = forms.CharField(required=False, max_length=500)
+    wed = forms.CharField(required=False, max_length=500)
+    thu = forms.CharField(required=False, max_length=500)
+    fri = forms.CharField(required=False, max_length=500)
+    sat = forms.CharField(required=False, max_length=500)
+    sun = forms.CharField(required=False, max_length=500)
+
+    def days(self) -> dict[str, str]:
+        """Each day's text; a day whose input is unreadable previews as closed."""
+        self.is_valid()
+        return {day: str(self.cleaned_data.get(day) or "") for day in WEEKDAYS}
+
+
+class ReapplyForm(forms.Form):
+    fingerprint = forms.CharField(required=False, max_length=128)
+
+    def confirmed(self) -> str:
+        """The fingerprint of the preview being confirmed ("" for none or an unreadable one)."""
+        return str(self.cleaned_data.get("fingerprint") or "") if self.is_valid() else ""
+
+
+EXAMPLE_TARGETS = (
+    'write JSON, e.g. {"P1": {"first_response": 60, "resolution": 240}, ...}, or choose a policy.'
+)
+
+
+class SimulatorForm(forms.Form):
+    """The console's simulator: a policy (or a profile and targets typed as JSON), a priority,
+    the creation instant and status changes one per line ("2026-11-24T11:00Z pending"). The
+    form reads the input; ``SimulateSerializer`` (the API's) judges it."""
+
+    policy = IdField(required=False, what="a policy id")
+    business_hours = IdField(required=False, what="a profile id")
+    targets = forms.CharField(required=False, max_length=5000)
+    priority = forms.CharField(required=False, max_length=10)
+    created_at = forms.CharField(required=False, max_length=60)
+    warning_percent = forms.CharField(required=False, max_length=10)
+    first_response_at = forms.CharField(required=False, max_length=60)
+    events = forms.CharField(required=False, max_length=50_000)
+
+    def simulation_input(self) -> tuple[dict[str, Any], list[int], list[str]]:
+        """The simulator's request body, the form line of each event and what could not be read
+        at all (the serializer judges the rest)."""
+        if not self.is_valid():
+            return (
+                {},
+                [],
+                [f"{name}: {' '.join(str(e) for e in errors)}" for name, errors in self.errors.items()],
+            )
+        posted = self.cleaned_data
+        problems: list[str] = []
+        data: dict[str, Any] = {"priority": posted["priority"], "created_at": posted["created_at"]}
+        if posted["policy"] is not None:
+            data["policy"] = posted["policy"]
+        else:
+            data["business_hours"] = posted["business_hours"]
+            try:
+                data["targets"] = parse_json_text(posted["targets"] or "", field="targets")
+            except ValidationError:
+                problems.append(f"targets: {EXAMPLE_TARGETS}")
+        for name in ("warning_percent", "first_response_at"):
+            if value := posted[name].strip():
+                data[name] = value
+        events: list[dict[str, str]] = []
+        lines: list[int] = []
+        for number, line in enumerate(posted["events"].splitlines(), start=1):
+            words = line.split()
+            if not words or words[0].startswith("#"):
+                continue
+            if len(words) != 2:
+                problems.append(
+                    f"events line {number}: write an instant and a status, e.g. 2026-11-24T11:00Z pending."
+                )
+                continue
+            events.append({"at": words[0], "status": words[1]})
+            lines.append(number)
+        data["events"] = events
+        return data, lines, problems

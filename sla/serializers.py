@@ -21,6 +21,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.parsers import is_id
+from serviflow.api.fields import InstantField
 from sla.engine.calendar import WEEKDAYS, ProfileError, calendar_for
 from sla.engine.clocks import CLOCK_STATE
 from sla.engine.keeping import PolicyTargetsMissing, targets_of
@@ -170,7 +172,7 @@ class SlaPolicySerializer(serializers.ModelSerializer[SlaPolicy]):
 
 
 class SimulateEventSerializer(serializers.Serializer[Any]):
-    at = serializers.DateTimeField()
+    at = InstantField()
     status = serializers.ChoiceField(choices=sorted(CLOCK_STATE))
 
 
@@ -185,10 +187,10 @@ class SimulateSerializer(serializers.Serializer[Any]):
     targets = serializers.JSONField(required=False)
     warning_percent = serializers.IntegerField(min_value=1, max_value=99, required=False)
     priority = serializers.ChoiceField(choices=PRIORITIES)
-    created_at = serializers.DateTimeField()
-    first_response_at = serializers.DateTimeField(required=False, allow_null=True)
+    created_at = InstantField()
+    first_response_at = InstantField(required=False, allow_null=True)
     events = SimulateEventSerializer(many=True, required=False)
-    now = serializers.DateTimeField(required=False, allow_null=True)
+    now = InstantField(required=False, allow_null=True)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         policy: SlaPolicy | None = attrs.get("policy")
@@ -247,8 +249,8 @@ class SimulateSerializer(serializers.Serializer[Any]):
 def _profile(value: Any) -> dict[str, Any] | None:
     if value is None:
         return None
-    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-        hours = BusinessHours.objects.filter(pk=int(value)).first()
+    if is_id(value):
+        hours = BusinessHours.objects.filter(pk=int(str(value))).first()
         if hours is None:
             raise serializers.ValidationError({"business_hours": [f"No business-hours profile {value}."]})
         return hours.as_profile()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import holidays as holiday_data
@@ -31,10 +32,19 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
 from django.db.models.signals import post_delete, pre_delete
+from django.utils import timezone
 
 from core.changes import UNSET, Changes
 from core.errors import RuleViolation
-from sla.engine.calendar import WEEKDAYS, ProfileError, parse_holidays, parse_schedule, parse_timezone
+from sla.engine.calendar import (
+    WEEKDAYS,
+    DueOutOfRange,
+    ProfileError,
+    calendar_for,
+    parse_holidays,
+    parse_schedule,
+    parse_timezone,
+)
 from sla.hooks import policy_references
 from sla.models import PRIORITIES, BusinessHours, SlaPolicy
 from tenants.across import first_match
@@ -158,6 +168,14 @@ def business_hours_update(*, business_hours: BusinessHours, changes: ProfileChan
     values = _profile_values(instance=business_hours, changes=changes)
     for field, value in values.items():
         setattr(business_hours, field, value)
+    if values.keys() & {"timezone", "schedule", "holidays"}:
+        for policy in business_hours.policies.order_by("name"):
+            _check_reachable(
+                name=policy.name,
+                targets=policy.targets,
+                profile=business_hours.as_profile(),
+                field="schedule" if "schedule" in values else next(iter(values.keys() - {"name"})),
+            )
     if values:
         _save(business_hours, values)
     return business_hours
@@ -334,6 +352,38 @@ def _policy_values(*, instance: SlaPolicy | None, changes: PolicyChanges) -> dic
     return values
 
 
+# A due time further than this from the ticket's creation is a configuration error (and, far
+# enough, one the arithmetic cannot represent: core.parsers.LATEST).
+DUE_HORIZON = timedelta(days=100 * 365)
+
+
+def _check_reachable(
+    *, name: str, targets: Mapping[str, Mapping[str, int]], profile: Mapping[str, Any] | None, field: str
+) -> None:
+    """Refuse a policy whose longest target, counted from now in its business hours, would be
+    due more than ``DUE_HORIZON`` later: every new ticket under it would get a due time nobody
+    can meet (or none at all). ``field`` names the input to blame."""
+    if profile is None or not targets:
+        return
+    longest = max(minutes for pair in targets.values() for minutes in pair.values())
+    now = timezone.now()
+    try:
+        due: datetime | None = calendar_for(profile).add(now, longest)
+    except (DueOutOfRange, ProfileError):
+        due = None
+    if due is None or due - now > DUE_HORIZON:
+        years = DUE_HORIZON.days // 365
+        raise ValidationError(
+            {
+                field: [
+                    f"With business hours '{profile.get('name', '')}', the {longest}-minute target of "
+                    f"'{name}' would be due more than {years} years after a ticket opens; "
+                    "open more hours or shorten the target."
+                ]
+            }
+        )
+
+
 def _take_default(policy: SlaPolicy | None) -> None:
     """Unset the current default (inside the caller's transaction, which then sets ``policy``).
     Every policy row is locked, in id order: two admins moving the flag at once queue up here,
@@ -356,6 +406,12 @@ def sla_policy_create(
     values = _policy_values(
         instance=None, changes=PolicyChanges(name=name, targets=targets, warning_percent=warning_percent)
     )
+    _check_reachable(
+        name=values["name"],
+        targets=values["targets"],
+        profile=business_hours.as_profile() if business_hours else None,
+        field="targets",
+    )
     with transaction.atomic():
         if is_default:
             _take_default(None)
@@ -371,6 +427,14 @@ def sla_policy_update(*, policy: SlaPolicy, changes: PolicyChanges) -> SlaPolicy
     values = _policy_values(instance=policy, changes=changes)
     if "business_hours" in changes:
         values["business_hours"] = changes.business_hours
+    if values.keys() & {"targets", "business_hours"}:
+        profile = values.get("business_hours", policy.business_hours)
+        _check_reachable(
+            name=values.get("name", policy.name),
+            targets=values.get("targets", policy.targets),
+            profile=profile.as_profile() if profile else None,
+            field="targets" if "targets" in values else "business_hours",
+        )
     is_default = changes.is_default
     with transaction.atomic():
         if "is_default" in changes:

@@ -19,12 +19,13 @@ from django.views.decorators.http import require_POST
 from cmdb import selectors as cmdb_selectors
 from people.models import CustomerUser
 from serviflow.http import AuthenticatedHttpRequest
-from serviflow.pages import WORKFLOW_ERRORS, customer_page, problem_of, provider_page
+from serviflow.pages import WORKFLOW_ERRORS, cleaned, customer_page, problem_of, provider_page
 from sla.presenters import ticket_sla_card
 from tenants.access import CustomerAccess, Reach, customers_visible_to, ticket_workers
 from tickets import selectors, workflows
 from tickets.attachments import attachment_response
 from tickets.filtersets import QueueFilterSet
+from tickets.forms import ConsoleTicketForm, ReplyForm, TicketChangeForm
 from tickets.index.queue import DEFAULT_ORDERING, ORDERINGS, queue_entries, queue_page
 from tickets.models import TRANSITIONS, Priority, Status, Ticket
 
@@ -142,35 +143,15 @@ def ticket_detail(request: AuthenticatedHttpRequest, access: CustomerAccess, tic
 @require_POST
 @customer_page
 def ticket_change(request: AuthenticatedHttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
-    """Status, priority and assignee from the ticket page's side panel."""
+    """Status, priority, assignee and CI from the ticket page's side panel."""
     ticket = selectors.ticket_for(access, ticket_id)
-    changes: dict[str, Any] = {}
-    if request.POST.get("status") and request.POST["status"] != ticket.status:
-        changes["status"] = request.POST["status"]
-    if request.POST.get("priority") and request.POST["priority"] != ticket.priority:
-        changes["priority"] = request.POST["priority"]
+    form = TicketChangeForm(request.POST, access=access, ticket=ticket)
     status = 200
     try:
-        if "ci" in request.POST:
-            ci = cmdb_selectors.ci_from(access, request.POST["ci"])
-            if ci != ticket.ci:
-                changes["ci"] = ci
-        if "assignee" in request.POST:
-            assignee_id = request.POST["assignee"]
-            assignee = (
-                ticket_workers(access.customer).filter(pk=assignee_id).first()
-                if assignee_id.isdigit()
-                else None
-            )
-            if assignee_id and assignee is None:
-                raise ValidationError({"assignee": ["That person cannot work this customer's tickets."]})
-            if assignee != ticket.assignee:
-                changes["assignee"] = assignee
+        cleaned(form)
+        changes = form.changes()
         ticket = workflows.ticket_update(
-            customer=access.customer,
-            ticket=ticket,
-            by=access.user,
-            changes=workflows.TicketChanges(**changes),
+            customer=access.customer, ticket=ticket, by=access.user, changes=changes
         )
         if changes:
             messages.success(request, "Ticket updated.")
@@ -189,18 +170,21 @@ def _ticket_url(access: CustomerAccess, ticket_id: int) -> str:
 
 
 def post_reply(
-    request: AuthenticatedHttpRequest, access: CustomerAccess, ticket: Ticket, *, public: bool
+    request: AuthenticatedHttpRequest, access: CustomerAccess, ticket: Ticket, *, agent_side: bool
 ) -> tuple[int, list[str]] | None:
-    """Add the posted reply (``body``, ``attachments``) to the ticket, for the console and the
-    portal alike; the refusal as (status, sentences), or None when it was added."""
+    """Add the posted reply (``body``, ``attachments``; on the console also ``visibility``) to
+    the ticket, for the console and the portal alike; the refusal as (status, sentences), or
+    None when it was added."""
+    form = ReplyForm(request.POST, request.FILES)
     try:
+        data = cleaned(form)
         workflows.comment_add(
             customer=access.customer,
             ticket=ticket,
             by=access.user,
-            body=request.POST.get("body", ""),
-            public=public,
-            attachments=request.FILES.getlist("attachments"),
+            body=data["body"],
+            public=form.public or not agent_side,
+            attachments=data["attachments"],
         )
     except WORKFLOW_ERRORS as exc:
         return problem_of(exc)
@@ -212,13 +196,13 @@ def post_reply(
 def ticket_reply(request: AuthenticatedHttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
     """A public reply or, with ``private`` ticked, a private note."""
     ticket = selectors.ticket_for(access, ticket_id)
-    public = request.POST.get("visibility", "public") != "private"
-    if refused := post_reply(request, access, ticket, public=public):
+    if refused := post_reply(request, access, ticket, agent_side=True):
         status, problems = refused
         context = _ticket_context(access, selectors.ticket_for(access, ticket_id))
-        context |= {"reply_errors": problems, "draft": request.POST.get("body", "")}
+        context |= {"reply_errors": problems, "draft": ReplyForm(request.POST).data.get("body", "")}
         return render(request, "console/ticket.html", context, status=status)
-    messages.success(request, "Note added." if request.POST.get("visibility") == "private" else "Reply sent.")
+    private = ReplyForm(request.POST).data.get("visibility") == "private"
+    messages.success(request, "Note added." if private else "Reply sent.")
     return HttpResponseRedirect(_ticket_url(access, ticket.pk) + "#thread-end")
 
 
@@ -235,22 +219,11 @@ def ticket_new(request: AuthenticatedHttpRequest, access: CustomerAccess) -> Htt
     }
     if request.method != "POST":
         return render(request, "console/ticket_new.html", context)
-    requester = people.filter(pk=request.POST.get("requester") or 0).first()
-    assignee = ticket_workers(access.customer).filter(pk=request.POST.get("assignee") or 0).first()
+    form = ConsoleTicketForm(request.POST, request.FILES, access=access)
     try:
-        ci = cmdb_selectors.ci_from(access, request.POST.get("ci"))
+        data = cleaned(form)
         ticket = workflows.ticket_create(
-            customer=access.customer,
-            by=access.user,
-            new=workflows.NewTicket(
-                subject=request.POST.get("subject", ""),
-                description=request.POST.get("description", ""),
-                priority=request.POST.get("priority", Priority.P3),
-                requester=requester,
-                assignee=assignee,
-                ci=ci,
-            ),
-            attachments=request.FILES.getlist("attachments"),
+            customer=access.customer, by=access.user, new=form.new_ticket(), attachments=data["attachments"]
         )
     except WORKFLOW_ERRORS as exc:
         status, context["errors"] = problem_of(exc)

@@ -19,12 +19,13 @@ from django.views.decorators.http import require_POST
 
 from cmdb import selectors as cmdb_selectors
 from serviflow.http import AuthenticatedHttpRequest
-from serviflow.pages import WORKFLOW_ERRORS, portal_page, problem_of
+from serviflow.pages import WORKFLOW_ERRORS, cleaned, portal_page, problem_of
 from sla.presenters import portal_sla
 from tenants.access import CustomerAccess
 from tickets import selectors, workflows
 from tickets.attachments import attachment_response
 from tickets.console import post_reply
+from tickets.forms import PortalTicketForm, ReplyForm, StatusForm
 from tickets.index.services import ticket_prefix
 from tickets.models import Priority, Status
 
@@ -62,18 +63,11 @@ def ticket_new(request: AuthenticatedHttpRequest, access: CustomerAccess) -> Htt
     }
     if request.method != "POST":
         return render(request, "portal/ticket_new.html", context)
+    form = PortalTicketForm(request.POST, request.FILES, access=access)
     try:
-        ci = cmdb_selectors.ci_from(access, request.POST.get("ci"))
+        data = cleaned(form)
         ticket = workflows.ticket_create(
-            customer=access.customer,
-            by=access.user,
-            new=workflows.NewTicket(
-                subject=request.POST.get("subject", ""),
-                description=request.POST.get("description", ""),
-                priority=request.POST.get("priority", Priority.P3),
-                ci=ci,
-            ),
-            attachments=request.FILES.getlist("attachments"),
+            customer=access.customer, by=access.user, new=form.new_ticket(), attachments=data["attachments"]
         )
     except WORKFLOW_ERRORS as exc:
         status, context["errors"] = problem_of(exc)
@@ -101,11 +95,11 @@ def ticket_detail(request: AuthenticatedHttpRequest, access: CustomerAccess, tic
 @portal_page
 def ticket_reply(request: AuthenticatedHttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
     ticket = selectors.ticket_for(access, ticket_id)
-    if refused := post_reply(request, access, ticket, public=True):
+    if refused := post_reply(request, access, ticket, agent_side=False):
         status, problems = refused
         context = _context(access, ticket_id) | {
             "reply_errors": problems,
-            "draft": request.POST.get("body", ""),
+            "draft": ReplyForm(request.POST).data.get("body", ""),
         }
         return render(request, "portal/ticket.html", context, status=status)
     messages.success(request, "Your reply was sent.")
@@ -117,8 +111,8 @@ def ticket_reply(request: AuthenticatedHttpRequest, access: CustomerAccess, tick
 def ticket_status(request: AuthenticatedHttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
     """Reopen or close a resolved ticket (the only status changes a customer makes)."""
     ticket = selectors.ticket_for(access, ticket_id)
-    wanted = request.POST.get("status", "")
     try:
+        wanted = cleaned(StatusForm(request.POST))["status"]
         workflows.ticket_transition(customer=access.customer, ticket=ticket, by=access.user, status=wanted)
     except WORKFLOW_ERRORS as exc:
         status, problems = problem_of(exc)

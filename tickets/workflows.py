@@ -45,6 +45,7 @@ from tickets.models import (
 from tickets.sla.policy import ticket_resolution
 
 MAX_BODY = 50_000
+MAX_SUBJECT = 200
 
 
 def party_of(user: User) -> str:
@@ -146,7 +147,7 @@ def ticket_create(
 ) -> Ticket:
     """Open a ticket. ``by`` None means a named background job (see ``audit.context``)."""
     require_schema(customer, "tickets")
-    subject = _clean_text(new.subject, field="subject", max_length=200)
+    subject = _clean_text(new.subject, field="subject", max_length=MAX_SUBJECT)
     description = _clean_text(new.description, field="description", max_length=MAX_BODY, required=False)
     _check_priority(new.priority)
     requester, requester_user = _resolve_requester(customer, by, new.requester)

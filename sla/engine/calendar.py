@@ -26,7 +26,8 @@ from itertools import pairwise
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from core.parsers import zone_names
+from core.errors import RuleViolation
+from core.parsers import LATEST, zone_names
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MICROS = 1_000_000
@@ -40,6 +41,22 @@ _TIME = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 
 # weekday (0 = Monday) -> sorted, non-overlapping (start minute, end minute) pairs
 WeeklyHours = tuple[tuple[tuple[int, int], ...], ...]
+
+
+class DueOutOfRange(RuleViolation):
+    """Business time that would run past ``core.parsers.LATEST``: a profile open so rarely, or a
+    target so long, that no due time can be given. Policies are refused at save time when they
+    would come near it (``sla.services``); this keeps the arithmetic itself from overflowing."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "sla_out_of_range",
+            f"This SLA would put a due time after {LATEST:%Y}; its business hours open too rarely "
+            "for its targets. Change the policy or its business hours.",
+        )
+
+
+_LAST_MONDAY = LATEST.date().toordinal()
 
 
 class ProfileError(ValueError):
@@ -148,6 +165,8 @@ class BusinessCalendar:
             if remaining <= week.total - used:
                 return from_micros(week.instant_at(used + remaining))
             remaining -= week.total - used
+            if week.monday > _LAST_MONDAY:
+                raise DueOutOfRange
             week, used = self._week(week.monday + 7), 0
             empty = 0 if week.total else empty + 1
         raise ProfileError(
