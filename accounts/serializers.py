@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from accounts.models import Licence, User, UserKind
 from accounts.services import PERMISSION_SCOPES, AgentChanges
+from serviflow.api.serializers import InputModelSerializer, InputSerializer
 from tenants.models import Customer
 
 
@@ -21,7 +22,7 @@ class MeSerializer(serializers.ModelSerializer[User]):
         read_only_fields = fields
 
 
-class TokenRequestSerializer(serializers.Serializer[Any]):
+class TokenRequestSerializer(InputSerializer):
     email = serializers.CharField(max_length=254)
     password = serializers.CharField(max_length=256, trim_whitespace=False, style={"input_type": "password"})
     name = serializers.CharField(max_length=100, required=False, default="API token")
@@ -59,7 +60,7 @@ class PermissionsField(serializers.DictField):
     child = serializers.CharField()
 
 
-class AgentSerializer(serializers.ModelSerializer[User]):
+class AgentSerializer(InputModelSerializer):
     licence = serializers.ChoiceField(choices=Licence.choices, default=Licence.FULL_TIME)
     is_admin = serializers.BooleanField(default=False)
     customers = CustomerSlugsField(required=False)

@@ -15,6 +15,7 @@ from billing import services
 from billing.filtersets import ConsumptionFilterSet
 from billing.models import Channel, DayPassConsumption, DayPassPurchase
 from billing.reports import licence_report, month_of
+from serviflow.api.serializers import InputModelSerializer
 from serviflow.api.views import ApiView, ApiViewSet
 from serviflow.filters import FilterBackend
 from serviflow.http import ApiRequest
@@ -47,7 +48,7 @@ class DayPassPoolView(ApiView):
         return Response(PoolSerializer(data).data)
 
 
-class PurchaseSerializer(serializers.ModelSerializer[DayPassPurchase]):
+class PurchaseSerializer(InputModelSerializer):
     bought_by = serializers.EmailField(source="bought_by.email", read_only=True)
     balance = serializers.SerializerMethodField()
 

@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from cmdb.models import CiRelation, CiStatus, CiType, ConfigurationItem, RelationKind
 from cmdb.selectors import EffectivePolicy, effective_policy
+from serviflow.api.serializers import InputSerializer
 from sla.serializers import PolicyField
 
 EFFECTIVE_SLA_SCHEMA = {
@@ -68,7 +69,7 @@ class CiSerializer(serializers.ModelSerializer[ConfigurationItem]):
         return (known.get(ci.pk) or effective_policy(ci)).as_dict()
 
 
-class CiWriteSerializer(serializers.Serializer[Any]):
+class CiWriteSerializer(InputSerializer):
     """Input of create and PATCH; references are resolved inside the customer by the view."""
 
     name = serializers.CharField(max_length=100)
@@ -103,7 +104,7 @@ class CiRelationSerializer(serializers.ModelSerializer[CiRelation]):
         return f"{relation.source.name} {RelationKind(relation.kind).label} {relation.target.name}"
 
 
-class CiRelationWriteSerializer(serializers.Serializer[Any]):
+class CiRelationWriteSerializer(InputSerializer):
     kind = serializers.ChoiceField(choices=RelationKind.choices)
     target = serializers.CharField(help_text="The other CI of this customer: id or name.")
     direction = serializers.ChoiceField(

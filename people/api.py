@@ -18,12 +18,13 @@ from people.services import (
     customer_user_create,
     customer_user_update,
 )
+from serviflow.api.serializers import InputModelSerializer
 from serviflow.api.views import CustomerScopedViewSet
 from sla.serializers import PolicyField
 from tenants.access import CustomerAccess
 
 
-class CustomerUserSerializer(serializers.ModelSerializer[CustomerUser]):
+class CustomerUserSerializer(InputModelSerializer):
     email = serializers.EmailField(source="user.email", max_length=254)
     name = serializers.CharField(source="user.name", max_length=150)
     role = serializers.ChoiceField(

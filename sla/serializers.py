@@ -23,6 +23,7 @@ from rest_framework import serializers
 
 from core.parsers import is_id
 from serviflow.api.fields import InstantField
+from serviflow.api.serializers import InputModelSerializer, InputSerializer
 from sla.engine.calendar import WEEKDAYS, ProfileError, calendar_for
 from sla.engine.clocks import CLOCK_STATE
 from sla.engine.keeping import PolicyTargetsMissing, targets_of
@@ -102,7 +103,7 @@ class TargetsField(serializers.JSONField):
     pass
 
 
-class BusinessHoursSerializer(serializers.ModelSerializer[BusinessHours]):
+class BusinessHoursSerializer(InputModelSerializer):
     """A business-hours profile: ``timezone`` (IANA), weekly ``schedule``, ``holidays``."""
 
     name = serializers.CharField(max_length=100)
@@ -116,7 +117,7 @@ class BusinessHoursSerializer(serializers.ModelSerializer[BusinessHours]):
         read_only_fields = ["id"]
 
 
-class FillHolidaysSerializer(serializers.Serializer[Any]):
+class FillHolidaysSerializer(InputSerializer):
     """``{country, years: "2026-2028"}`` or ``{country, from: 2026, to: 2028}``; optionally a
     ``subdivision`` (GB: ENG, SCT, WLS, NIR; US: states...)."""
 
@@ -145,7 +146,7 @@ class FillHolidaysSerializer(serializers.Serializer[Any]):
         return attrs
 
 
-class SlaPolicySerializer(serializers.ModelSerializer[SlaPolicy]):
+class SlaPolicySerializer(InputModelSerializer):
     """An SLA policy: ``targets`` per priority in business minutes, on ``business_hours`` (a
     profile id, or null for 24x7), ``warning_percent`` of a target, ``is_default``."""
 
@@ -171,12 +172,12 @@ class SlaPolicySerializer(serializers.ModelSerializer[SlaPolicy]):
 # --- the engine on given instants (POST /api/v1/sla/simulate/) -----------------------------------
 
 
-class SimulateEventSerializer(serializers.Serializer[Any]):
+class SimulateEventSerializer(InputSerializer):
     at = InstantField()
     status = serializers.ChoiceField(choices=sorted(CLOCK_STATE))
 
 
-class SimulateSerializer(serializers.Serializer[Any]):
+class SimulateSerializer(InputSerializer):
     """Either ``policy`` (an id) or ``targets`` (with ``business_hours``: an id, null for 24x7, or
     an inline ``{timezone, schedule, holidays}``)."""
 
@@ -265,7 +266,7 @@ def _profile(value: Any) -> dict[str, Any] | None:
     return {name: value.get(name) for name in ("timezone", "schedule", "holidays")}
 
 
-class ReapplySerializer(serializers.Serializer[Any]):
+class ReapplySerializer(InputSerializer):
     confirm = serializers.CharField(
         required=False, help_text="The fingerprint of the preview to apply; without it, only the preview."
     )

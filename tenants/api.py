@@ -9,6 +9,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from serviflow.api.serializers import InputModelSerializer
 from serviflow.api.views import ApiViewSet
 from sla.models import BusinessHours, SlaPolicy
 from tenants.access import Reach, customers_visible_to
@@ -22,7 +23,7 @@ from tenants.services import (
 )
 
 
-class CustomerSerializer(serializers.ModelSerializer[Customer]):
+class CustomerSerializer(InputModelSerializer):
     slug = serializers.CharField(max_length=40)
     timezone = serializers.CharField(max_length=64, default="UTC")
     default_sla = serializers.PrimaryKeyRelatedField(

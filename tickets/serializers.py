@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from audit.models import AuditEntry
+from serviflow.api.serializers import InputModelSerializer, InputSerializer
 from sla.engine.keeping import sla_block
 from sla.models import PolicySource
 from sla.serializers import PolicyField
@@ -107,7 +108,9 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
         return None if block is None else dict(SlaBlockSerializer(block).data)
 
 
-class TicketCreateSerializer(serializers.Serializer[Any]):
+class TicketCreateSerializer(InputSerializer):
+    accepts = ("attachments",)  # multipart files, read by the view
+
     subject = serializers.CharField(max_length=200)
     description = serializers.CharField(max_length=50_000, allow_blank=True, required=False, default="")
     priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.P3)
@@ -121,7 +124,7 @@ class TicketCreateSerializer(serializers.Serializer[Any]):
     )
 
 
-class TicketUpdateSerializer(serializers.Serializer[Any]):
+class TicketUpdateSerializer(InputSerializer):
     status = serializers.ChoiceField(choices=Status.choices, required=False)
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
     assignee = serializers.CharField(
@@ -159,7 +162,9 @@ class AuthorSerializer(serializers.Serializer[Any]):
     name = serializers.CharField()
 
 
-class CommentSerializer(serializers.ModelSerializer[Comment]):
+class CommentSerializer(InputModelSerializer):
+    accepts = ("attachments",)  # multipart files, read by the view
+
     author = AuthorSerializer(read_only=True)
     attachments = AttachmentSerializer(many=True, read_only=True)
 
