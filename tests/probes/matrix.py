@@ -68,10 +68,15 @@ PK_KINDS: dict[str, str] = {
     "api:business-hours-fill-holidays": "business_hours",
     "api:sla-policy-detail": "sla_policy",
 }
-# Routes whose audience is narrower than "whoever may see the object": anyone else gets 404 too.
+# Routes whose audience is narrower than "whoever may see the object": anyone else gets 404 too
+# (a refusal by role that an unknown id gets as well is accepted from the customer's own people).
 ROUTE_AUDIENCE: dict[str, frozenset[str]] = {
     "api:sla-reapply": STAFF,  # the provider's action on a customer: its own people never see it
     "console-sla-reapply": STAFF,
+}
+# The same, for the writes (any method but GET) of a route.
+WRITE_AUDIENCE: dict[str, frozenset[str]] = {
+    "api:customer-detail": STAFF,  # a customer's people read their customer; the provider changes it
 }
 
 HIDDEN, SIGNED_OUT, COLLISION, THROUGH = "hidden", "signed out", "collision", "through"
@@ -172,15 +177,21 @@ def _inside(caller: str, customer: str | None) -> bool:
     return customer is not None and (caller in MEMBERS[customer] or caller in CUSTOMER_PEOPLE[customer])
 
 
-def _sees(world: World, caller: str, route: Route, combo: tuple[Instance, ...]) -> bool:
+def _sees(world: World, caller: str, route: Route, method: str, combo: tuple[Instance, ...]) -> bool:
     audience = ROUTE_AUDIENCE.get(route.name)
+    if audience is not None and caller not in audience:
+        return False
+    audience = WRITE_AUDIENCE.get(route.name) if method != "GET" else None
     if audience is not None and caller not in audience:
         return False
     return all(caller in instance.seen_by for instance in combo)
 
 
-def _expectations(world: World, route: Route, combo: tuple[Instance, ...]) -> list[tuple[str, str, str]]:
-    """(caller, host, expectation) for every caller of the route's family and one object choice."""
+def _expectations(
+    world: World, route: Route, method: str, combo: tuple[Instance, ...]
+) -> list[tuple[str, str, str]]:
+    """(caller, host, expectation) for every caller of the route's family, one method and one
+    choice of objects."""
     customer = next((instance.customer for instance in combo if instance.customer), None)
     link = next((instance for instance in combo if instance.host), None)
     if link is not None:  # the link is the credential: who asks does not matter, the host does
@@ -188,7 +199,7 @@ def _expectations(world: World, route: Route, combo: tuple[Instance, ...]) -> li
         return [(ANONYMOUS, host, THROUGH if host == link.host else HIDDEN) for host in hosts]
     found = []
     for caller in callers_of(route.family):
-        sees = THROUGH if _sees(world, caller, route, combo) else HIDDEN
+        sees = THROUGH if _sees(world, caller, route, method, combo) else HIDDEN
         if route.family != PORTAL:
             found.append((caller, CONSOLE_HOST, SIGNED_OUT if caller == ANONYMOUS else sees))
             continue
@@ -211,12 +222,11 @@ def probes_for(world: World, route: Route) -> list[Probe]:
     for combo in _combos(world, kinds):
         path = _path(route, kinds, combo)
         customer = next((instance.customer for instance in combo if instance.customer), None)
-        for caller, host, expect in _expectations(world, route, combo):
-            inside = expect == HIDDEN and _inside(caller, customer)
-            unknown = _path(route, kinds, combo, unknown=True) if inside else None
-            probes.extend(
-                Probe(caller, method, host, path, expect, combo, unknown) for method in route.methods
-            )
+        for method in route.methods:
+            for caller, host, expect in _expectations(world, route, method, combo):
+                inside = expect == HIDDEN and _inside(caller, customer)
+                unknown = _path(route, kinds, combo, unknown=True) if inside else None
+                probes.append(Probe(caller, method, host, path, expect, combo, unknown))
     return probes
 
 
