@@ -488,9 +488,15 @@ def simulator(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not problems:
         serializer = SimulateSerializer(data=data)
         if serializer.is_valid():
-            result = simulation_json(serializer.simulation())
-            context["result"] = result
-            context["clocks"] = [(CLOCK_LABELS[name], result[name]) for name in (FIRST_RESPONSE, RESOLUTION)]
+            try:
+                result = simulation_json(serializer.simulation())
+            except RuleViolation as exc:  # a due time past the supported range
+                problems = problem_of(exc)[1]
+            else:
+                context["result"] = result
+                context["clocks"] = [
+                    (CLOCK_LABELS[name], result[name]) for name in (FIRST_RESPONSE, RESOLUTION)
+                ]
         else:
             problems = [_line_named(sentence, lines) for sentence in _sentences(serializer.errors)]
     context["errors"] = problems

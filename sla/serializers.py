@@ -29,7 +29,7 @@ from sla.engine.clocks import CLOCK_STATE
 from sla.engine.keeping import PolicyTargetsMissing, targets_of
 from sla.engine.simulate import MAX_EVENTS, Simulation, StatusEvent, simulate
 from sla.models import PRIORITIES, BusinessHours, SlaPolicy
-from sla.services import TARGET_CLOCKS, years_parse
+from sla.services import MAX_TARGET_MINUTES, TARGET_CLOCKS, years_parse
 from tenants.access import require_sets_policies
 
 
@@ -217,8 +217,10 @@ class SimulateSerializer(InputSerializer):
             targets = targets_of(attrs["snapshot"], attrs["priority"])
         except PolicyTargetsMissing as exc:
             raise serializers.ValidationError({"targets": [str(exc)]}) from None
-        if any(value <= 0 for value in targets.values()):
-            raise serializers.ValidationError({"targets": ["Targets are positive whole minutes."]})
+        if any(not 1 <= value <= MAX_TARGET_MINUTES for value in targets.values()):
+            raise serializers.ValidationError(
+                {"targets": [f"Targets are whole minutes between 1 and {MAX_TARGET_MINUTES} (365 days)."]}
+            )
         events = attrs.get("events") or []
         if len(events) > MAX_EVENTS:
             raise serializers.ValidationError({"events": [f"At most {MAX_EVENTS} events."]})
