@@ -226,7 +226,10 @@ def parse_month(value: object, *, field: str = "month") -> date:
     match = _MONTH.fullmatch(text)
     if match is None or not 1 <= int(match.group(2)) <= 12:
         raise _refuse(field, f"Use the form YYYY-MM, e.g. 2026-11 (got {text[:20]!r}).")
-    first = date(int(match.group(1)), int(match.group(2)), 1)
+    year = int(match.group(1))
+    if not EARLIEST.year <= year < LATEST.year:
+        raise _refuse(field, f"Must be between {EARLIEST:%Y-%m} and {LATEST:%Y-%m}.")
+    first = date(year, int(match.group(2)), 1)
     if not EARLIEST.date() <= first < LATEST.date():
         raise _refuse(field, f"Must be between {EARLIEST:%Y-%m} and {LATEST:%Y-%m}.")
     return first

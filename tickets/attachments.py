@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
@@ -48,9 +48,26 @@ ALLOWED_TYPES: dict[str, str] = {
 }
 
 
+MAX_NAME_CHARS = 200  # the name people see (Attachment.filename)
+# The name on disk, in UTF-8 bytes: well under the 255 bytes file systems allow per name (200
+# non-ASCII characters are 400 bytes or more). The name people see is kept in full.
+MAX_STORED_NAME_BYTES = 120
+
+
 def clean_filename(name: str) -> str:
     base = PurePosixPath(name.replace("\\", "/")).name.strip().replace("\x00", "")
-    return base[:200] or "file"
+    return base[:MAX_NAME_CHARS] or "file"
+
+
+def stored_name(name: str) -> str:
+    """``name`` cut to ``MAX_STORED_NAME_BYTES`` in UTF-8 for the disk, keeping its extension
+    (and never cutting a character in half)."""
+    path = PurePosixPath(name)
+    suffix = path.suffix if len(path.suffix.encode()) <= 16 else ""
+    room = MAX_STORED_NAME_BYTES - len(suffix.encode())
+    stem = name[: len(name) - len(suffix)] if suffix else name
+    cut = stem.encode()[:room].decode(errors="ignore").rstrip(". ") or "file"
+    return cut + suffix
 
 
 def attachments_check(*, customer: Customer, files: Sequence[UploadedFile]) -> None:
@@ -85,7 +102,17 @@ def stored_files() -> Iterator[list[str]]:
     except BaseException:
         for name in written:
             default_storage.delete(name)
+            _remove_empty_folder(name)
         raise
+
+
+def _remove_empty_folder(name: str) -> None:
+    """The per-file folder (``.../<random>/<name>``) goes with its file."""
+    try:
+        folder = Path(default_storage.path(name)).parent
+        folder.rmdir()  # only if empty
+    except (NotImplementedError, OSError):
+        pass
 
 
 def attachments_store(
@@ -107,8 +134,11 @@ def attachments_store(
             size=upload.size or 0,
             uploaded_by=by,
         )
-        attachment.file.save(name, upload, save=False)
-        written.append(attachment.file.name)
+        try:
+            attachment.file.save(stored_name(name), upload, save=False)
+        finally:
+            if attachment.file.name:
+                written.append(attachment.file.name)
         attachment.save()
         stored.append(attachment)
     return stored
