@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.forms import LEVEL_LABELS, SCOPE_LABELS, AgentForm
-from accounts.models import AgentMembership, Licence, User, UserKind
+from accounts.models import Licence, User, UserKind
 from accounts.services import (
     PERMISSION_SCOPES,
     agent_create,
@@ -28,7 +28,7 @@ from accounts.services import (
 from core.parsers import zone_names
 from serviflow.http import AuthenticatedHttpRequest
 from serviflow.pages import WORKFLOW_ERRORS, problem_of, provider_page
-from tenants.access import scope_level
+from tenants.access import memberships_visible_to, scope_level
 
 AGENTS_PAGE_SIZE = 50
 STATES = {"active": True, "deactivated": False, "all": None}
@@ -38,9 +38,10 @@ def _can_edit(request: AuthenticatedHttpRequest) -> bool:
     return bool(request.user.is_provider_admin)
 
 
-def _agents() -> QuerySet[User]:
-    """Provider admins and agents, with their customers in one more query."""
-    memberships = AgentMembership.objects.select_related("customer").order_by("customer__name")
+def _agents(viewer: User) -> QuerySet[User]:
+    """Provider admins and agents, with their customers in one more query: those ``viewer``
+    sees themselves (an agent is not told which other customers a colleague works for)."""
+    memberships = memberships_visible_to(viewer).select_related("customer").order_by("customer__name")
     return User.objects.filter(kind__in=[UserKind.PROVIDER_ADMIN, UserKind.AGENT]).prefetch_related(
         Prefetch("memberships", queryset=memberships)
     )
@@ -50,10 +51,10 @@ def _agent_url(agent: User) -> str:
     return reverse("console-agent", args=[agent.pk])
 
 
-def agents_filtered(params: QueryDict) -> QuerySet[User]:
+def agents_filtered(params: QueryDict, viewer: User) -> QuerySet[User]:
     """The list's filters: ``licence`` (full_time, occasional), ``state`` (active by default,
     deactivated, all) and ``search`` (part of a name or email). ValidationError names a bad one."""
-    agents = _agents()
+    agents = _agents(viewer)
     licence = params.get("licence", "")
     if licence:
         if licence not in Licence.values:
@@ -83,7 +84,7 @@ def agent_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     }
     status = 200
     try:
-        page = Paginator(agents_filtered(params), AGENTS_PAGE_SIZE).get_page(params.get("page"))
+        page = Paginator(agents_filtered(params, request.user), AGENTS_PAGE_SIZE).get_page(params.get("page"))
     except ValidationError as exc:
         status, context["errors"] = problem_of(exc)
     else:
@@ -131,7 +132,7 @@ def agent_new(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @provider_page
 def agent_detail(request: AuthenticatedHttpRequest, agent_id: int) -> HttpResponse:
-    agent = get_object_or_404(_agents(), pk=agent_id)
+    agent = get_object_or_404(_agents(request.user), pk=agent_id)
     if not _can_edit(request):
         return _agent_page(request, agent, None)
     form = AgentForm(request.POST or None, agent=agent)
@@ -140,7 +141,8 @@ def agent_detail(request: AuthenticatedHttpRequest, agent_id: int) -> HttpRespon
             agent_update(agent=agent, changes=form.changes())
         except WORKFLOW_ERRORS as exc:
             form.add_workflow_error(exc)
-            agent = get_object_or_404(_agents(), pk=agent_id)  # the refused values were never saved
+            # the refused values were never saved
+            agent = get_object_or_404(_agents(request.user), pk=agent_id)
         else:
             messages.success(request, f"Agent {agent.name} saved.")
             return HttpResponseRedirect(_agent_url(agent))
@@ -150,7 +152,7 @@ def agent_detail(request: AuthenticatedHttpRequest, agent_id: int) -> HttpRespon
 @require_POST
 @provider_page
 def agent_deactivate(request: AuthenticatedHttpRequest, agent_id: int) -> HttpResponse:
-    agent = get_object_or_404(_agents(), pk=agent_id)
+    agent = get_object_or_404(_agents(request.user), pk=agent_id)
     if agent.pk == request.user.pk:
         messages.error(request, "You cannot deactivate yourself.")
         return HttpResponseRedirect(_agent_url(agent))
@@ -162,7 +164,7 @@ def agent_deactivate(request: AuthenticatedHttpRequest, agent_id: int) -> HttpRe
 @require_POST
 @provider_page
 def agent_reactivate(request: AuthenticatedHttpRequest, agent_id: int) -> HttpResponse:
-    agent = get_object_or_404(_agents(), pk=agent_id)
+    agent = get_object_or_404(_agents(request.user), pk=agent_id)
     person_reactivate(user=agent)
     messages.success(request, f"{agent.name} reactivated. Their old API tokens stay revoked.")
     return HttpResponseRedirect(_agent_url(agent))
