@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, status
 from rest_framework.exceptions import NotAuthenticated, PermissionDenied, Throttled
@@ -32,7 +32,7 @@ from audit.middleware import client_ip
 from audit.models import Channel
 from serviflow.api.views import ApiView, ApiViewSet
 from serviflow.http import ApiRequest
-from tenants.access import Reach
+from tenants.access import Reach, memberships_visible_to
 
 
 class InvalidCredentialsError(NotAuthenticated):
@@ -101,7 +101,8 @@ class AgentViewSet(
     mixins.DestroyModelMixin,
     ApiViewSet,
 ):
-    """Provider admins and agents. Provider admins write; agents read."""
+    """Provider admins and agents. Provider admins write; agents read, and see in another
+    agent's ``customers`` only the customers they see themselves."""
 
     serializer_class = AgentSerializer
     read_reach, write_reach = Reach.STAFF, Reach.ADMIN
@@ -110,9 +111,10 @@ class AgentViewSet(
     def get_queryset(self) -> QuerySet[User]:
         if getattr(self, "swagger_fake_view", False):
             return User.objects.none()
+        memberships = memberships_visible_to(self.caller).select_related("customer")
         return (
             User.objects.filter(kind__in=[UserKind.PROVIDER_ADMIN, UserKind.AGENT])
-            .prefetch_related("memberships__customer")
+            .prefetch_related(Prefetch("memberships", queryset=memberships))
             .order_by("email")
         )
 

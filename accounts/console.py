@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from accounts.filtersets import AgentFilterSet
 from accounts.forms import LEVEL_LABELS, SCOPE_LABELS, AgentForm
-from accounts.models import AgentMembership, Licence, User, UserKind
+from accounts.models import Licence, User, UserKind
 from accounts.services import (
     PERMISSION_SCOPES,
     agent_create,
@@ -30,7 +30,7 @@ from core.parsers import zone_names
 from serviflow.filters import filtered
 from serviflow.http import AuthenticatedHttpRequest
 from serviflow.pages import WORKFLOW_ERRORS, problem_of, provider_page
-from tenants.access import scope_level
+from tenants.access import memberships_visible_to, scope_level
 
 AGENTS_PAGE_SIZE = 50
 
@@ -39,9 +39,10 @@ def _can_edit(request: AuthenticatedHttpRequest) -> bool:
     return bool(request.user.is_provider_admin)
 
 
-def _agents() -> QuerySet[User]:
-    """Provider admins and agents, with their customers in one more query."""
-    memberships = AgentMembership.objects.select_related("customer").order_by("customer__name")
+def _agents(viewer: User) -> QuerySet[User]:
+    """Provider admins and agents, with their customers in one more query: those ``viewer``
+    sees themselves (an agent is not told which other customers a colleague works for)."""
+    memberships = memberships_visible_to(viewer).select_related("customer").order_by("customer__name")
     return User.objects.filter(kind__in=[UserKind.PROVIDER_ADMIN, UserKind.AGENT]).prefetch_related(
         Prefetch("memberships", queryset=memberships)
     )
@@ -65,7 +66,7 @@ def agent_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     }
     status = 200
     try:
-        agents = filtered(AgentFilterSet, params, _agents())
+        agents = filtered(AgentFilterSet, params, _agents(request.user))
         page = Paginator(agents, AGENTS_PAGE_SIZE).get_page(params.get("page"))
     except ValidationError as exc:
         status, context["errors"] = problem_of(exc)
@@ -114,7 +115,7 @@ def agent_new(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @provider_page
 def agent_detail(request: AuthenticatedHttpRequest, agent_id: int) -> HttpResponse:
-    agent = get_object_or_404(_agents(), pk=agent_id)
+    agent = get_object_or_404(_agents(request.user), pk=agent_id)
     if not _can_edit(request):
         return _agent_page(request, agent, None)
     form = AgentForm(request.POST or None, agent=agent)
@@ -123,7 +124,8 @@ def agent_detail(request: AuthenticatedHttpRequest, agent_id: int) -> HttpRespon
             agent_update(agent=agent, changes=form.changes())
         except WORKFLOW_ERRORS as exc:
             form.add_workflow_error(exc)
-            agent = get_object_or_404(_agents(), pk=agent_id)  # the refused values were never saved
+            # the refused values were never saved
+            agent = get_object_or_404(_agents(request.user), pk=agent_id)
         else:
             messages.success(request, f"Agent {agent.name} saved.")
             return HttpResponseRedirect(_agent_url(agent))
@@ -133,7 +135,7 @@ def agent_detail(request: AuthenticatedHttpRequest, agent_id: int) -> HttpRespon
 @require_POST
 @provider_page
 def agent_deactivate(request: AuthenticatedHttpRequest, agent_id: int) -> HttpResponse:
-    agent = get_object_or_404(_agents(), pk=agent_id)
+    agent = get_object_or_404(_agents(request.user), pk=agent_id)
     if agent.pk == request.user.pk:
         messages.error(request, "You cannot deactivate yourself.")
         return HttpResponseRedirect(_agent_url(agent))
@@ -145,7 +147,7 @@ def agent_deactivate(request: AuthenticatedHttpRequest, agent_id: int) -> HttpRe
 @require_POST
 @provider_page
 def agent_reactivate(request: AuthenticatedHttpRequest, agent_id: int) -> HttpResponse:
-    agent = get_object_or_404(_agents(), pk=agent_id)
+    agent = get_object_or_404(_agents(request.user), pk=agent_id)
     person_reactivate(user=agent)
     messages.success(request, f"{agent.name} reactivated. Their old API tokens stay revoked.")
     return HttpResponseRedirect(_agent_url(agent))

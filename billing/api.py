@@ -156,6 +156,9 @@ class AgentLineSerializer(serializers.Serializer[Any]):
     name = serializers.CharField()
     licence = serializers.CharField()
     is_admin = serializers.BooleanField()
+    customer = serializers.CharField(
+        allow_null=True, help_text="A customer's own agent: that customer's slug (a full-time licence)"
+    )
     passes = serializers.IntegerField()
     pass_days = serializers.ListField(child=serializers.DateField())
     passes_cost = serializers.DecimalField(max_digits=14, decimal_places=2)

@@ -1,10 +1,14 @@
 """The licence report of one month: what the provider pays for, and what it could pay less for.
 
 Full-time agents (provider admins included) are counted once each, however many customers they
-work for; occasional agents cost the passes they used. Where an occasional agent's passes in the
-month cost more than a full-time licence, the report recommends converting them; where a
-full-time agent worked on so few days of a finished month that passes would have cost less, it
-recommends the reverse (never for provider admins, who are full-time by definition).
+work for; occasional agents cost the passes they used. Customers' own agents (customer users with
+the agent role) are agents too: each is one full-time licence (they have no licence type of their
+own and never use day passes), listed with their customer and never advised to convert.
+
+Where an occasional agent's passes in the month cost more than a full-time licence, the report
+recommends converting them; where a full-time agent worked on so few days of a finished month
+that passes would have cost less, it recommends the reverse (never for provider admins, who are
+full-time by definition).
 """
 
 from __future__ import annotations
@@ -16,10 +20,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
-from accounts.models import Licence, User, UserKind
+from accounts.models import CustomerRole, Licence, User, UserKind
 from billing.models import AgentActivityDay, DayPassConsumption, DayPassPurchase
 from billing.services import pool
 from core.parsers import parse_month
@@ -60,14 +64,21 @@ class AgentLine:
     passes: list[date] = field(default_factory=list)  # local dates of the passes used
     active_days: list[date] = field(default_factory=list)  # full-time agents: days worked
 
+    @property
+    def licence(self) -> str:
+        """Customers' agents have no licence field: they are full-time agents of their company."""
+        return self.agent.licence or Licence.FULL_TIME
+
     def as_dict(self) -> dict[str, object]:
         price = Decimal(settings.DAY_PASS_PRICE)
+        customer = self.agent.customer
         return {
             "agent": self.agent.pk,
             "email": self.agent.email,
             "name": self.agent.name,
-            "licence": self.agent.licence,
+            "licence": self.licence,
             "is_admin": self.agent.kind == UserKind.PROVIDER_ADMIN,
+            "customer": customer.slug if customer is not None else None,
             "passes": len(self.passes),
             "pass_days": [day.isoformat() for day in self.passes],
             "passes_cost": str(price * len(self.passes)),
@@ -78,9 +89,8 @@ class AgentLine:
 def licence_report(month: Month) -> dict[str, object]:
     price, licence = Decimal(settings.DAY_PASS_PRICE), Decimal(settings.FULL_TIME_LICENCE_PRICE)
     staff = User.objects.filter(kind__in=[UserKind.PROVIDER_ADMIN, UserKind.AGENT])
-    lines: dict[int, AgentLine] = {
-        agent.pk: AgentLine(agent) for agent in staff.filter(is_active=True, licence=Licence.FULL_TIME)
-    }
+    full_time = [*staff.filter(is_active=True, licence=Licence.FULL_TIME), *customer_agents()]
+    lines: dict[int, AgentLine] = {agent.pk: AgentLine(agent) for agent in full_time}
     used = DayPassConsumption.objects.filter(local_date__gte=month.first, local_date__lt=month.after)
     per_day: dict[date, int] = defaultdict(int)
     users = {user.pk: user for user in staff.filter(pk__in=used.values("agent_id"))}
@@ -96,10 +106,10 @@ def licence_report(month: Month) -> dict[str, object]:
         bought_at__date__gte=month.first, bought_at__date__lt=month.after
     ).aggregate(total=Sum("quantity"))["total"]
     ordered = sorted(lines.values(), key=lambda line: (line.agent.name.lower(), line.agent.pk))
-    occasional = [line for line in ordered if line.agent.licence == Licence.OCCASIONAL]
+    occasional = [line for line in ordered if line.licence == Licence.OCCASIONAL]
     return {
         "month": month.label,
-        "full_time_agents": sum(1 for line in ordered if line.agent.licence == Licence.FULL_TIME),
+        "full_time_agents": sum(1 for line in ordered if line.licence == Licence.FULL_TIME),
         "occasional_agents": sum(1 for line in occasional if line.passes),
         "occasional_agents_total": staff.filter(is_active=True, licence=Licence.OCCASIONAL).count(),
         "day_passes_consumed": sum(per_day.values()),
@@ -112,6 +122,16 @@ def licence_report(month: Month) -> dict[str, object]:
         "by_day": [{"date": day.isoformat(), "passes": per_day.get(day, 0)} for day in month.days],
         "recommendations": _recommendations(ordered, month, price, licence),
     }
+
+
+def customer_agents() -> QuerySet[User]:
+    """Customers' own agents who can work: active people of active customers."""
+    return User.objects.filter(
+        kind=UserKind.CUSTOMER_USER,
+        customer_role=CustomerRole.AGENT,
+        is_active=True,
+        customer__is_active=True,
+    ).select_related("customer")
 
 
 def _recommendations(

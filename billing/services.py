@@ -12,6 +12,7 @@ consuming transaction).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -135,6 +136,19 @@ def active_until(user: User, now: datetime) -> datetime | None:
     if found is not None:
         _remember(user, found, now)
     return found
+
+
+def holding_passes(users: Iterable[User], now: datetime) -> set[int]:
+    """Of ``users``, the ids of those holding a pass valid at ``now``, in one query (for a
+    batch of people, where ``active_until`` would ask once per person)."""
+    ids = {user.pk for user in users}
+    if not ids:
+        return set()
+    return set(
+        DayPassConsumption.objects.filter(agent_id__in=ids, valid_until__gt=now).values_list(
+            "agent_id", flat=True
+        )
+    )
 
 
 def _remember(user: User, until: datetime, now: datetime) -> None:

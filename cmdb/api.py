@@ -44,6 +44,12 @@ class CmdbScopedViewSet(CustomerScopedViewSet):
     def ci(self, pk: str) -> ConfigurationItem:
         return selectors.ci_for(self.access, pk)
 
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        if hasattr(self, "access"):
+            context["access"] = self.access  # which CIs the reader may name
+        return context
+
 
 class CiViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CmdbScopedViewSet):
     serializer_class = CiSerializer
@@ -61,7 +67,8 @@ class CiViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CmdbScopedView
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset())) or []
-        context = self.get_serializer_context() | {"effective": selectors.effective_policies(page)}
+        effective, named = selectors.names_seen(self.access, page)
+        context = self.get_serializer_context() | {"effective": effective, "named": named}
         return self.get_paginated_response(CiSerializer(page, many=True, context=context).data)
 
     def _references(self, values: dict[str, Any]) -> dict[str, Any]:

@@ -112,14 +112,15 @@ def ci_facts(
     ticket_base: str,
 ) -> dict[str, Any]:
     """What a CI page shows on either host (console or portal): its facts, location chain,
-    effective SLA, relations both ways and the tickets ``access`` may see, with the links."""
+    effective SLA, relations both ways and the tickets ``access`` may see, with the links. CIs
+    that ``access`` may not open are not named (``selectors.UNSEEN_CI``)."""
     return {
         "ci": ci,
         "attributes": sorted(ci.attributes.items()),
-        "ancestors": list(reversed(selectors.ancestors(ci))),
+        "ancestors": list(reversed(selectors.ancestors_seen(access, ci))),
         "outgoing": [r for r in relations if r.source_id == ci.pk],
         "incoming": [r for r in relations if r.target_id == ci.pk],
-        "effective": selectors.effective_policy(ci),
+        "effective": selectors.effective_policies_seen(access, [ci])[ci.pk],
         "ticket_groups": tickets_of_ci(access, ci),
         "ci_base": ci_base,
         "ticket_base": ticket_base,
@@ -167,7 +168,7 @@ def _form_values(form: CiForm, access: CustomerAccess) -> dict[str, Any]:
 
 @customer_page(scope="cmdb", writes=True)
 def ci_new(request: AuthenticatedHttpRequest, access: CustomerAccess) -> HttpResponse:
-    form = CiForm(request.POST or None, initial=ParentInitial(request.GET).starting_values())
+    form = CiForm(request.POST or None, initial=ParentInitial(request.GET).starting_values(), by=access.user)
     if request.method == "POST" and form.is_valid():
         try:
             ci = services.ci_create(
@@ -194,7 +195,7 @@ def ci_edit(request: AuthenticatedHttpRequest, access: CustomerAccess, ci_id: in
         "sla_policy": ci.sla_policy_id,
         "attributes": ci.attributes,
     }
-    form = CiForm(request.POST or None, initial=initial)
+    form = CiForm(request.POST or None, initial=initial, by=access.user)
     if request.method == "POST" and form.is_valid():
         try:
             changed = {

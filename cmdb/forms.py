@@ -8,10 +8,12 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from accounts.models import User
 from cmdb.models import CiStatus, CiType, RelationKind
 from people.models import CustomerUser
 from serviflow.pages import problem_of
 from sla.models import SlaPolicy
+from tenants.access import require_sets_policies
 
 
 class OwnerChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]
@@ -40,10 +42,20 @@ class CiForm(forms.Form):
         help_text='A JSON object, e.g. {"os": "Debian 12", "ram_gb": 64}.',
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, by: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.by = by
         owners = CustomerUser.objects.select_related("user").filter(user__is_active=True)
         self.fields["owner"].queryset = owners.order_by("user__name")  # type: ignore[attr-defined]
+        if not by.is_provider_staff:  # only the provider chooses SLA policies: no list of them
+            del self.fields["sla_policy"]
+
+    def clean(self) -> dict[str, Any] | None:
+        """A policy sent by someone who may not set one is refused (403) before its id is
+        looked at, as in the API (``sla.serializers.PolicyField``)."""
+        if "sla_policy" not in self.fields and self.data.get("sla_policy"):
+            require_sets_policies(self.by)
+        return super().clean()
 
     def clean_attributes(self) -> dict[str, Any]:
         value = self.cleaned_data.get("attributes")

@@ -7,8 +7,8 @@ other customer users see the CIs they own. A CI outside someone's reach is "not 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -57,7 +57,7 @@ def ci_listing(access: CustomerAccess, cis: QuerySet[ConfigurationItem], params:
     string without the page."""
     page = Paginator(cis, LIST_PAGE_SIZE).get_page(params.get("page"))
     shown = list(page.object_list)
-    effective = effective_policies(shown)
+    effective = effective_policies_seen(access, shown)
     query = params.copy()
     query.pop("page", None)
     return {"page": page, "rows": [(ci, effective[ci.pk]) for ci in shown], "query": query.urlencode()}
@@ -65,7 +65,12 @@ def ci_listing(access: CustomerAccess, cis: QuerySet[ConfigurationItem], params:
 
 def ci_from(access: CustomerAccess, value: object, *, field: str = "ci") -> ConfigurationItem | None:
     """A CI the caller may see, by id or by name (names are unique per customer), for a field
-    that refers to one; None for an empty value. Anything else is a 400 naming the field."""
+    that refers to one; None for an empty value. Anything else is a 400 naming the field. A
+    caller whose access leaves the CMDB out is refused (403 naming the scope) before anything is
+    looked up, so that no answer tells which names exist."""
+    if value in (None, ""):
+        return None
+    access.require_scope("cmdb", write=False)
     wanted = parse_id_or_name(value, field=field, max_length=MAX_NAME)
     if wanted is None:
         return None
@@ -103,15 +108,21 @@ class EffectivePolicy:
             return f"{self.ci_name} has no SLA policy and no parent with one"
         if not self.depth:
             return f"{self.ci_name} has its own policy '{self.policy_name}'"
+        holder = self.decided_by_name or UNSEEN_CI
         if self.depth == 1:
-            return f"{self.ci_name} inherits '{self.policy_name}' from parent {self.decided_by_name}"
-        return (
-            f"{self.ci_name} inherits '{self.policy_name}' from ancestor {self.decided_by_name} "
-            f"({self.depth} levels up)"
-        )
+            return f"{self.ci_name} inherits '{self.policy_name}' from parent {holder}"
+        return f"{self.ci_name} inherits '{self.policy_name}' from ancestor {holder} ({self.depth} levels up)"
+
+    def seen_by(self, named: Collection[int]) -> EffectivePolicy:
+        """As a reader who may see the CIs ``named`` by name: an ancestor outside them that
+        decides is not named (``decided_by_name`` None, "a CI you cannot see" in the reason)."""
+        if self.decided_by_id is None or self.decided_by_id in named:
+            return self
+        return replace(self, decided_by_name=None)
 
     def as_dict(self) -> dict[str, object]:
-        """The API's ``effective_sla``: ``{policy, source, reason}`` and the deciding CI."""
+        """The API's ``effective_sla``: ``{policy, source, reason}`` and the deciding CI (its
+        name null when the reader may not see it)."""
         found = self.policy_id is not None
         return {
             "policy": {"id": self.policy_id, "name": self.policy_name} if found else None,
@@ -121,6 +132,38 @@ class EffectivePolicy:
             "inherited": self.inherited if found else False,
             "depth": self.depth,
         }
+
+
+# How a CI that a customer's user may not open appears to them (in a location chain, a reason).
+UNSEEN_CI = "a CI you cannot see"
+
+
+def named_cis(access: CustomerAccess, ids: Iterable[int | None]) -> frozenset[int]:
+    """Of ``ids``, the CIs ``access`` may see by name: the ones they may open (``cis_visible``).
+    Who sees every CI costs no query; a customer user one, whatever the number of ids."""
+    wanted = {ci_id for ci_id in ids if ci_id is not None}
+    if sees_all_cis(access) or not wanted:
+        return frozenset(wanted)
+    return frozenset(cis_visible(access).filter(pk__in=wanted).values_list("pk", flat=True))
+
+
+def effective_policies_seen(
+    access: CustomerAccess, cis: Iterable[ConfigurationItem]
+) -> dict[int, EffectivePolicy]:
+    """``effective_policies`` as ``access`` may read them (``EffectivePolicy.seen_by``)."""
+    return names_seen(access, list(cis))[0]
+
+
+def names_seen(
+    access: CustomerAccess, cis: list[ConfigurationItem]
+) -> tuple[dict[int, EffectivePolicy], frozenset[int]]:
+    """For a page of CIs: their effective policies as ``access`` may read them, and which of
+    the CIs their rows refer to (parents, deciding ancestors) ``access`` may name. Two queries
+    at most, whatever the number of CIs."""
+    found = effective_policies(cis)
+    referred = [ci.parent_id for ci in cis] + [effective.decided_by_id for effective in found.values()]
+    named = named_cis(access, referred)
+    return {ci_id: effective.seen_by(named) for ci_id, effective in found.items()}, named
 
 
 # One statement for any number of CIs: walk each chain upwards until a CI with a policy (or the
@@ -167,6 +210,14 @@ def effective_policy(ci: ConfigurationItem) -> EffectivePolicy:
 def ancestors(ci: ConfigurationItem) -> list[tuple[int, str]]:
     """(id, name) of the CI's parent, grandparent, ... up to the root, in one query."""
     return [(row[0], row[1]) for row in chain_up(ci.parent_id)]
+
+
+def ancestors_seen(access: CustomerAccess, ci: ConfigurationItem) -> list[tuple[int | None, str]]:
+    """The CI's location chain (parent first) as ``access`` may read it: a CI they may not
+    open is ``(None, UNSEEN_CI)``, neither its id nor its name."""
+    chain = ancestors(ci)
+    named = named_cis(access, (ci_id for ci_id, _ in chain))
+    return [(ci_id, name) if ci_id in named else (None, UNSEEN_CI) for ci_id, name in chain]
 
 
 def chain_up(start_id: int | None) -> list[tuple[int, str, int]]:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cmdb.models import CiRelation, CiStatus, CiType, ConfigurationItem, RelationKind
-from cmdb.selectors import EffectivePolicy, effective_policy
+from cmdb.selectors import EffectivePolicy, effective_policy, names_seen
 from serviflow.api.serializers import InputSerializer
 from sla.serializers import PolicyField
+from tenants.access import CustomerAccess
 
 EFFECTIVE_SLA_SCHEMA = {
     "type": "object",
@@ -27,7 +29,9 @@ EFFECTIVE_SLA_SCHEMA = {
 
 class CiSerializer(serializers.ModelSerializer[ConfigurationItem]):
     """Reads only what ``cis_visible`` loaded; lists pass every row's effective policy in the
-    context (``effective``), computed for the whole page in one query."""
+    context (``effective``) and the CIs the reader may name (``named``), computed for the whole
+    page (``selectors.names_seen``). A parent or deciding ancestor the reader (``access``) may
+    not open keeps its id but not its name."""
 
     owner = serializers.IntegerField(source="owner_id", read_only=True, allow_null=True)
     owner_name = serializers.SerializerMethodField()
@@ -60,13 +64,28 @@ class CiSerializer(serializers.ModelSerializer[ConfigurationItem]):
     def get_owner_name(self, ci: ConfigurationItem) -> str | None:
         return ci.owner.user.name if ci.owner else None
 
+    def _seen(self, ci: ConfigurationItem) -> tuple[EffectivePolicy, Collection[int] | None]:
+        """The CI's effective policy and the CIs the reader may name (None: every CI), from the
+        context, or looked up once for a single CI."""
+        known: dict[int, EffectivePolicy] = self.context.setdefault("effective", {})
+        if ci.pk not in known:
+            access: CustomerAccess | None = self.context.get("access")
+            if access is None:
+                known[ci.pk] = effective_policy(ci)
+            else:
+                effective, self.context["named"] = names_seen(access, [ci])
+                known.update(effective)
+        return known[ci.pk], self.context.get("named")
+
     def get_parent_name(self, ci: ConfigurationItem) -> str | None:
-        return ci.parent.name if ci.parent else None
+        if ci.parent is None:
+            return None
+        named = self._seen(ci)[1]
+        return ci.parent.name if named is None or ci.parent_id in named else None
 
     @extend_schema_field(EFFECTIVE_SLA_SCHEMA)
     def get_effective_sla(self, ci: ConfigurationItem) -> dict[str, object]:
-        known: dict[int, EffectivePolicy] = self.context.get("effective", {})
-        return (known.get(ci.pk) or effective_policy(ci)).as_dict()
+        return self._seen(ci)[0].as_dict()
 
 
 class CiWriteSerializer(InputSerializer):

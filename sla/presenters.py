@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 from sla.engine.calendar import AlwaysOpen, BusinessCalendar, calendar_for
 from sla.engine.clocks import FIRST_RESPONSE, PAUSED, RESOLUTION, Clock, ClockView, Segment, segments_from
 from sla.engine.keeping import PolicyTargetsMissing, clocks_of, targets_of
+from sla.engine.resolution import FULL_VIEW, SlaReader, reason_shown, step_text_shown
 from sla.engine.simulate import Simulation
-from sla.models import PolicySource, SlaEvent
+from sla.models import PolicySource, SlaEvent, SlaEventKind
 from sla.templatetags.sla_tags import business_span
 from tickets.sla.policy import ticket_policy_steps
 
@@ -65,57 +66,82 @@ def clock_json(view: ClockView, now: datetime) -> dict[str, Any]:
     }
 
 
-def sla_explain(*, customer: Customer, ticket: Ticket, now: datetime) -> dict[str, Any]:
+def sla_explain(
+    *, customer: Customer, ticket: Ticket, now: datetime, reader: SlaReader = FULL_VIEW
+) -> dict[str, Any]:
+    """Why the ticket runs on its policy and how its clocks ran, as ``reader`` may know it:
+    provider staff get the hierarchy level by level and the whole snapshot; customer-side
+    readers only the ticket's own policy, the targets of its priority, the clocks, the timeline
+    and the breaches (nothing of other levels, other policies or other priorities)."""
     snapshot = ticket.sla_snapshot
     calendar = calendar_for(snapshot.get("business_hours"))
-    steps = list(ticket_policy_steps(customer, ticket))
-    decided = next((step for step in steps if step.policy_id is not None), None)
     views = clocks_of(ticket, now)
     for clock, view in views.items():  # a recorded breach is a fact even if the clock no longer says so
         fact = getattr(ticket, f"{clock}_breached_at")
         if fact is not None and view.breached_at is None:
             views[clock] = ClockView(**{**vars(view), "breached_at": fact})
     events = SlaEvent.objects.filter(customer=customer, ticket_id=ticket.pk).order_by("id")
-    return {
-        "policy": snapshot.get("policy"),
+    if not reader.hierarchy:
+        events = events.filter(kind=SlaEventKind.BREACH)
+    policy = snapshot.get("policy")
+    shown: dict[str, Any] = {
+        "policy": policy,
         "source": ticket.sla_source,
-        "reason": ticket.sla_reason,
+        "reason": reason_shown(ticket.sla_source, ticket.sla_reason, (policy or {}).get("name", ""), reader),
         "priority": ticket.priority,
-        "chain": [
-            {
-                "source": step.source,
-                "policy": step.policy_id,
-                "text": step.text,
-                "decides": decided is not None and step is decided,
-            }
-            for step in steps
-        ],
-        "resolves_now_to": decided.text if decided is not None else None,
-        "snapshot": snapshot,
         "segments": segments_json(calendar, segments_from(ticket.sla_segments), now),
         "clocks": {clock: clock_json(view, now) for clock, view in views.items()},
         "events": [
             {"clock": event.clock, "kind": event.kind, "at": event.at, "recorded_at": event.recorded_at}
             for event in events
         ],
-        "generation": ticket.sla_generation,
         "now": now,
     }
+    if not reader.hierarchy:
+        return shown | {
+            "targets": _priority_targets(snapshot, ticket.priority),
+            "hours_text": schedule_text(snapshot.get("business_hours")),
+        }
+    steps = list(ticket_policy_steps(customer, ticket))
+    decided = next((step for step in steps if step.policy_id is not None), None)
+    return shown | {
+        "chain": [
+            {
+                "source": step.source,
+                "policy": step.policy_id,
+                "text": step_text_shown(step, reader),
+                "decides": decided is not None and step is decided,
+            }
+            for step in steps
+        ],
+        "resolves_now_to": step_text_shown(decided, reader) if decided is not None else None,
+        "snapshot": snapshot,
+        "generation": ticket.sla_generation,
+    }
+
+
+def _priority_targets(snapshot: dict[str, Any], priority: str) -> dict[str, int] | None:
+    try:
+        return targets_of(snapshot, priority)
+    except PolicyTargetsMissing:
+        return None
 
 
 # --- the console ticket's SLA card ------------------------------------------------------------------
 
 
-def ticket_sla_card(*, customer: Customer, ticket: Ticket, now: datetime) -> dict[str, Any] | None:
-    """Everything ``sla.presenters`` says about ``ticket``, labelled for the console's SLA card."""
+def ticket_sla_card(
+    *, customer: Customer, ticket: Ticket, now: datetime, reader: SlaReader = FULL_VIEW
+) -> dict[str, Any] | None:
+    """Everything ``sla_explain`` tells ``reader`` about ``ticket``, labelled for the console's SLA card."""
     if not ticket.sla_snapshot:
         return None
-    explained = sla_explain(customer=customer, ticket=ticket, now=now)
-    snapshot = explained["snapshot"]
+    explained = sla_explain(customer=customer, ticket=ticket, now=now, reader=reader)
+    snapshot = ticket.sla_snapshot
     profile = snapshot.get("business_hours")
     return explained | {
         "source_label": _source_label(explained["source"]),
-        "chain": [step | {"label": _source_label(step["source"])} for step in explained["chain"]],
+        "chain": [step | {"label": _source_label(step["source"])} for step in explained.get("chain", [])],
         "clock_list": [
             {"name": name, "label": CLOCK_LABELS[name], **clock}
             for name, clock in explained["clocks"].items()

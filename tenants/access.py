@@ -84,6 +84,12 @@ def customers_visible_to(user: User) -> CustomerQuerySet:
     return customers.none()
 
 
+def memberships_visible_to(user: User) -> QuerySet[AgentMembership]:
+    """The agents' memberships ``user`` may know of: those in the customers they see themselves
+    (provider admins: all). Another agent's list of customers is otherwise none of their business."""
+    return AgentMembership.objects.filter(customer__in=customers_visible_to(user).values("pk"))
+
+
 @dataclass(frozen=True)
 class CustomerAccess:
     """What ``user`` is to ``customer``; only ever built for a customer the user may see."""

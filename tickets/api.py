@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -35,9 +36,8 @@ from tickets.serializers import (
     TicketSerializer,
     TicketUpdateSerializer,
 )
+from tickets.sla.policy import sla_reader
 
-# What a customer user may read in a ticket's history (the rest is agents' business).
-CUSTOMER_VISIBLE_CHANGES = frozenset({"subject", "description", "status", "priority", "ci", "body", "public"})
 PARSERS = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
 
 
@@ -66,6 +66,7 @@ class TicketScopedViewSet(CustomerScopedViewSet):
         context = super().get_serializer_context()
         if hasattr(self, "access"):
             context["customer"] = self.access.customer
+            context["access"] = self.access  # what the caller may read (CIs, the SLA's reasons)
         return context
 
     def ticket(self) -> Ticket:
@@ -199,8 +200,10 @@ class AttachmentViewSet(mixins.ListModelMixin, TicketScopedViewSet):
 
 
 class TicketHistoryViewSet(mixins.ListModelMixin, TicketScopedViewSet):
-    """The ticket's audit entries (the ticket and its comments). Customer users see the public
-    part only: no private notes, no internal fields."""
+    """The ticket's audit entries (the ticket and its comments), as the caller may read them
+    (``selectors.changes_shown``, ``selectors.actor_shown``): customer users see the public part
+    only (no private notes, no internal fields); the customer's side sees provider staff by name
+    only; without the CMDB in one's access, nothing that names the ticket's CI."""
 
     serializer_class = HistoryEntrySerializer
 
@@ -213,15 +216,20 @@ class TicketHistoryViewSet(mixins.ListModelMixin, TicketScopedViewSet):
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
-        if hasattr(self, "access") and not selectors.sees_private(self.access):
-            context["visible_fields"] = CUSTOMER_VISIBLE_CHANGES
+        if hasattr(self, "access"):
+            context["changes_shown"] = partial(selectors.changes_shown, self.access)
         return context
 
 
 class TicketSlaViewSet(TicketScopedViewSet):
-    """``tickets/{id}/sla/``: why this policy, what it promised and how each clock ran."""
+    """``tickets/{id}/sla/``: why this policy, what it promised and how each clock ran. The
+    hierarchy (every level and the policies it holds) is for provider staff; the customer's
+    side reads only the ticket's own policy (``sla.presenters.sla_explain``)."""
 
     @extend_schema(responses={200: {"type": "object"}})
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         ticket = self.ticket()
-        return Response(sla_explain(customer=self.access.customer, ticket=ticket, now=timezone.now()))
+        reader = sla_reader(self.access.user)
+        return Response(
+            sla_explain(customer=self.access.customer, ticket=ticket, now=timezone.now(), reader=reader)
+        )

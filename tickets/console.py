@@ -28,6 +28,7 @@ from tickets.filtersets import QueueFilterSet
 from tickets.forms import ConsoleTicketForm, ReplyForm, TicketChangeForm
 from tickets.index.queue import DEFAULT_ORDERING, ORDERINGS, queue_entries, queue_page
 from tickets.models import TRANSITIONS, Priority, Status, Ticket
+from tickets.sla.policy import sla_reader
 
 QUEUE_PAGE_SIZE = 25
 ORDERING_LABELS = {
@@ -123,15 +124,23 @@ def _ticket_context(access: CustomerAccess, ticket: Ticket) -> dict[str, Any]:
     now = timezone.now()
     return selectors.thread(access, ticket) | {
         "now": now,
-        "sla": ticket_sla_card(customer=access.customer, ticket=ticket, now=now),
+        "sla": ticket_sla_card(
+            customer=access.customer, ticket=ticket, now=now, reader=sla_reader(access.user)
+        ),
         "customer": access.customer,
         "access": access,  # what the page offers to change (an occasional agent may only read)
         "next_statuses": sorted(TRANSITIONS[ticket.status]),
         "priorities": Priority.choices,
         "workers": ticket_workers(access.customer),
-        "history": selectors.history_for(access, ticket).select_related("actor"),
-        "ci_names": cmdb_selectors.name_hints(access),
+        "history": selectors.history_rows(access, ticket),
+        "ci_names": _ci_names(access),
     }
+
+
+def _ci_names(access: CustomerAccess) -> list[str]:
+    """The CI names a ticket form offers: none to whom the CMDB is not shown (the pages leave
+    the CI out for them altogether)."""
+    return cmdb_selectors.name_hints(access) if access.sees_cmdb else []
 
 
 @customer_page
@@ -215,7 +224,8 @@ def ticket_new(request: AuthenticatedHttpRequest, access: CustomerAccess) -> Htt
         "priorities": Priority.choices,
         "workers": ticket_workers(access.customer),
         "values": request.POST or request.GET,
-        "ci_names": cmdb_selectors.name_hints(access),
+        "ci_names": _ci_names(access),
+        "access": access,
     }
     if request.method != "POST":
         return render(request, "console/ticket_new.html", context)

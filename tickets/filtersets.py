@@ -46,7 +46,10 @@ class TicketFilterSet(FilterSet):
     priority = ListFilter(allowed=Priority.values, help_text="Comma-separated: P1,P2,P3,P4")
     assignee = AssigneeFilter(help_text="An agent's id, 'me' or 'none'")
     requester = IdOrNameFilter(method="by_requester", help_text="A user of this customer: id or email")
-    ci = IdOrNameFilter(method="by_ci", help_text="A CI of this customer: id or name")
+    ci = IdOrNameFilter(
+        method="by_ci",
+        help_text="A CI of this customer: id or name (403 when your access leaves out the CMDB)",
+    )
     ordering = django_filters.OrderingFilter(fields=TICKET_ORDERINGS, help_text="Default -created_at")
 
     class Meta:
@@ -63,6 +66,8 @@ class TicketFilterSet(FilterSet):
     def by_ci(self, tickets: QuerySet[Ticket], name: str, value: IdOrName | None) -> QuerySet[Ticket]:
         if value is None:
             return tickets
+        if self.access is not None:  # before any lookup: no answer may tell which CIs exist
+            self.access.require_scope("cmdb", write=False)
         if value.id is not None:
             return tickets.filter(ci_id=value.id)
         return tickets.filter(ci__name__iexact=value.name)

@@ -1,12 +1,19 @@
 """What a ticket event tells whom: the recipients of an outbox event, the message they get and
-the link to the ticket (console for agents, portal for customers)."""
+the link to the ticket (console for agents, portal for customers), and what an occasional agent
+without an active day pass may be told (``screened``)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
+
+from django.utils import timezone
+
 from accounts.models import User
+from billing.services import holding_passes, needs_day_pass
 from core.links import console_link, portal_link
 from notifications.models import NotificationKind
-from notifications.services import Message
+from notifications.services import Delivery, Message
 from tenants.models import Customer
 from tickets.index.services import display_number
 from tickets.models import EventKind, Party, Status, Ticket, TicketEvent
@@ -64,3 +71,35 @@ def event_message(event: TicketEvent, customer: Customer, kind: str, user: User)
         ticket_id=ticket.pk,
         ticket_number=number,
     )
+
+
+WITHHELD = (
+    "This message leaves out the ticket's text: you have no active day pass. Open the ticket to "
+    "read it (that uses a day pass if you have none today)."
+)
+
+
+def screened(deliveries: list[Delivery], now: datetime | None = None) -> list[Delivery]:
+    """Ticket text reaches an occasional agent only while they hold an active day pass (reading
+    a ticket is agent access, which costs a pass; an email must not be a free way round it).
+    Without one they are still told that something happened on which ticket, with the link,
+    in the feed and by email alike, but not the subject, the reply or any other ticket text.
+    One query for the whole batch, and none without an occasional agent in it."""
+    occasional = [user for user, _, _ in deliveries if needs_day_pass(user)]
+    if not occasional:
+        return deliveries
+    passes = holding_passes(occasional, now or timezone.now())
+    return [
+        (
+            user,
+            without_ticket_text(message) if needs_day_pass(user) and user.pk not in passes else message,
+            key,
+        )
+        for user, message, key in deliveries
+    ]
+
+
+def without_ticket_text(message: Message) -> Message:
+    """The same notification, naming only its kind and the ticket's reference."""
+    label = NotificationKind(message.kind).label
+    return replace(message, title=f"[{message.ticket_number}] {label}"[:300], body=WITHHELD)

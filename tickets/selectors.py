@@ -10,7 +10,7 @@ from django.db.models import CharField, Prefetch, Q, QuerySet
 from django.db.models.functions import Cast
 from django.http import Http404
 
-from accounts.models import CustomerRole
+from accounts.models import CustomerRole, User
 from audit.models import AuditEntry
 from cmdb.models import ConfigurationItem
 from tenants.access import CustomerAccess
@@ -72,6 +72,43 @@ def thread(access: CustomerAccess, ticket: Ticket) -> dict[str, Any]:
     }
 
 
+# What a customer user may read in a ticket's history (the rest is agents' business).
+CUSTOMER_VISIBLE_CHANGES = frozenset({"subject", "description", "status", "priority", "ci", "body", "public"})
+# How the policy was chosen, in words and in full: for provider staff (``sla_explain`` likewise).
+HIERARCHY_CHANGES = frozenset({"sla_reason", "sla_snapshot"})
+# What names the ticket's CI: not for a reader whose access leaves out the CMDB.
+CMDB_CHANGES = frozenset({"ci", "sla_reason"})
+
+
+def changes_shown(access: CustomerAccess, changes: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a history entry's ``changes`` that ``access`` may read."""
+    hidden: set[str] = set()
+    if not access.is_provider_staff:
+        hidden |= HIERARCHY_CHANGES
+    if not access.sees_cmdb:
+        hidden |= CMDB_CHANGES
+    return {
+        name: value
+        for name, value in changes.items()
+        if name not in hidden and (sees_private(access) or name in CUSTOMER_VISIBLE_CHANGES)
+    }
+
+
+def actor_shown(entry: AuditEntry, reader: User) -> dict[str, Any] | None:
+    """Who made a history entry, as ``reader`` may know them: provider staff are shown to the
+    customer's side by name only (their email is the provider's business), everyone else by
+    email too. None for a named job."""
+    if entry.actor_id is None:
+        return None
+    actor: User | None = entry.actor
+    by_name_only = actor is not None and actor.is_provider_staff and not reader.is_provider_staff
+    return {
+        "id": entry.actor_id,
+        "name": actor.name if actor is not None else "",
+        "email": None if by_name_only else entry.actor_email,
+    }
+
+
 def history_for(access: CustomerAccess, ticket: Ticket) -> QuerySet[AuditEntry]:
     """The ticket's audit entries and those of the comments ``access`` may see."""
     ticket_type = ContentType.objects.get_for_model(Ticket)
@@ -83,10 +120,23 @@ def history_for(access: CustomerAccess, ticket: Ticket) -> QuerySet[AuditEntry]:
             Q(content_type=ticket_type, object_pk=str(ticket.pk))
             | Q(content_type=comment_type, object_pk__in=comment_ids)
         )
-        .select_related("content_type")
+        .select_related("content_type", "actor")
         .order_by("timestamp", "id")
     )
     return entries
+
+
+def history_rows(access: CustomerAccess, ticket: Ticket) -> list[dict[str, Any]]:
+    """The console's history of a ticket: each entry with who made it and the changes, as
+    ``access`` may read them."""
+    return [
+        {
+            "entry": entry,
+            "actor": actor_shown(entry, access.user),
+            "changes": changes_shown(access, entry.changes_dict),
+        }
+        for entry in history_for(access, ticket)
+    ]
 
 
 def tickets_of_ci(

@@ -5,6 +5,7 @@ the customer's slug and ticket prefix come from the serializer context, not from
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.urls import reverse
@@ -15,11 +16,15 @@ from rest_framework import serializers
 from audit.models import AuditEntry
 from serviflow.api.serializers import InputModelSerializer, InputSerializer
 from sla.engine.keeping import sla_block
+from sla.engine.resolution import reason_shown
 from sla.models import PolicySource
 from sla.serializers import PolicyField
+from tenants.access import CustomerAccess
 from tenants.models import Customer
 from tickets.index.services import display_number
 from tickets.models import Attachment, Comment, Priority, Status, Ticket
+from tickets.selectors import actor_shown
+from tickets.sla.policy import sla_reader
 
 
 def _customer(
@@ -105,7 +110,20 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
     @extend_schema_field(SlaBlockSerializer)
     def get_sla(self, ticket: Ticket) -> dict[str, Any] | None:
         block = sla_block(ticket, self.context.get("now") or timezone.now())
-        return None if block is None else dict(SlaBlockSerializer(block).data)
+        if block is None:
+            return None
+        access: CustomerAccess | None = self.context.get("access")
+        if access is not None:  # the reason as this reader may read it
+            name = (block["policy"] or {}).get("name", "")
+            block["reason"] = reason_shown(block["source"], block["reason"], name, sla_reader(access.user))
+        return dict(SlaBlockSerializer(block).data)
+
+    def to_representation(self, instance: Ticket) -> dict[str, Any]:
+        data: dict[str, Any] = super().to_representation(instance)
+        access: CustomerAccess | None = self.context.get("access")
+        if access is not None and not access.sees_cmdb:  # no CI for whose access leaves it out
+            data["ci"] = data["ci_name"] = None
+        return data
 
 
 class TicketCreateSerializer(InputSerializer):
@@ -187,11 +205,21 @@ class HistoryEntrySerializer(serializers.ModelSerializer[AuditEntry]):
         model = AuditEntry
         fields = ["id", "at", "actor", "job", "channel", "action", "object_type", "object_id", "changes"]
 
-    @extend_schema_field({"type": "object", "nullable": True})
+    @extend_schema_field(
+        {
+            "type": "object",
+            "nullable": True,
+            "properties": {
+                "id": {"type": "integer"},
+                "name": {"type": "string"},
+                "email": {"type": "string", "nullable": True},
+            },
+            "description": "null for a named job; provider staff are shown to the customer's side by name "
+            "only (email null)",
+        }
+    )
     def get_actor(self, entry: AuditEntry) -> dict[str, Any] | None:
-        if entry.actor_id is None:
-            return None
-        return {"id": entry.actor_id, "email": entry.actor_email}
+        return actor_shown(entry, self.context["request"].user)
 
     def get_action(self, entry: AuditEntry) -> str:
         return {0: "create", 1: "update", 2: "delete", 3: "access"}.get(entry.action, str(entry.action))
@@ -199,7 +227,5 @@ class HistoryEntrySerializer(serializers.ModelSerializer[AuditEntry]):
     @extend_schema_field({"type": "object"})
     def get_changes(self, entry: AuditEntry) -> dict[str, Any]:
         changes: dict[str, Any] = entry.changes_dict
-        visible = self.context.get("visible_fields")
-        if visible is not None:
-            changes = {name: value for name, value in changes.items() if name in visible}
-        return changes
+        shown: Callable[[dict[str, Any]], dict[str, Any]] | None = self.context.get("changes_shown")
+        return changes if shown is None else shown(changes)

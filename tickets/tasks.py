@@ -14,7 +14,7 @@ from tenants.jobs import TenantTask
 from tenants.models import Customer
 from tenants.schema import tenant_connection
 from tickets.models import TicketEvent
-from tickets.notices import event_message, event_recipients
+from tickets.notices import event_message, event_recipients, screened
 from tickets.sla.sweep import sla_sweep
 
 
@@ -33,7 +33,12 @@ def notify_event(event_id: int) -> int:
     customer: Customer = tenant_connection.tenant
     key = f"{customer.schema_name}:ticket-event:{event.pk}"
     sent = notify_many(
-        [(user, event_message(event, customer, kind, user), key) for user, kind in event_recipients(event)]
+        screened(
+            [
+                (user, event_message(event, customer, kind, user), key)
+                for user, kind in event_recipients(event)
+            ]
+        )
     )
     TicketEvent.objects.filter(pk=event.pk, notified_at__isnull=True).update(notified_at=timezone.now())
     return sent

@@ -26,7 +26,7 @@ from core.errors import RuleViolation
 from people.models import CustomerUser
 from sla.engine.keeping import SLA_FIELDS, sla_begin, sla_compute, sla_move, sla_reresolve, timers_write
 from sla.models import SlaPolicy
-from tenants.access import require_sets_policies, works_tickets_of
+from tenants.access import require_scope, require_sets_policies, works_tickets_of
 from tenants.models import Customer
 from tenants.schema import require_schema, tenant_connection
 from tickets.attachments import attachments_check, attachments_store, stored_files
@@ -155,6 +155,8 @@ def ticket_create(
         raise PermissionDenied("Customer users cannot set the assignee or the SLA policy.")
     if new.sla_policy is not None:
         require_sets_policies(by)
+    if new.ci is not None and by is not None:
+        require_scope(by, "cmdb", write=False)
     _check_assignee(customer, new.assignee)
     _check_ci(new.ci)
     attachments_check(customer=customer, files=attachments)
@@ -294,6 +296,7 @@ def _sla_policy_ok(customer: Customer, ticket: Ticket, by: User, sla_policy: Sla
 
 
 def _ci_ok(customer: Customer, ticket: Ticket, by: User, ci: ConfigurationItem | None) -> None:
+    require_scope(by, "cmdb", write=False)  # linking or unlinking a CI is seeing the CMDB
     if ci != ticket.ci:
         _check_ci(ci)
 

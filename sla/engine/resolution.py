@@ -53,6 +53,48 @@ class Resolution:
     reason: str
 
 
+@dataclass(frozen=True)
+class SlaReader:
+    """What a reader may be told of how a ticket's policy was chosen. Provider staff see the
+    hierarchy (every level, the policies other levels hold, the reasons naming who decided);
+    customer-side people (the customer's users, admins and own agents) only the ticket's own
+    policy. ``names_cis`` is False for a reader whose access leaves out the CMDB: a CI is then
+    "the ticket's configuration item", never its name."""
+
+    hierarchy: bool = True
+    names_cis: bool = True
+
+
+FULL_VIEW = SlaReader()
+NO_CI = "no configuration item"
+
+# A reason that names nothing but the ticket's own policy, by the level that decided.
+OWN_POLICY_REASONS: dict[str, str] = {
+    PolicySource.TICKET: "this ticket has its own SLA policy '{policy}'",
+    PolicySource.REQUESTER: "the requester's SLA policy '{policy}'",
+    PolicySource.CI: "the SLA policy of the ticket's configuration item, '{policy}'",
+    PolicySource.CUSTOMER: "the company's default SLA policy '{policy}'",
+    PolicySource.DEFAULT: "the service provider's default SLA policy '{policy}'",
+}
+
+
+def reason_shown(source: str, reason: str, policy_name: str, reader: SlaReader) -> str:
+    """The stored ``reason`` of a ticket's policy as ``reader`` may read it."""
+    if reader.hierarchy and (reader.names_cis or source != PolicySource.CI):
+        return reason
+    return OWN_POLICY_REASONS.get(source, "the ticket's SLA policy '{policy}'").format(policy=policy_name)
+
+
+def step_text_shown(step: Step, reader: SlaReader) -> str:
+    """A level of the hierarchy as ``reader`` may read it (only readers who see the hierarchy
+    are shown its levels; without the CMDB, the CI level does not name the CI)."""
+    if reader.names_cis or step.source != PolicySource.CI or step.text == NO_CI:
+        return step.text
+    if step.policy is None:
+        return "the ticket's configuration item has no SLA policy"
+    return f"the ticket's configuration item has policy '{step.policy.name}'"
+
+
 def provider_default() -> SlaPolicy:
     policy = _policies().filter(is_default=True).first()
     if policy is None:  # sla.services never lets the last default go; a database edit did
@@ -92,7 +134,7 @@ def policy_steps(
         yield Step(PolicySource.REQUESTER, held, text)
     held_by_ci = ci()
     if held_by_ci is None:
-        yield Step(PolicySource.CI, None, "no configuration item")
+        yield Step(PolicySource.CI, None, NO_CI)
     else:
         yield Step(PolicySource.CI, _policy(held_by_ci.policy_id), f"CI {held_by_ci.who}")
     default = _policy(customer.default_sla_id)

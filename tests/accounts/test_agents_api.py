@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from accounts.models import AgentMembership, User
+from accounts.services import AgentFields, agent_create
 from audit.models import AuditEntry
 from tests.conftest import Cast, api_for
 
@@ -110,3 +111,27 @@ def test_licence_changes_are_audited_with_the_acting_admin(cast: Cast) -> None:
     ).get()
     assert entry.actor == cast.alice and entry.channel == "api"
     assert entry.changes_dict["licence"] == ["full_time", "occasional"]
+
+
+def test_agents_saw_the_customers_of_agents_beyond_their_own(cast: Cast, actor: None) -> None:
+    """Finding 9: ``GET /api/v1/agents/`` showed an agent the slugs of customers they are not a
+    member of. An agent now sees, in others' ``customers``, only customers they see themselves;
+    provider admins see all."""
+    both = agent_create(
+        fields=AgentFields(email="both@msp.test", name="Both", customers=(cast.acme, cast.globex)),
+        password=None,
+    )
+
+    def customers_of(reader: User) -> dict[str, list[str]]:
+        listed = api_for(reader).get("/api/v1/agents/", {"page_size": 200}).json()["results"]
+        return {row["email"]: row["customers"] for row in listed}
+
+    seen_by_bob = customers_of(cast.bob)
+    assert seen_by_bob["both@msp.test"] == ["acme"] and seen_by_bob["charlie@msp.test"] == []
+    assert seen_by_bob["bob@msp.test"] == ["acme"] and seen_by_bob["alice@msp.test"] == ["*"]
+    assert "globex" not in str(seen_by_bob)
+    detail = api_for(cast.bob).get(f"/api/v1/agents/{both.pk}/").json()
+    assert detail["customers"] == ["acme"]
+    assert customers_of(cast.charlie)["both@msp.test"] == ["globex"]
+    assert customers_of(cast.alice)["both@msp.test"] == ["acme", "globex"]
+    assert customers_of(cast.alice)["charlie@msp.test"] == ["globex"]

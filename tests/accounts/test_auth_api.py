@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from accounts.activation import activation_link
 from accounts.models import ApiToken
 from accounts.services import person_deactivate
 from tests.conftest import PASSWORD, Cast, api_for
@@ -105,3 +108,60 @@ def test_session_writes_need_csrf(cast: Cast) -> None:
     )
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
+
+
+# --- issue 12: a new password ends what the old one made -----------------------------------------
+
+RESET_PASSWORD = "fresh-start-octopus-42"
+
+
+def _reset_by_link(user: Any) -> None:
+    """The activation link (also how a password is reset): on the host the person signs in on."""
+    parts = urlsplit(activation_link(user))
+    page = Client(HTTP_HOST=parts.netloc.split(":")[0])
+    response = page.post(parts.path, {"password1": RESET_PASSWORD, "password2": RESET_PASSWORD})
+    assert response.status_code == 302, response.content
+
+
+def _user_path(cast: Cast, user: Any) -> str:
+    return f"/api/v1/customers/acme/users/{cast.profile(user).pk}/"
+
+
+RESETS: dict[str, tuple[str, Callable[[Cast], Any]]] = {
+    "agent, activation link": ("bob", lambda cast: _reset_by_link(cast.bob)),
+    "customer user, activation link": ("acme_user", lambda cast: _reset_by_link(cast.acme_user)),
+    "agent, set by a provider admin": (
+        "bob",
+        lambda cast: api_for(cast.alice).patch(
+            f"/api/v1/agents/{cast.bob.pk}/", {"password": RESET_PASSWORD}, format="json"
+        ),
+    ),
+    "customer user, set by the customer admin": (
+        "acme_user",
+        lambda cast: api_for(cast.acme_admin).patch(
+            _user_path(cast, cast.acme_user), {"password": RESET_PASSWORD}, format="json"
+        ),
+    ),
+    "customer agent, set by a member agent": (
+        "acme_it",
+        lambda cast: api_for(cast.bob).patch(
+            _user_path(cast, cast.acme_it), {"password": RESET_PASSWORD}, format="json"
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", RESETS)
+def test_a_password_reset_left_the_persons_api_tokens_valid(cast: Cast, actor: None, case: str) -> None:
+    """Finding 4: whoever knew the old password may have made a token; a new password (reset
+    through the link, or set by an admin) revokes every token of the person at once."""
+    who, reset = RESETS[case]
+    person = getattr(cast, who)
+    client = api_for(person)
+    assert client.get("/api/v1/me/").status_code == 200
+    reset(cast)
+    person.refresh_from_db()
+    assert person.check_password(RESET_PASSWORD)
+    assert client.get("/api/v1/me/").status_code == 401
+    assert not ApiToken.objects.live().filter(user=person).exists()
+    assert _sign_in(person.email, RESET_PASSWORD).status_code == 200  # the new password works

@@ -15,6 +15,7 @@ from accounts.models import User
 from accounts.services import OCCASIONAL_DEFAULT_PERMISSIONS
 from cmdb.models import ConfigurationItem
 from people.models import CustomerUser
+from sla.models import STANDARD_TARGETS, SlaPolicy
 from tenants.access import require_scope, scope_level
 from tenants.models import Customer
 from tenants.schema import customer_schema
@@ -124,6 +125,62 @@ def test_api_without_the_cmdb_is_403_naming_it(cast: Cast) -> None:
     assert client.get(f"{API}/tickets/").status_code == 200  # tickets stay open to them
 
 
+def test_without_the_cmdb_an_occasional_agent_saw_ci_names_through_tickets(cast: Cast) -> None:
+    """Finding 8: with CMDB scope ``none``, tickets showed their CI's name (``ci_name``, the
+    history, the SLA's reason), and ``?ci=`` told which names exist. Now tickets show no CI to
+    them, and the ``ci`` filter and the ``ci`` field of writes are 403 naming the scope, whether
+    the name exists or not."""
+    gold = SlaPolicy.objects.create(name="Gold", targets=STANDARD_TARGETS)
+    ci = make_ci(cast.globex, "mail-01", sla_policy=gold)
+    ticket = open_ticket(cast)
+    with customer_schema(cast.globex):
+        workflows.ticket_update(
+            customer=cast.globex, ticket=ticket, by=cast.alice, changes=workflows.TicketChanges(ci=ci)
+        )
+    client = api_for(restrict(cast.charlie, cmdb="none"))
+    url = f"{API}/tickets/{ticket.pk}/"
+    shown = client.get(url).json()
+    listed = client.get(f"{API}/tickets/").json()["results"][0]
+    for body in (shown, listed):
+        assert body["ci"] is None and body["ci_name"] is None
+        assert body["sla"]["policy"]["name"] == "Gold" and "mail-01" not in body["sla"]["reason"]
+    explained = client.get(f"{url}sla/").json()
+    assert "mail-01" not in str(explained) and explained["chain"][2]["text"] == (
+        "the ticket's configuration item has policy 'Gold'"
+    )
+    history = client.get(f"{url}history/").json()["results"]
+    assert history and "mail-01" not in str(history) and not any("ci" in e["changes"] for e in history)
+    before = counts(cast.globex)
+    refused = [
+        client.get(f"{API}/tickets/", {"ci": "mail-01"}),
+        client.get(f"{API}/tickets/", {"ci": "no-such-ci"}),
+        client.get(f"{API}/tickets/", {"ci": str(ci.pk)}),
+        client.post(
+            f"{API}/tickets/",
+            {"subject": "x", "requester": cast.globex_user.email, "ci": "mail-01"},
+            format="json",
+        ),
+        client.post(
+            f"{API}/tickets/",
+            {"subject": "x", "requester": cast.globex_user.email, "ci": "nope"},
+            format="json",
+        ),
+        client.patch(url, {"ci": "mail-01"}, format="json"),
+        client.patch(url, {"ci": "nope"}, format="json"),
+        client.patch(url, {"ci": None}, format="json"),
+    ]
+    for response in refused:
+        assert response.status_code == 403 and response.json() == NO_CMDB, response.content
+    assert counts(cast.globex) == before and fresh(cast.globex, Ticket, ticket.pk).ci_id == ci.pk
+    # With the CMDB in their scope (the default, read), the same agent sees and filters by it.
+    reader = api_for(restrict(cast.charlie, cmdb="read"))
+    assert reader.get(url).json()["ci_name"] == "mail-01"
+    assert [t["id"] for t in reader.get(f"{API}/tickets/", {"ci": "mail-01"}).json()["results"]] == [
+        ticket.pk
+    ]
+    assert "mail-01" in reader.get(f"{url}sla/").json()["chain"][2]["text"]
+
+
 def test_api_cmdb_read_only_lists_but_cannot_change(cast: Cast) -> None:
     ci = make_ci(cast.globex, "mail-01")
     client = api_for(restrict(cast.charlie, cmdb="read"))
@@ -211,7 +268,7 @@ def test_console_without_the_cmdb(cast: Cast) -> None:
     customer = client.get(f"{PAGES}/").content.decode()
     assert f"{PAGES}/cis/" not in customer  # no link to the CMDB
     ticket_page = client.get(f"{PAGES}/tickets/{ticket.pk}/").content.decode()
-    assert "mail-01" in ticket_page and f"{PAGES}/cis/{ci.pk}/" not in ticket_page
+    assert "mail-01" not in ticket_page and f"{PAGES}/cis/{ci.pk}/" not in ticket_page  # no CI at all
 
 
 def test_console_cmdb_read_only(cast: Cast) -> None:

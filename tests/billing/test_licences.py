@@ -12,13 +12,16 @@ import time_machine
 from django.test import override_settings
 
 from accounts.models import AgentMembership
-from accounts.services import AgentFields, agent_create
+from accounts.services import AgentFields, agent_create, person_deactivate
 from billing.models import AgentActivityDay
 from billing.services import day_pass_consume
+from people.services import CustomerUserFields, customer_user_create
 from tenants.models import Customer
+from tenants.schema import customer_schema
 from tenants.services import customer_provision
 from tests.billing.conftest import occasional
 from tests.conftest import Cast, api_for
+from tests.support.clients import console
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("actor")]
 MONTH = "2027-02"  # a month no other test uses passes in
@@ -104,3 +107,41 @@ def test_a_bad_month_is_400_naming_it(cast: Cast) -> None:
     for month in ("2027-13", "February", "2027"):
         response = api_for(cast.alice).get("/api/v1/billing/licences/", {"month": month})
         assert response.status_code == 400 and "month" in response.json()["fields"], month
+
+
+def test_customer_agents_were_missing_from_the_licence_report(cast: Cast) -> None:
+    """Finding 5: customers' own agents are agents (day-passes.md), so each is one full-time
+    licence, counted once per person, listed with their customer; never advised to convert.
+    Plain customer users and admins are no licence; a deactivated agent neither."""
+    before = report(cast)
+    with customer_schema(cast.globex):
+        customer_user_create(
+            customer=cast.globex,
+            fields=CustomerUserFields(email="desk@globex.test", name="Desk", role="agent"),
+            password=None,
+        )
+        customer_user_create(
+            customer=cast.globex,
+            fields=CustomerUserFields(email="boss@globex.test", name="Boss", role="admin"),
+            password=None,
+        )
+    gone = agent_create(fields=AgentFields(email="gone@msp.test", name="Gone"), password=None)
+    person_deactivate(user=gone)
+    body = report(cast)
+    assert body["full_time_agents"] == before["full_time_agents"] + 1
+    lines = [line for line in body["by_agent"] if line["email"] in ("it@acme.test", "desk@globex.test")]
+    assert [
+        (line["email"], line["licence"], line["customer"], line["passes"], line["is_admin"]) for line in lines
+    ] == [
+        ("desk@globex.test", "full_time", "globex", 0, False),
+        ("it@acme.test", "full_time", "acme", 0, False),
+    ]
+    emails = [line["email"] for line in body["by_agent"]]
+    assert len(emails) == len(set(emails))  # once per person
+    assert not {"boss@globex.test", "admin@acme.test", "user@acme.test", "gone@msp.test"} & set(emails)
+    assert all(line["customer"] is None for line in body["by_agent"] if line["email"].endswith("@msp.test"))
+    assert not any(item["email"] in ("it@acme.test", "desk@globex.test") for item in body["recommendations"])
+    # The console's Licences page lists them the same way.
+    page = console(cast.alice).get("/billing/licences/", {"month": MONTH}).content.decode()
+    assert 'data-agent="it@acme.test"' in page and 'data-customer-agent="acme"' in page
+    assert f'<dd data-figure="full-time">{body["full_time_agents"]} ' in page

@@ -11,9 +11,11 @@ from django.test.utils import CaptureQueriesContext
 
 from cmdb.inventory.models import AssetCount
 from cmdb.models import ConfigurationItem
+from tenants.access import POLICY_REFUSAL
 from tenants.schema import customer_schema
 from tests.cmdb.conftest import CIS, make_ci, policy
 from tests.conftest import Cast, api_for
+from tests.support.clients import console
 
 TICKETS = "/api/v1/customers/acme/tickets/"
 
@@ -325,3 +327,70 @@ def test_rebuild_asset_counts_reports_and_repairs_drift(cast: Cast) -> None:
     out = StringIO()
     call_command("rebuild_asset_counts", "--check", stdout=out)
     assert "0 with drift" in out.getvalue()
+
+
+# --- issue 12 ----------------------------------------------------------------------------------------
+
+
+def test_customer_agents_set_any_sla_policy_on_cis_and_learned_which_exist(cast: Cast) -> None:
+    """Finding 3 (CIs): the customer's own agent works the CMDB but chooses no SLA policy, on
+    the API and on the console's CI form alike; an existing and an unknown id get the same 403."""
+    gold = policy("Gold")
+    missing = gold.pk + 1000
+    ci = created(cast.acme_it, name="srv-it")
+    client = api_for(cast.acme_it)
+    answers = []
+    for policy_id in (gold.pk, missing):
+        new = create(cast.acme_it, name=f"srv-{policy_id}", sla_policy=policy_id)
+        patched = client.patch(f"{CIS}{ci['id']}/", {"sla_policy": policy_id}, format="json")
+        answers += [(new.status_code, new.json()), (patched.status_code, patched.json())]
+    assert answers[0] == (403, {"code": "permission_denied", "detail": POLICY_REFUSAL})
+    assert all(answer == answers[0] for answer in answers), answers
+    with customer_schema(cast.acme):
+        assert ConfigurationItem.objects.get(pk=ci["id"]).sla_policy_id is None
+        assert not ConfigurationItem.objects.filter(name__in=[f"srv-{gold.pk}", f"srv-{missing}"]).exists()
+
+    pages = console(cast.acme_it)
+    form = pages.get("/customers/acme/cis/new/").content.decode()
+    assert 'name="sla_policy"' not in form and "Gold" not in form  # no list of the provider's policies
+    bodies = []
+    for policy_id in (gold.pk, missing):
+        for url in ("/customers/acme/cis/new/", f"/customers/acme/cis/{ci['id']}/edit/"):
+            response = pages.post(
+                url, {"name": f"web-{policy_id}", "type": "server", "sla_policy": policy_id}
+            )
+            assert response.status_code == 403, (url, response.status_code)
+            page = response.content.decode()
+            bodies.append(page[page.index('<div class="card narrow">') : page.index("</main>")])
+    assert len(set(bodies)) == 1 and "only your service provider sets SLA policies" in bodies[0]
+    with customer_schema(cast.acme):
+        assert not ConfigurationItem.objects.filter(name__startswith="web-").exists()
+    # Provider staff still choose one on the form.
+    staff_form = console(cast.bob).get("/customers/acme/cis/new/").content.decode()
+    assert 'name="sla_policy"' in staff_form and "Gold" in staff_form
+
+
+def test_customer_users_saw_the_names_of_ancestor_cis_they_cannot_open(cast: Cast) -> None:
+    """Finding 10 (API): a user who owns a laptop in rack-3 in room-1 sees neither rack's nor
+    room's name: not as the parent, not in the effective SLA's reason or deciding CI."""
+    gold = policy("Gold")
+    room = make_ci(cast.acme, "room-1", "other", sla_policy=gold)
+    rack = make_ci(cast.acme, "rack-3", "other", parent=room)
+    laptop = make_ci(cast.acme, "laptop-user", "workstation", owner=cast.profile(cast.acme_user), parent=rack)
+    own = make_ci(cast.acme, "phone-user", "other", owner=cast.profile(cast.acme_user), parent=laptop)
+    user = api_for(cast.acme_user)
+    shown = user.get(f"{CIS}{laptop.pk}/").json()
+    listed = {row["name"]: row for row in user.get(CIS).json()["results"]}
+    for body in (shown, listed["laptop-user"]):
+        assert body["parent"] == rack.pk and body["parent_name"] is None
+        sla = body["effective_sla"]
+        assert sla["policy"]["name"] == "Gold" and sla["ci"] == {"id": room.pk, "name": None}
+        assert sla["reason"] == "laptop-user inherits 'Gold' from ancestor a CI you cannot see (2 levels up)"
+    assert "rack-3" not in str(listed) and "room-1" not in str(listed) and "rack-3" not in str(shown)
+    assert listed["phone-user"]["parent_name"] == "laptop-user"  # a CI they can open is named
+    # Who may open every CI sees the names.
+    for reader in (cast.acme_admin, cast.bob):
+        body = api_for(reader).get(f"{CIS}{laptop.pk}/").json()
+        assert body["parent_name"] == "rack-3" and body["effective_sla"]["ci"]["name"] == "room-1"
+        assert "from ancestor room-1" in body["effective_sla"]["reason"]
+    assert own.parent_id == laptop.pk

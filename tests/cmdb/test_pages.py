@@ -152,7 +152,25 @@ def test_the_portal_shows_admins_every_ci_and_users_their_own_read_only(cast: Ca
     mine = user.get("/cis/").content.decode()
     assert "laptop-user<" in mine and "laptop-user2" not in mine and "rack-3" not in mine
     page = user.get(f"/cis/{laptop.pk}/").content.decode()
-    assert "laptop-user inherits &#x27;Gold&#x27; from parent rack-3" in page
+    assert "laptop-user inherits &#x27;Gold&#x27; from parent a CI you cannot see" in page
+    assert "rack-3" not in page
     assert "/edit/" not in page and "Delete" not in page
     assert user.get(f"/cis/{rack.pk}/").status_code == 404
     assert user.post(f"/cis/{laptop.pk}/", {"name": "x"}).status_code in (404, 405)
+
+
+def test_the_portal_named_ancestor_cis_a_user_cannot_open(cast: Cast) -> None:
+    """Finding 10 (portal): the location chain and the effective SLA of a user's own CI name
+    only the CIs they can open; the others are "a CI you cannot see", without a link."""
+    gold = policy("Gold")
+    room, rack = chain(cast, ["room-1", "rack-3"], sla_policy=gold)
+    laptop = make_ci(cast.acme, "laptop-user", "workstation", owner=cast.profile(cast.acme_user), parent=rack)
+    phone = make_ci(cast.acme, "phone-user", "other", owner=cast.profile(cast.acme_user), parent=laptop)
+    page = portal(cast.acme_user).get(f"/cis/{phone.pk}/").content.decode()
+    assert "room-1" not in page and "rack-3" not in page
+    assert page.count("data-unseen-ci>a CI you cannot see<") == 2
+    assert f'href="/cis/{laptop.pk}/">laptop-user</a>' in page  # their own, named and linked
+    assert f"/cis/{rack.pk}/" not in page and f"/cis/{room.pk}/" not in page
+    assert "inherits &#x27;Gold&#x27; from ancestor a CI you cannot see (3 levels up)" in page
+    admin = portal(cast.acme_admin).get(f"/cis/{phone.pk}/").content.decode()
+    assert f'href="/cis/{rack.pk}/">rack-3</a>' in admin and "from ancestor room-1" in admin

@@ -295,4 +295,6 @@ def test_a_sweeps_statements_do_not_grow_with_the_customers_that_have_due_clocks
         assert sla_sweep().recorded == 4
     # notifications are emailed and marked one by one (4 rows against 2): the rest is the same
     emails = 2 * 2  # two more notifications, each an UPDATE and a SET search_path before it
-    assert len(two_customers.captured_queries) == len(one_customer.captured_queries) + emails
+    # Charlie is occasional: one look-up of passes for the whole batch (and its SET search_path)
+    passes = 2
+    assert len(two_customers.captured_queries) == len(one_customer.captured_queries) + emails + passes

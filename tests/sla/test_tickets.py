@@ -19,6 +19,7 @@ from tenants.schema import customer_schema
 from tenants.services import CustomerChanges, customer_update
 from tests.conftest import Cast, api_for
 from tests.sla.conftest import change, london, make_policy, open_ticket, reply, uk_office
+from tests.support.clients import console, portal
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
@@ -221,6 +222,62 @@ def test_explanation_and_outsiders(cast: Cast) -> None:
     for outsider in (cast.charlie, cast.globex_admin, cast.globex_user, cast.acme_user2):
         response = api_for(outsider).get(url)
         assert response.status_code == 404 and "Printer" not in response.content.decode()
+
+
+def test_the_sla_explanation_showed_customers_every_level_and_policy(cast: Cast) -> None:
+    """Finding 6: the explanation gave anyone who may see the ticket the whole hierarchy (the
+    requester's override, the customer's default, the provider's default, by id and name). The
+    customer's side (users, admins, the customer's own agents) now reads only the ticket's own
+    policy, the targets of its priority, the clocks, the timeline and the breaches."""
+    silver = make_policy("Silver")
+    gold = make_policy("Gold", P3={"first_response": 45, "resolution": 300})
+    customer_update(customer=cast.acme, changes=CustomerChanges(default_sla=silver))
+    cast.acme.refresh_from_db()
+    with customer_schema(cast.acme):
+        CustomerUser.objects.filter(user=cast.acme_user).update(sla_policy=gold)
+    ticket = open_ticket(cast.acme, cast.acme_user)
+    default = SlaPolicy.objects.get(is_default=True).name
+    url = SLA_URL.format(ticket.pk)
+    for reader in (cast.acme_user, cast.acme_admin, cast.acme_it):
+        body = api_for(reader).get(url).json()
+        assert set(body) == {
+            "policy",
+            "source",
+            "reason",
+            "priority",
+            "targets",
+            "hours_text",
+            "segments",
+            "clocks",
+            "events",
+            "now",
+        }, reader
+        assert body["policy"] == {"id": gold.pk, "name": "Gold"} and body["source"] == "requester"
+        assert body["reason"] == "the requester's SLA policy 'Gold'"
+        assert body["targets"] == {"first_response": 45, "resolution": 300}
+        assert body["clocks"]["resolution"]["target_minutes"] == 300
+        text = str(body)
+        assert "Silver" not in text and default not in text
+        ticket_sla = ticket_json(cast, ticket, reader)["sla"]
+        assert ticket_sla["reason"] == "the requester's SLA policy 'Gold'"
+    staff = api_for(cast.bob).get(url).json()
+    assert [step["policy"] for step in staff["chain"]][1:] == [
+        gold.pk,
+        None,
+        silver.pk,
+        SlaPolicy.objects.get(is_default=True).pk,
+    ]
+    assert "customer Acme has default 'Silver'" in str(staff) and staff["snapshot"]["targets"]["P1"]
+    assert (
+        ticket_json(cast, ticket)["sla"]["reason"] == f"requester {cast.acme_user.name} has override 'Gold'"
+    )
+    # The console's SLA card of the customer's own agent, and the portal, say as little.
+    card = console(cast.acme_it).get(f"/customers/acme/tickets/{ticket.pk}/").content.decode()
+    assert "Gold" in card and "Silver" not in card and default not in card and 'class="sla-chain"' not in card
+    page = portal(cast.acme_user).get(f"/tickets/{ticket.pk}/").content.decode()
+    assert "Gold" in page and "Silver" not in page and default not in page
+    staff_card = console(cast.bob).get(f"/customers/acme/tickets/{ticket.pk}/").content.decode()
+    assert 'class="sla-chain"' in staff_card and "Silver" in staff_card
 
 
 # --- the simulator -----------------------------------------------------------------------------------

@@ -6,8 +6,11 @@ from typing import Any
 
 import pytest
 
+from sla.models import STANDARD_TARGETS, SlaPolicy
+from tenants.access import POLICY_REFUSAL
 from tenants.schema import customer_schema
 from tests.conftest import Cast, api_for
+from tests.support.clients import console
 from tickets.index.models import TicketIndexEntry
 from tickets.models import Ticket
 
@@ -224,7 +227,7 @@ def test_history_lists_the_audit_entries_and_hides_internal_ones_from_customers(
     reply(cast.bob, ticket, "secret note", public=False)
     agent = api_for(cast.bob).get(f"{TICKETS}{ticket['id']}/history/").json()["results"]
     assert [e["action"] for e in agent][:2] == ["create", "update"]
-    assert agent[0]["actor"] == {"id": cast.acme_user.pk, "email": "user@acme.test"}
+    assert agent[0]["actor"] == {"id": cast.acme_user.pk, "name": "user", "email": "user@acme.test"}
     assert agent[1]["channel"] == "api" and "assignee" in agent[1]["changes"]
     assert any(e["object_type"] == "comment" for e in agent)
     customer = api_for(cast.acme_user).get(f"{TICKETS}{ticket['id']}/history/")
@@ -318,3 +321,52 @@ def test_ticket_numbers_stay_unique_under_concurrent_creation(django_db_blocker:
         assert not errors, errors
         assert sorted(numbers) == list(range(1, 21))
         assert TicketIndexEntry.objects.filter(customer=customer).count() == 20
+
+
+# --- issue 12 ----------------------------------------------------------------------------------------
+
+
+def test_customer_agents_set_any_sla_policy_on_tickets_and_learned_which_exist(
+    cast: Cast, actor: None
+) -> None:
+    """Finding 3 (tickets): the customer's own agent may not set a ticket's SLA policy, on
+    creation or by PATCH; an existing and an unknown policy id get the same 403."""
+    gold = SlaPolicy.objects.create(name="Gold", targets=STANDARD_TARGETS)
+    missing = gold.pk + 1000
+    ticket = open_ticket(cast.acme_it)
+    client = api_for(cast.acme_it)
+    answers = []
+    for policy_id in (gold.pk, missing):
+        new = client.post(TICKETS, {"subject": "Mine", "sla_policy": policy_id}, format="json")
+        changed = patch(cast.acme_it, ticket, sla_policy=policy_id)
+        answers += [(new.status_code, new.json()), (changed.status_code, changed.json())]
+    assert answers[0] == (403, {"code": "permission_denied", "detail": POLICY_REFUSAL})
+    assert all(answer == answers[0] for answer in answers), answers
+    with customer_schema(cast.acme):
+        assert Ticket.objects.get(pk=ticket["id"]).sla_policy_id is None
+        assert not Ticket.objects.filter(subject="Mine").exists()
+    # Provider staff set it.
+    assert patch(cast.bob, ticket, sla_policy=gold.pk).json()["sla"]["policy"]["name"] == "Gold"
+
+
+def test_ticket_history_showed_provider_staff_emails_to_customers(cast: Cast) -> None:
+    """Finding 11: the customer's side reads provider staff by name only in a ticket's history
+    (email null); their own people keep their email; agents see everyone's."""
+    ticket = open_ticket(cast.acme_user)
+    patch(cast.bob, ticket, priority="P1")
+    reply(cast.bob, ticket, "On it")
+    url = f"{TICKETS}{ticket['id']}/history/"
+    for reader in (cast.acme_user, cast.acme_admin, cast.acme_it):
+        entries = api_for(reader).get(url).json()["results"]
+        actors = {entry["actor"]["id"]: entry["actor"] for entry in entries if entry["actor"]}
+        assert actors[cast.bob.pk] == {"id": cast.bob.pk, "name": "bob", "email": None}, reader
+        assert actors[cast.acme_user.pk]["email"] == "user@acme.test"
+        assert "bob@msp.test" not in str(entries)
+    agent_view = api_for(cast.bob).get(url).json()["results"]
+    assert {"id": cast.bob.pk, "name": "bob", "email": "bob@msp.test"} in [e["actor"] for e in agent_view]
+    # The console's history of the customer's own agent is the same.
+    page = console(cast.acme_it).get(f"/customers/acme/tickets/{ticket['id']}/").content.decode()
+    assert "bob@msp.test" not in page and "user@acme.test" in page
+    assert (
+        "bob@msp.test" in console(cast.alice).get(f"/customers/acme/tickets/{ticket['id']}/").content.decode()
+    )

@@ -4,24 +4,31 @@ run by a real worker."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from django.core import mail
 
 from accounts.models import User
 from accounts.services import AgentFields, agent_create
 from audit.context import job_context
+from billing.services import day_pass_consume
 from notifications.models import Notification
+from people.models import CustomerUser
 from people.services import CustomerUserFields, customer_user_create
+from sla.models import STANDARD_TARGETS, SlaPolicy
 from tenants.models import Customer
 from tenants.schema import customer_schema
 from tenants.services import customer_provision
 from tests.conftest import PASSWORD, Cast, api_for
 from tests.support.processes import wait_for
 from tickets import workflows
+from tickets.index.services import display_number
 from tickets.models import Ticket, TicketEvent
+from tickets.sla.sweep import sla_sweep
 from tickets.tasks import notify_event
 
 
@@ -118,6 +125,99 @@ def test_feed_api_lists_and_marks_read(cast: Cast) -> None:
     assert client.get("/api/v1/notifications/?unread=true").json()["results"] == []
     assert client.post("/api/v1/notifications/read-all/").json() == {"marked": 0}
     assert api_for(None).get("/api/v1/notifications/").status_code == 401
+
+
+# --- issue 12: an occasional agent without a day pass -----------------------------------------------
+
+
+def _charlies_mail() -> list[Any]:
+    return [message for message in mail.outbox if message.to == ["charlie@msp.test"]]
+
+
+def test_an_occasional_agent_without_a_day_pass_received_ticket_text_by_email(cast: Cast) -> None:
+    """Finding 7: reading a ticket costs an occasional agent a day pass; its text by email
+    cost nothing. Without an active pass Charlie is told what happened on which ticket, with
+    the link, but neither the subject nor the reply, by email or in the feed; with one, the
+    text comes as for everyone."""
+    globex = cast.globex
+    with customer_schema(globex):
+        ticket = workflows.ticket_create(
+            customer=globex,
+            by=cast.globex_user,
+            new=workflows.NewTicket(subject="Payroll export broken", description="Salaries of March"),
+        )
+        number = display_number(globex, ticket.number)
+        workflows.ticket_update(
+            customer=globex,
+            ticket=ticket,
+            by=cast.alice,
+            changes=workflows.TicketChanges(assignee=cast.charlie),
+        )
+        workflows.comment_add(
+            customer=globex, ticket=ticket, by=cast.globex_user, body="The password is hunter2"
+        )
+        run_events(globex, ticket)
+    sent = _charlies_mail()
+    assert [message.subject for message in sent] == [
+        f"[{number}] Ticket assigned to you",
+        f"[{number}] New reply",
+    ]
+    link = f"/customers/globex/tickets/{ticket.pk}/"
+    for message in sent:
+        text = message.subject + message.body
+        assert "Payroll" not in text and "Salaries" not in text and "hunter2" not in text
+        assert "no active day pass" in message.body and link in message.body
+    feed = Notification.objects.filter(user=cast.charlie).order_by("id")
+    assert [(n.kind, n.title) for n in feed] == [
+        ("ticket_assigned", f"[{number}] Ticket assigned to you"),
+        ("ticket_reply", f"[{number}] New reply"),
+    ]
+    assert not any("hunter2" in n.body or "Payroll" in n.title for n in feed)
+
+    day_pass_consume(user=cast.charlie, channel="console")  # Proceed: the text comes again
+    with customer_schema(globex):
+        workflows.comment_add(customer=globex, ticket=ticket, by=cast.globex_user, body="Any news?")
+        run_events(globex, ticket)
+    latest = _charlies_mail()[-1]
+    assert "Payroll export broken" in latest.subject and "Any news?" in latest.body
+    # A full-time agent never needed a pass for it.
+    with customer_schema(cast.acme):
+        other = workflows.ticket_create(
+            customer=cast.acme, by=cast.acme_user, new=workflows.NewTicket(subject="Printer jam")
+        )
+        workflows.ticket_update(
+            customer=cast.acme,
+            ticket=other,
+            by=cast.alice,
+            changes=workflows.TicketChanges(assignee=cast.bob),
+        )
+        run_events(cast.acme, other)
+    assert "Printer jam" in mail.outbox[-1].subject and mail.outbox[-1].to == ["bob@msp.test"]
+
+
+def test_an_occasional_agent_without_a_day_pass_received_sla_alerts_with_ticket_text(cast: Cast) -> None:
+    """Finding 7, the SLA sweep: warnings and breaches to a pass-less occasional assignee name
+    the ticket's reference only."""
+    quick = SlaPolicy.objects.create(
+        name="Quick", targets={**STANDARD_TARGETS, "P3": {"first_response": 10, "resolution": 100}}
+    )
+    start = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    with time_machine.travel(start, tick=False), customer_schema(cast.globex):
+        requester = CustomerUser.objects.get(user=cast.globex_user)
+        ticket = workflows.ticket_create(
+            customer=cast.globex,
+            by=cast.alice,
+            new=workflows.NewTicket(
+                subject="Payroll export broken", requester=requester, assignee=cast.charlie, sla_policy=quick
+            ),
+        )
+        number = display_number(cast.globex, ticket.number)
+    with time_machine.travel(start + timedelta(minutes=11), tick=False):
+        assert sla_sweep().recorded == 2
+    alerts = Notification.objects.filter(user=cast.charlie, kind__startswith="sla_").order_by("id")
+    assert [n.title for n in alerts] == [f"[{number}] SLA warning", f"[{number}] SLA breached"]
+    assert all("Payroll" not in message.subject + message.body for message in _charlies_mail())
+    assert len(_charlies_mail()) == 2
 
 
 # --- a real worker -----------------------------------------------------------------------------

@@ -9,9 +9,11 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from cmdb.selectors import effective_policy
-from sla.engine.resolution import Held, Resolution, Step, policy_resolve, policy_steps
+from sla.engine.resolution import Held, Resolution, SlaReader, Step, policy_resolve, policy_steps
+from tenants.access import scope_level
 
 if TYPE_CHECKING:
+    from accounts.models import User
     from tenants.models import Customer
     from tickets.models import Ticket
 
@@ -47,3 +49,9 @@ def ticket_resolution(customer: Customer, ticket: Ticket) -> Resolution:
         requester=partial(_requester, ticket),
         ci=partial(_ci, ticket),
     )
+
+
+def sla_reader(user: User) -> SlaReader:
+    """What ``user`` may be told of how a ticket's policy was chosen: the hierarchy is for
+    provider staff (who set policies); CI names for those whose access includes the CMDB."""
+    return SlaReader(hierarchy=user.is_provider_staff, names_cis=scope_level(user, "cmdb") != "none")

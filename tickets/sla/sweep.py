@@ -44,13 +44,15 @@ from notifications.models import NotificationKind
 from notifications.services import Message, notify_many
 from sla.engine.clocks import STOPPED, ClockView
 from sla.engine.keeping import SLA_FIELDS, sla_compute, wanted_timers, warning_generation
+from sla.engine.resolution import reason_shown
 from sla.models import SlaEvent, SlaEventKind, SlaTimer
 from tenants.across import rows_insert, rows_lock, rows_update
 from tenants.models import Customer
 from tenants.schema import customer_schema
 from tickets.index.services import display_number, index_write
 from tickets.models import Ticket
-from tickets.notices import ticket_url
+from tickets.notices import screened, ticket_url
+from tickets.sla.policy import sla_reader
 
 SWEEP_LOCK = 5_140_001  # pg advisory lock key of the sweep
 BATCH = 500  # due timers read at a time
@@ -316,7 +318,7 @@ def events_deliver(*, seen: dict[TicketKey, Ticket] | None = None, limit: int = 
         for pk in event.recipients
         if pk in people
     ]
-    sent = notify_many(deliveries)
+    sent = notify_many(screened(deliveries))
     SlaEvent.objects.filter(pk__in=[event.pk for event in pending], notified_at__isnull=True).update(
         notified_at=timezone.now()
     )
@@ -340,11 +342,12 @@ def _message(customer: Customer, ticket: Ticket, event: SlaEvent, user: User) ->
         )
         body = f"The {clock} clock has used its warning share of the target; it is due {due}."
     policy = (ticket.sla_snapshot.get("policy") or {}).get("name", "")
+    reason = reason_shown(ticket.sla_source, ticket.sla_reason, policy, sla_reader(user))
     return Message(
         kind=kind,
         customer=customer,
         title=title[:300],
-        body=f"{body}\nPolicy: {policy} ({ticket.sla_reason}).",
+        body=f"{body}\nPolicy: {policy} ({reason}).",
         url=ticket_url(customer, ticket, user),
         ticket_id=ticket.pk,
         ticket_number=number,
