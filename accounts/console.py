@@ -18,9 +18,8 @@ from django.views.decorators.http import require_POST, require_safe
 
 from accounts.filtersets import AgentFilterSet
 from accounts.forms import LEVEL_LABELS, SCOPE_LABELS, AgentForm
-from accounts.models import Licence, User, UserKind
+from accounts.models import SCOPE_LEVELS, Licence, User, UserKind
 from accounts.services import (
-    PERMISSION_SCOPES,
     agent_create,
     agent_update,
     person_deactivate,
@@ -86,9 +85,7 @@ def _agent_page(
         "form": form,
         "can_edit": _can_edit(request),
         "is_self": agent is not None and agent.pk == request.user.pk,
-        "scopes": [
-            (SCOPE_LABELS[scope], LEVEL_LABELS[scope_level(agent, scope)]) for scope in PERMISSION_SCOPES
-        ]
+        "scopes": [(SCOPE_LABELS[scope], LEVEL_LABELS[scope_level(agent, scope)]) for scope in SCOPE_LEVELS]
         if agent is not None and agent.licence == Licence.OCCASIONAL
         else [],
         "timezones": sorted(zone_names()) if form is not None else [],

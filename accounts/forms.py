@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from accounts.login import InvalidCredentials, LoginThrottled, sign_in
-from accounts.models import Licence, User, UserKind
-from accounts.services import OCCASIONAL_DEFAULT_PERMISSIONS, PERMISSION_SCOPES, AgentChanges, AgentFields
+from accounts.models import OCCASIONAL_DEFAULTS, SCOPE_LEVELS, Licence, Scope, ScopeLevel, User, UserKind
+from accounts.services import AgentChanges, AgentFields
 from audit.middleware import client_ip
 from core.changes import UNSET
 from serviflow.pages import problem_of
@@ -72,8 +72,8 @@ class SetPasswordForm(forms.Form):
         return data
 
 
-SCOPE_LABELS = {"tickets": "Tickets", "cmdb": "CMDB", "reports": "Reports"}
-LEVEL_LABELS = {"none": "No access", "read": "Read only", "write": "Read and write"}
+SCOPE_LABELS: dict[str, str] = {str(scope): str(scope.label) for scope in Scope}
+LEVEL_LABELS: dict[str, str] = {str(level): str(level.label) for level in ScopeLevel}
 
 
 class CustomerChoiceField(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
@@ -128,18 +128,18 @@ class AgentForm(forms.Form):
         if agent is not None:
             kwargs.setdefault("initial", self.initial_for(agent))
         super().__init__(*args, **kwargs)
-        for scope, levels in PERMISSION_SCOPES.items():
+        for scope, levels in SCOPE_LEVELS.items():
             self.fields[scope] = forms.ChoiceField(
                 label=SCOPE_LABELS[scope],
                 choices=[(level, LEVEL_LABELS[level]) for level in levels],
-                initial=OCCASIONAL_DEFAULT_PERMISSIONS[scope],
+                initial=OCCASIONAL_DEFAULTS[scope],
             )
         if agent is not None:
             self.fields["password"].help_text = "Leave empty to keep the current password."
 
     @staticmethod
     def initial_for(agent: User) -> dict[str, Any]:
-        permissions = {**OCCASIONAL_DEFAULT_PERMISSIONS, **(agent.permissions or {})}
+        permissions = {**OCCASIONAL_DEFAULTS, **(agent.permissions or {})}
         return {
             "email": agent.email,
             "name": agent.name,
@@ -148,16 +148,16 @@ class AgentForm(forms.Form):
             "is_admin": agent.kind == UserKind.PROVIDER_ADMIN,
             "all_customers": agent.all_customers,
             "customers": [membership.customer for membership in agent.memberships.all()],
-            **{scope: permissions[scope] for scope in PERMISSION_SCOPES},
+            **{scope: permissions[scope] for scope in SCOPE_LEVELS},
         }
 
     def scope_fields(self) -> list[forms.BoundField]:
-        return [self[scope] for scope in PERMISSION_SCOPES]
+        return [self[scope] for scope in SCOPE_LEVELS]
 
     def _permissions(self) -> dict[str, str] | None:
         if self.cleaned_data["licence"] != Licence.OCCASIONAL:
             return None
-        return {scope: self.cleaned_data[scope] for scope in PERMISSION_SCOPES}
+        return {scope: self.cleaned_data[scope] for scope in SCOPE_LEVELS}
 
     def _works_all(self) -> bool:
         """Admins work every customer whatever is ticked (the services make sure of it)."""

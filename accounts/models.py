@@ -34,6 +34,38 @@ class CustomerRole(models.TextChoices):
     AGENT = "agent", "Customer agent"
 
 
+class Scope(models.TextChoices):
+    """The parts of a customer an occasional agent's permissions cover: "tickets" is everything
+    of a customer but the CMDB (tickets, comments, attachments, assignment, the customer's users,
+    SLA explanations); "cmdb" the configuration items and their relations; "reports" the report
+    views."""
+
+    TICKETS = "tickets", "Tickets"
+    CMDB = "cmdb", "CMDB"
+    REPORTS = "reports", "Reports"
+
+
+class ScopeLevel(models.TextChoices):
+    NONE = "none", "No access"
+    READ = "read", "Read only"
+    WRITE = "write", "Read and write"
+
+
+# Each scope's levels, lowest to highest; an occasional agent's level when none is given; and how
+# a refusal names the scope ("Your access to the CMDB is read-only.").
+SCOPE_LEVELS: dict[str, tuple[str, ...]] = {
+    Scope.TICKETS: (ScopeLevel.READ, ScopeLevel.WRITE),
+    Scope.CMDB: (ScopeLevel.NONE, ScopeLevel.READ, ScopeLevel.WRITE),
+    Scope.REPORTS: (ScopeLevel.NONE, ScopeLevel.READ),
+}
+OCCASIONAL_DEFAULTS: dict[str, str] = {
+    Scope.TICKETS: ScopeLevel.WRITE,
+    Scope.CMDB: ScopeLevel.READ,
+    Scope.REPORTS: ScopeLevel.NONE,
+}
+SCOPE_NAMES: dict[str, str] = {Scope.TICKETS: "tickets", Scope.CMDB: "the CMDB", Scope.REPORTS: "reports"}
+
+
 class UserManager(BaseUserManager["User"]):
     def get_by_natural_key(self, username: str | None) -> User:
         return self.get(email__iexact=username or "")

@@ -5,8 +5,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.models import Licence, User, UserKind
-from accounts.services import PERMISSION_SCOPES, AgentChanges
+from accounts.models import SCOPE_LEVELS, Licence, User, UserKind
+from accounts.services import AgentChanges
 from serviflow.api.serializers import InputModelSerializer, InputSerializer
 from tenants.models import Customer
 
@@ -112,7 +112,7 @@ class AgentSerializer(InputModelSerializer):
     def validate_permissions(self, value: dict[str, str] | None) -> dict[str, str] | None:
         if value is None:
             return None
-        unknown = sorted(set(value) - set(PERMISSION_SCOPES))
+        unknown = sorted(set(value) - set(SCOPE_LEVELS))
         if unknown:
             raise serializers.ValidationError(f"Unknown scope(s): {', '.join(unknown)}.")
         return value

@@ -13,19 +13,21 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import AgentMembership, ApiToken, Licence, User, UserKind, token_digest
+from accounts.models import (
+    OCCASIONAL_DEFAULTS,
+    SCOPE_LEVELS,
+    AgentMembership,
+    ApiToken,
+    Licence,
+    User,
+    UserKind,
+    token_digest,
+)
 from core.changes import UNSET, Changes
 from core.parsers import validate_timezone
 
 if TYPE_CHECKING:
     from tenants.models import Customer
-
-OCCASIONAL_DEFAULT_PERMISSIONS = {"tickets": "write", "cmdb": "read", "reports": "none"}
-PERMISSION_SCOPES = {
-    "tickets": ("read", "write"),
-    "cmdb": ("none", "read", "write"),
-    "reports": ("none", "read"),
-}
 
 
 def normalize_email(email: str) -> str:
@@ -62,13 +64,13 @@ def check_admin_licence(*, is_admin: bool, licence: str | None) -> None:
 
 
 def check_permissions(permissions: dict[str, str]) -> dict[str, str]:
-    unknown = sorted(set(permissions) - set(PERMISSION_SCOPES))
+    unknown = sorted(set(permissions) - set(SCOPE_LEVELS))
     if unknown:
         raise ValidationError({"permissions": [f"Unknown scope(s): {', '.join(unknown)}."]})
-    merged = {**OCCASIONAL_DEFAULT_PERMISSIONS, **permissions}
+    merged = {**OCCASIONAL_DEFAULTS, **permissions}
     for scope, level in merged.items():
-        if level not in PERMISSION_SCOPES[scope]:
-            allowed = ", ".join(PERMISSION_SCOPES[scope])
+        if level not in SCOPE_LEVELS[scope]:
+            allowed = ", ".join(SCOPE_LEVELS[scope])
             raise ValidationError({"permissions": [f"'{scope}' must be one of {allowed}, got '{level}'."]})
     return merged
 

@@ -96,7 +96,7 @@ def customer_page(
     write: Reach = Reach.CONSOLE,
 ) -> PageView | Callable[[AccessView], PageView]:
     """``@customer_page`` or ``@customer_page(scope="cmdb")``: the page belongs to ``scope``
-    (``tenants.access.SCOPE_NAMES``); any method but GET/HEAD is a write, and so is every method
+    (``accounts.models.Scope``); any method but GET/HEAD is a write, and so is every method
     with ``writes`` (pages that only exist to change something: the new and edit forms).
     ``read``/``write`` narrow who the page is for (a provider admins' action: ``Reach.ADMIN``)."""
 

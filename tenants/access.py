@@ -26,8 +26,18 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
-from accounts.models import AgentMembership, CustomerRole, Licence, User, UserKind
-from accounts.services import OCCASIONAL_DEFAULT_PERMISSIONS, PERMISSION_SCOPES
+from accounts.models import (
+    OCCASIONAL_DEFAULTS,
+    SCOPE_LEVELS,
+    SCOPE_NAMES,
+    AgentMembership,
+    CustomerRole,
+    Licence,
+    Scope,
+    ScopeLevel,
+    User,
+    UserKind,
+)
 from tenants.models import Customer, CustomerQuerySet
 
 
@@ -127,34 +137,26 @@ class CustomerAccess:
     @property
     def writes_tickets(self) -> bool:
         """May change tickets (and everything else of the customer but the CMDB)."""
-        return self.scope_level("tickets") == "write"
+        return self.scope_level(Scope.TICKETS) == ScopeLevel.WRITE
 
     @property
     def sees_cmdb(self) -> bool:
-        return self.scope_level("cmdb") != "none"
+        return self.scope_level(Scope.CMDB) != ScopeLevel.NONE
 
     @property
     def writes_cmdb(self) -> bool:
-        return self.scope_level("cmdb") == "write"
-
-
-# What an occasional agent's permissions cover (``User.permissions``, one level per scope):
-# "tickets": everything of a customer except the CMDB (tickets, comments, attachments,
-# assignment, the customer's users, SLA explanations); "cmdb": configuration items and their
-# relations; "reports": the report views (none exist yet: they are to call
-# ``require_scope(..., "reports", write=False)``).
-SCOPE_NAMES = {"tickets": "tickets", "cmdb": "the CMDB", "reports": "reports"}
+        return self.scope_level(Scope.CMDB) == ScopeLevel.WRITE
 
 
 def scope_level(user: User, scope: str) -> str:
-    """``user``'s level in ``scope`` (one of ``PERMISSION_SCOPES[scope]``, lowest to highest).
+    """``user``'s level in ``scope`` (one of ``SCOPE_LEVELS[scope]``, lowest to highest).
     Only occasional agents are limited; everyone else has the highest level of every scope. A
     level that is missing falls back to the default, one that is unknown to the lowest."""
-    levels = PERMISSION_SCOPES[scope]
+    levels = SCOPE_LEVELS[scope]
     if not _scopes_limit(user):
         return levels[-1]
     permissions = user.permissions if isinstance(user.permissions, dict) else {}
-    level = permissions.get(scope, OCCASIONAL_DEFAULT_PERMISSIONS[scope])
+    level = permissions.get(scope, OCCASIONAL_DEFAULTS[scope])
     return level if level in levels else levels[0]
 
 
@@ -166,9 +168,9 @@ def require_scope(who: CustomerAccess | User, scope: str, *, write: bool) -> Non
     if not _scopes_limit(user):
         return
     level = scope_level(user, scope)
-    if level == "none":
+    if level == ScopeLevel.NONE:
         raise PermissionDenied(f"Your access does not include {SCOPE_NAMES[scope]}.")
-    if write and level != "write":
+    if write and level != ScopeLevel.WRITE:
         raise PermissionDenied(f"Your access to {SCOPE_NAMES[scope]} is read-only.")
 
 

@@ -106,7 +106,7 @@ class CustomerScopedMixin(AuditedMixin):
     # The rest is checked in ``initial``, the customer first.
     permission_classes: Sequence[_PermissionClass] = [permissions.IsAuthenticated]
     customer_url_kwarg = "slug"
-    # The part of a customer the view belongs to (tenants.access.SCOPE_NAMES); unsafe methods write.
+    # The part of a customer the view belongs to (accounts.models.Scope); unsafe methods write.
     scope = "tickets"
     access: CustomerAccess
     _schema: ExitStack

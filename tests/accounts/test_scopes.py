@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from accounts.models import User
-from accounts.services import OCCASIONAL_DEFAULT_PERMISSIONS
+from accounts.models import OCCASIONAL_DEFAULTS, User
 from cmdb.models import ConfigurationItem
 from people.models import CustomerUser
 from sla.models import STANDARD_TARGETS, SlaPolicy
@@ -36,7 +35,7 @@ NO_CMDB = {"code": "permission_denied", "detail": "Your access does not include 
 
 def restrict(user: User, **levels: str) -> User:
     """Give ``user`` these scope levels (the rest at the defaults), as an admin would."""
-    User.objects.filter(pk=user.pk).update(permissions={**OCCASIONAL_DEFAULT_PERMISSIONS, **levels})
+    User.objects.filter(pk=user.pk).update(permissions={**OCCASIONAL_DEFAULTS, **levels})
     user.refresh_from_db()
     return user
 
@@ -198,7 +197,7 @@ def test_api_cmdb_read_only_lists_but_cannot_change(cast: Cast) -> None:
 
 
 def test_api_default_scopes_write_tickets_and_read_the_cmdb(cast: Cast) -> None:
-    client = api_for(cast.charlie)  # OCCASIONAL_DEFAULT_PERMISSIONS
+    client = api_for(cast.charlie)  # OCCASIONAL_DEFAULTS
     created = client.post(
         f"{API}/tickets/", {"subject": "Printer", "requester": cast.globex_user.email}, format="json"
     )

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from functools import partial
 from typing import TYPE_CHECKING
 
+from accounts.models import Scope, ScopeLevel
 from cmdb.selectors import effective_policy
 from sla.engine.resolution import Held, Resolution, SlaReader, Step, policy_resolve, policy_steps
 from tenants.access import scope_level
@@ -54,4 +55,6 @@ def ticket_resolution(customer: Customer, ticket: Ticket) -> Resolution:
 def sla_reader(user: User) -> SlaReader:
     """What ``user`` may be told of how a ticket's policy was chosen: the hierarchy is for
     provider staff (who set policies); CI names for those whose access includes the CMDB."""
-    return SlaReader(hierarchy=user.is_provider_staff, names_cis=scope_level(user, "cmdb") != "none")
+    return SlaReader(
+        hierarchy=user.is_provider_staff, names_cis=scope_level(user, Scope.CMDB) != ScopeLevel.NONE
+    )
