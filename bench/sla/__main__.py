@@ -23,8 +23,8 @@ the sweep's sizes.
 
 Run: ``python3 dev.py bench sla`` (or ``make bench-sla``). Section 1 alone needs no database:
 ``.venv/bin/python bench/sla``. ``SLA_BENCH_STARTS`` and ``SLA_BENCH_REPEATS`` change the number
-of starts and timed passes. ``--smoke`` for tiny sizes (2,000 starts, 2 passes; the sweep at 2
-and 3 customers: it runs, its figures mean nothing).
+of starts and timed passes. ``--smoke`` for tiny sizes (2,000 starts, 2 passes; the sweep at 3
+customers: it runs, its figures mean nothing).
 """
 
 from __future__ import annotations
