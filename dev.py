@@ -2,8 +2,11 @@
 """ServiFlow's developer entry point. Needs only Python 3.11+.
 
     python3 dev.py run            install, start services, migrate, seed demo data, run web + worker + beat
-    python3 dev.py test           install, then the static checks and the whole pytest suite
-    python3 dev.py bench NAME     run bench/NAME.py (see bench/README.md)
+    python3 dev.py test           install, then the static checks, the whole pytest suite and every
+                                  benchmark at smoke size (`test ARGS`: pytest ARGS only)
+    python3 dev.py bench NAME     run bench/NAME.py or bench/NAME/ (see bench/README.md); `--smoke`
+                                  after NAME for tiny sizes
+    python3 dev.py bench --smoke  every benchmark at tiny sizes; fails if one crashes
     python3 dev.py check          only the static checks (ruff, mypy, import layers, migrations)
     python3 dev.py manage ARGS    manage.py inside the project's environment
 
@@ -17,6 +20,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -136,6 +140,8 @@ def cmd_check(args: list[str]) -> None:
 
 
 def cmd_test(args: list[str]) -> None:
+    """Without arguments (what CI runs): the static checks, the whole suite and every benchmark
+    at smoke size; fails if any of them fails. With arguments: only ``pytest ARGS``."""
     if not args:
         cmd_check([])
     ensure_installed()
@@ -144,20 +150,112 @@ def cmd_test(args: list[str]) -> None:
     if not Path(chromium).exists():
         print(f"==> note: {chromium} is missing; browser tests will fail (Debian: apt-get install chromium)")
     code = sh(PY, "-m", "pytest", *args, env=env, check=False)
-    sys.exit(code)
+    if args:
+        sys.exit(code)
+    smoke = bench_smoke()
+    if code:
+        print(f"==> pytest failed (exit code {code})")
+    sys.exit(code or smoke)
+
+
+def benchmarks() -> dict[str, Path]:
+    """Every benchmark by name, found, not listed: each folder bench/NAME/ with a __main__.py and
+    each script bench/NAME.py (one with an ``if __name__ == "__main__":``; a module without it, or
+    whose name starts with ``_``, is a helper)."""
+    found: dict[str, Path] = {}
+    for path in sorted((ROOT / "bench").iterdir()):
+        if path.is_dir() and (path / "__main__.py").is_file():
+            found[path.name] = path
+        elif (
+            path.suffix == ".py"
+            and not path.name.startswith("_")
+            and 'if __name__ == "__main__":' in path.read_text(encoding="utf-8")
+        ):
+            found[path.stem] = path
+    return found
+
+
+SMOKE_TIMEOUT_S = 300  # per benchmark: a hung smoke run fails instead of blocking CI
+
+
+def smoke_run(script: Path, env: dict[str, str]) -> tuple[str, str]:
+    """Run one benchmark with ``--smoke``, its output passed through; returns what went wrong
+    (empty if nothing did) and its verdict line."""
+    proc = subprocess.Popen(
+        [str(PY), str(script), "--smoke"],
+        cwd=ROOT,
+        env={**env, "PYTHONUNBUFFERED": "1"},  # its lines as they come, tracebacks in place
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+    )
+    timed_out = threading.Event()
+
+    def stop() -> None:  # SIGINT first: the benchmark's cleanup (dropping its database) runs
+        timed_out.set()
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+    timer = threading.Timer(SMOKE_TIMEOUT_S, stop)
+    timer.start()
+    verdict = ""
+    try:
+        for line in proc.stdout or ():
+            print(line, end="", flush=True)
+            if line.startswith("Verdict:"):
+                verdict = line.strip()
+        code = proc.wait()
+    finally:
+        timer.cancel()
+    if timed_out.is_set():
+        return f"timed out after {SMOKE_TIMEOUT_S} s", verdict
+    if code != 0:
+        return f"exit code {code}", verdict
+    return ("" if verdict else "printed no verdict"), verdict
+
+
+def bench_smoke() -> int:
+    """Every benchmark at smoke size, one after the other (they share the bench database);
+    returns 1 if any crashed. Verdicts at these sizes mean nothing: printed, never failed on."""
+    ensure_installed()
+    env = service_env(DEBUG="1")
+    results: list[tuple[str, float, str, str]] = []
+    started = time.monotonic()
+    for name, script in benchmarks().items():
+        print(f"\n==> bench {name} --smoke", flush=True)
+        began = time.monotonic()
+        problem, verdict = smoke_run(script, env)
+        results.append((name, time.monotonic() - began, problem, verdict))
+    width = max((len(name) for name, *_ in results), default=0)
+    print("\n==> benchmarks at smoke size (figures and verdicts mean nothing at these sizes)")
+    for name, seconds, problem, verdict in results:
+        outcome = f"FAILED: {problem}" if problem else "ran"
+        print(f"    {name:<{width}}  {seconds:5.1f} s  {outcome}  {verdict}".rstrip())
+    failed = any(problem for _, _, problem, _ in results)
+    print(
+        f"==> {len(results)} benchmarks in {time.monotonic() - started:.0f} s: {'FAILED' if failed else 'OK'}"
+    )
+    return 1 if failed else 0
 
 
 def cmd_bench(args: list[str]) -> None:
-    if not args:
-        sys.exit("usage: python3 dev.py bench NAME   (see bench/README.md)")
+    found = benchmarks()
+    if args == ["--smoke"]:
+        sys.exit(bench_smoke())
+    if not args or args[0].startswith("-"):
+        names = ", ".join(found)
+        sys.exit(
+            f"usage: python3 dev.py bench NAME [--smoke] | --smoke   (NAME: {names}; see bench/README.md)"
+        )
+    if args[0] not in found:
+        sys.exit(f"no benchmark bench/{args[0]} (there are: {', '.join(found)})")
     ensure_installed()
-    script = ROOT / "bench" / f"{args[0]}.py"
-    if not script.exists():  # a benchmark may also be a folder with __main__.py
-        script = ROOT / "bench" / args[0]
-    if not (script.is_file() or (script / "__main__.py").is_file()):
-        sys.exit(f"no benchmark bench/{args[0]}")
     env = service_env(DEBUG="1")
-    sys.exit(sh(PY, script, *args[1:], env=env, check=False))
+    sys.exit(sh(PY, found[args[0]], *args[1:], env=env, check=False))
 
 
 def cmd_manage(args: list[str]) -> None:

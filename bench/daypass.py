@@ -1,7 +1,7 @@
 """Day-pass benchmark: the latency the pass check adds to an agent's API request.
 
-In a throw-away database (``serviflow_bench`` on the server of DATABASE_URL, dropped and
-re-created at start, dropped at the end) it creates a provider admin, a full-time agent and an
+In a throw-away database (``<name>_bench`` beside DATABASE_URL's database ``<name>``, dropped
+and re-created at start, dropped at the end) it creates a provider admin, a full-time agent and an
 occasional agent whose local midnight is hours away (a fixed-offset zone where it is about noon),
 buys passes, and has the occasional agent's first API call consume one. It then times
 ``GET /api/v1/me/`` (the cheapest authenticated endpoint) through Django's WSGI handler in-process
@@ -23,7 +23,8 @@ occasional agents (each consumes a pass: an insert into the ledger, whose trigge
 Target: added p95 <= 1 ms once the pass is active (occasional warm p95 - full-time p95).
 
 Run: ``python3 dev.py bench daypass`` (or ``make bench-daypass``). ``DAYPASS_BENCH_REQUESTS``
-changes the number of timed requests per case.
+changes the number of timed requests per case. ``--smoke`` for tiny sizes (20 requests per case,
+5 first calls: it runs, its figures mean nothing).
 """
 
 from __future__ import annotations
@@ -43,11 +44,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serviflow.settings")
 
-from provision import in_bench_database, log, p95, print_verdict, wsgi_get  # noqa: E402
+from provision import in_bench_database, log, p95, print_verdict, smoke, wsgi_get  # noqa: E402
 
-REQUESTS = int(os.environ.get("DAYPASS_BENCH_REQUESTS", "2000"))
-WARMUPS = 100
-CONSUMERS = 100  # occasional agents whose first call of the day is timed (information)
+REQUESTS = int(os.environ.get("DAYPASS_BENCH_REQUESTS", "20" if smoke() else "2000"))
+WARMUPS = 5 if smoke() else 100
+CONSUMERS = 5 if smoke() else 100  # occasional agents whose first call of the day is timed (information)
 PATH = "/api/v1/me/"
 JOB = "bench.daypass"
 PASSWORD = "daypass-bench-password-1"  # noqa: S105 - throw-away accounts in a throw-away database

@@ -1,7 +1,7 @@
 """Provisioning benchmark: seconds per new customer, cloned from the template schema.
 
-In a throw-away database (``serviflow_bench`` on the server of DATABASE_URL, dropped and
-re-created at start, dropped at the end) it fills the platform up to 10, 100 and 500 customers
+In a throw-away database (``<name>_bench`` beside DATABASE_URL's database ``<name>``, dropped
+and re-created at start, dropped at the end) it fills the platform up to 10, 100 and 500 customers
 and, at each size, times TIMED fresh ``customer_provision`` calls one by one (row, cloned schema,
 domain, settings, audit entries: one transaction each). The timed customers stay and count
 toward the next size. For comparison it times REPLAYS "replayed migrations" of the same schema
@@ -10,30 +10,52 @@ toward the next size. For comparison it times REPLAYS "replayed migrations" of t
 Targets: median <= 0.5 s per new customer at every size, median at 500 <= 1.5 x median at 10,
 and cloning at least 5 x faster than replaying the migrations.
 
-Run: ``python3 dev.py bench provision`` (or ``make bench-provision``).
+Run: ``python3 dev.py bench provision`` (or ``make bench-provision``); ``--smoke`` for tiny
+sizes (2 customers, 3 clones and 1 replay: it runs, its figures mean nothing).
+
+This module also holds what every benchmark shares: the throw-away database
+(``in_bench_database``), the ``--smoke`` option (``smoke``), the verdict lines and timing helpers.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import sys
 import time
 from collections.abc import Callable
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 from wsgiref.util import setup_testing_defaults
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serviflow.settings")
 
-BENCH_DATABASE = "serviflow_bench"
-SIZES = (10, 100, 500)
-TIMED = 15  # fresh customers timed at each size
-REPLAYS = 5  # replayed-migration runs at each size
+
+@cache
+def smoke() -> bool:
+    """Whether this run is a smoke run (``--smoke``): tiny sizes, to show in seconds that the
+    benchmark still runs end to end; its figures and verdict mean nothing then. Every benchmark
+    takes this option; the command line parsed is the running benchmark's (``__main__``, whose
+    docstring ``--help`` prints), also when a module it imports asks."""
+    parser = argparse.ArgumentParser(
+        description=sys.modules["__main__"].__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny sizes: checks that the benchmark runs (figures and verdict mean nothing)",
+    )
+    return bool(parser.parse_args().smoke)
+
+
+SIZES = (2,) if smoke() else (10, 100, 500)
+TIMED = 3 if smoke() else 15  # fresh customers timed at each size
+REPLAYS = 1 if smoke() else 5  # replayed-migration runs at each size
 JOB = "bench.provision"
 
 TARGET_MEDIAN_S = 0.5
@@ -99,16 +121,22 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
 
-def recreate_database(admin_url: str, *, create: bool) -> None:
+def bench_database_name(source_url: str) -> str:
+    """The benchmarks' database: the name of ``source_url``'s database + ``_bench``, so two
+    checkouts with databases of their own on one server do not drop each other's."""
+    name = unquote(urlsplit(source_url).path.lstrip("/")) or "serviflow"
+    # PostgreSQL truncates names to 63 bytes; keep the suffix.
+    return name.encode()[:57].decode(errors="ignore") + "_bench"
+
+
+def recreate_database(admin_url: str, name: str, *, create: bool) -> None:
     import psycopg
     from psycopg import sql
 
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DATABASE))
-        )
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         if create:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DATABASE)))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def timed(action: Callable[[], Any]) -> float:
@@ -290,15 +318,16 @@ def print_verdict(checks: list[tuple[str, bool, str]]) -> bool:
 
 def in_bench_database(body: Callable[[str], object], env: dict[str, str] | None = None) -> int:
     """Run ``body(bench_database_url)`` with Django set up on a throw-away database beside the
-    one of DATABASE_URL, dropped again at the end (also on failure). ``env`` is added to the
-    environment first (worker processes the body starts inherit it)."""
+    one of DATABASE_URL (``bench_database_name``), dropped again at the end (also on failure).
+    ``env`` is added to the environment first (worker processes the body starts inherit it)."""
     from serviflow import embedded
 
     source_url = os.environ.get("DATABASE_URL") or embedded.postgres_url()
-    bench_url = with_database(source_url, BENCH_DATABASE)
+    name = bench_database_name(source_url)
+    bench_url = with_database(source_url, name)
     admin_url = with_database(source_url, "postgres")
-    log(f"==> bench database {BENCH_DATABASE} (dropped and re-created; your data is not touched)")
-    recreate_database(admin_url, create=True)
+    log(f"==> bench database {name} (dropped and re-created; your data is not touched)")
+    recreate_database(admin_url, name, create=True)
     os.environ |= {"DATABASE_URL": bench_url, **(env or {})}
     started = time.perf_counter()
     try:
@@ -310,8 +339,8 @@ def in_bench_database(body: Callable[[str], object], env: dict[str, str] | None 
         from django.db import connections
 
         connections.close_all()
-        recreate_database(admin_url, create=False)
-        log(f"==> dropped {BENCH_DATABASE}; total {time.perf_counter() - started:.0f} s")
+        recreate_database(admin_url, name, create=False)
+        log(f"==> dropped {name}; total {time.perf_counter() - started:.0f} s")
     return 0
 
 

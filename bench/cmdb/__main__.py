@@ -1,12 +1,12 @@
 """CMDB benchmark: the effective SLA policy of a CI deep in its parent chain.
 
-In a throw-away database (``serviflow_bench`` on the server of DATABASE_URL, dropped and
-re-created at start, dropped at the end) it provisions one customer and loads 50,000 CIs into
-its schema set-based: a chain of 21 CIs (the root holds an SLA policy, the CI at depth 20 has 20
-ancestors and none of them but the root has a policy) and a forest of 250 shallow trees (site,
-racks, servers, applications; most sites hold a policy, every 20th server its own). Inside the
-customer's schema it then looks up the effective policy of the CI at depth 20, LOOKUPS times
-after WARMUPS untimed rounds, in two ways, alternately:
+In a throw-away database (``<name>_bench`` beside DATABASE_URL's database ``<name>``, dropped
+and re-created at start, dropped at the end) it provisions one customer and loads 50,000 CIs into
+its schema (model instances, ``bulk_create``): a chain of 21 CIs (the root holds an SLA policy,
+the CI at depth 20 has 20 ancestors and none of them but the root has a policy) and a forest of
+250 shallow trees (site, racks, servers, applications; most sites hold a policy, every 20th
+server its own). Inside the customer's schema it then looks up the effective policy of the CI
+at depth 20, LOOKUPS times after WARMUPS untimed rounds, in two ways, alternately:
 
 - ours: load the CI by id, then ``cmdb.selectors.effective_policy`` (one recursive query);
 - naive: load the CI by id, then its parent by id, one query per level, until a CI with a
@@ -19,7 +19,8 @@ CI already in hand (the one query alone) and prints the query's EXPLAIN ANALYZE 
 Target: ours >= 5 x faster than the naive walk (median against median).
 
 Run: ``python3 dev.py bench cmdb`` (or ``make bench-cmdb``; it runs this folder, ``bench/cmdb``).
-``CMDB_BENCH_EXPLAIN=1`` also prints the whole plan of our query.
+``CMDB_BENCH_EXPLAIN=1`` also prints the whole plan of our query. ``--smoke`` for tiny sizes
+(1,000 CIs, 20 lookups: it runs, its figures mean nothing).
 """
 
 from __future__ import annotations
@@ -41,53 +42,20 @@ ROOT = BENCH.parent
 # The project first (its ``cmdb`` app, not this folder); bench/ last, for ``provision``.
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != HERE), str(BENCH)]
 
-from provision import in_bench_database, log, p95, print_verdict  # noqa: E402
+from provision import in_bench_database, log, p95, print_verdict, smoke  # noqa: E402
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serviflow.settings")
 
-CIS = 50_000  # in the customer's schema, all told
+SMOKE = smoke()
+CIS = 1_000 if SMOKE else 50_000  # in the customer's schema, all told
 DEPTH = 20  # of the measured CI: it has DEPTH ancestors
-SITES = 250  # roots of the forest; 4 racks per site, 10 servers per rack, applications below
-LOOKUPS, WARMUPS = 1_000, 50
-AGREEMENT_SAMPLE = 500  # forest CIs whose answers must agree too
+SITES = 10 if SMOKE else 250  # roots of the forest; 4 racks per site, 10 servers per rack, applications below
+LOOKUPS, WARMUPS = (20, 5) if SMOKE else (1_000, 50)
+AGREEMENT_SAMPLE = 50 if SMOKE else 500  # forest CIs whose answers must agree too
 JOB = "bench.cmdb"
 SLUG = "cmdb-bench"
 
 TARGET_SPEEDUP = 5.0  # naive median / ours median
-
-# The chain: ids 1 .. DEPTH + 1, each the parent of the next; only the root has a policy.
-LOAD_CHAIN = """
-    INSERT INTO {ci} (id, name, type, status, attributes, parent_id, sla_policy_id, created_at, updated_at)
-    SELECT g, 'chain-' || lpad((g - 1)::text, 2, '0'),
-           CASE WHEN g = 1 THEN 'other' WHEN g = %(last)s THEN 'application' ELSE 'server' END,
-           'active', jsonb_build_object('level', g - 1), NULLIF(g - 1, 0),
-           CASE WHEN g = 1 THEN %(policy)s::bigint END, now(), now()
-      FROM generate_series(1, %(last)s) AS g
-"""
-# The forest: ids from %(first)s. Sites (level 0), 4 racks per site (1), 10 servers per rack (2),
-# the rest applications spread over the servers (3). 9 sites in 10 hold a policy (two kinds, in
-# turn), every 20th server its own; every 50th application is in maintenance.
-LOAD_FOREST = """
-    INSERT INTO {ci} (id, name, type, status, attributes, parent_id, sla_policy_id, created_at, updated_at)
-    SELECT id, (ARRAY['site', 'rack', 'srv', 'app'])[level + 1] || '-' || id,
-           (ARRAY['other', 'network', 'server', 'application'])[level + 1],
-           CASE WHEN level = 3 AND i %% 50 = 0 THEN 'maintenance' ELSE 'active' END,
-           jsonb_build_object('level', level, 'location', 'hall ' || (i %% 7)),
-           CASE level WHEN 0 THEN NULL
-                      WHEN 1 THEN %(first)s + (i - s) %% s
-                      WHEN 2 THEN %(first)s + s + (i - 5 * s) %% (4 * s)
-                      ELSE %(first)s + 5 * s + (i - 45 * s) %% (40 * s) END,
-           CASE WHEN level = 0 AND i %% 10 <> 9 THEN
-                     CASE WHEN i %% 2 = 0 THEN %(standard)s::bigint ELSE %(premium)s::bigint END
-                WHEN level = 2 AND i %% 20 = 0 THEN %(own)s::bigint END,
-           now() - (i %% 1000) * interval '1 hour', now()
-      FROM (SELECT g AS id, g - %(first)s AS i, %(sites)s::bigint AS s,
-                   CASE WHEN g - %(first)s < %(sites)s THEN 0
-                        WHEN g - %(first)s < 5 * %(sites)s THEN 1
-                        WHEN g - %(first)s < 45 * %(sites)s THEN 2 ELSE 3 END AS level
-              FROM generate_series(%(first)s, %(last)s) AS g) AS layout
-     ORDER BY id
-"""
 
 
 @dataclass
@@ -126,9 +94,66 @@ def create_policies() -> dict[str, int]:
     return {key: SlaPolicy.objects.create(name=name, targets=targets).pk for key, name in names.items()}
 
 
+def chain(policies: dict[str, int]) -> list[Any]:
+    """The chain (unsaved): ids 1 .. DEPTH + 1, each the parent of the next; only the root has
+    a policy."""
+    from cmdb.models import ConfigurationItem
+
+    last = DEPTH + 1
+    return [
+        ConfigurationItem(
+            id=g,
+            name=f"chain-{g - 1:02d}",
+            type="other" if g == 1 else "application" if g == last else "server",
+            attributes={"level": g - 1},
+            parent_id=g - 1 or None,
+            sla_policy_id=policies["chain"] if g == 1 else None,
+        )
+        for g in range(1, last + 1)
+    ]
+
+
+def forest(policies: dict[str, int]) -> list[Any]:
+    """The forest (unsaved): ids from DEPTH + 2 to CIS. SITES sites (level 0), 4 racks per site
+    (1), 10 servers per rack (2), the rest applications spread over the servers (3). 9 sites in 10
+    hold a policy (two kinds, in turn), every 20th server its own; every 50th application is in
+    maintenance."""
+    from cmdb.models import ConfigurationItem
+
+    first, s = DEPTH + 2, SITES
+    cis = []
+    for ci_id in range(first, CIS + 1):
+        i = ci_id - first
+        level = 0 if i < s else 1 if i < 5 * s else 2 if i < 45 * s else 3
+        parent = (
+            None,
+            first + (i - s) % s,
+            first + s + (i - 5 * s) % (4 * s),
+            first + 5 * s + (i - 45 * s) % (40 * s),
+        )[level]
+        policy = None
+        if level == 0 and i % 10 != 9:
+            policy = policies["standard"] if i % 2 == 0 else policies["premium"]
+        elif level == 2 and i % 20 == 0:
+            policy = policies["own"]
+        cis.append(
+            ConfigurationItem(
+                id=ci_id,
+                name=f"{('site', 'rack', 'srv', 'app')[level]}-{ci_id}",
+                type=("other", "network", "server", "application")[level],
+                status="maintenance" if level == 3 and i % 50 == 0 else "active",
+                attributes={"level": level, "location": f"hall {i % 7}"},
+                parent_id=parent,
+                sla_policy_id=policy,
+            )
+        )
+    return cis
+
+
 def load_cis(customer: Any, policies: dict[str, int]) -> None:
-    """CIS configuration items in ``customer``'s schema, set-based, then ANALYZE. The new
-    customer's public asset counts are moved by the same amounts (as the services would)."""
+    """CIS configuration items in ``customer``'s schema (model instances, so every column not
+    set here gets the model's default: a column added later cannot break this), then ANALYZE.
+    The new customer's public asset counts are moved by the same amounts (as the services would)."""
     from django.db import connection, transaction
     from django.db.models import Count
     from psycopg import sql
@@ -137,12 +162,8 @@ def load_cis(customer: Any, policies: dict[str, int]) -> None:
     from cmdb.models import ConfigurationItem
 
     table = sql.Identifier(customer.schema_name, ConfigurationItem._meta.db_table)
-    chain_end = DEPTH + 1
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql.SQL(LOAD_CHAIN).format(ci=table), {"last": chain_end, "policy": policies["chain"]})
-        params = {"first": chain_end + 1, "last": CIS, "sites": SITES}
-        params |= {key: policies[key] for key in ("standard", "premium", "own")}
-        cursor.execute(sql.SQL(LOAD_FOREST).format(ci=table), params)
+        ConfigurationItem.objects.bulk_create([*chain(policies), *forest(policies)], batch_size=5_000)
         # Explicit ids: move the shared CI id sequence on, so CIs created later do not collide.
         cursor.execute(
             "SELECT setval('public.cmdb_ci_id_seq', "

@@ -2,21 +2,25 @@
 
 In the throw-away bench database it fills the platform to 10 and then 1,000 customers, each
 with 200 open tickets whose timers sit in the public ``sla_timer`` table at future instants
-(set-based SQL: tickets in each schema, 2 timers per ticket). At each size, ROUNDS times, it
-opens 100 real tickets through ``ticket_create`` with the clock set 65 minutes back (P1 of the
-provider default: first response 60 min), lets an untimed sweep as of 10 minutes ago send their
-warnings (as the sweep before would have), and then times the sweep that finds the 100
-first-response clocks past their due time (100 breach events), spread over the customers (10 per customer at
-10 customers, 1 in each of 100 customers at 1,000), and times one ``sla_sweep()`` that records
-and notifies them (in-app row and email through Django's locmem backend).
+(model instances, one ``bulk_create`` of tickets per schema and one of their 2 timers each).
+At each size, ROUNDS times, it opens 100 real tickets through ``ticket_create`` with the clock
+set 65 minutes back (P1 of the provider default: first response 60 min), lets an untimed sweep
+as of 10 minutes ago send their warnings (as the sweep before would have), and then times the
+sweep that finds the 100 first-response clocks past their due time (100 breach events), spread
+over the customers (10 per customer at 10 customers, 1 in each of 100 customers at 1,000), and
+times one ``sla_sweep()`` that records and notifies them (in-app row and email through
+Django's locmem backend).
 
 Targets: the sweep at 1,000 customers <= 1 s, and <= 2 x the same sweep at 10 customers
 (median against median).
+
+``--smoke`` (of ``bench/sla``): 3 customers of 20 tickets, 6 clocks due, one round.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import statistics
 import time
 from collections.abc import Iterator
@@ -25,35 +29,20 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from provision import log
+from provision import log, smoke
 
-TICKETS = 200  # open tickets per customer
-DUE = 100  # clocks due per sweep
-ROUNDS = int(os.environ.get("SLA_BENCH_ROUNDS", "3"))
-SIZES = tuple(int(size) for size in os.environ.get("SLA_BENCH_SIZES", "10,1000").split(","))
+SMOKE = smoke()
+TICKETS = 20 if SMOKE else 200  # open tickets per customer
+DUE = 6 if SMOKE else 100  # clocks due per sweep
+ROUNDS = int(os.environ.get("SLA_BENCH_ROUNDS", "1" if SMOKE else "3"))
+_DEFAULT_SIZES = "3" if SMOKE else "10,1000"
+SIZES = tuple(int(size) for size in os.environ.get("SLA_BENCH_SIZES", _DEFAULT_SIZES).split(","))
 JOB = "bench.sla"
 CELERY_QUEUE = f"bench-sla-{os.getpid()}"  # ticket creations enqueue notifications; purged at the end
+# The background tickets' clocks: due this long after creation, so none is due while timing.
+DUE_AFTER = {"first_response": timedelta(days=1), "resolution": timedelta(days=3)}
 TARGET_SWEEP_S = 1.0
 TARGET_GROWTH = 2.0
-
-LOAD_TICKETS = """
-    INSERT INTO {tickets} (number, subject, description, status, priority, requester_id,
-        requester_user_id, created_by_job, last_public_from, created_at, updated_at,
-        sla_source, sla_reason, sla_snapshot, sla_segments, sla_generation, sla_recorded,
-        first_response_due, resolution_due)
-    SELECT g, 'Bench ticket ' || g, '', 'open', 'P3', %(profile)s, %(user)s, %(job)s, 'customer',
-           created, created, 'default', 'bench', '{{}}'::jsonb, '[]'::jsonb, 0, '{{}}'::jsonb,
-           created + interval '1 day', created + interval '3 days'
-      FROM (SELECT g, now() - random() * interval '12 hours' AS created
-              FROM generate_series(1, %(n)s) AS g) AS draw;
-    INSERT INTO {numbers} (id, last_number) VALUES (1, %(n)s)
-        ON CONFLICT (id) DO UPDATE SET last_number = EXCLUDED.last_number;
-    INSERT INTO public.sla_timer (customer_id, ticket_id, clock, kind, fire_at)
-    SELECT %(customer)s, t.id, clock, 'breach',
-           CASE clock WHEN 'first_response' THEN t.first_response_due ELSE t.resolution_due END
-      FROM {tickets} AS t CROSS JOIN (VALUES ('first_response'), ('resolution')) AS c(clock);
-    ANALYZE {tickets};
-"""
 
 
 @dataclass
@@ -62,13 +51,48 @@ class Platform:
     customers: list[tuple[Any, Any]] = field(default_factory=list)  # (customer, requester profile)
 
 
+def background_tickets(number: int, profile: Any) -> list[Any]:
+    """Customer ``number``'s TICKETS open P3 tickets (unsaved), created in the last 12 hours,
+    due in 1 and 3 days. Model instances, so every column not set here gets the model's default
+    (a column added later cannot break this)."""
+    from django.utils import timezone
+
+    from tickets.models import Ticket
+
+    rng = random.Random(f"bench-sla-{number}")  # noqa: S311 - fixed seed, not security
+    now = timezone.now()
+    tickets = []
+    for n in range(1, TICKETS + 1):
+        created = now - rng.random() * timedelta(hours=12)
+        tickets.append(
+            Ticket(
+                number=n,
+                subject=f"Bench ticket {n}",
+                status="open",
+                priority="P3",
+                requester=profile,
+                requester_user=profile.user,
+                created_by_job=JOB,
+                created_at=created,
+                updated_at=created,
+                sla_source="default",
+                sla_reason="bench",
+                first_response_due=created + DUE_AFTER["first_response"],
+                resolution_due=created + DUE_AFTER["resolution"],
+            )
+        )
+    return tickets
+
+
 def add_customer(platform: Platform, number: int) -> None:
     from django.db import connection, transaction
     from psycopg import sql
 
     from people.services import CustomerUserFields, customer_user_create
+    from sla.models import SlaTimer
     from tenants.schema import customer_schema
     from tenants.services import customer_provision
+    from tickets.models import Ticket, TicketNumber
 
     slug = f"s{number:04d}"
     with transaction.atomic():
@@ -76,14 +100,23 @@ def add_customer(platform: Platform, number: int) -> None:
         with customer_schema(customer):
             fields = CustomerUserFields(email=f"user@{slug}.bench", name=f"User {number}")
             profile = customer_user_create(customer=customer, fields=fields, password=None)
-        statement = sql.SQL(LOAD_TICKETS).format(
-            tickets=sql.Identifier(customer.schema_name, "tickets_ticket"),
-            numbers=sql.Identifier(customer.schema_name, "tickets_ticketnumber"),
+            tickets = Ticket.objects.bulk_create(background_tickets(number, profile))
+            TicketNumber.objects.update_or_create(pk=1, defaults={"last_number": TICKETS})
+        # Each ticket's two breach timers, at its due times (the warnings are not what is timed).
+        SlaTimer.objects.bulk_create(
+            SlaTimer(
+                customer=customer,
+                ticket_id=ticket.pk,
+                clock=clock,
+                kind="breach",
+                fire_at=ticket.created_at + after,
+            )
+            for ticket in tickets
+            for clock, after in DUE_AFTER.items()
         )
-        params: dict[str, int | str] = {"n": TICKETS, "profile": profile.pk, "user": profile.user_id}
-        params |= {"job": JOB, "customer": customer.pk}
         with connection.cursor() as cursor:
-            cursor.execute(statement, params)
+            table = sql.Identifier(customer.schema_name, Ticket._meta.db_table)
+            cursor.execute(sql.SQL("ANALYZE {}").format(table))
     platform.customers.append((customer, profile))
 
 
