@@ -156,7 +156,7 @@ def time_cases(handler: Handler, cast: Cast) -> list[Series]:
         return api_get(handler, cast.occasional_token)
 
     def no_check() -> tuple[float, int, dict[str, str]]:
-        with mock.patch("serviflow.api.views.api_day_pass", return_value=None):
+        with mock.patch("serviflow.api.views.api_call_checks", return_value={}):
             return api_get(handler, cast.full_time_token)
 
     cases = [
