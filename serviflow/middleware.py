@@ -17,7 +17,7 @@ from serviflow.views import TOO_LARGE, error_response
 from tenants.access import may_sign_in_on_host
 from tenants.hosts import customer_for_host
 from tenants.models import CustomerKind
-from tenants.schema import tenant_connection
+from tenants.schema import public_schema_restore
 
 
 class TenantHostMiddleware(TenantMainMiddleware):
@@ -31,7 +31,7 @@ class TenantHostMiddleware(TenantMainMiddleware):
             response: HttpResponse = super().__call__(request)
             return response
         finally:
-            tenant_connection.set_schema_to_public()
+            public_schema_restore()
 
     def get_tenant(self, domain_model: Any, hostname: str) -> Any:
         tenant = customer_for_host(hostname)
