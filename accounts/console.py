@@ -29,13 +29,13 @@ from core.parsers import zone_names
 from serviflow.filters import filtered
 from serviflow.http import AuthenticatedHttpRequest
 from serviflow.pages import WORKFLOW_ERRORS, problem_of, provider_page
-from tenants.access import memberships_visible_to, scope_level
+from tenants.access import Reach, memberships_visible_to, reaches, scope_level
 
 AGENTS_PAGE_SIZE = 50
 
 
 def _can_edit(request: AuthenticatedHttpRequest) -> bool:
-    return bool(request.user.is_provider_admin)
+    return reaches(request.user, Reach.ADMIN)
 
 
 def _agents(viewer: User) -> QuerySet[User]:

@@ -13,7 +13,6 @@ from datetime import date
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpResponse, HttpResponseRedirect
@@ -43,7 +42,7 @@ from sla.models import PRIORITIES, STANDARD_TARGETS, BusinessHours, SlaPolicy
 from sla.presenters import CLOCK_LABELS, simulation_json
 from sla.serializers import SimulateSerializer
 from sla.services import TARGET_CLOCKS
-from tenants.access import CustomerAccess, Reach
+from tenants.access import CustomerAccess, Reach, reaches
 from tenants.models import Customer
 from tickets.sla.reapply import reapply_commit, reapply_preview
 
@@ -51,8 +50,11 @@ DAY_MINUTES = 24 * 60
 SHORT_DAYS = dict(zip(WEEKDAYS, ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), strict=True))
 
 
+SLA_REFUSAL = "Only provider admins can change the SLA configuration."
+
+
 def _can_edit(request: AuthenticatedHttpRequest) -> bool:
-    return bool(request.user.is_provider_admin)
+    return reaches(request.user, Reach.ADMIN)
 
 
 # --- presentation helpers -----------------------------------------------------------------------
@@ -216,10 +218,8 @@ def _typed_schedule(data: Mapping[str, Any]) -> tuple[dict[str, list[list[str]]]
     return schedule, problems
 
 
-@provider_page
+@provider_page(read=Reach.ADMIN, write=Reach.ADMIN, refusal=SLA_REFUSAL)
 def profile_new(request: AuthenticatedHttpRequest) -> HttpResponse:
-    if not _can_edit(request):
-        raise PermissionDenied("Only provider admins can change the SLA configuration.")
     form = ProfileForm(request.POST or None, initial={"timezone": "UTC"})
     if request.method == "POST" and form.is_valid():
         try:
@@ -352,10 +352,8 @@ def _policy_page(
     return render(request, "sla/policy.html", context, status=status)
 
 
-@provider_page
+@provider_page(read=Reach.ADMIN, write=Reach.ADMIN, refusal=SLA_REFUSAL)
 def policy_new(request: AuthenticatedHttpRequest) -> HttpResponse:
-    if not _can_edit(request):
-        raise PermissionDenied("Only provider admins can change the SLA configuration.")
     form = PolicyForm(request.POST or None, initial={"warning_percent": 80})
     if request.method == "POST" and form.is_valid():
         try:

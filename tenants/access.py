@@ -70,6 +70,15 @@ def provider_access(user: User, reach: Reach, *, refusal: str | None = None) -> 
         raise PermissionDenied(refusal or ADMINS_ONLY)
 
 
+def reaches(user: User, reach: Reach) -> bool:
+    """``provider_access`` as a question (what a page offers to change, say)."""
+    try:
+        provider_access(user, reach)
+    except (Http404, PermissionDenied):
+        return False
+    return True
+
+
 POLICY_REFUSAL = "sla_policy: only your service provider sets SLA policies."
 
 
