@@ -7,11 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db.models import QuerySet
 
 from billing.models import DayPassConsumption
 from core.fields import DayField
-from core.parsers import IdOrName
 from serviflow.filters import FilterSet, IdOrNameFilter
 
 
@@ -20,7 +18,7 @@ class DayFilter(django_filters.Filter):
 
 
 class ConsumptionFilterSet(FilterSet):
-    agent = IdOrNameFilter(method="by_agent", help_text="agent id or email")
+    agent = IdOrNameFilter(id_field="agent_id", name_field="agent__email", help_text="agent id or email")
     from_ = DayFilter(field_name="local_date", lookup_expr="gte", help_text="first local date")
     to = DayFilter(field_name="local_date", lookup_expr="lte", help_text="last local date")
 
@@ -31,10 +29,3 @@ class ConsumptionFilterSet(FilterSet):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.filters["from"] = self.filters.pop("from_")  # "from" is a keyword in Python
-
-    def by_agent(self, rows: QuerySet[Any], name: str, value: IdOrName | None) -> QuerySet[Any]:
-        if value is None:
-            return rows
-        if value.id is not None:
-            return rows.filter(agent_id=value.id)
-        return rows.filter(agent__email__iexact=value.name)

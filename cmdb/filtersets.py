@@ -11,7 +11,6 @@ from django.db.models import QuerySet
 
 from cmdb.models import CiStatus, CiType, ConfigurationItem
 from core.fields import IdOrWordField
-from core.parsers import IdOrName
 from serviflow.filters import FilterSet, IdOrNameFilter, ListFilter
 
 CI_ORDERINGS = ("name", "created_at", "updated_at", "type")
@@ -33,7 +32,9 @@ class CiFilterSet(FilterSet):
     type = ListFilter(allowed=CiType.values, help_text="Comma-separated types")
     status = ListFilter(allowed=CiStatus.values, help_text="Comma-separated statuses")
     parent = ParentFilter(help_text="A CI id, or 'none' for top-level CIs")
-    owner = IdOrNameFilter(method="by_owner", help_text="A user of this customer: id or email")
+    owner = IdOrNameFilter(
+        id_field="owner_id", name_field="owner__user__email", help_text="A user of this customer: id or email"
+    )
     search = django_filters.CharFilter(
         field_name="name", lookup_expr="icontains", max_length=100, help_text="Part of the name"
     )
@@ -42,13 +43,6 @@ class CiFilterSet(FilterSet):
     class Meta:
         model = ConfigurationItem
         fields: list[str] = []
-
-    def by_owner(self, cis: QuerySet[ConfigurationItem], name: str, value: IdOrName | None) -> QuerySet[Any]:
-        if value is None:
-            return cis
-        if value.id is not None:
-            return cis.filter(owner_id=value.id)
-        return cis.filter(owner__user__email__iexact=value.name)
 
     @property
     def qs(self) -> QuerySet[ConfigurationItem]:

@@ -20,6 +20,7 @@ from django.http import QueryDict
 from django_filters.rest_framework import DjangoFilterBackend
 
 from core.fields import ChoicesField, FlagField, IdOrNameField, IntegerField, OneOfField
+from core.parsers import IdOrName
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -105,9 +106,21 @@ class IntegerFilter(django_filters.Filter):
 
 
 class IdOrNameFilter(django_filters.Filter):
-    """An object named by id or by name (or email); the FilterSet's ``method`` looks it up."""
+    """An object named by id or by name (or email): rows whose ``id_field`` is the id, or whose
+    ``name_field`` is the name (case-insensitive). Nothing matches a name nobody has."""
 
     field_class = IdOrNameField
+
+    def __init__(self, *, id_field: str, name_field: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.id_field, self.name_field = id_field, name_field
+
+    def filter(self, qs: QuerySet[Any], value: IdOrName | None) -> QuerySet[Any]:
+        if value is None:
+            return qs
+        if value.id is not None:
+            return qs.filter(**{self.id_field: value.id})
+        return qs.filter(**{f"{self.name_field}__iexact": value.name})
 
 
 class FlagFilter(django_filters.Filter):
