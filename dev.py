@@ -8,6 +8,8 @@
                                   after NAME for tiny sizes
     python3 dev.py bench --smoke  every benchmark at tiny sizes; fails if one crashes
     python3 dev.py check          only the static checks (ruff, mypy, import layers, migrations)
+    python3 dev.py contract [--examples N]
+                                  the OpenAPI contract run (schemathesis) with N examples per operation
     python3 dev.py manage ARGS    manage.py inside the project's environment
 
 Without DATABASE_URL / REDIS_URL the embedded PostgreSQL 18 and Valkey 9 under ./var/ are used.
@@ -242,6 +244,20 @@ def bench_smoke() -> int:
     return 1 if failed else 0
 
 
+def cmd_contract(args: list[str]) -> None:
+    """The contract test of ``dev.py test`` (tests/contract/), longer: every phase for every
+    caller, with ``--examples`` cases per operation (default 100) instead of CI's handful."""
+    examples, rest = "100", list(args)
+    if rest[:1] == ["--examples"]:
+        if len(rest) < 2 or not rest[1].isdigit():
+            sys.exit("usage: python3 dev.py contract [--examples N] [pytest options, e.g. -k provider_admin]")
+        examples, rest = rest[1], rest[2:]
+    ensure_installed()
+    env = service_env(DEBUG="1", EMAIL_URL="locmem:", CONTRACT_EXAMPLES=examples, CONTRACT_FULL="1")
+    print(f"==> schemathesis: all operations and checks, {examples} examples; see test-artifacts/contract/")
+    sys.exit(sh(PY, "-m", "pytest", "tests/contract", *rest, env=env, check=False))
+
+
 def cmd_bench(args: list[str]) -> None:
     found = benchmarks()
     if args == ["--smoke"]:
@@ -273,6 +289,7 @@ COMMANDS = {
     "run": cmd_run,
     "test": cmd_test,
     "check": cmd_check,
+    "contract": cmd_contract,
     "bench": cmd_bench,
     "manage": cmd_manage,
     "stop": cmd_stop,

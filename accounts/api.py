@@ -30,6 +30,7 @@ from accounts.services import (
 from audit import context as audit_context
 from audit.middleware import client_ip
 from audit.models import Channel
+from serviflow.api.schema import error
 from serviflow.api.views import ApiView, ApiViewSet
 from serviflow.http import ApiRequest
 from tenants.access import Reach, memberships_visible_to
@@ -53,7 +54,15 @@ class AuthTokenView(ApiView):
             return []  # signing in: a stale Authorization header must not turn this into a 401
         return super().get_authenticators()
 
-    @extend_schema(request=TokenRequestSerializer, responses={200: TokenResponseSerializer}, auth=[])
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={
+            200: TokenResponseSerializer,
+            401: error("`invalid_credentials`: the email or password is not correct."),
+            429: error("`throttled`: too many failed sign-ins; try again after `Retry-After` seconds."),
+        },
+        auth=[],
+    )
     def post(self, request: Request) -> Response:
         """Exchange email and password for a personal API token."""
         serializer = TokenRequestSerializer(data=request.data)

@@ -54,16 +54,20 @@ class ScopeLevel(models.TextChoices):
 # Each scope's levels, lowest to highest; an occasional agent's level when none is given; and how
 # a refusal names the scope ("Your access to the CMDB is read-only.").
 SCOPE_LEVELS: dict[str, tuple[str, ...]] = {
-    Scope.TICKETS: (ScopeLevel.READ, ScopeLevel.WRITE),
-    Scope.CMDB: (ScopeLevel.NONE, ScopeLevel.READ, ScopeLevel.WRITE),
-    Scope.REPORTS: (ScopeLevel.NONE, ScopeLevel.READ),
+    Scope.TICKETS.value: (ScopeLevel.READ.value, ScopeLevel.WRITE.value),
+    Scope.CMDB.value: (ScopeLevel.NONE.value, ScopeLevel.READ.value, ScopeLevel.WRITE.value),
+    Scope.REPORTS.value: (ScopeLevel.NONE.value, ScopeLevel.READ.value),
 }
 OCCASIONAL_DEFAULTS: dict[str, str] = {
-    Scope.TICKETS: ScopeLevel.WRITE,
-    Scope.CMDB: ScopeLevel.READ,
-    Scope.REPORTS: ScopeLevel.NONE,
+    Scope.TICKETS.value: ScopeLevel.WRITE.value,
+    Scope.CMDB.value: ScopeLevel.READ.value,
+    Scope.REPORTS.value: ScopeLevel.NONE.value,
 }
-SCOPE_NAMES: dict[str, str] = {Scope.TICKETS: "tickets", Scope.CMDB: "the CMDB", Scope.REPORTS: "reports"}
+SCOPE_NAMES: dict[str, str] = {
+    Scope.TICKETS.value: "tickets",
+    Scope.CMDB.value: "the CMDB",
+    Scope.REPORTS.value: "reports",
+}
 
 
 class UserManager(BaseUserManager["User"]):

@@ -7,13 +7,14 @@ from rest_framework import serializers
 
 from accounts.models import SCOPE_LEVELS, Licence, User, UserKind
 from accounts.services import AgentChanges
+from serviflow.api.fields import TimezoneField
 from serviflow.api.serializers import InputModelSerializer, InputSerializer
 from tenants.models import Customer
 
 
 class MeSerializer(serializers.ModelSerializer[User]):
     customer: serializers.SlugRelatedField[Customer] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
+        slug_field="slug", read_only=True, allow_null=True
     )
 
     class Meta:
@@ -51,7 +52,10 @@ class CustomerSlugsField(serializers.ListField):
 @extend_schema_field(
     {
         "type": "object",
-        "additionalProperties": {"type": "string"},
+        "properties": {
+            scope: {"type": "string", "enum": list(levels)} for scope, levels in SCOPE_LEVELS.items()
+        },
+        "additionalProperties": False,
         "nullable": True,
         "example": {"tickets": "write", "cmdb": "read", "reports": "none"},
     }
@@ -61,6 +65,7 @@ class PermissionsField(serializers.DictField):
 
 
 class AgentSerializer(InputModelSerializer):
+    timezone = TimezoneField(required=False)
     licence = serializers.ChoiceField(choices=Licence.choices, default=Licence.FULL_TIME)
     is_admin = serializers.BooleanField(default=False)
     customers = CustomerSlugsField(required=False)
@@ -115,6 +120,10 @@ class AgentSerializer(InputModelSerializer):
         unknown = sorted(set(value) - set(SCOPE_LEVELS))
         if unknown:
             raise serializers.ValidationError(f"Unknown scope(s): {', '.join(unknown)}.")
+        for scope, level in value.items():  # checked for every agent, also where they do not apply
+            if level not in SCOPE_LEVELS[scope]:
+                allowed = ", ".join(SCOPE_LEVELS[scope])
+                raise serializers.ValidationError(f"'{scope}' must be one of {allowed}, got '{level}'.")
         return value
 
     def changes(self) -> AgentChanges:

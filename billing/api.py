@@ -15,6 +15,8 @@ from billing import services
 from billing.filtersets import ConsumptionFilterSet
 from billing.models import Channel, DayPassConsumption, DayPassPurchase
 from billing.reports import licence_report, month_of
+from core.parsers import MONTH_PATTERN
+from serviflow.api.schema import error
 from serviflow.api.serializers import InputModelSerializer
 from serviflow.api.views import ApiView, ApiViewSet
 from serviflow.filters import FilterBackend
@@ -48,7 +50,15 @@ class DayPassPoolView(ApiView):
         return Response(PoolSerializer(data).data)
 
 
+BUY_BETWEEN = f"Buy between 1 and {services.MAX_PURCHASE:,} day passes at a time."
+
+
 class PurchaseSerializer(InputModelSerializer):
+    quantity = serializers.IntegerField(
+        min_value=1,
+        max_value=services.MAX_PURCHASE,
+        error_messages={"min_value": BUY_BETWEEN, "max_value": BUY_BETWEEN},
+    )
     bought_by = serializers.EmailField(source="bought_by.email", read_only=True)
     balance = serializers.SerializerMethodField()
 
@@ -62,13 +72,6 @@ class PurchaseSerializer(InputModelSerializer):
         if "balance" not in self.context:
             self.context["balance"] = services.pool().balance
         return int(self.context["balance"])
-
-    def validate_quantity(self, value: int) -> int:
-        if not 1 <= value <= services.MAX_PURCHASE:
-            raise serializers.ValidationError(
-                f"Buy between 1 and {services.MAX_PURCHASE:,} day passes at a time."
-            )
-        return value
 
 
 class PurchaseViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, ApiViewSet):
@@ -136,7 +139,14 @@ class ActivateView(ApiView):
     gates_exempt = True  # this is where the pass is taken, deliberately
     read_reach = write_reach = Reach.STAFF
 
-    @extend_schema(request=None, responses={200: ActivationSerializer, 201: ActivationSerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            200: ActivationSerializer,
+            201: ActivationSerializer,
+            402: error("`day_pass_required`: the pool is empty."),
+        },
+    )
     def post(self, request: ApiRequest) -> Response:
         user = request.user
         channel = Channel.API if isinstance(request.auth, ApiToken) else Channel.CONSOLE
@@ -195,8 +205,12 @@ class LicenceReportSerializer(serializers.Serializer[Any]):
 
 
 class MonthQuerySerializer(serializers.Serializer[Any]):
-    month = serializers.CharField(
-        required=False, max_length=7, help_text="YYYY-MM (default: this month)", allow_blank=True
+    month = serializers.RegexField(
+        MONTH_PATTERN,
+        required=False,
+        max_length=7,
+        trim_whitespace=False,
+        help_text="YYYY-MM (default: this month)",
     )
 
 

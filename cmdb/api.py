@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import MethodNotAllowed, PermissionDenied
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -53,7 +53,8 @@ class CmdbScopedViewSet(CustomerScopedViewSet):
 
 class CiViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CmdbScopedViewSet):
     serializer_class = CiSerializer
-    http_method_names = ["get", "post", "patch", "put", "delete", "head", "options"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    method_hints = {"PUT": "Use PATCH to change a CI."}
     filter_backends = [FilterBackend]
     filterset_class = CiFilterSet
 
@@ -108,10 +109,6 @@ class CiViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CmdbScopedView
         )
         return self._shown(ci)
 
-    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        self.get_object()
-        raise MethodNotAllowed("PUT", detail="Use PATCH to change a CI.")
-
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Delete a CI that no ticket and no child CI refers to (409 otherwise: retire it)."""
         services.ci_delete(customer=self.access.customer, ci=self.get_object(), by=self.access.user)
@@ -124,7 +121,7 @@ class CiViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, CmdbScopedView
         return Response(selectors.asset_counts(selectors.cis_visible(self.access)))
 
     @extend_schema(responses={200: HistoryEntrySerializer(many=True)})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], filter_backends=[])  # its own list, not the CI filters
     def history(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """The CI's audit entries (created, changed, retired), oldest first."""
         entries: QuerySet[AuditEntry] = selectors.history_for(self.get_object())

@@ -10,15 +10,13 @@ import django_filters
 from django.db.models import QuerySet
 
 from cmdb.models import CiStatus, CiType, ConfigurationItem
-from core.fields import IdOrWordField
-from serviflow.filters import FilterSet, IdOrNameFilter, ListFilter
+from people.selectors import profile_from
+from serviflow.filters import FilterSet, IdOrWordFilter, ListFilter, LookupFilter
 
 CI_ORDERINGS = ("name", "created_at", "updated_at", "type")
 
 
-class ParentFilter(django_filters.Filter):
-    field_class = IdOrWordField
-
+class ParentFilter(IdOrWordFilter):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(words=("none",), what="a CI id", **kwargs)
 
@@ -32,8 +30,10 @@ class CiFilterSet(FilterSet):
     type = ListFilter(allowed=CiType.values, help_text="Comma-separated types")
     status = ListFilter(allowed=CiStatus.values, help_text="Comma-separated statuses")
     parent = ParentFilter(help_text="A CI id, or 'none' for top-level CIs")
-    owner = IdOrNameFilter(
-        id_field="owner_id", name_field="owner__user__email", help_text="A user of this customer: id or email"
+    owner = LookupFilter(
+        field_name="owner",
+        lookup=lambda filters, text: profile_from(text, field="owner"),
+        help_text="A user of this customer: id or email",
     )
     search = django_filters.CharFilter(
         field_name="name", lookup_expr="icontains", max_length=100, help_text="Part of the name"

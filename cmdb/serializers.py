@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from cmdb.models import CiRelation, CiStatus, CiType, ConfigurationItem, RelationKind
 from cmdb.selectors import EffectivePolicy, effective_policy, names_seen
+from serviflow.api.fields import ReferenceField
 from serviflow.api.serializers import InputSerializer
 from sla.serializers import PolicyField
 from tenants.access import CustomerAccess
@@ -88,20 +89,33 @@ class CiSerializer(serializers.ModelSerializer[ConfigurationItem]):
         return self._seen(ci)[0].as_dict()
 
 
+@extend_schema_field({"type": "object", "additionalProperties": {}, "maxProperties": 100})
+class AttributesField(serializers.JSONField):
+    """A JSON object (``services.clean_attributes`` checks it, with its own messages)."""
+
+
 class CiWriteSerializer(InputSerializer):
     """Input of create and PATCH; references are resolved inside the customer by the view."""
 
     name = serializers.CharField(max_length=100)
     type = serializers.ChoiceField(choices=CiType.choices)
     status = serializers.ChoiceField(choices=CiStatus.choices, required=False)
-    owner = serializers.CharField(
-        required=False, allow_null=True, allow_blank=True, help_text="A user of this customer: id or email."
+    owner = ReferenceField(
+        text={"format": "email"},
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="A user of this customer: id or email.",
     )
-    parent = serializers.CharField(  # type: ignore[assignment]
-        required=False, allow_null=True, allow_blank=True, help_text="A CI of this customer: id or name."
+    parent = ReferenceField(  # type: ignore[assignment]
+        text={"maxLength": 100},
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="A CI of this customer: id or name.",
     )
     sla_policy = PolicyField()
-    attributes = serializers.JSONField(required=False)
+    attributes = AttributesField(required=False, help_text='Free-form, e.g. {"os": "Debian 12"}.')
 
 
 class CiRefSerializer(serializers.Serializer[Any]):
@@ -125,7 +139,9 @@ class CiRelationSerializer(serializers.ModelSerializer[CiRelation]):
 
 class CiRelationWriteSerializer(InputSerializer):
     kind = serializers.ChoiceField(choices=RelationKind.choices)
-    target = serializers.CharField(help_text="The other CI of this customer: id or name.")
+    target = ReferenceField(
+        text={"minLength": 1, "maxLength": 100}, help_text="The other CI of this customer: id or name."
+    )
     direction = serializers.ChoiceField(
         choices=[("out", "this CI <kind> target"), ("in", "target <kind> this CI")], default="out"
     )

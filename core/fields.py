@@ -88,12 +88,15 @@ class ChoicesField(ParsedField):
 
     empty: tuple[str, ...] = ()
 
-    def __init__(self, *, allowed: Iterable[str] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *, allowed: Iterable[str] | None = None, pattern: str | None = None, **kwargs: Any
+    ) -> None:
         self.allowed = tuple(allowed) if allowed is not None else None
+        self.pattern = pattern
         super().__init__(**kwargs)
 
     def parse(self, value: Any) -> tuple[str, ...]:
-        return parsers.parse_choices(value, field="value", allowed=self.allowed)
+        return parsers.parse_choices(value, field="value", allowed=self.allowed, pattern=self.pattern)
 
 
 class DayField(ParsedField):

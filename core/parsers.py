@@ -24,13 +24,18 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 BIGINT_MAX = 2**63 - 1
 _ID = re.compile(r"[0-9]{1,19}")
-_INTEGER = re.compile(r"-?[0-9]{1,19}")
+_INTEGER = re.compile(r"-?[0-9]{1,40}")
+# A month within EARLIEST..LATEST (1970-01..8999-12), as a pattern the API's schema states too.
+MONTH_PATTERN = r"^(19[7-9][0-9]|[2-8][0-9]{3})-(0[1-9]|1[0-2])$"
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 # Instants and dates people may give: far enough for any real ticket, contract or report, and
 # far enough from Python's year 9999 that "a due time 30 business days later" stays representable.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+NUL_REFUSED = "NUL characters are not allowed (PostgreSQL cannot store them)."
 
 
 def _refuse(field: str, message: str) -> ValidationError:
@@ -45,7 +50,7 @@ def clean_text(value: object, *, field: str) -> str:
     """Any text input: refused if it holds a NUL character (PostgreSQL cannot store one)."""
     text = _text(value)
     if "\x00" in text:
-        raise _refuse(field, "Null characters are not allowed.")
+        raise _refuse(field, NUL_REFUSED)
     return text
 
 
@@ -101,22 +106,30 @@ def parse_id_or_name(value: object, *, field: str, max_length: int = 200) -> IdO
 
 
 def parse_int(value: object, *, field: str, minimum: int | None = None, maximum: int | None = None) -> int:
-    """A whole number in ASCII digits (optionally negative), within the given bounds."""
+    """A whole number in ASCII digits (optionally negative), within the given bounds (and
+    within PostgreSQL's bigint whatever they are)."""
     text = _text(value).strip() if not isinstance(value, int) or isinstance(value, bool) else str(value)
     if not _INTEGER.fullmatch(text):
         raise _refuse(field, "A whole number is required.")
     number = int(text)
-    if minimum is not None and number < minimum:
+    minimum = -BIGINT_MAX if minimum is None else minimum
+    maximum = BIGINT_MAX if maximum is None else min(maximum, BIGINT_MAX)
+    if number < minimum:
         raise _refuse(field, f"Must be at least {minimum}.")
-    if maximum is not None and number > maximum:
+    if number > maximum:
         raise _refuse(field, f"Must be at most {maximum}.")
     return number
 
 
-def parse_choices(raw: object, *, field: str, allowed: Iterable[str] | None = None) -> tuple[str, ...]:
-    """A comma-separated list (``open,pending``); each value checked against ``allowed``."""
+def parse_choices(
+    raw: object, *, field: str, allowed: Iterable[str] | None = None, pattern: str | None = None
+) -> tuple[str, ...]:
+    """A comma-separated list (``open,pending``); each value checked against ``allowed`` (or,
+    without it, against the regular expression ``pattern``)."""
     text = clean_text(raw or "", field=field)
     values = tuple(value.strip() for value in text.split(",") if value.strip())
+    if pattern is not None and (wrong := [value for value in values if not re.fullmatch(pattern, value)]):
+        raise _refuse(field, f"Not a {field}: {', '.join(value[:40] for value in wrong[:5])}.")
     if allowed is not None:
         known = list(allowed)
         wrong = [value for value in values if value not in known]
@@ -127,14 +140,12 @@ def parse_choices(raw: object, *, field: str, allowed: Iterable[str] | None = No
 
 
 def parse_flag(value: object, *, field: str) -> bool:
-    """``true``/``false`` (also ``1``/``0``, ``yes``/``no``, ``on``/``off``), any case."""
+    """``true`` or ``false``, as OpenAPI writes a boolean in a query string."""
     if isinstance(value, bool):
         return value
-    text = _text(value).strip().lower()
-    if text in {"true", "1", "yes", "on"}:
-        return True
-    if text in {"false", "0", "no", "off", ""}:
-        return False
+    text = _text(value)
+    if text in {"true", "false"}:
+        return text == "true"
     raise _refuse(field, "Use true or false.")
 
 
@@ -222,7 +233,7 @@ def parse_date_value(value: object, *, field: str) -> date:
 
 def parse_month(value: object, *, field: str = "month") -> date:
     """A month ``YYYY-MM``, as its first day, within range."""
-    text = clean_text(value, field=field).strip()
+    text = clean_text(value, field=field)
     match = _MONTH.fullmatch(text)
     if match is None or not 1 <= int(match.group(2)) <= 12:
         raise _refuse(field, f"Use the form YYYY-MM, e.g. 2026-11 (got {text[:20]!r}).")
@@ -248,10 +259,8 @@ def json_problem(raw: bytes, *, max_depth: int = MAX_JSON_DEPTH) -> str | None:
     """What makes a JSON document unacceptable before it is parsed, or None: nesting deeper than
     ``max_depth`` (a parser would recurse that deep) or a NUL character in a string (raw, or
     escaped as ``\\u0000``; PostgreSQL cannot store it). Malformed JSON is left to the parser."""
-    if b"\x00" in raw:
-        return "Null characters are not allowed."
-    depth = 0
-    for match in _JSON_TOKENS.finditer(raw):
+    depth, nul = 0, b"\x00" in raw
+    for match in _JSON_TOKENS.finditer(raw):  # the depth first: json_nul_field parses the NUL case
         token = match.group()
         if token in (b"[", b"{"):
             depth += 1
@@ -259,9 +268,33 @@ def json_problem(raw: bytes, *, max_depth: int = MAX_JSON_DEPTH) -> str | None:
                 return f"JSON may be nested at most {max_depth} levels deep."
         elif token in (b"]", b"}"):
             depth -= 1
-        elif b"\\u" in token and _JSON_NUL.search(token):
-            return "Null characters are not allowed."
-    return None
+        elif not nul and b"\\u" in token and _JSON_NUL.search(token):
+            nul = True
+    return NUL_REFUSED if nul else None
+
+
+def json_nul_field(raw: bytes) -> str:
+    """Which top-level member of a JSON object holds the NUL ``json_problem`` found ("body" when
+    the document is no object or cannot be read). Called only after the depth was checked."""
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        return "body"
+    if isinstance(document, dict):
+        for key, value in document.items():
+            if _holds_nul(key) or _holds_nul(value):
+                return str(key).replace("\x00", "") or "body"
+    return "body"
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def parse_json_text(value: object, *, field: str) -> object:

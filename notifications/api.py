@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -33,7 +33,6 @@ class NotificationSerializer(serializers.ModelSerializer[Notification]):
 _MARKED = inline_serializer("NotificationsMarked", {"marked": serializers.IntegerField()})
 
 
-@extend_schema(parameters=[OpenApiParameter("unread", bool, description="Only unread ones")])
 class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     serializer_class = NotificationSerializer
     filter_backends = [FilterBackend]

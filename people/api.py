@@ -18,6 +18,7 @@ from people.services import (
     customer_user_create,
     customer_user_update,
 )
+from serviflow.api.fields import TimezoneField
 from serviflow.api.serializers import InputModelSerializer
 from serviflow.api.views import CustomerScopedViewSet
 from sla.serializers import PolicyField
@@ -30,7 +31,7 @@ class CustomerUserSerializer(InputModelSerializer):
     role = serializers.ChoiceField(
         source="user.customer_role", choices=CustomerRole.choices, default=CustomerRole.USER
     )
-    timezone = serializers.CharField(source="user.timezone", max_length=64, default="UTC")
+    timezone = TimezoneField(source="user.timezone", default="UTC")
     sla_policy = PolicyField()
     is_active = serializers.BooleanField(source="user.is_active", required=False)
     password = serializers.CharField(

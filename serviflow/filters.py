@@ -10,17 +10,17 @@ caller for "me"); the backend and ``filtered`` hand it over.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import django_filters
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import QueryDict
 from django_filters.rest_framework import DjangoFilterBackend
 
-from core.fields import ChoicesField, FlagField, IdOrNameField, IntegerField, OneOfField
-from core.parsers import IdOrName
+from core.fields import ChoicesField, FlagField, IdOrNameField, IdOrWordField, IntegerField, OneOfField
+from core.parsers import BIGINT_MAX, IdOrName
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -84,13 +84,32 @@ class ListFilter(django_filters.Filter):
 
     field_class = ChoicesField
 
-    def __init__(self, *, allowed: Iterable[str] | None = None, max_length: int = 100, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        allowed: Iterable[str] | None = None,
+        pattern: str | None = None,
+        max_length: int = 100,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(
-            allowed=tuple(allowed) if allowed is not None else None, max_length=max_length, **kwargs
+            allowed=tuple(allowed) if allowed is not None else None,
+            pattern=pattern,
+            max_length=max_length,
+            **kwargs,
         )
 
     def filter(self, qs: QuerySet[Any], value: tuple[str, ...]) -> QuerySet[Any]:
         return qs.filter(**{f"{self.field_name}__in": value}) if value else qs
+
+    def parameter_schema(self) -> dict[str, Any]:
+        allowed = self.extra.get("allowed")
+        items: dict[str, Any] = {"type": "string", "maxLength": self.extra.get("max_length", 100)}
+        if self.extra.get("pattern"):
+            items["pattern"] = self.extra["pattern"]
+        if allowed is not None:
+            items = {"type": "string", "enum": list(allowed)}
+        return {"schema": {"type": "array", "items": items}, "style": "form", "explode": False}
 
 
 class OneOfFilter(django_filters.ChoiceFilter):
@@ -103,6 +122,48 @@ class IntegerFilter(django_filters.Filter):
     """A bounded whole number (``?page_size=``); the FilterSet's ``method`` uses it."""
 
     field_class = IntegerField
+
+    def parameter_schema(self) -> dict[str, Any]:
+        return {
+            "schema": {"type": "integer", "minimum": self.extra["minimum"], "maximum": self.extra["maximum"]}
+        }
+
+
+class LookupFilter(django_filters.CharFilter):
+    """An object the caller names as for a write (an id, an email, a name), looked up by
+    ``lookup(filterset, text)``, which refuses one that is not there (400 naming the
+    parameter, or the selector's own 403) as it would in a write."""
+
+    def __init__(self, *, lookup: Callable[[Any, str], Model | None], **kwargs: Any) -> None:
+        super().__init__(max_length=254, **kwargs)
+        self.lookup = lookup
+
+    def filter(self, qs: QuerySet[Any], value: str) -> QuerySet[Any]:
+        if not value:
+            return qs
+        return qs.filter(**{str(self.field_name): self.lookup(self.parent, value)})  # type: ignore[attr-defined]
+
+    def parameter_schema(self) -> dict[str, Any]:
+        return IdOrNameFilter.parameter_schema(self)  # type: ignore[arg-type]
+
+
+class IdOrWordFilter(django_filters.Filter):
+    """An object id or one of a few words (``me``, ``none``); subclasses filter by it."""
+
+    field_class = IdOrWordField
+
+    def __init__(self, *, words: Iterable[str], what: str, **kwargs: Any) -> None:
+        super().__init__(words=tuple(words), what=what, **kwargs)
+
+    def parameter_schema(self) -> dict[str, Any]:
+        return {
+            "schema": {
+                "anyOf": [
+                    {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX},
+                    {"type": "string", "enum": list(self.extra["words"])},
+                ]
+            }
+        }
 
 
 class IdOrNameFilter(django_filters.Filter):
@@ -122,8 +183,21 @@ class IdOrNameFilter(django_filters.Filter):
             return qs.filter(**{self.id_field: value.id})
         return qs.filter(**{f"{self.name_field}__iexact": value.name})
 
+    def parameter_schema(self) -> dict[str, Any]:
+        return {
+            "schema": {
+                "anyOf": [
+                    {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX},
+                    {"type": "string", "minLength": 1, "maxLength": 254},
+                ]
+            }
+        }
+
 
 class FlagFilter(django_filters.Filter):
     """``?unread=true``: ``true``/``false`` (``1``/``0``); the FilterSet's ``method`` applies it."""
 
     field_class = FlagField
+
+    def parameter_schema(self) -> dict[str, Any]:
+        return {"schema": {"type": "boolean"}}

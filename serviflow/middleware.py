@@ -4,6 +4,7 @@ from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
@@ -12,7 +13,7 @@ from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
 from django_tenants.middleware.main import TenantMainMiddleware
 
-from core.parsers import json_problem
+from core.parsers import NUL_REFUSED, json_nul_field, json_problem
 from serviflow.views import TOO_LARGE, error_response
 from tenants.access import may_sign_in_on_host
 from tenants.hosts import customer_for_host
@@ -43,6 +44,20 @@ class TenantHostMiddleware(TenantMainMiddleware):
 
     def no_tenant_found(self, request: HttpRequest, hostname: str) -> Any:
         raise Http404("Unknown host")
+
+
+class ContentSecurityPolicyMiddleware:
+    """``Content-Security-Policy`` (``settings.CONTENT_SECURITY_POLICY``) on every HTML response:
+    the console, the portals, the API docs page and the error pages alike."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.get("Content-Type", "").startswith("text/html"):
+            response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
+        return response
 
 
 class HostAccessMiddleware:
@@ -83,7 +98,8 @@ class InputGuardMiddleware:
     the path, a query parameter or a form field (PostgreSQL cannot store one), and JSON bodies
     nested deeper than ``core.parsers.MAX_JSON_DEPTH`` or holding a NUL (a parser would recurse
     that deep; the database would refuse it). Answered 400 naming the input, the API's envelope
-    under /api/; an oversized body is 413. Everything else is the forms' and serializers' job."""
+    under /api/ (an oversized body too, code ``bad_request``). Everything else is the forms' and
+    serializers' job."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -91,8 +107,8 @@ class InputGuardMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         try:
             problem = _input_problem(request)
-        except RequestDataTooBig as exc:
-            return error_response(request, 413, "too_large", str(exc) or TOO_LARGE)
+        except RequestDataTooBig:
+            return error_response(request, 400, "bad_request", TOO_LARGE)
         except (TooManyFieldsSent, TooManyFilesSent, MultiPartParserError) as exc:
             return error_response(request, 400, "bad_request", str(exc) or "The form could not be read.")
         if problem is not None:
@@ -105,7 +121,7 @@ class InputGuardMiddleware:
 
 def _input_problem(request: HttpRequest) -> tuple[str, str] | None:
     """(input name, what is wrong) for the first unacceptable input, or None."""
-    nul = "Null characters are not allowed."
+    nul = NUL_REFUSED
     if "\x00" in request.path:
         return "path", nul
     for name, values in request.GET.lists():
@@ -116,7 +132,9 @@ def _input_problem(request: HttpRequest) -> tuple[str, str] | None:
     content_type = request.content_type or ""
     if content_type == "application/json" or content_type.endswith("+json"):
         problem = json_problem(request.body)
-        return ("body", problem) if problem else None
+        if problem is None:
+            return None
+        return (json_nul_field(request.body) if problem == NUL_REFUSED else "body", problem)
     if content_type == "application/x-www-form-urlencoded" or (
         content_type == "multipart/form-data" and request.method == "POST"
     ):

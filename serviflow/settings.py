@@ -128,6 +128,7 @@ SHARED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from here (no CDN)
     "django_htmx",
     "auditlog",
     "audit",
@@ -177,6 +178,8 @@ LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 900, minimum=1)
 MIDDLEWARE = [
     # First: takes the request's connection from the pool and answers 503 when the database refuses
     "serviflow.unavailable.DatabaseUnavailableMiddleware",
+    # every HTML response gets the header, an unknown host's 404 included
+    "serviflow.middleware.ContentSecurityPolicyMiddleware",
     "serviflow.middleware.TenantHostMiddleware",
     # NUL characters and over-deep JSON are refused here, once, for every route (400)
     "serviflow.middleware.InputGuardMiddleware",
@@ -224,6 +227,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 if DEBUG:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing one
 STORAGES = {
@@ -248,8 +252,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "serviflow.api.pagination.PageNumberPagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "serviflow.api.schema.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "serviflow.api.strict.JSONParser",  # marks what it read, for StrictJsonMixin
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "EXCEPTION_HANDLER": "serviflow.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
@@ -261,6 +270,10 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_URLCONF": "serviflow.urls_console",
+    # The docs page loads Swagger UI from this server (drf-spectacular-sidecar), never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "CustomerRoleEnum": "accounts.models.CustomerRole",
         "LicenceEnum": "accounts.models.Licence",
@@ -320,6 +333,22 @@ CELERY_BEAT_SCHEDULE = {
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
+# Every HTML page (serviflow.middleware.ContentSecurityPolicyMiddleware): scripts, styles, images
+# and fonts from this host only, nothing inline (no <script>, <style>, style= or on* in pages).
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",  # Swagger UI's icons are data: URIs in its stylesheet
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG:

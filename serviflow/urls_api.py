@@ -7,16 +7,26 @@ what belongs to one customer, ``customer_urlpatterns`` mounted under ``customers
 from __future__ import annotations
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import urls_api as accounts
 from billing import urls_api as billing
 from cmdb import urls_api as cmdb
 from notifications import urls_api as notifications
 from people import urls_api as people
+from serviflow.api.views import JsonErrorsMixin
 from sla import urls_api as sla
 from tenants import urls_api as tenants
 from tickets import urls_api as tickets
+
+
+class SchemaView(JsonErrorsMixin, SpectacularAPIView):
+    pass
+
+
+class DocsView(JsonErrorsMixin, SpectacularSwaggerSplitView):
+    """Split: the page loads its init script from ?script, so it needs no inline script (CSP)."""
+
 
 customer_urlpatterns = [
     *people.customer_urlpatterns,
@@ -26,8 +36,8 @@ customer_urlpatterns = [
 ]
 
 urlpatterns = [
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("schema/", SchemaView.as_view(), name="schema"),
+    path("docs/", DocsView.as_view(url_name="api:schema", template_name="api/swagger_ui.html"), name="docs"),
     path("customers/<slug:slug>/", include(customer_urlpatterns)),
     *accounts.urlpatterns,
     *billing.urlpatterns,

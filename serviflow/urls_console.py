@@ -3,13 +3,14 @@ Each app owns its pages' routes (``<app>/urls_console.py``)."""
 
 from __future__ import annotations
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from serviflow import views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", include(("serviflow.urls_api", "api"))),
+    re_path(r"^api/", views.api_not_found, name="api-not-found"),  # any other /api/ URL: the envelope
     path("", include("accounts.urls_console")),
     path("", include("billing.urls_console")),
     path("", include("notifications.urls_console")),

@@ -3,9 +3,12 @@ app owns its pages' routes (``<app>/urls_portal.py``)."""
 
 from __future__ import annotations
 
-from django.urls import include, path
+from django.urls import include, path, re_path
+
+from serviflow import views
 
 urlpatterns = [
+    re_path(r"^api/", views.api_not_found, name="api-not-found"),  # the API is on the console host only
     path("", include("accounts.urls_portal")),
     path("", include("notifications.urls_portal")),
     path("", include("tickets.urls_portal")),

@@ -11,14 +11,16 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooMany
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import Resolver404, resolve
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from serviflow.api.errors import error_body
 from serviflow.pooling import is_refusal
 
-TOO_LARGE = "The request body is too large."
+TOO_LARGE = f"The request body is too large (at most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes)."
 
 
 @never_cache
@@ -79,7 +81,7 @@ _error = error_response
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if isinstance(exception, RequestDataTooBig):
-        return _error(request, 413, "too_large", str(exception) or TOO_LARGE)
+        return _error(request, 400, "bad_request", TOO_LARGE)
     if isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
         return _error(request, 400, "too_many_fields", str(exception))
     return _error(request, 400, "bad_request", "The request could not be understood.")
@@ -93,6 +95,22 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return _error(request, 404, "not_found", "Not found.")
+
+
+@csrf_exempt  # it changes nothing, and a client without a session must see the 404
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """Every /api/ URL that no endpoint matched, whatever the method: the envelope, also when
+    DEBUG would otherwise show Django's HTML page. A missing final slash is named (this
+    catch-all is why Django's APPEND_SLASH redirect no longer happens under /api/)."""
+    detail = "Not found."
+    if not request.path_info.endswith("/"):
+        try:
+            match = resolve(request.path_info + "/", getattr(request, "urlconf", None))
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not api_not_found:
+            detail = f"Not found. API URLs end with a slash: {request.path}/"
+    return JsonResponse(error_body("not_found", detail), status=404)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

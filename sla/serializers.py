@@ -16,13 +16,14 @@ schedule.mon[0]"]}}``. ``schedule`` is a whole-profile refusal (no open time at 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.parsers import is_id
-from serviflow.api.fields import InstantField
+from serviflow.api.fields import InstantField, TimezoneField
 from serviflow.api.serializers import InputModelSerializer, InputSerializer
 from sla.engine.calendar import WEEKDAYS, ProfileError, calendar_for
 from sla.engine.clocks import CLOCK_STATE
@@ -51,7 +52,7 @@ class PolicyField(serializers.PrimaryKeyRelatedField):  # type: ignore[type-arg]
 
 _INTERVAL = {
     "type": "array",
-    "items": {"type": "string", "pattern": "^([01][0-9]|2[0-4]):[0-5][0-9]$", "example": "09:00"},
+    "items": {"type": "string", "pattern": "^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$", "example": "09:00"},
     "minItems": 2,
     "maxItems": 2,
     "description": 'A local interval [start, end): "09:00"-"17:00"; end may be "24:00".',
@@ -76,8 +77,12 @@ TARGETS_SCHEMA = {
     "properties": {
         priority: {
             "type": "object",
-            "properties": {clock: {"type": "integer", "minimum": 1} for clock in TARGET_CLOCKS},
+            "properties": {
+                clock: {"type": "integer", "minimum": 1, "maximum": MAX_TARGET_MINUTES}
+                for clock in TARGET_CLOCKS
+            },
             "required": list(TARGET_CLOCKS),
+            "additionalProperties": False,
         }
         for priority in PRIORITIES
     },
@@ -107,7 +112,7 @@ class BusinessHoursSerializer(InputModelSerializer):
     """A business-hours profile: ``timezone`` (IANA), weekly ``schedule``, ``holidays``."""
 
     name = serializers.CharField(max_length=100)
-    timezone = serializers.CharField(max_length=64, default="UTC")
+    timezone = TimezoneField(default="UTC")
     schedule = ScheduleField()
     holidays = HolidaysField(default=list)  # type: ignore[arg-type]  # the stubs think JSON is an object
 
@@ -146,6 +151,9 @@ class FillHolidaysSerializer(InputSerializer):
         return attrs
 
 
+PERCENT = "Give a percentage between 1 and 99."
+
+
 class SlaPolicySerializer(InputModelSerializer):
     """An SLA policy: ``targets`` per priority in business minutes, on ``business_hours`` (a
     profile id, or null for 24x7), ``warning_percent`` of a target, ``is_default``."""
@@ -158,7 +166,13 @@ class SlaPolicySerializer(InputModelSerializer):
         help_text="A business-hours profile id; null runs 24x7.",
     )
     targets = TargetsField()
-    warning_percent = serializers.IntegerField(required=False, help_text="1-99; 80 when not given.")
+    warning_percent = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=99,
+        error_messages={"min_value": PERCENT, "max_value": PERCENT},
+        help_text="1-99; 80 when not given.",
+    )
     is_default = serializers.BooleanField(
         required=False, help_text="The provider default; exactly one policy is, at all times."
     )
@@ -170,6 +184,46 @@ class SlaPolicySerializer(InputModelSerializer):
 
 
 # --- the engine on given instants (POST /api/v1/sla/simulate/) -----------------------------------
+
+
+# The engine walks business time week by week: a span of centuries took seconds of CPU per call.
+MAX_SPAN = timedelta(days=10 * 366)
+SPAN_MESSAGE = "Simulate at most ten years after created_at."
+
+
+@extend_schema_field(
+    {
+        "anyOf": [
+            {"type": "integer", "minimum": 1, "description": "A business-hours profile id."},
+            {
+                "type": "object",
+                "description": "A profile given inline.",
+                "properties": {
+                    "timezone": {"type": "string", "description": "IANA", "example": "Europe/London"},
+                    "schedule": SCHEDULE_SCHEMA,
+                    "holidays": HOLIDAYS_SCHEMA,
+                },
+                "required": ["timezone", "schedule"],
+            },
+        ],
+        "nullable": True,
+        "description": "null runs 24x7.",
+    }
+)
+class ProfileRefField(serializers.JSONField):
+    json_types = (int, dict)
+
+
+class ClockTargetsSerializer(InputSerializer):
+    first_response = serializers.IntegerField(min_value=1, max_value=MAX_TARGET_MINUTES)
+    resolution = serializers.IntegerField(min_value=1, max_value=MAX_TARGET_MINUTES)
+
+
+class SimulatedTargetsSerializer(InputSerializer):
+    """Targets in business minutes per priority; the simulated priority's must be there."""
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        return {priority: ClockTargetsSerializer(required=False) for priority in PRIORITIES}
 
 
 class SimulateEventSerializer(InputSerializer):
@@ -184,8 +238,8 @@ class SimulateSerializer(InputSerializer):
     policy = serializers.PrimaryKeyRelatedField(
         queryset=SlaPolicy.objects.all(), required=False, allow_null=True
     )
-    business_hours = serializers.JSONField(required=False, allow_null=True)
-    targets = serializers.JSONField(required=False)
+    business_hours = ProfileRefField(required=False, allow_null=True)
+    targets = SimulatedTargetsSerializer(required=False)
     warning_percent = serializers.IntegerField(min_value=1, max_value=99, required=False)
     priority = serializers.ChoiceField(choices=PRIORITIES)
     created_at = InstantField()
@@ -214,16 +268,18 @@ class SimulateSerializer(InputSerializer):
                 "warning_percent": attrs.get("warning_percent", 80),
             }
         try:
-            targets = targets_of(attrs["snapshot"], attrs["priority"])
+            targets_of(attrs["snapshot"], attrs["priority"])
         except PolicyTargetsMissing as exc:
             raise serializers.ValidationError({"targets": [str(exc)]}) from None
-        if any(not 1 <= value <= MAX_TARGET_MINUTES for value in targets.values()):
-            raise serializers.ValidationError(
-                {"targets": [f"Targets are whole minutes between 1 and {MAX_TARGET_MINUTES} (365 days)."]}
-            )
         events = attrs.get("events") or []
         if len(events) > MAX_EVENTS:
             raise serializers.ValidationError({"events": [f"At most {MAX_EVENTS} events."]})
+        latest = attrs["created_at"] + MAX_SPAN
+        for name in ("first_response_at", "now"):
+            if attrs.get(name) is not None and attrs[name] > latest:
+                raise serializers.ValidationError({name: [SPAN_MESSAGE]})
+        if any(event["at"] > latest for event in events):
+            raise serializers.ValidationError({"events": [SPAN_MESSAGE]})
         previous = attrs["created_at"]
         for index, event in enumerate(events):
             if event["at"] < previous:
@@ -260,6 +316,10 @@ def _profile(value: Any) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         raise serializers.ValidationError(
             {"business_hours": ["Give a profile id, null (24x7) or {timezone, schedule, holidays}."]}
+        )
+    if not isinstance(value.get("holidays", []), list):  # the calendar would take null for none
+        raise serializers.ValidationError(
+            {"business_hours.holidays": ['Give a list of dates, e.g. ["2026-12-25"].']}
         )
     try:
         calendar_for(value)

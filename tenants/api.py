@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from serviflow.api.fields import TimezoneField
 from serviflow.api.serializers import InputModelSerializer
 from serviflow.api.views import ApiViewSet
 from sla.models import BusinessHours, SlaPolicy
@@ -23,9 +25,17 @@ from tenants.services import (
 )
 
 
+@extend_schema_field(
+    # tenants.validators.validate_slug: SLUG_PATTERN without "--" (reserved words are refused too)
+    {"type": "string", "pattern": r"^[a-z0-9]+(-[a-z0-9]+)*$", "minLength": 1, "maxLength": 40}
+)
+class SlugField(serializers.CharField):
+    pass
+
+
 class CustomerSerializer(InputModelSerializer):
-    slug = serializers.CharField(max_length=40)
-    timezone = serializers.CharField(max_length=64, default="UTC")
+    slug = SlugField(max_length=40)
+    timezone = TimezoneField(default="UTC")
     default_sla = serializers.PrimaryKeyRelatedField(
         queryset=SlaPolicy.objects.all(), allow_null=True, required=False
     )
@@ -49,12 +59,28 @@ class CustomerSerializer(InputModelSerializer):
         ]
         read_only_fields = ["created_at"]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance is not None:  # a change may repeat the slug, never change it
+            self.fields["slug"].required = False
+
     def validate_slug(self, value: str) -> str:
         if self.instance is not None and value != self.instance.slug:
             raise serializers.ValidationError("The slug of an existing customer cannot be changed.")
         return value
 
 
+class CustomerChangeSerializer(CustomerSerializer):
+    """What a change takes (for the schema): everything but the slug, which never changes."""
+
+    class Meta(CustomerSerializer.Meta):
+        fields = [name for name in CustomerSerializer.Meta.fields if name != "slug"]
+
+
+@extend_schema_view(
+    update=extend_schema(request=CustomerChangeSerializer),
+    partial_update=extend_schema(request=CustomerChangeSerializer),
+)
 class CustomerViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,

@@ -98,6 +98,12 @@ def _build_cast() -> Cast:
 _CAST: Cast | None = None
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The contract run commits what the server does (customers, purchases, a new default SLA
+    policy): it goes last, so that no other test sees it."""
+    items.sort(key=lambda item: item.get_closest_marker("contract") is not None)
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(
     request: pytest.FixtureRequest,

@@ -9,9 +9,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import FileResponse
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, parsers, status
-from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -21,6 +21,7 @@ from cmdb.selectors import ci_from
 from core.parsers import parse_id
 from people.models import CustomerUser
 from people.selectors import profile_from
+from serviflow.api.strict import JSONParser
 from serviflow.api.views import CustomerScopedViewSet
 from serviflow.filters import FilterBackend
 from sla.presenters import sla_explain
@@ -30,6 +31,7 @@ from tickets.filtersets import TicketFilterSet
 from tickets.models import Attachment, Comment, Ticket
 from tickets.serializers import (
     AttachmentSerializer,
+    AttachmentUploadSerializer,
     CommentSerializer,
     HistoryEntrySerializer,
     TicketCreateSerializer,
@@ -38,7 +40,7 @@ from tickets.serializers import (
 )
 from tickets.sla.policy import sla_reader
 
-PARSERS = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
+PARSERS = [JSONParser, parsers.MultiPartParser, parsers.FormParser]
 
 
 def requester_from(value: str | None) -> CustomerUser | None:
@@ -80,7 +82,11 @@ class TicketViewSet(
 ):
     serializer_class = TicketSerializer
     parser_classes = PARSERS
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    method_hints = {
+        "PUT": "Use PATCH to change a ticket.",
+        "DELETE": "Tickets are never deleted; resolve or close them instead.",
+    }
     filter_backends = [FilterBackend]
     filterset_class = TicketFilterSet
 
@@ -139,13 +145,6 @@ class TicketViewSet(
         )
         return Response(self.get_serializer(selectors.ticket_for(self.access, ticket.pk)).data)
 
-    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        raise MethodNotAllowed("PUT", detail="Use PATCH to change a ticket.")
-
-    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        self.get_object()  # a foreign or unknown ticket is still 404, not 405
-        raise MethodNotAllowed("DELETE", detail="Tickets are never deleted; resolve or close them instead.")
-
 
 class CommentViewSet(mixins.ListModelMixin, TicketScopedViewSet):
     """The thread: agents see replies and private notes, customer users only public replies."""
@@ -183,6 +182,7 @@ class AttachmentViewSet(mixins.ListModelMixin, TicketScopedViewSet):
             return Attachment.objects.none()
         return selectors.attachments_visible(self.access, self.ticket())
 
+    @extend_schema(request=AttachmentUploadSerializer, responses={201: AttachmentSerializer(many=True)})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Attach files (multipart field ``attachments``, repeated) to the ticket itself."""
         files = request.FILES.getlist("attachments") or request.FILES.getlist("file")
@@ -193,7 +193,7 @@ class AttachmentViewSet(mixins.ListModelMixin, TicketScopedViewSet):
         )
         return Response(self.get_serializer(stored, many=True).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @extend_schema(responses={(200, "*/*"): OpenApiTypes.BINARY})  # the file's own type
     def download(self, request: Request, *args: Any, **kwargs: Any) -> FileResponse:
         attachment = selectors.attachment_for(self.access, self.ticket(), self.kwargs["pk"])
         return attachment_response(attachment)

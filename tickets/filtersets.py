@@ -13,10 +13,18 @@ from typing import Any
 import django_filters
 from django.db.models import QuerySet
 
-from accounts.models import Scope
-from core.fields import IdOrWordField
-from core.parsers import IdOrName
-from serviflow.filters import FilterSet, FlagFilter, IdOrNameFilter, IntegerFilter, ListFilter, OneOfFilter
+from cmdb.selectors import ci_from
+from people.selectors import profile_from
+from serviflow.filters import (
+    FilterSet,
+    FlagFilter,
+    IdOrWordFilter,
+    IntegerFilter,
+    ListFilter,
+    LookupFilter,
+    OneOfFilter,
+)
+from tenants.validators import SLUG_PATTERN
 from tickets.index.models import TicketIndexEntry
 from tickets.index.queue import DEFAULT_ORDERING, MAX_CURSOR, ORDERINGS
 from tickets.models import Priority, Status, Ticket
@@ -25,10 +33,8 @@ TICKET_ORDERINGS = ("created_at", "updated_at", "priority")
 PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
 
 
-class AssigneeFilter(django_filters.Filter):
+class AssigneeFilter(IdOrWordFilter):
     """``me``, ``none`` (unassigned) or an agent's id."""
-
-    field_class = IdOrWordField
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(words=("me", "none"), what="an agent's id", **kwargs)
@@ -42,29 +48,18 @@ class AssigneeFilter(django_filters.Filter):
         return qs.filter(assignee_id=user.pk if value == "me" else value)
 
 
-class CiFilter(IdOrNameFilter):
-    """A ticket's CI; refused (403 naming the CMDB) to whom the CMDB is closed, before any
-    lookup, so that no answer tells which CIs exist."""
-
-    def filter(self, qs: QuerySet[Any], value: IdOrName | None) -> QuerySet[Any]:
-        access = self.parent.access  # type: ignore[attr-defined]
-        if value is not None and access is not None:
-            access.require_scope(Scope.CMDB, write=False)
-        return super().filter(qs, value)
-
-
 class TicketFilterSet(FilterSet):
     status = ListFilter(allowed=Status.values, help_text="Comma-separated: open,pending,resolved,closed")
     priority = ListFilter(allowed=Priority.values, help_text="Comma-separated: P1,P2,P3,P4")
     assignee = AssigneeFilter(help_text="An agent's id, 'me' or 'none'")
-    requester = IdOrNameFilter(
-        id_field="requester_id",
-        name_field="requester_user__email",
+    requester = LookupFilter(
+        field_name="requester",
+        lookup=lambda filters, text: profile_from(text, field="requester"),
         help_text="A user of this customer: id or email",
     )
-    ci = CiFilter(
-        id_field="ci_id",
-        name_field="ci__name",
+    ci = LookupFilter(
+        field_name="ci",
+        lookup=lambda filters, text: ci_from(filters.access, text),
         help_text="A CI of this customer: id or name (403 when your access leaves out the CMDB)",
     )
     ordering = django_filters.OrderingFilter(fields=TICKET_ORDERINGS, help_text="Default -created_at")
@@ -86,7 +81,12 @@ class TicketFilterSet(FilterSet):
 class QueueFilterSet(FilterSet):
     status = ListFilter(allowed=Status.values, help_text="Comma-separated statuses, e.g. open,pending")
     priority = ListFilter(allowed=Priority.values, help_text="Comma-separated priorities")
-    customer = ListFilter(field_name="customer__slug", max_length=2000, help_text="Comma-separated slugs")
+    customer = ListFilter(
+        field_name="customer__slug",
+        pattern=SLUG_PATTERN.pattern,
+        max_length=2000,
+        help_text="Comma-separated slugs",
+    )
     assignee = AssigneeFilter(help_text="'me', 'none' or an agent's id")
     ordering = OneOfFilter(
         choices=[(key, key) for key in ORDERINGS],

@@ -14,6 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from audit.models import AuditEntry
+from serviflow.api.fields import ReferenceField
 from serviflow.api.serializers import InputModelSerializer, InputSerializer
 from sla.engine.keeping import sla_block
 from sla.engine.resolution import reason_shown
@@ -126,32 +127,51 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
         return data
 
 
+# What a reference to a user, an agent or a CI may be besides its id.
+BY_EMAIL = {"format": "email"}
+ME = {"enum": ["me"]}
+BY_NAME = {"maxLength": 100}
+
+
 class TicketCreateSerializer(InputSerializer):
     accepts = ("attachments",)  # multipart files, read by the view
 
     subject = serializers.CharField(max_length=200)
     description = serializers.CharField(max_length=50_000, allow_blank=True, required=False, default="")
     priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.P3)
-    requester = serializers.CharField(
-        required=False, allow_null=True, help_text="A user id of this customer or an email; defaults to you."
+    requester = ReferenceField(
+        text=BY_EMAIL,
+        required=False,
+        allow_null=True,
+        help_text="A user of this customer: id or email; defaults to you.",
     )
-    assignee = serializers.CharField(required=False, allow_null=True, help_text="An agent's id, or 'me'.")
+    assignee = ReferenceField(text=ME, required=False, allow_null=True, help_text="An agent's id, or 'me'.")
     sla_policy = PolicyField()
-    ci = serializers.CharField(
-        required=False, allow_null=True, allow_blank=True, help_text="A CI of this customer: id or name."
+    ci = ReferenceField(
+        text=BY_NAME,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="A CI of this customer: id or name.",
     )
 
 
 class TicketUpdateSerializer(InputSerializer):
     status = serializers.ChoiceField(choices=Status.choices, required=False)
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
-    assignee = serializers.CharField(
-        required=False, allow_null=True, help_text="An agent's id, 'me' or null."
+    assignee = ReferenceField(
+        text=ME, required=False, allow_null=True, help_text="An agent's id, 'me' or null."
     )
-    requester = serializers.CharField(required=False, help_text="A user id of this customer or an email.")
+    requester = ReferenceField(
+        text=BY_EMAIL, required=False, help_text="A user of this customer: id or email."
+    )
     sla_policy = PolicyField()
-    ci = serializers.CharField(
-        required=False, allow_null=True, allow_blank=True, help_text="A CI of this customer: id or name."
+    ci = ReferenceField(
+        text=BY_NAME,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="A CI of this customer: id or name.",
     )
 
 
@@ -173,6 +193,12 @@ class AttachmentSerializer(serializers.ModelSerializer[Attachment]):
                 "pk": attachment.pk,
             },
         )
+
+
+class AttachmentUploadSerializer(serializers.Serializer[Any]):
+    """The multipart body of ``attachments/`` (the view reads ``request.FILES`` itself)."""
+
+    attachments = serializers.ListField(child=serializers.FileField(), min_length=1)
 
 
 class AuthorSerializer(serializers.Serializer[Any]):

@@ -1,4 +1,6 @@
-"""Serializer fields over ``core.parsers``, for input the API reads."""
+"""Serializer fields for input the API reads, over ``core.parsers``, and whose schema says more
+than DRF can infer: an instant within range, a time zone (one of the IANA names this server
+accepts) and a reference to another object by id or by a unique text."""
 
 from __future__ import annotations
 
@@ -6,9 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
-from core.parsers import check_instant
+from core.parsers import check_instant, zone_names
 
 
 class InstantField(serializers.DateTimeField):
@@ -21,3 +24,47 @@ class InstantField(serializers.DateTimeField):
             return check_instant(at, field="value")
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.message_dict["value"]) from None
+
+
+class TimezoneField(serializers.CharField):
+    """An IANA time zone name. Requests are documented with the names this server accepts
+    (``core.parsers.zone_names``; the services check them); responses as text, since a stored
+    name may leave a later tzdata."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 64)
+        super().__init__(**kwargs)
+
+
+class TimezoneFieldSchema(OpenApiSerializerFieldExtension):  # type: ignore[no-untyped-call]
+    target_class = TimezoneField
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        if direction == "request":
+            return {"type": "string", "enum": sorted(zone_names())}
+        return {"type": "string", "example": "Europe/Berlin"}
+
+
+class ReferenceField(serializers.CharField):
+    """Another object of the customer, by id (a JSON number) or by ``text`` (its email, its
+    name, or a word such as ``me``), resolved by the view."""
+
+    json_types = (int, str)
+
+    def __init__(self, *, text: dict[str, Any], **kwargs: Any) -> None:
+        self.text_schema = text
+        super().__init__(**kwargs)
+
+
+class ReferenceFieldSchema(OpenApiSerializerFieldExtension):  # type: ignore[no-untyped-call]
+    target_class = ReferenceField
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        field: ReferenceField = self.target
+        choices: list[dict[str, Any]] = [
+            {"type": "integer", "minimum": 1},
+            {"type": "string", **field.text_schema},
+        ]
+        if field.allow_blank:
+            choices.append({"type": "string", "maxLength": 0, "description": "none"})
+        return {"anyOf": choices}

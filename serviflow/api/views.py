@@ -10,8 +10,10 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any, cast
 
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
 from rest_framework import permissions, viewsets
+from rest_framework.exceptions import MethodNotAllowed
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -51,6 +53,20 @@ def _check(request: Request, view: APIView, *, writes: bool) -> None:
     provider_access(cast(User, request.user), reach, refusal=getattr(view, "refusal", None))
 
 
+def without_empty_values(params: QueryDict) -> QueryDict:
+    """``?status=&page=2`` is ``?page=2``: an empty query parameter is one not given (what an
+    HTML form sends for a field left blank), for every API view alike."""
+    if all(value for name in params for value in params.getlist(name)):
+        return params
+    kept = QueryDict(mutable=True)
+    for name in params:
+        for value in params.getlist(name):
+            if value:
+                kept.appendlist(name, value)
+    kept._mutable = False
+    return kept
+
+
 class AuditedMixin:
     """After DRF authenticates the caller, attribute every write to them on channel ``api`` and
     run the checks every call must pass (``accounts.gates``; billing's day pass answers 402 or
@@ -65,6 +81,9 @@ class AuditedMixin:
     refusal: str | None = None
     permission_classes: Sequence[_PermissionClass] = [permissions.IsAuthenticated, ProviderAccess]
     gate_headers: dict[str, str]
+    # Why a method is not offered, for the sentence of its 405 (``{"DELETE": "Close it instead."}``).
+    method_hints: dict[str, str] = {}
+    methods_before_access = True
 
     @property
     def caller(self) -> User:
@@ -73,6 +92,13 @@ class AuditedMixin:
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         self.gate_headers = {}
+        method = str(request.method).lower()
+        missing = method not in self.http_method_names or not hasattr(self, method)  # type: ignore[attr-defined]
+        if missing and self.methods_before_access:
+            # A method the resource does not have is 405 whoever asks, before who may see what:
+            # the methods are in the schema, so this tells nothing a 404 would hide.
+            self.http_method_not_allowed(request)
+        request._request.GET = without_empty_values(request._request.GET)  # type: ignore[assignment]
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
         user = request.user
         if user is not None and user.is_authenticated:
@@ -82,10 +108,26 @@ class AuditedMixin:
             if not self.gates_exempt:
                 self.gate_headers = api_call_checks(user)
 
+    def http_method_not_allowed(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        method = str(request.method)
+        raise MethodNotAllowed(method, detail=self.method_hints.get(method))
+
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
         for name, value in getattr(self, "gate_headers", {}).items():
             response[name] = value
+        return response
+
+
+class JsonErrorsMixin:
+    """For views that render something else (the schema as YAML, the docs page as HTML): their
+    errors, too, are the envelope in JSON."""
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+        if response.status_code >= 400 and isinstance(response.data, dict) and "code" in response.data:
+            response.accepted_renderer = JSONRenderer()
+            response.accepted_media_type = "application/json"
         return response
 
 
@@ -106,6 +148,9 @@ class CustomerScopedMixin(AuditedMixin):
     # The rest is checked in ``initial``, the customer first.
     permission_classes: Sequence[_PermissionClass] = [permissions.IsAuthenticated]
     customer_url_kwarg = "slug"
+    # Anything of another customer is 404 first, an unsupported method included (the 405 follows
+    # only once the caller may see the customer).
+    methods_before_access = False
     # The part of a customer the view belongs to (accounts.models.Scope); unsafe methods write.
     scope = "tickets"
     access: CustomerAccess

@@ -280,7 +280,7 @@ def parse_schedule(schedule: Any) -> WeeklyHours:
         raise ProfileError(f"schedule.{unknown[0]}", "not a weekday; use mon, tue, wed, thu, fri, sat, sun")
     week: list[tuple[tuple[int, int], ...]] = []
     for day in WEEKDAYS:
-        intervals = schedule.get(day) or []
+        intervals = schedule.get(day, [])
         if not isinstance(intervals, list):
             raise ProfileError(f"schedule.{day}", 'expected a list of ["HH:MM", "HH:MM"] pairs')
         parsed: list[tuple[int, int, str]] = []

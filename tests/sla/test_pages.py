@@ -312,7 +312,7 @@ def test_portal_shows_the_commitment_due_times_pauses_and_the_breach(cast: Cast,
     assert 'title="2026-11-23T10:00:00Z"' in pauses and 'title="2026-11-23T11:00:00Z"' in pauses
     # nothing of how the policy was chosen, nor of the agents' side
     for internal in ("Why this SLA", "sla-chain", "customer Acme has default", "Which account?</td>"):
-        assert internal not in page.split("</style>", 1)[1]
+        assert internal not in page.split("</head>", 1)[1]
     assert portal(cast.globex_user).get(url).status_code == 404
 
 

@@ -17,6 +17,12 @@ from tenants.access import Reach
 from tickets.filtersets import QueueFilterSet
 from tickets.index.models import TicketIndexEntry
 from tickets.index.queue import queue_entries, queue_page
+from tickets.models import Priority, Status
+
+
+class QueueSlaSerializer(serializers.Serializer[Any]):
+    first_response_due = serializers.DateTimeField(allow_null=True)
+    resolution_due = serializers.DateTimeField(allow_null=True)
 
 
 class QueueItemSerializer(serializers.Serializer[Any]):
@@ -27,15 +33,24 @@ class QueueItemSerializer(serializers.Serializer[Any]):
     customer = serializers.CharField()
     customer_name = serializers.CharField()
     subject = serializers.CharField()
-    status = serializers.CharField()
-    priority = serializers.CharField()
+    status = serializers.ChoiceField(choices=Status.choices)
+    priority = serializers.ChoiceField(choices=Priority.choices)
     assignee = serializers.IntegerField(allow_null=True)
     assignee_name = serializers.CharField(allow_null=True)
     requester_name = serializers.CharField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
-    sla = serializers.DictField()
+    sla = QueueSlaSerializer()
     url = serializers.CharField()
+
+
+class QueuePageSerializer(serializers.Serializer[Any]):
+    """A page of the queue: cursor links, and ``count`` only when asked for (``?count=true``)."""
+
+    count = serializers.IntegerField(required=False, help_text="Only with ?count=true.")
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = QueueItemSerializer(many=True)
 
 
 def queue_item(row: dict[str, Any]) -> dict[str, Any]:
@@ -74,7 +89,7 @@ class UnifiedQueueView(AuditedMixin, generics.GenericAPIView):  # type: ignore[t
             return TicketIndexEntry.objects.none()
         return queue_entries(self.caller)
 
-    @extend_schema(responses=QueueItemSerializer(many=True))
+    @extend_schema(responses=QueuePageSerializer)
     def get(self, request: ApiRequest) -> Response:
         filterset = QueueFilterSet(request.query_params, self.get_queryset(), request=request)
         if not filterset.is_valid():

@@ -36,6 +36,7 @@ ORDERINGS: dict[str, tuple[tuple[str, bool], tuple[str, bool]]] = {
     "-priority": (("priority", True), ("id", False)),
 }
 DEFAULT_ORDERING = "resolution_due"
+# An agent's id (at most 18 digits: a bigint), "me" or "none".
 
 
 # What a queue row carries: only the columns the queue shows, read as plain dicts (building model

@@ -1,0 +1,282 @@
+"""The REST contract, checked from outside: schemathesis runs every operation of
+``/api/v1/schema/`` with every check against the real web server, as a provider admin, a member
+agent and a customer user, and must find nothing.
+
+Bounded for CI: the examples, fuzzing and stateful phases with a few examples per operation,
+generated deterministically (no seed, no database of earlier runs). ``python3 dev.py contract
+--examples N`` runs the same with N examples and the coverage phase (every boundary of every
+field: thousands of requests per caller). The failure report is schemathesis' own, with a curl
+line per failure; everything is kept in test-artifacts/contract/<caller>/.
+
+The server writes for real (the test database, committed), so every run gets its own objects to
+change and delete (a customer, an agent, a user, a CI, ...), while reads and writes inside a
+customer go to Acme, where the cast lives; tests/contract/hooks.py points generated cases at
+them. These tests run last in a session (tests/conftest.py), because what they commit
+(customers, purchases, a new default SLA policy) would disturb tests that count such things.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
+
+from accounts.models import User
+from accounts.services import AgentFields, agent_create, token_issue
+from audit.context import job_context
+from cmdb import services as cmdb_services
+from notifications.models import Notification, NotificationKind
+from people.models import CustomerUser
+from people.services import CustomerUserFields, customer_user_create
+from sla.models import STANDARD_TARGETS
+from sla.services import business_hours_create, sla_policy_create
+from tenants.models import Customer
+from tenants.schema import customer_schema
+from tenants.services import customer_provision
+from tests.conftest import ARTIFACTS, PASSWORD
+from tests.contract import schemathesis_run as st
+from tickets import workflows
+
+pytestmark = pytest.mark.contract
+
+EXAMPLES = int(os.environ.get("CONTRACT_EXAMPLES", "5"))
+MAX_STEPS = int(os.environ.get("CONTRACT_MAX_STEPS", "6"))
+FULL = os.environ.get("CONTRACT_FULL") == "1"  # dev.py contract: the coverage phase too
+API = "/api/v1"
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The real objects one run works on, and its tokens."""
+
+    token: str
+    spare_token: str
+    slug: str
+    spare_slug: str
+    ticket: int
+    attachment: int
+    ci: int
+    other_ci: int
+    doomed_ci: int
+    relation: int
+    own_profile: int | None  # the caller's, when the caller is the customer user
+    requester_profile: int
+    spare_profile: int
+    spare_agent: int
+    business_hours: int
+    sla_policy: int
+    notification: int
+    requester_emails: tuple[str, ...]
+    agent_ids: tuple[int, ...]
+    policy_ids: tuple[int, ...]
+
+
+def _targets(caller: User, tag: str) -> Targets:
+    """Committed objects for one run (the server is another process)."""
+    acme = Customer.objects.get(slug="acme")
+    bob = User.objects.get(email="bob@msp.test")
+    requester = User.objects.get(email="user@acme.test")
+    with job_context(f"tests.contract.{tag}"):
+        spare = customer_provision(name=f"Spare {tag}", slug=f"spare-{tag}")
+        spare_agent = agent_create(
+            fields=AgentFields(email=f"spare-{tag}@msp.test", name=f"Spare {tag}"), password=PASSWORD
+        )
+        hours = business_hours_create(
+            name=f"Hours {tag}", schedule={"mon": [["09:00", "17:00"]]}, timezone="Europe/Berlin"
+        )
+        policy = sla_policy_create(name=f"Policy {tag}", targets=STANDARD_TARGETS, business_hours=hours)
+        with customer_schema(acme):
+            own = CustomerUser.objects.get(user=requester)
+            spare_profile = customer_user_create(
+                customer=acme,
+                fields=CustomerUserFields(email=f"spare-{tag}@acme.test", name=f"Spare {tag}"),
+                password=PASSWORD,
+            )
+            ci = cmdb_services.ci_create(
+                customer=acme, by=bob, new=cmdb_services.NewCi(name=f"srv-{tag}", type="server", owner=own)
+            )
+            other_ci = cmdb_services.ci_create(  # referred to by cases; the customer user sees it
+                customer=acme,
+                by=bob,
+                new=cmdb_services.NewCi(name=f"app-{tag}", type="application", owner=own),
+            )
+            doomed = cmdb_services.ci_create(
+                customer=acme, by=bob, new=cmdb_services.NewCi(name=f"old-{tag}", type="other")
+            )
+            relation = cmdb_services.ci_relate(
+                customer=acme, source=other_ci, target=ci, kind="runs_on", by=bob
+            )
+            ticket = workflows.ticket_create(
+                customer=acme,
+                by=requester,
+                new=workflows.NewTicket(
+                    subject=f"Contract {tag}", description="from the contract test", ci=ci
+                ),
+            )
+            (attachment,) = workflows.ticket_attach(
+                customer=acme,
+                ticket=ticket,
+                by=requester,
+                files=[SimpleUploadedFile("note.txt", b"hello", content_type="text/plain")],
+            )
+        notification = Notification.objects.create(
+            user=caller,
+            kind=NotificationKind.TICKET_UPDATED,
+            customer=acme,
+            ticket_id=ticket.pk,
+            title=f"Contract {tag}",
+            event_key=f"contract-{tag}",
+        )
+        _, raw = token_issue(user=caller, name=f"contract {tag}")
+        _, spare_raw = token_issue(user=caller, name=f"contract {tag} (to revoke)")
+    return Targets(
+        token=raw,
+        spare_token=spare_raw,
+        slug=acme.slug,
+        spare_slug=spare.slug,
+        ticket=ticket.pk,
+        attachment=attachment.pk,
+        ci=ci.pk,
+        other_ci=other_ci.pk,
+        doomed_ci=doomed.pk,
+        relation=relation.pk,
+        own_profile=own.pk if caller == requester else None,
+        requester_profile=own.pk,
+        spare_profile=spare_profile.pk,
+        spare_agent=spare_agent.pk,
+        business_hours=hours.pk,
+        sla_policy=policy.pk,
+        notification=notification.pk,
+        requester_emails=(requester.email,),
+        agent_ids=(bob.pk,),
+        policy_ids=(policy.pk,),
+    )
+
+
+def _real_values(t: Targets) -> dict[str, Any]:
+    """The real objects cases address (tests/contract/hooks.py puts them in). Reads go to objects
+    the caller may see; changes and deletions go to objects made for this run, so that one
+    operation does not take away what the next one needs (a deleted CI, an archived customer)."""
+    customer = f"{API}/customers/{{slug}}"
+    ticket = f"{customer}/tickets/{{ticket_pk}}"
+    acme = {"slug": t.slug}
+    in_ticket = {**acme, "ticket_pk": t.ticket}
+    spare_or_own = t.own_profile or t.spare_profile
+    path = {
+        f"{API}/agents/{{id}}/": {"id": t.spare_agent},
+        f"{API}/business-hours/{{id}}/": {"id": t.business_hours},
+        f"{API}/business-hours/{{id}}/fill-holidays/": {"id": t.business_hours},
+        f"{API}/sla-policies/{{id}}/": {"id": t.sla_policy},
+        f"{API}/notifications/{{id}}/": {"id": t.notification},
+        f"{API}/notifications/{{id}}/read/": {"id": t.notification},
+        f"{customer}/": acme,
+        **{f"{method} {customer}/": {"slug": t.spare_slug} for method in ("PUT", "PATCH", "DELETE")},
+        f"{customer}/users/": acme,
+        f"{customer}/users/{{id}}/": {**acme, "id": t.spare_profile},
+        f"GET {customer}/users/{{id}}/": {**acme, "id": spare_or_own},
+        f"{customer}/cis/": acme,
+        f"{customer}/cis/counts/": acme,
+        f"{customer}/cis/{{id}}/": {**acme, "id": t.ci},
+        f"DELETE {customer}/cis/{{id}}/": {**acme, "id": t.doomed_ci},
+        f"{customer}/cis/{{id}}/history/": {**acme, "id": t.ci},
+        f"{customer}/cis/{{ci_pk}}/relations/": {**acme, "ci_pk": t.ci},
+        f"{customer}/cis/{{ci_pk}}/relations/{{id}}/": {**acme, "ci_pk": t.ci, "id": t.relation},
+        f"{customer}/sla/reapply/": acme,
+        f"{customer}/tickets/": acme,
+        f"{customer}/tickets/{{id}}/": {**acme, "id": t.ticket},
+        f"{ticket}/comments/": in_ticket,
+        f"{ticket}/history/": in_ticket,
+        f"{ticket}/sla/": in_ticket,
+        f"{ticket}/attachments/": in_ticket,
+        f"{ticket}/attachments/{{id}}/download/": {**in_ticket, "id": t.attachment},
+    }
+    body = {
+        "sla_policy": list(t.policy_ids),
+        "default_sla": list(t.policy_ids),
+        "policy": list(t.policy_ids),
+        "business_hours": [t.business_hours],
+        "requester": list(t.requester_emails),
+        "assignee": ["me", *t.agent_ids],
+        "ci": [t.other_ci],  # not the CI the run changes: that one may be retired
+        "owner": [t.requester_profile],
+        "parent": [t.other_ci],
+        "target": [t.other_ci],
+        "customers": [t.slug],
+    }
+    query = {
+        f"{customer}/tickets/": {
+            "requester": list(t.requester_emails),
+            "ci": [str(t.other_ci)],
+            "assignee": ["me", "none", *map(str, t.agent_ids)],
+        },
+        f"{customer}/cis/": {"owner": list(t.requester_emails)},
+    }
+    return {"path": path, "body": body, "query": query}
+
+
+# Where a valid request may still be refused with 400 by a rule that depends on what exists, and
+# that no schema can state: positive_data_acceptance there also accepts 400 (its other statuses
+# as by default). Each entry is one operation and its reason; everything else keeps every check.
+MAY_REFUSE_VALID_DATA = {
+    "POST /api/v1/customers/{slug}/cis/{ci_pk}/relations/": "a relation that exists already is 400",
+    "POST /api/v1/customers/{slug}/tickets/{ticket_pk}/attachments/": (
+        "only some file types are taken (400): the schema has no file names to say it with"
+    ),
+}
+ACCEPTED_FOR_VALID_DATA = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
+
+
+def _operations(t: Targets) -> list[st.Operation]:
+    return [
+        # Revoking: a token of its own (the run's token must live on); once revoked, 401s follow.
+        st.Operation(f"{API}/auth/token/", ["DELETE"], headers={"Authorization": f"Bearer {t.spare_token}"}),
+        *(
+            st.Operation(
+                label.split(" ", 1)[1],
+                [label.split(" ", 1)[0]],
+                checks={"positive_data_acceptance": {"expected-statuses": ACCEPTED_FOR_VALID_DATA}},
+            )
+            for label in MAY_REFUSE_VALID_DATA
+        ),
+    ]
+
+
+ROLES = {
+    "provider_admin": "alice@msp.test",
+    "member_agent": "bob@msp.test",
+    "customer_user": "user@acme.test",
+}
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_the_server_keeps_its_schema(
+    role: str, live_url: str, media_dir: Path, django_db_blocker: Any
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=media_dir):  # the server's files
+        targets = _targets(User.objects.get(email=ROLES[role]), tag)
+    config = st.config_toml(
+        token=targets.token,
+        examples=EXAMPLES,
+        operations=_operations(targets),
+        max_steps=MAX_STEPS,
+        coverage=FULL,
+    )
+    outcome = st.run(
+        schema_url=f"{live_url}{API}/schema/",
+        config=config,
+        values=_real_values(targets),
+        workdir=Path(ARTIFACTS) / "contract" / role,
+        tag=tag,
+        timeout=None if FULL else 900,  # CI: a server that hangs fails the test, not the job
+    )
+    if not outcome.ok:
+        pytest.fail(
+            f"schemathesis ({role}, {ROLES[role]}) found problems:\n{outcome.report()}", pytrace=False
+        )
