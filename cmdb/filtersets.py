@@ -39,13 +39,8 @@ class CiFilterSet(FilterSet):
         field_name="name", lookup_expr="icontains", max_length=100, help_text="Part of the name"
     )
     ordering = django_filters.OrderingFilter(fields=CI_ORDERINGS, help_text="Default name")
+    default_ordering = "name"
 
     class Meta:
         model = ConfigurationItem
         fields: list[str] = []
-
-    @property
-    def qs(self) -> QuerySet[ConfigurationItem]:
-        cis: QuerySet[ConfigurationItem] = super().qs
-        first = str(cis.query.order_by[0]) if cis.query.order_by else "name"
-        return cis.order_by(first, "-id" if first.startswith("-") else "id")

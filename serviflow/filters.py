@@ -28,7 +28,11 @@ if TYPE_CHECKING:
 
 
 class FilterSet(django_filters.FilterSet):
-    """Knows who is asking: ``access`` inside a customer, ``user`` always."""
+    """Knows who is asking: ``access`` inside a customer, ``user`` always. With
+    ``default_ordering``, rows come in the order asked (``ordering``) or that one, ties broken by
+    id in the same direction, so that pages never repeat or skip a row."""
+
+    default_ordering: str | None = None
 
     def __init__(
         self,
@@ -43,6 +47,14 @@ class FilterSet(django_filters.FilterSet):
         super().__init__(data, queryset, request=request, prefix=prefix)
         self.access = access
         self.user = user or (access.user if access is not None else getattr(request, "user", None))
+
+    @property
+    def qs(self) -> QuerySet[Any]:
+        rows: QuerySet[Any] = super().qs
+        if self.default_ordering is None:
+            return rows
+        first = str(rows.query.order_by[0]) if rows.query.order_by else self.default_ordering
+        return rows.order_by(first, "-id" if first.startswith("-") else "id")
 
     def unfiltered(self, qs: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
         """The ``method`` of a parameter that is validated but filters nothing (a sort order that

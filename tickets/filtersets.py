@@ -63,19 +63,11 @@ class TicketFilterSet(FilterSet):
         help_text="A CI of this customer: id or name (403 when your access leaves out the CMDB)",
     )
     ordering = django_filters.OrderingFilter(fields=TICKET_ORDERINGS, help_text="Default -created_at")
+    default_ordering = "-created_at"
 
     class Meta:
         model = Ticket
         fields: list[str] = []
-
-    @property
-    def qs(self) -> QuerySet[Ticket]:
-        tickets: QuerySet[Ticket] = super().qs
-        if not tickets.query.order_by:
-            tickets = tickets.order_by("-created_at")
-        # ties break by id, in the direction of the sort
-        first = tickets.query.order_by[0]
-        return tickets.order_by(first, "-id" if str(first).startswith("-") else "id")
 
 
 class QueueFilterSet(FilterSet):

@@ -133,6 +133,17 @@ ME = {"enum": ["me"]}
 BY_NAME = {"maxLength": 100}
 
 
+def ci_field() -> ReferenceField:
+    """A ticket's CI as given on create and update: an id or a name, blank or null for none."""
+    return ReferenceField(
+        text=BY_NAME,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="A CI of this customer: id or name.",
+    )
+
+
 class TicketCreateSerializer(InputSerializer):
     accepts = ("attachments",)  # multipart files, read by the view
 
@@ -147,13 +158,7 @@ class TicketCreateSerializer(InputSerializer):
     )
     assignee = ReferenceField(text=ME, required=False, allow_null=True, help_text="An agent's id, or 'me'.")
     sla_policy = PolicyField()
-    ci = ReferenceField(
-        text=BY_NAME,
-        required=False,
-        allow_null=True,
-        allow_blank=True,
-        help_text="A CI of this customer: id or name.",
-    )
+    ci = ci_field()
 
 
 class TicketUpdateSerializer(InputSerializer):
@@ -166,13 +171,7 @@ class TicketUpdateSerializer(InputSerializer):
         text=BY_EMAIL, required=False, help_text="A user of this customer: id or email."
     )
     sla_policy = PolicyField()
-    ci = ReferenceField(
-        text=BY_NAME,
-        required=False,
-        allow_null=True,
-        allow_blank=True,
-        help_text="A CI of this customer: id or name.",
-    )
+    ci = ci_field()
 
 
 class AttachmentSerializer(serializers.ModelSerializer[Attachment]):
