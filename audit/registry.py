@@ -7,8 +7,9 @@ from django.apps import apps
 
 # app_label.Model -> fields left out of the diff (secrets and bookkeeping).
 AUDITED_MODELS: dict[str, list[str]] = {
-    "tenants.Customer": [],
+    "tenants.Customer": ["email_domains"],
     "tenants.Domain": [],
+    "tenants.EmailDomain": [],
     "tenants.CustomerSettings": [],
     "accounts.User": ["password", "last_login", "auth_stamp"],
     "accounts.AgentMembership": [],

@@ -19,10 +19,12 @@ from tenants.models import Customer
 from tenants.services import (
     CustomerChanges,
     customer_archive,
+    customer_email_domains,
     customer_provision,
     customer_restore,
     customer_update,
 )
+from tenants.validators import MAX_EMAIL_DOMAINS
 
 
 @extend_schema_field(
@@ -44,6 +46,12 @@ class CustomerSerializer(InputModelSerializer):
     )
     portal_url = serializers.CharField(read_only=True)
     is_active = serializers.BooleanField(required=False)
+    email_domains = serializers.ListField(
+        child=serializers.CharField(max_length=253),
+        max_length=MAX_EMAIL_DOMAINS,
+        required=False,
+        help_text='The mail domains the customer\'s people write from, e.g. ["acme.com"].',
+    )
 
     class Meta:
         model = Customer
@@ -56,8 +64,14 @@ class CustomerSerializer(InputModelSerializer):
             "portal_url",
             "is_active",
             "created_at",
+            "email_domains",
         ]
         read_only_fields = ["created_at"]
+
+    def to_representation(self, instance: Customer) -> dict[str, Any]:
+        shown: dict[str, Any] = super().to_representation(instance)
+        shown["email_domains"] = customer_email_domains(instance)
+        return shown
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -97,7 +111,7 @@ class CustomerViewSet(
 
     def get_queryset(self) -> QuerySet[Customer]:
         user = self.caller
-        return customers_visible_to(user).order_by("name")
+        return customers_visible_to(user).prefetch_related("email_domains").order_by("name")
 
     def perform_create(self, serializer: CustomerSerializer) -> None:  # type: ignore[override]
         data = serializer.validated_data
@@ -107,6 +121,7 @@ class CustomerViewSet(
             timezone_name=data["timezone"],
             default_sla=data.get("default_sla"),
             business_hours=data.get("business_hours"),
+            email_domains=data.get("email_domains", ()),
         )
 
     def perform_update(self, serializer: CustomerSerializer) -> None:  # type: ignore[override]
@@ -117,7 +132,7 @@ class CustomerViewSet(
             changes=CustomerChanges(
                 **{
                     name: data[name]
-                    for name in ("name", "timezone", "default_sla", "business_hours")
+                    for name in ("name", "timezone", "default_sla", "business_hours", "email_domains")
                     if name in data
                 }
             ),

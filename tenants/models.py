@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 from django_tenants.models import DomainMixin, TenantMixin
 
 
@@ -78,6 +79,25 @@ class Customer(TenantMixin):
 
 class Domain(DomainMixin):
     pass
+
+
+class EmailDomain(models.Model):
+    """A mail domain the customer's people write from (``acme.com``): mail from it is the
+    customer's. A domain belongs to one customer at most; stored in lower case."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="email_domains")
+    domain = models.CharField(max_length=253, unique=True)
+
+    class Meta:
+        ordering = ["domain"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(domain=Lower("domain")), name="tenants_email_domain_lower"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.domain
 
 
 class CustomerSettings(models.Model):

@@ -14,7 +14,8 @@ from core.changes import UNSET, Changes
 from core.parsers import validate_timezone
 from tenants.cloning import clone_schema
 from tenants.hosts import forget_hosts
-from tenants.models import Customer, CustomerKind, CustomerSettings, Domain
+from tenants.models import Customer, CustomerKind, CustomerSettings, Domain, EmailDomain
+from tenants.validators import email_domains as checked_email_domains
 from tenants.validators import schema_name_for, ticket_prefix_for, validate_slug
 
 if TYPE_CHECKING:
@@ -29,9 +30,11 @@ def customer_provision(
     default_sla: SlaPolicy | None = None,
     business_hours: BusinessHours | None = None,
     ticket_prefix: str | None = None,
+    email_domains: list[str] | tuple[str, ...] = (),
 ) -> Customer:
-    """Create a customer: its row, its schema (cloned from the template), its portal domain and
-    its settings, all in one transaction. Either all of them exist afterwards or none does."""
+    """Create a customer: its row, its schema (cloned from the template), its portal domain, its
+    settings and its mail domains, all in one transaction. Either all of them exist afterwards or
+    none does."""
     slug = slug.strip()
     errors: dict[str, list[str]] = {}
     for field, check, value in (
@@ -46,6 +49,10 @@ def customer_provision(
         errors["name"] = ["A customer needs a name."]
     if "slug" not in errors and Customer.objects.filter(slug=slug).exists():
         errors["slug"] = [f"A customer with slug '{slug}' already exists."]
+    try:
+        domains = _free_email_domains(email_domains, customer=None)
+    except ValidationError as exc:
+        errors["email_domains"] = exc.messages
     if errors:
         raise ValidationError(errors)
 
@@ -64,10 +71,30 @@ def customer_provision(
             clone_schema(source=settings.TENANT_TEMPLATE_SCHEMA, target=customer.schema_name)
             Domain.objects.create(domain=customer.portal_host, tenant=customer, is_primary=True)
             _create_settings(customer, ticket_prefix or ticket_prefix_for(slug))
+            for domain in domains:  # one by one: each is audited
+                EmailDomain.objects.create(customer=customer, domain=domain)
     except IntegrityError as exc:
-        # Lost a race with a concurrent provisioning of the same slug.
+        # Lost a race with a concurrent provisioning of the same slug (or mail domain).
+        if EmailDomain.objects.filter(domain__in=domains).exists():
+            raise ValidationError(
+                {"email_domains": ["A mail domain was just taken by another customer."]}
+            ) from exc
         raise ValidationError({"slug": [f"A customer with slug '{slug}' already exists."]}) from exc
     return customer
+
+
+def _free_email_domains(values: list[str] | tuple[str, ...], *, customer: Customer | None) -> list[str]:
+    """The mail domains checked (``tenants.validators.email_domains``) and not another
+    customer's; ValidationError naming the first taken one otherwise."""
+    domains = checked_email_domains(values)
+    taken = EmailDomain.objects.filter(domain__in=domains).exclude(customer=customer).first()
+    if taken is not None:
+        raise ValidationError(f"{taken.domain} is already a mail domain of another customer.")
+    return domains
+
+
+def customer_email_domains(customer: Customer) -> list[str]:
+    return [row.domain for row in customer.email_domains.all()]
 
 
 def _create_settings(customer: Customer, ticket_prefix: str) -> CustomerSettings:
@@ -82,25 +109,43 @@ class CustomerChanges(Changes):
     timezone: str = UNSET
     default_sla: SlaPolicy | None = UNSET
     business_hours: BusinessHours | None = UNSET
+    email_domains: list[str] = UNSET
 
 
 def customer_update(*, customer: Customer, changes: CustomerChanges) -> Customer:
+    """Change what is given, after checking all of it: a refusal writes nothing."""
     wanted = changes.given()
+    domains = wanted.pop("email_domains", None)
+    errors: dict[str, list[str]] = {}
     if "name" in wanted:
-        if not wanted["name"].strip():
-            raise ValidationError({"name": ["A customer needs a name."]})
         wanted["name"] = wanted["name"].strip()
+        if not wanted["name"]:
+            errors["name"] = ["A customer needs a name."]
     if "timezone" in wanted:
         try:
             validate_timezone(wanted["timezone"])
         except ValidationError as exc:
-            raise ValidationError({"timezone": exc.messages}) from exc
-    for field, value in wanted.items():
-        setattr(customer, field, value)
-    changed = list(wanted)
-    if changed:
-        customer.save(update_fields=changed)
-        _hosts_changed()
+            errors["timezone"] = exc.messages
+    if domains is not None:
+        try:
+            domains = _free_email_domains(domains, customer=customer)
+        except ValidationError as exc:
+            errors["email_domains"] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        for field, value in wanted.items():
+            setattr(customer, field, value)
+        if wanted:
+            customer.save(update_fields=list(wanted))
+            _hosts_changed()
+        if domains is not None:
+            for gone in customer.email_domains.exclude(domain__in=domains):  # one by one: audited
+                gone.delete()
+            known = set(customer_email_domains(customer))
+            for domain in domains:
+                if domain not in known:
+                    EmailDomain.objects.create(customer=customer, domain=domain)
     return customer
 
 

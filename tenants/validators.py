@@ -59,3 +59,31 @@ def ticket_prefix_for(slug: str) -> str:
     if not letters or not letters[0].isalpha():
         letters = "C" + letters
     return (letters + "X")[:10] if len(letters) < 2 else letters[:10]
+
+
+_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+MAX_EMAIL_DOMAINS = 50
+
+
+def email_domain(value: str) -> str:
+    """A mail domain as the customer's people write it (``Acme.com`` → ``acme.com``): labels of
+    letters, digits and inner hyphens, at least two, 253 characters at most."""
+    domain = value.strip().lower().rstrip(".")
+    labels = domain.split(".")
+    if len(domain) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+        raise ValidationError(
+            f"'{value[:60]}' is not a mail domain (e.g. acme.com).", code="invalid_email_domain"
+        )
+    return domain
+
+
+def email_domains(values: list[str] | tuple[str, ...]) -> list[str]:
+    """Several mail domains, each checked, without repeats, in the order given."""
+    if len(values) > MAX_EMAIL_DOMAINS:
+        raise ValidationError(f"At most {MAX_EMAIL_DOMAINS} mail domains.", code="too_many_email_domains")
+    found: list[str] = []
+    for value in values:
+        domain = email_domain(value)
+        if domain not in found:
+            found.append(domain)
+    return found

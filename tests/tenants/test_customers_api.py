@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from audit.models import AuditEntry
 from tenants.models import Customer
 from tests.conftest import Cast, api_for
 
@@ -62,3 +63,27 @@ def test_patch_validates_timezone(cast: Cast) -> None:
     )
     assert response.status_code == 400
     assert "timezone" in response.json()["fields"]
+
+
+def test_mail_domains_are_checked_unique_and_audited(cast: Cast) -> None:
+    client = api_for(cast.alice)
+    created = client.post(
+        "/api/v1/customers/",
+        {"name": "Hooli", "slug": "hooli", "email_domains": ["Hooli.com", "hooli.xyz", "hooli.com"]},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    assert created.json()["email_domains"] == ["hooli.com", "hooli.xyz"]
+
+    taken = client.patch("/api/v1/customers/acme/", {"email_domains": ["hooli.com"]}, format="json")
+    assert taken.status_code == 400 and "another customer" in taken.json()["fields"]["email_domains"][0]
+    bad = client.patch(
+        "/api/v1/customers/hooli/", {"name": "Hooli Inc", "email_domains": ["not a domain"]}, format="json"
+    )
+    assert bad.status_code == 400 and "email_domains" in bad.json()["fields"]
+    assert Customer.objects.get(slug="hooli").name == "Hooli"  # a refusal writes nothing
+
+    changed = client.patch("/api/v1/customers/hooli/", {"email_domains": ["hooli.io"]}, format="json")
+    assert changed.status_code == 200 and changed.json()["email_domains"] == ["hooli.io"]
+    assert client.get("/api/v1/customers/hooli/").json()["email_domains"] == ["hooli.io"]
+    assert AuditEntry.objects.filter(content_type__model="emaildomain").count() == 5  # +2, -2, +1
