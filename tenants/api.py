@@ -24,7 +24,7 @@ from tenants.services import (
     customer_restore,
     customer_update,
 )
-from tenants.validators import MAX_EMAIL_DOMAINS
+from tenants.validators import EMAIL_DOMAIN_PATTERN, MAX_EMAIL_DOMAIN, MAX_EMAIL_DOMAINS
 
 
 @extend_schema_field(
@@ -33,6 +33,14 @@ from tenants.validators import MAX_EMAIL_DOMAINS
 )
 class SlugField(serializers.CharField):
     pass
+
+
+@extend_schema_field({"type": "string", "pattern": EMAIL_DOMAIN_PATTERN, "maxLength": MAX_EMAIL_DOMAIN})
+class MailDomainField(serializers.CharField):
+    """One mail domain as given (checked by ``tenants.validators.email_domain`` on save)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=MAX_EMAIL_DOMAIN, trim_whitespace=False, **kwargs)
 
 
 class MailDomainsField(serializers.ListField):
@@ -54,7 +62,7 @@ class CustomerSerializer(InputModelSerializer):
     portal_url = serializers.CharField(read_only=True)
     is_active = serializers.BooleanField(required=False)
     email_domains = MailDomainsField(
-        child=serializers.CharField(max_length=253),
+        child=MailDomainField(),
         max_length=MAX_EMAIL_DOMAINS,
         required=False,
         help_text='The mail domains the customer\'s people write from, e.g. ["acme.com"].',
