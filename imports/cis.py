@@ -91,6 +91,7 @@ class _CustomerCis:
                 self.run.refuse(row.line, refusal_of(exc))
                 continue
             first_of[read.key] = read.line
+            self.run.checked(read.line)
             if read.key in self.existing:
                 updates.append((read, self.existing[read.key]))
             else:

@@ -53,7 +53,7 @@ def refusal_of(exc: Exception) -> Refused:
 
 
 class Progress(Protocol):
-    def advance(self, rows: int) -> None: ...
+    def advance(self, rows: float) -> None: ...
 
 
 @dataclass
@@ -75,20 +75,31 @@ class Report:
 
 @dataclass
 class Run:
-    """One run of an import: who it acts for (audit, what they may see) and where it reports."""
+    """One run of an import: who it acts for (audit, what they may see) and where it reports.
+
+    Progress: a row counts half once it is checked (kinds that check every row before writing
+    any) and whole once its outcome is known, so the count moves while a big file is checked."""
 
     by: User
     send_invites: bool
     report: Report
     progress: Progress
+    _checked: set[int] = field(default_factory=set)
+
+    def checked(self, row: int) -> None:
+        self._checked.add(row)
+        self.progress.advance(0.5)
+
+    def _settled(self, row: int) -> None:
+        self.progress.advance(0.5 if row in self._checked else 1)
 
     def refuse(self, row: int, refusal: Refused) -> None:
         self.report.refuse(row, refusal)
-        self.progress.advance(1)
+        self._settled(row)
 
     def done(self, row: int, outcome: str, message: str = "") -> None:
         self.report.add(row, outcome, message=message)
-        self.progress.advance(1)
+        self._settled(row)
 
 
 def changed_fields(names: Iterable[str]) -> str:

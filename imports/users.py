@@ -108,6 +108,7 @@ def import_users(table: CsvTable, run: Run) -> None:
             run.refuse(row.line, refusal_of(exc))
             continue
         first_of[read.email] = read.line
+        run.checked(read.line)
         wanted.append(read)
     known = {user.email: user for user in User.objects.filter(email__in=[read.email for read in wanted])}
     by_customer: dict[Customer, list[UserRow]] = defaultdict(list)
