@@ -16,11 +16,10 @@ def _acting(actor: None) -> None:
     """Direct writes of a test (a policy it needs) are attributed to the job "tests"."""
 
 
-def run_import(
-    by: User, kind: str, text: str, *, dry_run: bool = False, send_invites: bool = False
-) -> Import:
+def submit(by: User, kind: str, text: str, *, dry_run: bool = False, send_invites: bool = False) -> Import:
+    """Upload ``text`` as ``by`` through the API's service (the run is queued after commit)."""
     with person_context(by, channel="api"):
-        job = import_submit(
+        return import_submit(
             by=by,
             kind=kind,
             file_name=f"{kind}.csv",
@@ -29,6 +28,12 @@ def run_import(
             send_invites=send_invites,
             channel="api",
         )
+
+
+def run_import(
+    by: User, kind: str, text: str, *, dry_run: bool = False, send_invites: bool = False
+) -> Import:
+    job = submit(by, kind, text, dry_run=dry_run, send_invites=send_invites)
     import_run(import_id=job.pk, attempt=job.attempt)
     job.refresh_from_db()
     return job

@@ -19,12 +19,13 @@ from accounts.models import User
 from audit.context import job_context, person_context
 from cmdb.models import ConfigurationItem
 from imports.models import Import
-from imports.services import import_retry, import_state, import_submit
+from imports.services import import_retry, import_state
 from serviflow.celery import app
 from tenants.models import Customer
 from tenants.schema import customer_schema
 from tenants.services import customer_provision
 from tests import conftest
+from tests.imports.conftest import submit
 from tests.support import processes
 
 pytestmark = pytest.mark.worker
@@ -38,18 +39,8 @@ def _admin() -> User:
 
 
 def _submit(kind: str, text: str, *, dry_run: bool = False) -> Import:
-    admin = _admin()
-    with transaction.atomic(), person_context(admin, channel="api"):
-        job = import_submit(
-            by=admin,
-            kind=kind,
-            file_name=f"{kind}.csv",
-            content=text.encode(),
-            dry_run=dry_run,
-            send_invites=False,
-            channel="api",
-        )
-    return job  # queued once committed
+    with transaction.atomic():
+        return submit(_admin(), kind, text, dry_run=dry_run)  # queued once committed
 
 
 def _finished(job: Import, timeout: float = TIMEOUT) -> Import:
