@@ -200,7 +200,7 @@ class _CustomerCis:
     def _create(self, new: dict[str, CiRow]) -> dict[str, ConfigurationItem]:
         created: dict[str, ConfigurationItem] = {}
         for level in self._levels(new):
-            for part in chunks(level, 1_000):
+            for part in chunks(level):
                 checked = [replace(read.new, parent=self._parent(read.parent_key, created)) for read in part]
                 cis = cis_create_many(customer=self.customer, by=self.run.by, checked=checked)
                 for read, ci in zip(part, cis, strict=True):

@@ -56,5 +56,6 @@ class Pulse:
         try:
             while not self._stopped.wait(HEARTBEAT_SECONDS):
                 self._publish()
+            self._publish()  # where the run got to, before it commits or rolls back
         finally:
             connection.close()  # this thread's own connection, back to the pool
