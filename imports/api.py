@@ -120,7 +120,8 @@ class ImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
     parser_classes = [parsers.MultiPartParser, parsers.FormParser]
 
     def get_queryset(self) -> QuerySet[Import]:
-        return Import.objects.select_related("created_by").order_by("-created_at", "-id")
+        imports = Import.objects.select_related("created_by").defer("content").order_by("-created_at", "-id")
+        return imports.defer("report") if self.action == "list" else imports
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
         return ImportSummarySerializer if self.action == "list" else ImportSerializer

@@ -76,6 +76,7 @@ class _CustomerCis:
         self.customer, self.run, self.lookup = customer, run, lookup
         self.existing: dict[str, ConfigurationItem] = {}
         self.owners: dict[str, CustomerUser] = {}
+        self.refused_lines: dict[str, int] = {}  # name (case-folded) -> the line of its refused row
 
     def import_rows(self, rows: list[Row]) -> None:
         self._load(rows)
@@ -89,6 +90,7 @@ class _CustomerCis:
                     raise Refused("name", f"A CI of this name is already on row {first_of[read.key]}.")
             except (Refused, *ROW_REFUSALS) as exc:
                 self.run.refuse(row.line, refusal_of(exc))
+                self.refused_lines.setdefault(row.values.get("name", "").casefold(), row.line)
                 continue
             first_of[read.key] = read.line
             self.run.checked(read.line)
@@ -187,8 +189,7 @@ class _CustomerCis:
         if parent and parent not in self.existing:
             above = new.get(parent)
             if above is None:
-                message = f"No CI named '{parent[:100]}' in this customer or this file."
-                refused[read.key] = Refused("parent", message)
+                refused[read.key] = self._unknown_parent(parent)
             return above
         ci = self.existing.get(parent) if parent else None
         if ci is not None and ci.is_retired:
@@ -196,6 +197,11 @@ class _CustomerCis:
         else:
             depth[read.key] = 0
         return None
+
+    def _unknown_parent(self, key: str) -> Refused:
+        if key in self.refused_lines:
+            return Refused("parent", f"Its parent (row {self.refused_lines[key]}) is refused.")
+        return Refused("parent", f"No CI named '{key[:100]}' in this customer or this file.")
 
     def _create(self, new: dict[str, CiRow]) -> dict[str, ConfigurationItem]:
         created: dict[str, ConfigurationItem] = {}

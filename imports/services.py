@@ -16,6 +16,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -160,6 +161,8 @@ def import_run(*, import_id: int, attempt: int) -> str:
 
 
 def _failure(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):  # a rule broken by a concurrent change (a name just taken)
+        return f"The import stopped: {' '.join(exc.messages)} Nothing was imported; retry it."
     return f"The import stopped on an unexpected error ({type(exc).__name__}); nothing was imported."
 
 

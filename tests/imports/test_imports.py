@@ -156,6 +156,7 @@ acme,below-orphan,server,orphan,,
 acme,bad-attrs,server,,,[1]
 acme,bad-owner,server,,nobody@acme.test,
 globex,vm-1,server,,,
+acme,below-bad,server,bad-attrs,,
 """
 
 
@@ -169,6 +170,7 @@ def test_cis_are_created_parents_first_and_bad_rows_refused(cast: Cast) -> None:
     assert found[8] == ("refused", "parent", "Its parent (row 5) is refused.")
     assert found[9][:2] == ("refused", "attributes")
     assert found[10][:2] == ("refused", "owner")
+    assert found[12] == ("refused", "parent", "Its parent (row 9) is refused.")
     with customer_schema(cast.acme):
         vm = ConfigurationItem.objects.select_related("parent__parent", "owner__user").get(name="vm-1")
         assert vm.parent is not None and vm.parent.name == "host-1"
