@@ -20,7 +20,7 @@ from rest_framework.response import Response
 
 from audit.models import Channel
 from imports.csvfile import MAX_FILE_BYTES
-from imports.models import Import, ImportKind
+from imports.models import Import, ImportKind, Outcome
 from imports.presenters import template_response
 from imports.services import import_retry, import_state, import_submit
 from serviflow.api.serializers import InputSerializer
@@ -50,7 +50,7 @@ class RowErrorSerializer(serializers.Serializer[Any]):
 
 
 class RowSerializer(RowErrorSerializer):
-    outcome = serializers.ChoiceField(choices=["create", "update", "unchanged", "refused"])
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
 
 
 class ImporterSerializer(serializers.Serializer[Any]):

@@ -284,6 +284,9 @@ SPECTACULAR_SETTINGS = {
         "CiStatusEnum": "cmdb.models.CiStatus",
         "CiTypeEnum": "cmdb.models.CiType",
         "RelationKindEnum": "cmdb.models.RelationKind",
+        "ImportKindEnum": "imports.models.ImportKind",
+        "ImportStatusEnum": "imports.models.ImportStatus",
+        "ImportOutcomeEnum": "imports.models.Outcome",
     },  # the API lives on the console host only
 }
 
