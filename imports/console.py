@@ -16,7 +16,7 @@ from imports.csvfile import COLUMNS, KINDS, REQUIRED
 from imports.forms import ImportForm
 from imports.models import Import
 from imports.presenters import progress_of, report_rows
-from imports.services import import_retry, import_state, import_submit
+from imports.services import import_retry, import_state, import_submit, imports_fail_dead
 from serviflow.http import AuthenticatedHttpRequest
 from serviflow.pages import WORKFLOW_ERRORS, cleaned, problem_of, provider_page
 from tenants.access import Reach
@@ -48,6 +48,7 @@ def _list_page(
     problems: list[str] | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    imports_fail_dead()  # a dead run shows failed in the list too
     jobs = Import.objects.select_related("created_by").defer("content", "report")
     page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"form": form, "page": page, "templates": _templates(), "problems": problems or []}

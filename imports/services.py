@@ -18,6 +18,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -84,15 +85,21 @@ def _dead_before() -> timedelta:
 def import_state(job: Import) -> Import:
     """The import as it stands: a run whose heartbeat stopped is failed now (its worker died;
     PostgreSQL rolled its transaction back)."""
-    if job.status != ImportStatus.RUNNING:
-        return job
-    cutoff = timezone.now() - _dead_before()
-    dead = Import.objects.filter(
-        pk=job.pk, attempt=job.attempt, status=ImportStatus.RUNNING, heartbeat_at__lt=cutoff
-    )
-    if dead.update(status=ImportStatus.FAILED, finished_at=timezone.now(), failure=WORKER_LOST):
+    if job.status == ImportStatus.RUNNING and imports_fail_dead(
+        Import.objects.filter(pk=job.pk, attempt=job.attempt)
+    ):
         job.refresh_from_db()
     return job
+
+
+def imports_fail_dead(imports: QuerySet[Import] | None = None) -> int:
+    """Fail the runs (of ``imports``, or all) whose heartbeat stopped; how many there were. Not
+    audited: bookkeeping of the worker's lease, like the heartbeat itself."""
+    cutoff = timezone.now() - _dead_before()
+    dead = (imports if imports is not None else Import.objects.all()).filter(
+        status=ImportStatus.RUNNING, heartbeat_at__lt=cutoff
+    )
+    return dead.update(status=ImportStatus.FAILED, finished_at=timezone.now(), failure=WORKER_LOST)
 
 
 WORKER_LOST = "The worker running this import stopped (it was killed or lost); nothing was imported."

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -149,7 +150,7 @@ def _import_into(customer: Customer, reads: list[UserRow], known: dict[str, User
 def _changes(profile: CustomerUser, read: UserRow) -> CustomerUserChanges:
     """What the row's non-empty cells change (a new user's defaults never overwrite)."""
     user, given, fields = profile.user, read.values, read.fields
-    wanted: dict[str, object] = {}
+    wanted: dict[str, Any] = {}
     if given.get("name") and fields.name != user.name:
         wanted["name"] = fields.name
     if given.get("role") and fields.role != user.customer_role:
@@ -158,7 +159,7 @@ def _changes(profile: CustomerUser, read: UserRow) -> CustomerUserChanges:
         wanted["timezone"] = fields.timezone
     if read.policy_given and fields.sla_policy != profile.sla_policy:
         wanted["sla_policy"] = fields.sla_policy
-    return CustomerUserChanges(**wanted)  # type: ignore[arg-type]
+    return CustomerUserChanges(**wanted)
 
 
 def _update(profile: CustomerUser, read: UserRow, run: Run) -> None:

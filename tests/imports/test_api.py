@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from imports.csvfile import MAX_FILE_BYTES
 from imports.models import Import
@@ -122,3 +125,15 @@ def test_console_pages_upload_show_progress_and_retry(cast: Cast) -> None:
     assert b"import-retry" in client.get(f"/imports/{job.pk}/").content
     assert client.post(f"/imports/{job.pk}/retry/").status_code == 302
     assert console(cast.bob).get("/imports/").status_code == 403
+
+
+def test_a_run_whose_heartbeat_stopped_shows_failed_and_may_be_retried(cast: Cast) -> None:
+    job = run_import(cast.alice, "users", "customer,email\nacme,dead@acme.test\n", dry_run=True)
+    long_ago = timezone.now() - timedelta(minutes=5)
+    Import.objects.filter(pk=job.pk).update(status="running", heartbeat_at=long_ago, report=[])
+    client = api_for(cast.alice)
+    listed = client.get(URL).json()["results"]
+    assert [row["status"] for row in listed if row["id"] == job.pk] == ["failed"]
+    body = client.get(f"{URL}{job.pk}/").json()
+    assert body["status"] == "failed" and "nothing was imported" in body["failure"]
+    assert client.post(f"{URL}{job.pk}/retry/").status_code == 202
