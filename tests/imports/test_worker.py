@@ -9,6 +9,7 @@ from __future__ import annotations
 import signal
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,9 +39,9 @@ def _admin() -> User:
     return conftest._CAST.alice
 
 
-def _submit(kind: str, text: str, *, dry_run: bool = False) -> Import:
-    with transaction.atomic():
-        return submit(_admin(), kind, text, dry_run=dry_run)  # queued once committed
+def _submit(kind: str, text: str, *, dry_run: bool = False, send_invites: bool = False) -> Import:
+    with transaction.atomic():  # queued once committed
+        return submit(_admin(), kind, text, dry_run=dry_run, send_invites=send_invites)
 
 
 def _finished(job: Import, timeout: float = TIMEOUT) -> Import:
@@ -72,6 +73,24 @@ def test_a_worker_runs_an_import_and_a_second_run_creates_nothing(
         again = _finished(_submit("users", text))
         assert (again.status, again.created, again.unchanged) == ("done", 0, 50)
         assert User.objects.filter(customer=customer).count() == 50
+
+
+def test_imported_users_get_activation_emails_only_when_asked(
+    worker_queue: str, mail_dir: Path, django_db_blocker: Any
+) -> None:
+    with django_db_blocker.unblock():
+        customer = _customer("inv")
+        row = f"customer,email\n{customer.slug},{{}}@{customer.slug}.test\n"
+        quiet = _finished(_submit("users", row.format("quiet")))
+        asked = _finished(_submit("users", row.format("asked"), send_invites=True))
+    assert (quiet.created, asked.created) == (1, 1)
+
+    def mails() -> str:
+        return "\n".join(path.read_text() for path in mail_dir.glob("*.log"))
+
+    processes.wait_for(lambda: f"asked@{customer.slug}.test" in mails(), TIMEOUT)
+    assert f"http://{customer.slug}.localhost" in mails() and "/activate/" in mails()
+    assert f"quiet@{customer.slug}.test" not in mails()
 
 
 def test_a_worker_killed_mid_file_leaves_nothing_and_the_import_can_be_retried(
