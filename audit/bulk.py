@@ -1,9 +1,11 @@
-"""Audit entries for rows changed in bulk.
+"""Audit entries for rows created or changed in bulk.
 
-``QuerySet.bulk_update`` sends no signals, so auditlog writes nothing for it. Code that changes
-many rows at once (the SLA sweep) keeps the copies from before its change and records here the
-same entries auditlog would have written for ``save(update_fields=...)`` on each row: the diff of
-those fields, the object's representation and the acting person or job.
+``QuerySet.bulk_create`` and ``bulk_update`` send no signals, so auditlog writes nothing for
+them. Code that changes many rows at once (the SLA sweep) keeps the copies from before its
+change and records here the same entries auditlog would have written for
+``save(update_fields=...)`` on each row: the diff of those fields, the object's representation
+and the acting person or job. Imports that insert many rows at once record the create entries
+the same way.
 """
 
 from __future__ import annotations
@@ -24,15 +26,27 @@ from audit.models import AuditEntry
 def update_entries(changes: Iterable[tuple[Model, Model]], fields: Sequence[str]) -> list[AuditEntry]:
     """One update entry per ``(before, after)`` pair whose ``fields`` differ, stamped with who
     is acting (an audit context is required); the caller inserts them where the rows live."""
+    return _entries(AuditEntry.Action.UPDATE, ((before, after) for before, after in changes), fields)
+
+
+def create_entries(created: Iterable[Model]) -> list[AuditEntry]:
+    """One create entry per row inserted with ``bulk_create`` (which sends no signals): what
+    auditlog writes for ``save()`` of a new row. The caller inserts them where the rows live."""
+    return _entries(AuditEntry.Action.CREATE, ((None, row) for row in created), None)
+
+
+def _entries(
+    action: int, pairs: Iterable[tuple[Model | None, Model]], fields: Sequence[str] | None
+) -> list[AuditEntry]:
     if current_actor() is None:
         raise RuntimeError("bulk changes are audited under a person or a named job")
     cid = get_cid()
     entries: list[AuditEntry] = []
-    for before, after in changes:
+    for before, after in pairs:
         diff = model_instance_diff(
             before,
             after,
-            fields_to_check=list(fields),
+            fields_to_check=list(fields) if fields is not None else None,
             use_json_for_changes=getattr(settings, "AUDITLOG_STORE_JSON_CHANGES", False),
         )
         if not diff:
@@ -42,7 +56,7 @@ def update_entries(changes: Iterable[tuple[Model, Model]], fields: Sequence[str]
             object_pk=str(after.pk),
             object_id=after.pk if isinstance(after.pk, int) else None,
             object_repr=smart_str(after),
-            action=AuditEntry.Action.UPDATE,
+            action=action,
             changes=diff,
             cid=cid,
         )

@@ -9,11 +9,8 @@ as from the API."""
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from itertools import chain
 from typing import Any
 
 from django import forms
@@ -49,6 +46,7 @@ from billing.services import (
     needs_day_pass,
     next_local_midnight,
 )
+from core.csvfiles import csv_lines
 from core.fields import IntegerField
 from core.parsers import zone_or_utc
 from serviflow.filters import filtered
@@ -68,8 +66,6 @@ CSV_HEADER = (
     "channel",
     "state",
 )
-# A cell starting with one of these is a formula to spreadsheet programs (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 # Billing is the provider admins': agents are told so (403), anyone else finds nothing (404).
@@ -263,25 +259,11 @@ def day_passes_buy(request: AuthenticatedHttpRequest) -> HttpResponse:
     return HttpResponseRedirect(reverse("billing-day-passes"))
 
 
-class _Echo:
-    """A file for ``csv.writer`` that hands each line back instead of storing it."""
-
-    def write(self, line: str) -> str:
-        return line
-
-
-def csv_cell(value: object) -> str:
-    """A cell a spreadsheet shows as text: a value that would start a formula gets a quote."""
-    text = str(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
-
-
-def _csv_cells(consumption: DayPassConsumption) -> list[str]:
+def _csv_cells(consumption: DayPassConsumption) -> tuple[object, ...]:
     row = _log_row(consumption)
     agent: User = row["agent"]
     values = (agent.email, agent.name, row["local_date"].isoformat(), row["timezone"])
-    more = (row["consumed_at_utc"], row["valid_until_utc"], row["channel"], row["state"])
-    return [csv_cell(value) for value in (*values, *more)]
+    return (*values, row["consumed_at_utc"], row["valid_until_utc"], row["channel"], row["state"])
 
 
 @admin_page
@@ -291,10 +273,8 @@ def day_passes_csv(request: AuthenticatedHttpRequest) -> HttpResponse:
     rows, problems = _filtered_log(request.GET)
     if rows is None:
         return _day_passes_page(request, problems=problems, status=400)
-    writer = csv.writer(_Echo())
-    lines: Iterator[str] = chain(
-        [writer.writerow(CSV_HEADER)],
-        (writer.writerow(_csv_cells(consumption)) for consumption in rows.iterator(chunk_size=2_000)),
+    lines = csv_lines(
+        CSV_HEADER, (_csv_cells(consumption) for consumption in rows.iterator(chunk_size=2_000))
     )
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     filename = f"day-passes-{timezone.now().date().isoformat()}.csv"

@@ -137,6 +137,7 @@ SHARED_APPS = [
     "tickets.index",
     "cmdb.inventory",
     "notifications",
+    "imports",
 ]
 # auditlog itself stays shared only: its own LogEntry table is unused (audit.AuditEntry is
 # swapped in), so customer schemas get just audit_auditentry.
@@ -283,6 +284,9 @@ SPECTACULAR_SETTINGS = {
         "CiStatusEnum": "cmdb.models.CiStatus",
         "CiTypeEnum": "cmdb.models.CiType",
         "RelationKindEnum": "cmdb.models.RelationKind",
+        "ImportKindEnum": "imports.models.ImportKind",
+        "ImportStatusEnum": "imports.models.ImportStatus",
+        "ImportOutcomeEnum": "imports.models.Outcome",
     },  # the API lives on the console host only
 }
 
@@ -313,6 +317,8 @@ BILLING_CURRENCY = env_str("BILLING_CURRENCY", "EUR")
 SLA_SWEEP_SECONDS = env_int("SLA_SWEEP_SECONDS", 30, minimum=1)
 # How often the expiry job records the passes that ended (access never waits for it).
 DAY_PASS_EXPIRY_SECONDS = env_int("DAY_PASS_EXPIRY_SECONDS", 60, minimum=1)
+# A running CSV import whose worker has not been heard of for this long died (imports.progress).
+IMPORT_LEASE_SECONDS = env_int("IMPORT_LEASE_SECONDS", 20, minimum=2)
 CELERY_BEAT_SCHEDULE = {
     "sessions-clear-expired": {"task": "accounts.sessions_clear_expired", "schedule": 3600.0},
     "day-passes-expire": {

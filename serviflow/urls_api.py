@@ -12,6 +12,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from accounts import urls_api as accounts
 from billing import urls_api as billing
 from cmdb import urls_api as cmdb
+from imports import urls_api as imports
 from notifications import urls_api as notifications
 from people import urls_api as people
 from serviflow.api.views import JsonErrorsMixin
@@ -41,6 +42,7 @@ urlpatterns = [
     path("customers/<slug:slug>/", include(customer_urlpatterns)),
     *accounts.urlpatterns,
     *billing.urlpatterns,
+    *imports.urlpatterns,
     *notifications.urlpatterns,
     *sla.urlpatterns,
     *tenants.urlpatterns,

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("tickets.urls_console")),
     path("", include("cmdb.urls_console")),
     path("", include("sla.urls_console")),
+    path("", include("imports.urls_console")),
 ]
 
 handler400 = "serviflow.views.bad_request"

@@ -22,8 +22,8 @@ from django.utils import timezone
 from accounts.models import Licence, User
 from accounts.services import AgentFields, agent_create
 from billing import services
-from billing.console import csv_cell
 from billing.models import Channel, DayPassConsumption, DayPassPurchase
+from core.csvfiles import csv_cell
 from tests.conftest import PASSWORD, Cast
 from tests.support.clients import console, portal
 

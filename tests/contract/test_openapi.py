@@ -17,6 +17,7 @@ them. These tests run last in a session (tests/conftest.py), because what they c
 
 from __future__ import annotations
 
+import hashlib
 import os
 import uuid
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from accounts.models import User
 from accounts.services import AgentFields, agent_create, token_issue
 from audit.context import job_context
 from cmdb import services as cmdb_services
+from imports.models import Import
 from notifications.models import Notification, NotificationKind
 from people.models import CustomerUser
 from people.services import CustomerUserFields, customer_user_create
@@ -75,6 +77,7 @@ class Targets:
     requester_emails: tuple[str, ...]
     agent_ids: tuple[int, ...]
     policy_ids: tuple[int, ...]
+    import_job: int
 
 
 def _targets(caller: User, tag: str) -> Targets:
@@ -133,6 +136,18 @@ def _targets(caller: User, tag: str) -> Targets:
             title=f"Contract {tag}",
             event_key=f"contract-{tag}",
         )
+        content = b"customer,email\nacme,contract@acme.test\n"
+        import_job = Import.objects.create(  # a failed one, so that its retry can go through
+            kind="users",
+            status="failed",
+            dry_run=True,
+            file_name=f"contract-{tag}.csv",
+            sha256=hashlib.sha256(content).hexdigest(),
+            size=len(content),
+            content=content,
+            total=1,
+            created_by=User.objects.get(email="alice@msp.test"),
+        )
         _, raw = token_issue(user=caller, name=f"contract {tag}")
         _, spare_raw = token_issue(user=caller, name=f"contract {tag} (to revoke)")
     return Targets(
@@ -156,6 +171,7 @@ def _targets(caller: User, tag: str) -> Targets:
         requester_emails=(requester.email,),
         agent_ids=(bob.pk,),
         policy_ids=(policy.pk,),
+        import_job=import_job.pk,
     )
 
 
@@ -175,6 +191,8 @@ def _real_values(t: Targets) -> dict[str, Any]:
         f"{API}/sla-policies/{{id}}/": {"id": t.sla_policy},
         f"{API}/notifications/{{id}}/": {"id": t.notification},
         f"{API}/notifications/{{id}}/read/": {"id": t.notification},
+        f"{API}/imports/{{id}}/": {"id": t.import_job},
+        f"{API}/imports/{{id}}/retry/": {"id": t.import_job},
         f"{customer}/": acme,
         **{f"{method} {customer}/": {"slug": t.spare_slug} for method in ("PUT", "PATCH", "DELETE")},
         f"{customer}/users/": acme,
@@ -227,6 +245,10 @@ MAY_REFUSE_VALID_DATA = {
     "POST /api/v1/customers/{slug}/cis/{ci_pk}/relations/": "a relation that exists already is 400",
     "POST /api/v1/customers/{slug}/tickets/{ticket_pk}/attachments/": (
         "only some file types are taken (400): the schema has no file names to say it with"
+    ),
+    "POST /api/v1/imports/": (
+        "the file must be CSV with a header of the kind's columns (400 naming the file otherwise): "
+        "a schema can say a file is binary, not what it holds"
     ),
 }
 ACCEPTED_FOR_VALID_DATA = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]

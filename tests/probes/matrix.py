@@ -50,6 +50,7 @@ KWARG_KINDS: dict[str, str] = {
     "policy_id": "sla_policy",
     "profile_id": "business_hours",
     "token_id": "token",
+    "import_id": "import",
     "uidb64": "activation",
     "token": "activation",
 }
@@ -67,6 +68,8 @@ PK_KINDS: dict[str, str] = {
     "api:business-hours-detail": "business_hours",
     "api:business-hours-fill-holidays": "business_hours",
     "api:sla-policy-detail": "sla_policy",
+    "api:import-detail": "import",
+    "api:import-retry": "import",
 }
 # Routes whose audience is narrower than "whoever may see the object": anyone else gets 404 too
 # (a refusal by role that an unknown id gets as well is accepted from the customer's own people).

@@ -9,6 +9,7 @@ failed statement) by one probe is never seen by the next.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import traceback
 from collections.abc import Iterator
@@ -35,6 +36,7 @@ from billing.models import Channel
 from billing.services import active_until, day_pass_consume, day_passes_buy, needs_day_pass
 from cmdb import services as cmdb_services
 from cmdb.models import CiRelation, ConfigurationItem
+from imports.models import Import
 from notifications.models import Notification
 from sla.models import STANDARD_TARGETS, BusinessHours, SlaPolicy
 from tenants.hosts import forget_hosts
@@ -431,6 +433,25 @@ def _provider_world(world: World, customers: list[Customer]) -> None:
     world.add(Instance("sla_policy", "SLA policy", policy.pk, None, STAFF, ("provider-secret-policy",)))
 
 
+def _imports_world(world: World, customers: list[Customer]) -> None:
+    """An import (a dry run that failed, so that its retry goes through), the provider's: its
+    file's name is the marker."""
+    content = b"customer,email\nacme,provider-secret-import@acme.test\n"
+    job = Import.objects.create(
+        kind="users",
+        status="failed",
+        dry_run=True,
+        file_name="provider-secret-import.csv",
+        sha256=hashlib.sha256(content).hexdigest(),
+        size=len(content),
+        content=content,
+        total=1,
+        created_by=world.cast.alice,
+    )
+    markers = ("provider-secret-import",)
+    world.add(Instance("import", "an import", job.pk, None, STAFF, markers))
+
+
 def _personal_world(world: World, customers: list[Customer]) -> None:
     """Things of one person: a notification and an API token each of Bob and of acme-user."""
     cast = world.cast
@@ -497,6 +518,7 @@ BUILDERS: dict[str, Any] = {
     "sla_policy": _provider_world,
     "notification": _personal_world,
     "token": _personal_world,
+    "import": _imports_world,
     "activation": _links_world,  # last: signing in (the callers) changes a person's link
 }
 
