@@ -61,8 +61,10 @@ class FilterSet(django_filters.FilterSet):
         drives paging, say)."""
         return qs
 
-    def errors_as_validation_error(self) -> ValidationError:
-        return ValidationError({name: list(messages) for name, messages in self.errors.items()})
+
+def refusal(filterset: django_filters.FilterSet) -> ValidationError:
+    """The FilterSet's refusal, one list of messages per parameter."""
+    return ValidationError({name: list(messages) for name, messages in filterset.errors.items()})
 
 
 class FilterBackend(DjangoFilterBackend):
@@ -72,6 +74,18 @@ class FilterBackend(DjangoFilterBackend):
         return super().get_filterset_kwargs(request, queryset, view) | {
             "access": getattr(view, "access", None)
         }
+
+    def filter_queryset(self, request: Any, queryset: QuerySet[Any], view: Any) -> QuerySet[Any]:
+        """As django-filter's, but a refusal is raised as the FilterSet states it: django-filter's
+        own translation formats each message with ``%``, and a message that quotes the caller's
+        value (``%d``, ``%17``) would fail there."""
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        if not filterset.is_valid():
+            raise refusal(filterset)
+        rows: QuerySet[Any] = filterset.qs
+        return rows
 
 
 def filtered(
@@ -86,7 +100,7 @@ def filtered(
     parameters, for ``serviflow.pages.problem_of``."""
     filterset = filterset_class(data, queryset, access=access, user=user)
     if not filterset.is_valid():
-        raise filterset.errors_as_validation_error()
+        raise refusal(filterset)
     return filterset.qs
 
 

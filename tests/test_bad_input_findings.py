@@ -350,3 +350,10 @@ def test_unknown_fields_in_a_write_body_are_a_400_naming_them(cast: Cast) -> Non
         f"{ACME}/tickets/{ticket['id']}/", {"stauts": "resolved"}, format="json"
     )
     assert "stauts" in _bad(patched)["fields"]
+
+
+def test_a_filter_value_with_a_percent_sign_is_400(cast: Cast) -> None:
+    # found by schemathesis: django-filter formatted the refusal, which quotes the value, with %
+    for query in ("status=%25d", "status=%C3%81%25%17", "type=server,%25s"):
+        body = _bad(api_for(cast.alice).get(f"{ACME}/cis/?{query}"))
+        assert set(body["fields"]) <= {"status", "type"}

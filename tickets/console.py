@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from cmdb import selectors as cmdb_selectors
 from people.models import CustomerUser
+from serviflow.filters import refusal
 from serviflow.http import AuthenticatedHttpRequest
 from serviflow.pages import WORKFLOW_ERRORS, cleaned, customer_page, problem_of, provider_page
 from sla.presenters import ticket_sla_card
@@ -60,7 +61,7 @@ def _queue_context(
     filterset = QueueFilterSet(params, queue_entries(user), user=user)
     try:
         if not filterset.is_valid():
-            raise filterset.errors_as_validation_error()
+            raise refusal(filterset)
         ordering, cursor, _, _ = filterset.paging()
         page = queue_page(filterset.qs, ordering, cursor, QUEUE_PAGE_SIZE)
     except ValidationError as exc:

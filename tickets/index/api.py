@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from serviflow.api.views import AuditedMixin
-from serviflow.filters import FilterBackend
+from serviflow.filters import FilterBackend, refusal
 from serviflow.http import ApiRequest
 from tenants.access import Reach
 from tickets.filtersets import QueueFilterSet
@@ -93,7 +93,7 @@ class UnifiedQueueView(AuditedMixin, generics.GenericAPIView):  # type: ignore[t
     def get(self, request: ApiRequest) -> Response:
         filterset = QueueFilterSet(request.query_params, self.get_queryset(), request=request)
         if not filterset.is_valid():
-            raise filterset.errors_as_validation_error()
+            raise refusal(filterset)
         entries = filterset.qs
         ordering, cursor, size, count = filterset.paging()
         page = queue_page(entries, ordering, cursor, size)
