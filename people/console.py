@@ -64,6 +64,7 @@ def _user_form_page(
     side: Side,
     form: CustomerUserForm,
     profile: CustomerUser | None,
+    status: int,
 ) -> HttpResponse:
     context = {
         "customer": access.customer,
@@ -74,7 +75,7 @@ def _user_form_page(
         "is_self": profile is not None and profile.user_id == access.user.pk,
         "timezones": sorted(zone_names()),
     }
-    return render(request, "people/user.html", context, status=400 if form.errors else 200)
+    return render(request, "people/user.html", context, status=status if form.errors else 200)
 
 
 def _form(
@@ -90,6 +91,7 @@ def _form(
 
 def user_new_page(request: AuthenticatedHttpRequest, access: CustomerAccess, side: Side) -> HttpResponse:
     form = _form(request, access, side, None)
+    status = 400
     if request.method == "POST" and form.is_valid():
         try:
             profile = customer_user_create(
@@ -100,6 +102,7 @@ def user_new_page(request: AuthenticatedHttpRequest, access: CustomerAccess, sid
             )
         except WORKFLOW_ERRORS as exc:
             form.add_workflow_error(exc)
+            status = problem_of(exc)[0]
         else:
             invited = (
                 ""
@@ -108,7 +111,7 @@ def user_new_page(request: AuthenticatedHttpRequest, access: CustomerAccess, sid
             )
             messages.success(request, f"{profile.user.name} added.{invited}")
             return HttpResponseRedirect(side.url(access, "user", profile))
-    return _user_form_page(request, access, side, form, None)
+    return _user_form_page(request, access, side, form, None, status)
 
 
 def user_edit_page(
@@ -116,16 +119,18 @@ def user_edit_page(
 ) -> HttpResponse:
     profile = get_object_or_404(profiles(), pk=user_id)
     form = _form(request, access, side, profile)
+    status = 400
     if request.method == "POST" and form.is_valid():
         try:
             customer_user_update(profile=profile, changes=form.changes(), by=access.user)
         except WORKFLOW_ERRORS as exc:
             form.add_workflow_error(exc)
+            status = problem_of(exc)[0]
             profile = get_object_or_404(profiles(), pk=user_id)  # the refused values were never saved
         else:
             messages.success(request, f"{profile.user.name} saved.")
             return HttpResponseRedirect(side.url(access, "user", profile))
-    return _user_form_page(request, access, side, form, profile)
+    return _user_form_page(request, access, side, form, profile, status)
 
 
 def user_state_change(
