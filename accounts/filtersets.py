@@ -7,14 +7,12 @@ import django_filters
 from django.db.models import Q, QuerySet
 
 from accounts.models import Licence, User
-from serviflow.filters import FilterSet, OneOfFilter
-
-STATES = {"active": True, "deactivated": False, "all": None}
+from serviflow.filters import FilterSet, OneOfFilter, StateFilter
 
 
 class AgentFilterSet(FilterSet):
     licence = OneOfFilter(choices=Licence.choices)
-    state = OneOfFilter(choices=[(state, state) for state in STATES], method="by_state")
+    state = StateFilter(states={"active": True, "deactivated": False, "all": None})
     search = django_filters.CharFilter(method="by_search", max_length=254)
 
     class Meta:
@@ -25,13 +23,7 @@ class AgentFilterSet(FilterSet):
         text = value.strip()
         return agents.filter(Q(name__icontains=text) | Q(email__icontains=text)) if text else agents
 
-    def by_state(self, agents: QuerySet[User], name: str, value: str) -> QuerySet[User]:
-        return agents
-
     @property
     def qs(self) -> QuerySet[User]:
         agents: QuerySet[User] = super().qs
-        active = STATES[self.form.cleaned_data.get("state") or "active"]  # active ones unless asked
-        if active is not None:
-            agents = agents.filter(is_active=active)
         return agents.order_by("name", "email")

@@ -130,6 +130,19 @@ class OneOfFilter(django_filters.ChoiceFilter):
     field_class = OneOfField
 
 
+class StateFilter(OneOfFilter):
+    """``?state=active``: rows by ``is_active``, in words (``states``: word -> True, False, or
+    None for every row); without the parameter, the first word's rows (the active ones)."""
+
+    def __init__(self, *, states: dict[str, bool | None], **kwargs: Any) -> None:
+        self.states = states
+        super().__init__(choices=[(word, word) for word in states], **kwargs)
+
+    def filter(self, qs: QuerySet[Any], value: str) -> QuerySet[Any]:
+        active = self.states[value or next(iter(self.states))]
+        return qs if active is None else qs.filter(is_active=active)
+
+
 class IntegerFilter(django_filters.Filter):
     """A bounded whole number (``?page_size=``); the FilterSet's ``method`` uses it."""
 

@@ -35,6 +35,13 @@ class SlugField(serializers.CharField):
     pass
 
 
+class EmailDomainsField(serializers.ListField):
+    """The customer's mail domains as a list of names (the relation's rows are not a list)."""
+
+    def get_attribute(self, instance: Customer) -> list[str]:
+        return customer_email_domains(instance)
+
+
 class CustomerSerializer(InputModelSerializer):
     slug = SlugField(max_length=40)
     timezone = TimezoneField(default="UTC")
@@ -46,7 +53,7 @@ class CustomerSerializer(InputModelSerializer):
     )
     portal_url = serializers.CharField(read_only=True)
     is_active = serializers.BooleanField(required=False)
-    email_domains = serializers.ListField(
+    email_domains = EmailDomainsField(
         child=serializers.CharField(max_length=253),
         max_length=MAX_EMAIL_DOMAINS,
         required=False,
@@ -67,11 +74,6 @@ class CustomerSerializer(InputModelSerializer):
             "email_domains",
         ]
         read_only_fields = ["created_at"]
-
-    def to_representation(self, instance: Customer) -> dict[str, Any]:
-        shown: dict[str, Any] = super().to_representation(instance)
-        shown["email_domains"] = customer_email_domains(instance)
-        return shown
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

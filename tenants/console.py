@@ -12,7 +12,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpResponse, HttpResponseRedirect
@@ -37,9 +36,8 @@ from people.onboarding import (
     profile_make,
 )
 from people.services import CustomerUserFields
-from serviflow.filters import filtered
 from serviflow.http import AuthenticatedHttpRequest
-from serviflow.pages import WORKFLOW_ERRORS, customer_page, problem_of, provider_page
+from serviflow.pages import WORKFLOW_ERRORS, customer_page, filtered_page, problem_of, provider_page
 from sla import services as sla_services
 from sla.models import BusinessHours, SlaPolicy
 from sla.presenters import schedule_text, simulation_json
@@ -103,23 +101,14 @@ def customers_listed(user: User) -> QuerySet[Customer]:
 @provider_page(read=Reach.CONSOLE, write=Reach.CONSOLE)
 def customer_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     params = request.GET
+    rows = customers_listed(request.user)
+    listed, status = filtered_page(request, CustomerFilterSet, rows, page_size=CUSTOMERS_PAGE_SIZE)
     context: dict[str, Any] = {
         "params": params,
         "state": params.get("state") or "active",
         "can_edit": reaches(request.user, Reach.ADMIN),
-        "errors": [],
-        "page": None,
+        **listed,
     }
-    status = 200
-    try:
-        customers = filtered(CustomerFilterSet, params, customers_listed(request.user), user=request.user)
-        page = Paginator(customers, CUSTOMERS_PAGE_SIZE).get_page(params.get("page"))
-    except ValidationError as exc:
-        status, context["errors"] = problem_of(exc)
-    else:
-        query = params.copy()
-        query.pop("page", None)
-        context |= {"page": page, "query": query.urlencode()}
     template = "tenants/_customer_table.html" if request.htmx else "tenants/customer_list.html"
     return render(request, template, context, status=status)
 

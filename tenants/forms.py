@@ -106,7 +106,19 @@ class CustomerStartForm(WorkflowErrorsMixin, forms.Form):
 NEW, EXISTING, NONE = "new", "existing", "none"
 
 
-class HoursChoiceForm(WorkflowErrorsMixin, forms.Form):
+class _PickOrMake(WorkflowErrorsMixin, forms.Form):
+    """A step that picks an existing object (the field ``pick``), makes a new one or goes without."""
+
+    pick = ""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("choice") == EXISTING and not data.get(self.pick):
+            self.add_error(self.pick, "Choose one, or make a new one.")
+        return data
+
+
+class HoursChoiceForm(_PickOrMake):
     """Step 2: the customer's time zone and business hours: a profile there is, a new one (the
     ``ProfileForm`` beside it, prefix ``new``, and holidays by country, prefix ``fill``) or none."""
 
@@ -118,12 +130,7 @@ class HoursChoiceForm(WorkflowErrorsMixin, forms.Form):
         label="Business hours",
     )
     profile = _profiles()
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("choice") == EXISTING and not data.get("profile"):
-            self.add_error("profile", "Choose a profile, or make a new one.")
-        return data
+    pick = "profile"
 
 
 class WizardProfileForm(ProfileForm):
@@ -145,7 +152,7 @@ class WizardHolidaysForm(FillHolidaysForm):
         self.fields["years"].required = False
 
 
-class PolicyChoiceForm(WorkflowErrorsMixin, forms.Form):
+class PolicyChoiceForm(_PickOrMake):
     """Step 3: the default SLA: a policy there is, a new one (``WizardPolicyForm``, prefix
     ``new``) or none (the provider default applies)."""
 
@@ -160,12 +167,7 @@ class PolicyChoiceForm(WorkflowErrorsMixin, forms.Form):
         label="Default SLA",
     )
     policy = _policies()
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("choice") == EXISTING and not data.get("policy"):
-            self.add_error("policy", "Choose a policy, or make a new one.")
-        return data
+    pick = "policy"
 
 
 class WizardPolicyForm(PolicyForm):
