@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum
@@ -46,6 +47,7 @@ from tenants.access import CustomerAccess, Reach, customers_visible_to, reaches
 from tenants.filtersets import CustomerFilterSet
 from tenants.forms import (
     EXISTING,
+    NEW,
     NONE,
     CustomerForm,
     CustomerStartForm,
@@ -205,12 +207,25 @@ def _forms(step: str, data: Mapping[str, str] | None) -> dict[str, Any]:
     if step == "hours":
         return {
             "choice": HoursChoiceForm(data),
-            "profile": WizardProfileForm(data, prefix="new"),
-            "fill": WizardHolidaysForm(data, prefix="fill"),
+            "profile": _making(WizardProfileForm, data, "new"),
+            "fill": _making(WizardHolidaysForm, data, "fill"),
         }
     if step == "sla":
-        return {"choice": PolicyChoiceForm(data), "policy": WizardPolicyForm(data, prefix="new")}
+        return {"choice": PolicyChoiceForm(data), "policy": _making(WizardPolicyForm, data, "new")}
     return {"users": FirstUsersFormSet(data, prefix="users")}
+
+
+def _making(form_class: type[forms.Form], data: Mapping[str, str] | None, prefix: str) -> forms.Form:
+    """The form of a new profile or policy: bound when the step makes one, otherwise showing
+    what was typed in it without judging it (it is not used)."""
+    if data is not None and data.get("choice") == NEW:
+        return form_class(data, prefix=prefix)
+    typed = {
+        key.removeprefix(f"{prefix}-"): value
+        for key, value in (data or {}).items()
+        if key.startswith(f"{prefix}-")
+    }
+    return form_class(initial=typed or None, prefix=prefix)
 
 
 def _valid(*bound: Any) -> None:
