@@ -91,7 +91,7 @@ def test_provider_admin_onboards_a_customer_end_to_end(
     # The new portal answers and its first user signs in.
     portal_page = browser.new_page()
     sign_in(portal_page, f"http://{slug}.localhost:{port}", f"boss@{slug}.test")
-    portal_page.wait_for_selector(f"h1:has-text(\"{name}'s tickets\")")  # an admin sees the company's
+    portal_page.wait_for_selector(f'h1:has-text("{name}\'s tickets")')  # an admin sees the company's
     assert name in portal_page.inner_text("header")
     portal_page.close()
 
