@@ -233,8 +233,8 @@ def _valid(*bound: Any) -> None:
         raise StepInvalid
 
 
-def _customer_part(forms: dict[str, Any], parts: dict[str, Any]) -> dict[str, Any]:
-    form = forms["customer"]
+def _customer_part(bound: dict[str, Any], parts: dict[str, Any]) -> dict[str, Any]:
+    form = bound["customer"]
     _valid(form)
     data = form.cleaned_data
     try:
@@ -247,8 +247,8 @@ def _customer_part(forms: dict[str, Any], parts: dict[str, Any]) -> dict[str, An
     return {"name": data["name"].strip(), "slug": data["slug"].strip(), "email_domains": tuple(domains)}
 
 
-def _hours_part(forms: dict[str, Any], parts: dict[str, Any]) -> dict[str, Any]:
-    choice, profile, fill = forms["choice"], forms["profile"], forms["fill"]
+def _hours_part(bound: dict[str, Any], parts: dict[str, Any]) -> dict[str, Any]:
+    choice, profile, fill = bound["choice"], bound["profile"], bound["fill"]
     _valid(choice)
     timezone_name = choice.cleaned_data["timezone"]
     try:
@@ -287,8 +287,8 @@ def _hours_part(forms: dict[str, Any], parts: dict[str, Any]) -> dict[str, Any]:
     return {"timezone": timezone_name, "hours": new}
 
 
-def _sla_part(forms: dict[str, Any], parts: dict[str, Any]) -> dict[str, Any]:
-    choice, policy = forms["choice"], forms["policy"]
+def _sla_part(bound: dict[str, Any], parts: dict[str, Any]) -> dict[str, Any]:
+    choice, policy = bound["choice"], bound["policy"]
     _valid(choice)
     if choice.cleaned_data["choice"] == EXISTING:
         chosen: SlaPolicy | NewPolicy | None = choice.cleaned_data["policy"]
@@ -326,8 +326,8 @@ def p2_opened_now(hours: BusinessHours | NewProfile | None, policy: SlaPolicy | 
     return simulation_json(serializer.simulation())
 
 
-def _users_part(forms: dict[str, Any], parts: dict[str, Any]) -> dict[str, Any]:
-    formset = forms["users"]
+def _users_part(bound: dict[str, Any], parts: dict[str, Any]) -> dict[str, Any]:
+    formset = bound["users"]
     _valid(formset)
     users = tuple(
         FirstUser(
@@ -387,19 +387,19 @@ def onboarding_step(request: AuthenticatedHttpRequest, step: str) -> HttpRespons
     data: Mapping[str, str] | None = draft.get(step)
     if request.method == "POST":
         data = _users_posted(request, draft) if step == "users" else request.POST
-    forms = _forms(step, data)
+    bound = _forms(step, data)
     context: dict[str, Any] = {}
     status = 200
     if data is not None:
         try:
-            context["part"] = PARTS[step](forms, parts)
+            context["part"] = PARTS[step](bound, parts)
         except StepInvalid:
             status = 400 if request.method == "POST" else 200
         else:
             if request.method == "POST" and "preview" not in request.POST:
                 _keep(request, step, data)
                 return HttpResponseRedirect(step_url(STEPS[STEPS.index(step) + 1]))
-    return _wizard_page(request, step, forms | context, status=status)
+    return _wizard_page(request, step, bound | context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
