@@ -89,48 +89,40 @@ def _form(
     )
 
 
-def user_new_page(request: AuthenticatedHttpRequest, access: CustomerAccess, side: Side) -> HttpResponse:
-    form = _form(request, access, side, None)
-    status = 400
-    if request.method == "POST" and form.is_valid():
-        try:
-            profile = customer_user_create(
-                customer=access.customer,
-                fields=form.user_fields(),
-                password=form.new_password(),
-                by=access.user,
-            )
-        except WORKFLOW_ERRORS as exc:
-            form.add_workflow_error(exc)
-            status = problem_of(exc)[0]
-        else:
-            invited = (
-                ""
-                if form.new_password()
-                else f" An invitation with an activation link goes to {profile.user.email}."
-            )
-            messages.success(request, f"{profile.user.name} added.{invited}")
-            return HttpResponseRedirect(side.url(access, "user", profile))
-    return _user_form_page(request, access, side, form, None, status)
-
-
-def user_edit_page(
-    request: AuthenticatedHttpRequest, access: CustomerAccess, side: Side, user_id: int
+def user_form_page(
+    request: AuthenticatedHttpRequest, access: CustomerAccess, side: Side, user_id: int | None
 ) -> HttpResponse:
-    profile = get_object_or_404(profiles(), pk=user_id)
+    """The new user's form (``user_id`` None) or a user's edit form, and saving it."""
+    profile = get_object_or_404(profiles(), pk=user_id) if user_id is not None else None
     form = _form(request, access, side, profile)
     status = 400
     if request.method == "POST" and form.is_valid():
         try:
-            customer_user_update(profile=profile, changes=form.changes(), by=access.user)
+            saved, done = _save(access, form, profile)
         except WORKFLOW_ERRORS as exc:
             form.add_workflow_error(exc)
             status = problem_of(exc)[0]
-            profile = get_object_or_404(profiles(), pk=user_id)  # the refused values were never saved
+            if profile is not None:  # the refused values were never saved
+                profile = get_object_or_404(profiles(), pk=user_id)
         else:
-            messages.success(request, f"{profile.user.name} saved.")
-            return HttpResponseRedirect(side.url(access, "user", profile))
+            messages.success(request, done)
+            return HttpResponseRedirect(side.url(access, "user", saved))
     return _user_form_page(request, access, side, form, profile, status)
+
+
+def _save(
+    access: CustomerAccess, form: CustomerUserForm, profile: CustomerUser | None
+) -> tuple[CustomerUser, str]:
+    """Create or change the user; the profile and what to tell the person who did it."""
+    if profile is not None:
+        customer_user_update(profile=profile, changes=form.changes(), by=access.user)
+        return profile, f"{profile.user.name} saved."
+    password = form.new_password()
+    created = customer_user_create(
+        customer=access.customer, fields=form.user_fields(), password=password, by=access.user
+    )
+    invited = "" if password else f" An invitation with an activation link goes to {created.user.email}."
+    return created, f"{created.user.name} added.{invited}"
 
 
 def user_state_change(
@@ -161,12 +153,12 @@ def user_list(request: AuthenticatedHttpRequest, access: CustomerAccess) -> Http
 
 @customer_page(writes=True)
 def user_new(request: AuthenticatedHttpRequest, access: CustomerAccess) -> HttpResponse:
-    return user_new_page(request, access, CONSOLE)
+    return user_form_page(request, access, CONSOLE, None)
 
 
 @customer_page
 def user_detail(request: AuthenticatedHttpRequest, access: CustomerAccess, user_id: int) -> HttpResponse:
-    return user_edit_page(request, access, CONSOLE, user_id)
+    return user_form_page(request, access, CONSOLE, user_id)
 
 
 @require_POST

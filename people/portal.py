@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.views.decorators.http import require_POST, require_safe
 
-from people.console import Side, user_edit_page, user_new_page, user_state_change, users_page
+from people.console import Side, user_form_page, user_state_change, users_page
 from serviflow.http import AuthenticatedHttpRequest
 from serviflow.pages import portal_page
 from tenants.access import CustomerAccess
@@ -33,13 +33,13 @@ def user_list(request: AuthenticatedHttpRequest, access: CustomerAccess) -> Http
 @portal_page
 def user_new(request: AuthenticatedHttpRequest, access: CustomerAccess) -> HttpResponse:
     _require_admin(access)
-    return user_new_page(request, access, PORTAL)
+    return user_form_page(request, access, PORTAL, None)
 
 
 @portal_page
 def user_detail(request: AuthenticatedHttpRequest, access: CustomerAccess, user_id: int) -> HttpResponse:
     _require_admin(access)
-    return user_edit_page(request, access, PORTAL, user_id)
+    return user_form_page(request, access, PORTAL, user_id)
 
 
 @require_POST
