@@ -71,6 +71,9 @@ def test_the_override_badge_shows_on_the_requesters_tickets(
     html = console(cast.bob).get(f"/customers/acme/tickets/{ticket.pk}/").content.decode()
     assert "data-sla-override" in html and "Executive 2h" in html
     assert ticket.sla_source == "requester"
+    queue = console(cast.bob).get("/").content.decode()  # the queue's requester column, from the index
+    row = queue[queue.index(f'href="/customers/acme/tickets/{ticket.pk}/"') :]
+    assert "data-sla-override" in row[: row.index("</tr>")]
 
 
 def test_member_agent_invites_and_the_invitation_is_sent_after_commit(
