@@ -182,3 +182,17 @@ def test_nobody_deactivates_themselves(cast: Cast) -> None:
     portal(cast.acme_admin).post(f"/users/{me.pk}/state/")
     cast.acme_admin.refresh_from_db()
     assert cast.acme_admin.is_active
+
+
+def test_staff_set_a_password_and_a_customer_user_has_no_console(cast: Cast) -> None:
+    profile = cast.profile(cast.acme_user2)
+    url = f"/customers/acme/users/{profile.pk}/"
+    new_password = "velvet-orbit-quartz-lantern"
+    response = console(cast.alice).post(
+        url, _user_post(email="user2@acme.test", name="user2", password=new_password)
+    )
+    assert response.status_code == 302
+    cast.acme_user2.refresh_from_db()
+    assert cast.acme_user2.check_password(new_password)
+    refused = console(cast.acme_admin).get("/customers/acme/users/")
+    assert refused.status_code in (302, 404) and b"user2@acme.test" not in refused.content

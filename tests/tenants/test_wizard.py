@@ -21,7 +21,7 @@ from sla.models import PRIORITIES, STANDARD_TARGETS, BusinessHours, SlaPolicy
 from tenants.models import Customer
 from tenants.schema import customer_schema
 from tests.conftest import PASSWORD, Cast
-from tests.support.clients import console
+from tests.support.clients import console, portal
 
 WEEK = {f"new-{day}": "09:00-17:00" for day in ("mon", "tue", "wed", "thu", "fri")} | {
     "new-sat": "",
@@ -246,3 +246,9 @@ def test_only_provider_admins_run_the_wizard(cast: Cast) -> None:
     assert console(cast.bob).post("/onboarding/", customer_step()).status_code == 403
     assert console(cast.acme_it).get("/onboarding/").status_code == 404
     assert console(cast.alice).post("/onboarding/cancel/").status_code == 302
+
+
+def test_customer_people_have_no_wizard(cast: Cast) -> None:
+    refused = console(cast.acme_admin).get("/onboarding/")
+    assert refused.status_code in (302, 404)
+    assert portal(cast.acme_admin).get("/onboarding/").status_code == 404  # not a portal page
