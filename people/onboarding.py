@@ -51,7 +51,12 @@ class NewPolicy:
 @dataclass(frozen=True)
 class FirstUser:
     fields: CustomerUserFields
-    password: str | None = None  # None: an invitation email with an activation link
+    password: str | None = None  # neither this nor a hash: an invitation email with a link
+    password_hash: str | None = None  # a password checked and hashed before (the wizard's draft)
+
+    @property
+    def sets_password(self) -> bool:
+        return bool(self.password or self.password_hash)
 
 
 @dataclass(frozen=True)
@@ -112,7 +117,13 @@ def customer_onboard(*, onboarding: Onboarding, by: User) -> Customer:
         with customer_schema(customer):
             for number, user in enumerate(onboarding.users, start=1):
                 with named(f"users[{number}]"):
-                    customer_user_create(customer=customer, fields=user.fields, password=user.password, by=by)
+                    customer_user_create(
+                        customer=customer,
+                        fields=user.fields,
+                        password=user.password,
+                        password_hash=user.password_hash,
+                        by=by,
+                    )
     return customer
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -338,6 +339,7 @@ def _users_part(bound: dict[str, Any], parts: dict[str, Any]) -> dict[str, Any]:
                 timezone=parts["hours"]["timezone"],
             ),
             password=row.cleaned_data["password"] or None,
+            password_hash=None if row.cleaned_data["password"] else formset.data.get(f"{row.prefix}{HASH}"),
         )
         for row in formset.forms
         if row.filled
@@ -362,17 +364,32 @@ def _parts(draft: dict[str, dict[str, str]], upto: str) -> tuple[dict[str, Any],
     return parts, None
 
 
+HASH = "-password_hash"  # the draft keeps a first user's password hashed, never as typed
+
+
 def _users_posted(request: AuthenticatedHttpRequest, draft: dict[str, dict[str, str]]) -> Mapping[str, str]:
-    """The users step as posted, a row's password kept from the draft when the row comes back
-    with the same email and no password (a password is never shown again)."""
+    """The users step as posted, a row's password (hashed) kept from the draft when the row
+    comes back with the same email and no password (a password is never shown again)."""
     posted = request.POST.copy()
+    for key in [key for key in posted if key.endswith(HASH)]:  # only the draft has hashes
+        del posted[key]
     kept = draft.get("users") or {}
     for key, value in kept.items():
-        if key.endswith("-password") and value and not posted.get(key):
-            email = key.removesuffix("-password") + "-email"
-            if posted.get(email) == kept.get(email):
-                posted[key] = value
+        row = key.removesuffix(HASH)
+        same_row = posted.get(f"{row}-email") == kept.get(f"{row}-email")
+        if key.endswith(HASH) and same_row and not posted.get(f"{row}-password"):
+            posted[key] = value
     return posted
+
+
+def _users_kept(data: Mapping[str, str]) -> dict[str, str]:
+    """What the draft keeps of the users step: each password typed replaced by its hash."""
+    kept = dict(data.items())
+    for key, value in data.items():
+        if key.endswith("-password") and value:
+            kept[key.removesuffix("-password") + HASH] = make_password(value)
+            kept[key] = ""
+    return kept
 
 
 @require_http_methods(["GET", "POST"])
@@ -397,7 +414,7 @@ def onboarding_step(request: AuthenticatedHttpRequest, step: str) -> HttpRespons
             status = 400 if request.method == "POST" else 200
         else:
             if request.method == "POST" and "preview" not in request.POST:
-                _keep(request, step, data)
+                _keep(request, step, _users_kept(data) if step == "users" else data)
                 return HttpResponseRedirect(step_url(STEPS[STEPS.index(step) + 1]))
     return _wizard_page(request, step, bound | context, status=status)
 
@@ -430,7 +447,7 @@ def onboarding_summary(request: AuthenticatedHttpRequest) -> HttpResponse:
         status, problems = problem_of(exc)
         return _wizard_page(request, "summary", shown | {"errors": problems}, status=status)
     request.session.pop(WIZARD, None)
-    invited = sum(1 for user in onboarding.users if user.password is None)
+    invited = sum(1 for user in onboarding.users if not user.sets_password)
     messages.success(
         request,
         f"{customer.name} is ready at {customer.portal_host}"

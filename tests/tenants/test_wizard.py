@@ -5,6 +5,7 @@ and a refusal there leaves nothing behind."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -136,6 +137,7 @@ def test_going_back_keeps_what_was_entered(cast: Cast) -> None:
     assert 'value="Initrode Gold"' in client.get("/onboarding/sla/").content.decode()
     users = client.get("/onboarding/users/").content.decode()
     assert 'value="cfo@initrode.test"' in users and PASSWORD not in users  # a password is never shown
+    assert PASSWORD not in json.dumps(client.session["customer_wizard"])  # nor kept as typed
     # Posting the users again without the password keeps it.
     client.post("/onboarding/users/", users_step({**FIRST_USERS[0], "password": ""}, FIRST_USERS[1]))
     assert "password set" in client.get("/onboarding/summary/").content.decode()
