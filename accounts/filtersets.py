@@ -3,25 +3,20 @@
 
 from __future__ import annotations
 
-import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from accounts.models import Licence, User
-from serviflow.filters import FilterSet, OneOfFilter, StateFilter
+from serviflow.filters import FilterSet, OneOfFilter, SearchFilter, StateFilter
 
 
 class AgentFilterSet(FilterSet):
     licence = OneOfFilter(choices=Licence.choices)
     state = StateFilter(states={"active": True, "deactivated": False, "all": None})
-    search = django_filters.CharFilter(method="by_search", max_length=254)
+    search = SearchFilter(fields=("name", "email"))
 
     class Meta:
         model = User
         fields: list[str] = []
-
-    def by_search(self, agents: QuerySet[User], name: str, value: str) -> QuerySet[User]:
-        text = value.strip()
-        return agents.filter(Q(name__icontains=text) | Q(email__icontains=text)) if text else agents
 
     @property
     def qs(self) -> QuerySet[User]:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import django_filters
 from django.core.exceptions import ValidationError
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import QueryDict
 from django_filters.rest_framework import DjangoFilterBackend
 
@@ -141,6 +141,23 @@ class StateFilter(OneOfFilter):
     def filter(self, qs: QuerySet[Any], value: str) -> QuerySet[Any]:
         active = self.states[value or next(iter(self.states))]
         return qs if active is None else qs.filter(is_active=active)
+
+
+class SearchFilter(django_filters.CharFilter):
+    """``?search=text``: rows where any of ``fields`` contains the text, in any case."""
+
+    def __init__(self, *, fields: tuple[str, ...], max_length: int = 254, **kwargs: Any) -> None:
+        super().__init__(max_length=max_length, **kwargs)
+        self.fields = fields
+
+    def filter(self, qs: QuerySet[Any], value: str) -> QuerySet[Any]:
+        text = (value or "").strip()
+        if not text:
+            return qs
+        wanted = Q()
+        for name in self.fields:
+            wanted |= Q(**{f"{name}__icontains": text})
+        return qs.filter(wanted)
 
 
 class IntegerFilter(django_filters.Filter):
