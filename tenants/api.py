@@ -24,7 +24,7 @@ from tenants.services import (
     customer_restore,
     customer_update,
 )
-from tenants.validators import MAX_EMAIL_DOMAINS
+from tenants.validators import EMAIL_DOMAIN_PATTERN, MAX_EMAIL_DOMAIN, MAX_EMAIL_DOMAINS
 
 
 @extend_schema_field(
@@ -35,8 +35,16 @@ class SlugField(serializers.CharField):
     pass
 
 
-class EmailDomainsField(serializers.ListField):
-    """The customer's mail domains as a list of names (the relation's rows are not a list)."""
+@extend_schema_field({"type": "string", "pattern": EMAIL_DOMAIN_PATTERN, "maxLength": MAX_EMAIL_DOMAIN})
+class MailDomainField(serializers.CharField):
+    """One mail domain as given (checked by ``tenants.validators.email_domain`` on save)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=MAX_EMAIL_DOMAIN, trim_whitespace=False, **kwargs)
+
+
+class MailDomainsField(serializers.ListField):
+    """A customer's mail domains (``tenants.EmailDomain`` rows), read and written as a list."""
 
     def get_attribute(self, instance: Customer) -> list[str]:
         return customer_email_domains(instance)
@@ -53,8 +61,8 @@ class CustomerSerializer(InputModelSerializer):
     )
     portal_url = serializers.CharField(read_only=True)
     is_active = serializers.BooleanField(required=False)
-    email_domains = EmailDomainsField(
-        child=serializers.CharField(max_length=253),
+    email_domains = MailDomainsField(
+        child=MailDomainField(),
         max_length=MAX_EMAIL_DOMAINS,
         required=False,
         help_text='The mail domains the customer\'s people write from, e.g. ["acme.com"].',

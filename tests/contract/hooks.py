@@ -32,7 +32,7 @@ _counter = itertools.count(1)
 BENT = {
     "NUL": "PostgreSQL stores no NUL character, so the API refuses text with one (400): NULs are "
     "taken out of valid cases (invalid ones keep them, and must be 400, never 500)",
-    "unique": "a name, slug or email that is taken is refused (400): made unique per case",
+    "unique": "a name, slug, email or mail domain that is taken is refused (400): made unique per case",
     "password": "Django's password validators refuse weak passwords (400): a strong one is used",
     "admin licence": "a provider admin is always full-time (400 otherwise): an admin gets licence "
     "full_time, an occasional licence is_admin false",
@@ -128,6 +128,10 @@ def _bend_body(label: str, body: dict[str, Any]) -> None:
         body["name"] = _suffixed(body["name"], 100)
     if isinstance(body.get("slug"), str):
         body["slug"] = _suffixed(body["slug"], 40)
+    if isinstance(body.get("email_domains"), list):  # a mail domain belongs to one customer
+        body["email_domains"] = [
+            f"{_unique()}.{domain}" for domain in body["email_domains"] if len(domain) < 240
+        ]
     if isinstance(body.get("email"), str):
         body["email"] = _email(body["email"])
     if isinstance(body.get("password"), str) and body["password"]:

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import pytest
+from django.core.exceptions import ValidationError
+
 from audit.models import AuditEntry
 from tenants.models import Customer
+from tenants.validators import email_domains
 from tests.conftest import Cast, api_for
 
 
@@ -87,3 +91,18 @@ def test_mail_domains_are_checked_unique_and_audited(cast: Cast) -> None:
     assert changed.status_code == 200 and changed.json()["email_domains"] == ["hooli.io"]
     assert client.get("/api/v1/customers/hooli/").json()["email_domains"] == ["hooli.io"]
     assert AuditEntry.objects.filter(content_type__model="emaildomain").count() == 5  # +2, -2, +1
+
+
+def test_a_mail_domain_is_read_as_the_schema_says() -> None:
+    assert email_domains(["Acme.COM.", "acme.com", "mail.acme.co.uk"]) == ["acme.com", "mail.acme.co.uk"]
+    for wrong in (
+        " acme.com",
+        "acme.com\n",
+        "acme",
+        "-acme.com",
+        "acme..com",
+        "ac me.com",
+        "a" * 250 + ".com",
+    ):
+        with pytest.raises(ValidationError):
+            email_domains([wrong])
