@@ -8,8 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
+from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -26,9 +25,8 @@ from accounts.services import (
     person_reactivate,
 )
 from core.parsers import zone_names
-from serviflow.filters import filtered
 from serviflow.http import AuthenticatedHttpRequest
-from serviflow.pages import WORKFLOW_ERRORS, problem_of, provider_page
+from serviflow.pages import WORKFLOW_ERRORS, filtered_page, provider_page
 from tenants.access import Reach, memberships_visible_to, reaches, scope_level
 
 AGENTS_PAGE_SIZE = 50
@@ -55,24 +53,14 @@ def _agent_url(agent: User) -> str:
 @provider_page
 def agent_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     params = request.GET
+    listed, status = filtered_page(request, AgentFilterSet, _agents(request.user), page_size=AGENTS_PAGE_SIZE)
     context: dict[str, Any] = {
         "params": params,
         "state": params.get("state") or "active",
         "licences": Licence.choices,
         "can_edit": _can_edit(request),
-        "errors": [],
-        "page": None,
+        **listed,
     }
-    status = 200
-    try:
-        agents = filtered(AgentFilterSet, params, _agents(request.user))
-        page = Paginator(agents, AGENTS_PAGE_SIZE).get_page(params.get("page"))
-    except ValidationError as exc:
-        status, context["errors"] = problem_of(exc)
-    else:
-        query = params.copy()
-        query.pop("page", None)
-        context |= {"page": page, "query": query.urlencode()}
     template = "accounts/agents/_table.html" if request.htmx else "accounts/agents/list.html"
     return render(request, template, context, status=status)
 

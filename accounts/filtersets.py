@@ -3,35 +3,22 @@
 
 from __future__ import annotations
 
-import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from accounts.models import Licence, User
-from serviflow.filters import FilterSet, OneOfFilter
-
-STATES = {"active": True, "deactivated": False, "all": None}
+from serviflow.filters import FilterSet, OneOfFilter, SearchFilter, StateFilter
 
 
 class AgentFilterSet(FilterSet):
     licence = OneOfFilter(choices=Licence.choices)
-    state = OneOfFilter(choices=[(state, state) for state in STATES], method="by_state")
-    search = django_filters.CharFilter(method="by_search", max_length=254)
+    state = StateFilter(states={"active": True, "deactivated": False, "all": None})
+    search = SearchFilter(fields=("name", "email"))
 
     class Meta:
         model = User
         fields: list[str] = []
 
-    def by_search(self, agents: QuerySet[User], name: str, value: str) -> QuerySet[User]:
-        text = value.strip()
-        return agents.filter(Q(name__icontains=text) | Q(email__icontains=text)) if text else agents
-
-    def by_state(self, agents: QuerySet[User], name: str, value: str) -> QuerySet[User]:
-        return agents
-
     @property
     def qs(self) -> QuerySet[User]:
         agents: QuerySet[User] = super().qs
-        active = STATES[self.form.cleaned_data.get("state") or "active"]  # active ones unless asked
-        if active is not None:
-            agents = agents.filter(is_active=active)
         return agents.order_by("name", "email")

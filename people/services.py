@@ -57,9 +57,16 @@ def customer_user_check(fields: CustomerUserFields) -> CustomerUserFields:
 
 
 def customer_user_create(
-    *, customer: Customer, fields: CustomerUserFields, password: str | None, by: User | None = None
+    *,
+    customer: Customer,
+    fields: CustomerUserFields,
+    password: str | None,
+    by: User | None = None,
+    password_hash: str | None = None,
 ) -> CustomerUser:
-    """Without a password the person gets an invitation email with an activation link. ``by``
+    """Without a password the person gets an invitation email with an activation link
+    (``password_hash``: a password checked with ``check_password`` and hashed before, for a
+    caller that must not keep the raw one, such as the new-customer wizard between steps). ``by``
     is who asks (None: a named job); a customer's own people may not create agents or give an
     SLA override (``_check_customer_side``)."""
     require_schema(customer, "customer users")
@@ -70,10 +77,12 @@ def customer_user_create(
     if password:
         check_password(password, user)
         user.set_password(password)
+    elif password_hash:
+        user.password = password_hash
     with transaction.atomic():
         user.save()
         profile = CustomerUser.objects.create(user=user, sla_policy=fields.sla_policy)
-        if not password:
+        if not password and not password_hash:
             _invite_after_commit([profile])
     return profile
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import django_filters
 from django.core.exceptions import ValidationError
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import QueryDict
 from django_filters.rest_framework import DjangoFilterBackend
 
@@ -142,6 +142,36 @@ class OneOfFilter(django_filters.ChoiceFilter):
     """One of ``choices``; a refusal lists them."""
 
     field_class = OneOfField
+
+
+class StateFilter(OneOfFilter):
+    """``?state=active``: rows by ``is_active``, in words (``states``: word -> True, False, or
+    None for every row); without the parameter, the first word's rows (the active ones)."""
+
+    def __init__(self, *, states: dict[str, bool | None], **kwargs: Any) -> None:
+        self.states = states
+        super().__init__(choices=[(word, word) for word in states], **kwargs)
+
+    def filter(self, qs: QuerySet[Any], value: str) -> QuerySet[Any]:
+        active = self.states[value or next(iter(self.states))]
+        return qs if active is None else qs.filter(is_active=active)
+
+
+class SearchFilter(django_filters.CharFilter):
+    """``?search=text``: rows where any of ``fields`` contains the text, in any case."""
+
+    def __init__(self, *, fields: tuple[str, ...], max_length: int = 254, **kwargs: Any) -> None:
+        super().__init__(max_length=max_length, **kwargs)
+        self.fields = fields
+
+    def filter(self, qs: QuerySet[Any], value: str) -> QuerySet[Any]:
+        text = (value or "").strip()
+        if not text:
+            return qs
+        wanted = Q()
+        for name in self.fields:
+            wanted |= Q(**{f"{name}__icontains": text})
+        return qs.filter(wanted)
 
 
 class IntegerFilter(django_filters.Filter):

@@ -20,10 +20,13 @@ from typing import Any, Concatenate, overload
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from core.errors import RuleViolation
+from serviflow.filters import FilterSet, filtered
 from serviflow.http import AuthenticatedHttpRequest
 from tenants.access import CustomerAccess, Reach, customer_access, provider_access
 from tenants.schema import customer_schema
@@ -162,3 +165,26 @@ def problem_of(exc: Exception) -> tuple[int, list[str]]:
             return 400, [f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items()]
         return 400, list(exc.messages)
     raise exc
+
+
+def filtered_page(
+    request: AuthenticatedHttpRequest,
+    filterset_class: type[FilterSet],
+    rows: QuerySet[Any],
+    *,
+    page_size: int,
+) -> tuple[dict[str, Any], int]:
+    """A list page's rows: ``rows`` filtered by the query string (``serviflow.filters``) and
+    paged (a page number that is not one gives the nearest page). The context (``page``, the
+    ``query`` without the page for the pager's links, ``errors``) and the status: 400 naming a
+    bad filter."""
+    params = request.GET
+    try:
+        found = filtered(filterset_class, params, rows, user=request.user)
+        page = Paginator(found, page_size).get_page(params.get("page"))
+    except ValidationError as exc:
+        status, errors = problem_of(exc)
+        return {"page": None, "errors": errors}, status
+    query = params.copy()
+    query.pop("page", None)
+    return {"page": page, "query": query.urlencode(), "errors": []}, 200

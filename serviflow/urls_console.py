@@ -14,6 +14,8 @@ urlpatterns = [
     path("", include("accounts.urls_console")),
     path("", include("billing.urls_console")),
     path("", include("notifications.urls_console")),
+    path("", include("tenants.urls_console")),
+    path("", include("people.urls_console")),
     path("", include("tickets.urls_console")),
     path("", include("cmdb.urls_console")),
     path("", include("sla.urls_console")),

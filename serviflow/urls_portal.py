@@ -11,6 +11,7 @@ urlpatterns = [
     re_path(r"^api/", views.api_not_found, name="api-not-found"),  # the API is on the console host only
     path("", include("accounts.urls_portal")),
     path("", include("notifications.urls_portal")),
+    path("", include("people.urls_portal")),
     path("", include("tickets.urls_portal")),
     path("", include("cmdb.urls_portal")),
 ]

@@ -16,6 +16,7 @@ from tenants.cloning import clone_schema
 from tenants.hosts import forget_hosts
 from tenants.models import Customer, CustomerKind, CustomerSettings, Domain, EmailDomain
 from tenants.validators import email_domains as checked_email_domains
+from tenants.validators import portal_domains as checked_portal_domains
 from tenants.validators import schema_name_for, ticket_prefix_for, validate_slug
 
 if TYPE_CHECKING:
@@ -36,26 +37,9 @@ def customer_provision(
     settings and its mail domains, all in one transaction. Either all of them exist afterwards or
     none does."""
     slug = slug.strip()
-    errors: dict[str, list[str]] = {}
-    for field, check, value in (
-        ("slug", validate_slug, slug),
-        ("timezone", validate_timezone, timezone_name),
-    ):
-        try:
-            check(value)
-        except ValidationError as exc:
-            errors[field] = exc.messages
-    if not name.strip():
-        errors["name"] = ["A customer needs a name."]
-    if "slug" not in errors and Customer.objects.filter(slug=slug).exists():
-        errors["slug"] = [f"A customer with slug '{slug}' already exists."]
-    try:
-        domains = _free_email_domains(email_domains, customer=None)
-    except ValidationError as exc:
-        errors["email_domains"] = exc.messages
-    if errors:
-        raise ValidationError(errors)
-
+    domains = customer_provision_check(
+        name=name, slug=slug, timezone_name=timezone_name, email_domains=email_domains
+    )
     try:
         with transaction.atomic():
             customer = Customer(
@@ -83,6 +67,35 @@ def customer_provision(
     return customer
 
 
+def customer_provision_check(
+    *, name: str, slug: str, timezone_name: str, email_domains: list[str] | tuple[str, ...] = ()
+) -> list[str]:
+    """What ``customer_provision`` checks before it writes anything (also the wizard's first
+    step): every refusal at once, keyed by field. Returns the mail domains as they are stored."""
+    slug = slug.strip()
+    errors: dict[str, list[str]] = {}
+    for field, check, value in (
+        ("slug", validate_slug, slug),
+        ("timezone", validate_timezone, timezone_name),
+    ):
+        try:
+            check(value)
+        except ValidationError as exc:
+            errors[field] = exc.messages
+    if not name.strip():
+        errors["name"] = ["A customer needs a name."]
+    if "slug" not in errors and Customer.objects.filter(slug=slug).exists():
+        errors["slug"] = [f"A customer with slug '{slug}' already exists."]
+    domains: list[str] = []
+    try:
+        domains = _free_email_domains(email_domains, customer=None)
+    except ValidationError as exc:
+        errors["email_domains"] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    return domains
+
+
 def _free_email_domains(values: list[str] | tuple[str, ...], *, customer: Customer | None) -> list[str]:
     """The mail domains checked (``tenants.validators.email_domains``) and not another
     customer's; ValidationError naming the first taken one otherwise."""
@@ -95,6 +108,25 @@ def _free_email_domains(values: list[str] | tuple[str, ...], *, customer: Custom
 
 def customer_email_domains(customer: Customer) -> list[str]:
     return [row.domain for row in customer.email_domains.all()]
+
+
+def _free_portal_domains(values: list[str], *, customer: Customer) -> list[str]:
+    """The extra portal host names checked (``tenants.validators.portal_domains``) and not
+    another customer's; ValidationError naming the first taken one otherwise."""
+    domains = checked_portal_domains(values, base_domain=settings.BASE_DOMAIN)
+    taken = Domain.objects.filter(domain__in=domains).exclude(tenant=customer).first()
+    if taken is not None:
+        raise ValidationError(f"{taken.domain} is already the portal of another customer.")
+    return domains
+
+
+def customer_portal_domains(customer: Customer) -> list[str]:
+    """The portal's extra host names (the primary ``<slug>.BASE_DOMAIN`` left out)."""
+    return list(
+        Domain.objects.filter(tenant=customer, is_primary=False)
+        .order_by("domain")
+        .values_list("domain", flat=True)
+    )
 
 
 def _create_settings(customer: Customer, ticket_prefix: str) -> CustomerSettings:
@@ -110,12 +142,14 @@ class CustomerChanges(Changes):
     default_sla: SlaPolicy | None = UNSET
     business_hours: BusinessHours | None = UNSET
     email_domains: list[str] = UNSET
+    portal_domains: list[str] = UNSET  # extra host names of the portal, besides the primary one
 
 
 def customer_update(*, customer: Customer, changes: CustomerChanges) -> Customer:
     """Change what is given, after checking all of it: a refusal writes nothing."""
     wanted = changes.given()
     domains = wanted.pop("email_domains", None)
+    hosts = wanted.pop("portal_domains", None)
     errors: dict[str, list[str]] = {}
     if "name" in wanted:
         wanted["name"] = wanted["name"].strip()
@@ -131,22 +165,48 @@ def customer_update(*, customer: Customer, changes: CustomerChanges) -> Customer
             domains = _free_email_domains(domains, customer=customer)
         except ValidationError as exc:
             errors["email_domains"] = exc.messages
+    if hosts is not None:
+        try:
+            hosts = _free_portal_domains(hosts, customer=customer)
+        except ValidationError as exc:
+            errors["portal_domains"] = exc.messages
     if errors:
         raise ValidationError(errors)
-    with transaction.atomic():
-        for field, value in wanted.items():
-            setattr(customer, field, value)
-        if wanted:
-            customer.save(update_fields=list(wanted))
-            _hosts_changed()
-        if domains is not None:
-            for gone in customer.email_domains.exclude(domain__in=domains):  # one by one: audited
-                gone.delete()
-            known = set(customer_email_domains(customer))
-            for domain in domains:
-                if domain not in known:
-                    EmailDomain.objects.create(customer=customer, domain=domain)
+    try:
+        with transaction.atomic():
+            _customer_write(customer, wanted, domains, hosts)
+    except IntegrityError as exc:  # lost a race for a mail domain or a host name
+        field = "email_domains" if domains is not None else "portal_domains"
+        raise ValidationError({field: ["A domain was just taken by another customer."]}) from exc
     return customer
+
+
+def _customer_write(
+    customer: Customer, wanted: dict[str, object], domains: list[str] | None, hosts: list[str] | None
+) -> None:
+    """Write a checked change: the fields, then the mail domains and host names one by one
+    (each is audited)."""
+    for field, value in wanted.items():
+        setattr(customer, field, value)
+    if wanted:
+        customer.save(update_fields=list(wanted))
+        _hosts_changed()
+    if domains is not None:
+        for gone in customer.email_domains.exclude(domain__in=domains):  # one by one: audited
+            gone.delete()
+        known = set(customer_email_domains(customer))
+        for domain in domains:
+            if domain not in known:
+                EmailDomain.objects.create(customer=customer, domain=domain)
+    if hosts is not None:
+        extra = Domain.objects.filter(tenant=customer, is_primary=False)
+        for gone in extra.exclude(domain__in=hosts):  # one by one, as the mail domains
+            gone.delete()
+        present = set(extra.values_list("domain", flat=True))
+        for host in hosts:
+            if host not in present:
+                Domain.objects.create(domain=host, tenant=customer, is_primary=False)
+        _hosts_changed()
 
 
 def _hosts_changed() -> None:

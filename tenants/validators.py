@@ -89,3 +89,30 @@ def email_domains(values: list[str] | tuple[str, ...]) -> list[str]:
         if domain not in found:
             found.append(domain)
     return found
+
+
+MAX_PORTAL_DOMAINS = 20
+
+
+def portal_domains(values: list[str] | tuple[str, ...], *, base_domain: str) -> list[str]:
+    """Extra host names a customer's portal answers on (``support.acme.com``), each checked like
+    a mail domain, without repeats. Hosts under ``base_domain`` are refused: that name space is
+    the primary portals' (``<slug>.base_domain``), a future customer's included."""
+    if len(values) > MAX_PORTAL_DOMAINS:
+        raise ValidationError(f"At most {MAX_PORTAL_DOMAINS} portal domains.", code="too_many_portal_domains")
+    found: list[str] = []
+    for value in values:
+        try:
+            domain = email_domain(value)
+        except ValidationError:
+            raise ValidationError(
+                f"'{value[:60]}' is not a host name (e.g. support.acme.com).", code="invalid_portal_domain"
+            ) from None
+        if domain == base_domain or domain.endswith(f".{base_domain}"):
+            raise ValidationError(
+                f"{domain}: names under {base_domain} are the portals' own; give a domain of the customer's.",
+                code="reserved_portal_domain",
+            )
+        if domain not in found:
+            found.append(domain)
+    return found

@@ -17,21 +17,23 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from cmdb import selectors as cmdb_selectors
+from core.rehearsal import rehearse
 from people.models import CustomerUser
 from serviflow.filters import refusal
 from serviflow.http import AuthenticatedHttpRequest
 from serviflow.pages import WORKFLOW_ERRORS, cleaned, customer_page, problem_of, provider_page
-from sla.presenters import ticket_sla_card
+from sla.presenters import schedule_text, ticket_sla_card
 from tenants.access import CustomerAccess, Reach, customers_visible_to, ticket_workers
 from tickets import selectors, workflows
 from tickets.attachments import attachment_response
 from tickets.filtersets import QueueFilterSet
-from tickets.forms import ConsoleTicketForm, ReplyForm, TicketChangeForm
+from tickets.forms import ConsoleTicketForm, ReplyForm, TicketChangeForm, TicketSlaForm
 from tickets.index.queue import DEFAULT_ORDERING, ORDERINGS, queue_entries, queue_page
 from tickets.models import TRANSITIONS, Priority, Status, Ticket
 from tickets.sla.policy import sla_reader
 
 QUEUE_PAGE_SIZE = 25
+PEOPLE_SHOWN = 20  # on the customer's page; the users page has them all
 ORDERING_LABELS = {
     "resolution_due": "Due soonest",
     "-created_at": "Newest",
@@ -97,14 +99,6 @@ def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, template, context, status=status)
 
 
-@provider_page(read=Reach.CONSOLE, write=Reach.CONSOLE)
-def customers(request: AuthenticatedHttpRequest) -> HttpResponse:
-    user = request.user
-    return render(
-        request, "console/customers.html", {"customers": customers_visible_to(user).order_by("name")}
-    )
-
-
 @customer_page
 def customer_detail(request: AuthenticatedHttpRequest, access: CustomerAccess) -> HttpResponse:
     context, status = _queue_context(request, fixed_customer=access.customer.slug)
@@ -114,8 +108,13 @@ def customer_detail(request: AuthenticatedHttpRequest, access: CustomerAccess) -
         "access": access,
         "next_link": _page_link(request, page.next_cursor if page else None),
         "previous_link": _page_link(request, page.previous_cursor if page else None),
-        "people": CustomerUser.objects.select_related("user").order_by("user__name"),
+        "people": CustomerUser.objects.select_related("user", "sla_policy").order_by("user__name")[
+            :PEOPLE_SHOWN
+        ],
         "asset_counts": cmdb_selectors.asset_counts(cmdb_selectors.cis_visible(access)),
+        "hours_text": schedule_text(access.customer.business_hours.as_profile())
+        if access.customer.business_hours
+        else "",
     }
     template = "console/_queue.html" if request.htmx else "console/customer.html"
     return render(request, template, context, status=status)
@@ -135,6 +134,9 @@ def _ticket_context(access: CustomerAccess, ticket: Ticket) -> dict[str, Any]:
         "workers": ticket_workers(access.customer),
         "history": selectors.history_rows(access, ticket),
         "ci_names": _ci_names(access),
+        "sla_form": TicketSlaForm(initial={"sla_policy": ticket.sla_policy_id})
+        if access.is_provider_staff
+        else None,
     }
 
 
@@ -173,6 +175,66 @@ def ticket_change(request: AuthenticatedHttpRequest, access: CustomerAccess, tic
         return HttpResponseRedirect(_ticket_url(access, ticket.pk))
     ticket = selectors.ticket_for(access, ticket.pk)
     return render(request, "console/_ticket_panel.html", _ticket_context(access, ticket), status=status)
+
+
+def _sla_card(access: CustomerAccess, ticket_id: int) -> dict[str, Any] | None:
+    ticket = selectors.ticket_for(access, ticket_id)
+    return ticket_sla_card(
+        customer=access.customer, ticket=ticket, now=timezone.now(), reader=sla_reader(access.user)
+    )
+
+
+@require_POST
+@customer_page
+def ticket_sla_preview(
+    request: AuthenticatedHttpRequest, access: CustomerAccess, ticket_id: int
+) -> HttpResponse:
+    """What the SLA override chosen would do: the save itself, rehearsed (run and rolled back),
+    so the due times shown are the engine's, exactly as saving would make them."""
+    ticket = selectors.ticket_for(access, ticket_id)
+    context: dict[str, Any] = {}
+    status = 200
+    try:
+        policy = cleaned(TicketSlaForm(request.POST))["sla_policy"]
+
+        def override() -> dict[str, Any] | None:
+            workflows.ticket_override_sla(
+                customer=access.customer,
+                ticket=selectors.ticket_for(access, ticket_id),
+                by=access.user,
+                sla_policy=policy,
+            )
+            return _sla_card(access, ticket_id)
+
+        context |= {"before": _sla_card(access, ticket_id), "after": rehearse(override)}
+    except WORKFLOW_ERRORS as exc:
+        status, context["errors"] = problem_of(exc)
+    if request.htmx:
+        return render(request, "console/_ticket_sla_preview.html", {"preview": context}, status=status)
+    page = _ticket_context(access, ticket) | {"sla_preview": context}
+    return render(request, "console/ticket.html", page, status=status)
+
+
+@require_POST
+@customer_page
+def ticket_sla_override(
+    request: AuthenticatedHttpRequest, access: CustomerAccess, ticket_id: int
+) -> HttpResponse:
+    """Save the ticket's own SLA policy (``tickets.workflows.ticket_override_sla``)."""
+    ticket = selectors.ticket_for(access, ticket_id)
+    try:
+        policy = cleaned(TicketSlaForm(request.POST))["sla_policy"]
+        workflows.ticket_override_sla(
+            customer=access.customer, ticket=ticket, by=access.user, sla_policy=policy
+        )
+    except WORKFLOW_ERRORS as exc:
+        for problem in problem_of(exc)[1]:
+            messages.error(request, problem)
+        status = problem_of(exc)[0]
+        context = _ticket_context(access, selectors.ticket_for(access, ticket_id))
+        return render(request, "console/ticket.html", context, status=status)
+    messages.success(request, f"SLA override {'set to ' + policy.name if policy else 'removed'}.")
+    return HttpResponseRedirect(_ticket_url(access, ticket.pk) + "#ticket-sla")
 
 
 def _ticket_url(access: CustomerAccess, ticket_id: int) -> str:

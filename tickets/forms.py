@@ -13,6 +13,7 @@ from cmdb.models import MAX_NAME, ConfigurationItem
 from cmdb.selectors import ci_from
 from core.fields import FilesField, IdField
 from people.models import CustomerUser
+from sla.models import SlaPolicy
 from tenants.access import CustomerAccess, ticket_workers
 from tickets.models import Priority, Ticket
 from tickets.workflows import NewTicket, TicketChanges
@@ -128,3 +129,15 @@ class StatusForm(forms.Form):
     """The portal's reopen and close buttons."""
 
     status = forms.CharField(max_length=20)
+
+
+class TicketSlaForm(forms.Form):
+    """The console ticket page's SLA override (provider staff): a policy, or none (the hierarchy
+    decides: requester, CI, customer, provider default)."""
+
+    sla_policy = forms.ModelChoiceField(
+        queryset=SlaPolicy.objects.order_by("name"),
+        required=False,
+        empty_label="No override: the hierarchy decides",
+        label="SLA override",
+    )

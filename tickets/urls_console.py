@@ -1,4 +1,4 @@
-"""Console pages of tickets: the unified queue (home), the customer list and page, ticket pages."""
+"""Console pages of tickets: the unified queue (home), a customer's page, ticket pages."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from tickets import console
 
 urlpatterns = [
     path("", console.queue, name="home"),
-    path("customers/", console.customers, name="console-customers"),
     path("customers/<slug:slug>/", console.customer_detail, name="console-customer"),
     path("customers/<slug:slug>/tickets/new/", console.ticket_new, name="console-ticket-new"),
     path("customers/<slug:slug>/tickets/<int:ticket_id>/", console.ticket_detail, name="console-ticket"),
@@ -16,6 +15,16 @@ urlpatterns = [
         "customers/<slug:slug>/tickets/<int:ticket_id>/change/",
         console.ticket_change,
         name="console-ticket-change",
+    ),
+    path(
+        "customers/<slug:slug>/tickets/<int:ticket_id>/sla/",
+        console.ticket_sla_override,
+        name="console-ticket-sla",
+    ),
+    path(
+        "customers/<slug:slug>/tickets/<int:ticket_id>/sla/preview/",
+        console.ticket_sla_preview,
+        name="console-ticket-sla-preview",
     ),
     path(
         "customers/<slug:slug>/tickets/<int:ticket_id>/reply/",

@@ -47,6 +47,7 @@ KWARG_KINDS: dict[str, str] = {
     "ci_id": "ci",
     "relation_id": "relation",
     "agent_id": "agent",
+    "user_id": "customer_user",
     "policy_id": "sla_policy",
     "profile_id": "business_hours",
     "token_id": "token",
@@ -76,6 +77,10 @@ PK_KINDS: dict[str, str] = {
 ROUTE_AUDIENCE: dict[str, frozenset[str]] = {
     "api:sla-reapply": STAFF,  # the provider's action on a customer: its own people never see it
     "console-sla-reapply": STAFF,
+    # the provider's changes to a customer (its agents get 403, the customer's own agents 404)
+    "console-customer-edit": STAFF,
+    "console-customer-archive": STAFF,
+    "console-customer-restore": STAFF,
 }
 # The same, for the writes (any method but GET) of a route.
 WRITE_AUDIENCE: dict[str, frozenset[str]] = {

@@ -33,6 +33,8 @@ class TicketIndexEntry(models.Model):
     first_response_due = models.DateTimeField(null=True, blank=True)
     resolution_due = models.DateTimeField(null=True, blank=True)
     due_sort = models.DateTimeField(default=NO_DUE)
+    # Where the ticket's SLA policy came from (the queue marks a requester's override).
+    sla_source = models.CharField(max_length=10, blank=True, default="")
 
     class Meta:
         db_table = "ticket_index"

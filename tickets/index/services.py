@@ -24,6 +24,7 @@ PROJECTED = (
     "first_response_due",
     "resolution_due",
     "due_sort",
+    "sla_source",
 )
 
 
@@ -51,6 +52,7 @@ def projection(customer: Customer, ticket: Ticket) -> dict[str, Any]:
         "first_response_due": getattr(ticket, "first_response_due", None),
         "resolution_due": resolution_due,
         "due_sort": resolution_due or NO_DUE,
+        "sla_source": getattr(ticket, "sla_source", "") or "",
     }
 
 
