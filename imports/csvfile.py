@@ -133,9 +133,9 @@ def _delimiter(text: str, kind: str) -> str:
     return sniffed
 
 
-def header_columns(cells: list[str], kind: str) -> tuple[str, ...]:
+def header_columns(cells: list[str], kind: str, required: tuple[str, ...] | None = None) -> tuple[str, ...]:
     """The header's cells as column names, or a refusal naming what is unknown, repeated or
-    missing."""
+    missing (``required``: other required columns than the kind's)."""
     by_key = {column_key(name): name for name in COLUMNS[kind]}
     columns: list[str] = []
     unknown: list[str] = []
@@ -152,15 +152,16 @@ def header_columns(cells: list[str], kind: str) -> tuple[str, ...]:
             f"Unknown column{'s' if len(unknown) > 1 else ''} {', '.join(unknown[:10])}; "
             f"the columns of {kind} are {', '.join(COLUMNS[kind])}."
         )
-    missing = [name for name in REQUIRED[kind] if name not in columns]
+    missing = [name for name in (REQUIRED[kind] if required is None else required) if name not in columns]
     if missing:
         raise _refuse(f"Missing required column{'s' if len(missing) > 1 else ''} {', '.join(missing)}.")
     return tuple(columns)
 
 
-def parse_csv(content: bytes, *, kind: str) -> CsvTable:
+def parse_csv(content: bytes, *, kind: str, required: tuple[str, ...] | None = None) -> CsvTable:
     """The file as rows of ``kind``, or ValidationError on ``file`` naming what is wrong with
-    the file as a whole (rows that cannot be read are kept, with their problem)."""
+    the file as a whole (rows that cannot be read are kept, with their problem). ``required``
+    replaces the kind's required columns (the new-customer wizard's users need no customer)."""
     if kind not in KINDS:
         raise ValidationError({"kind": [f"Use one of {', '.join(KINDS)}."]})
     text, encoding = decode(content)
@@ -170,7 +171,7 @@ def parse_csv(content: bytes, *, kind: str) -> CsvTable:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
     try:
         header = next(reader)
-        columns = header_columns(header, kind)
+        columns = header_columns(header, kind, required)
         rows = _rows(reader, columns)
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):

@@ -12,6 +12,7 @@ from django import forms
 from accounts.models import CustomerRole, User
 from accounts.services import check_email_available, check_password, normalize_email
 from core.changes import UNSET
+from imports.csvfile import parse_csv
 from people.models import CustomerUser
 from people.services import CustomerUserChanges, CustomerUserFields
 from sla.forms import WorkflowErrorsMixin
@@ -174,3 +175,47 @@ FirstUsersFormSet = forms.formset_factory(
     absolute_max=50,
     validate_max=True,
 )
+
+
+class FirstUsersFileForm(forms.Form):
+    """First users read from a CSV file into the wizard's rows (``imports.csvfile``: encodings,
+    delimiters, limits and formula cells as for an import). Columns: email (required), name,
+    role; ``customer`` may be left out or name the new customer; other import columns are
+    refused by name as in an import (time zone and SLA override are set later)."""
+
+    users_csv = forms.FileField(label="Or read them from a CSV file (email, name, role)")
+
+    def __init__(self, *args: Any, slug: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.slug = slug
+
+    def clean_users_csv(self) -> list[dict[str, str]]:
+        try:
+            table = parse_csv(self.cleaned_data["users_csv"].read(), kind="users", required=("email",))
+        except forms.ValidationError as exc:
+            raise forms.ValidationError(exc.messages) from None
+        rows: list[dict[str, str]] = []
+        problems: list[str] = []
+        for row in table.rows:
+            values = row.values
+            if row.problem is not None:
+                problems.append(f"Line {row.line}: {row.problem[0]}: {row.problem[1]}")
+            elif values.get("customer") not in (None, "", self.slug):
+                problems.append(f"Line {row.line}: customer: this file is for '{self.slug}'.")
+            elif values.get("timezone") or values.get("sla_policy"):
+                problems.append(
+                    f"Line {row.line}: time zone and SLA override are set after the customer exists."
+                )
+            elif values.get("role", "") not in ("", *(value for value, _ in ROLES)):
+                problems.append(f"Line {row.line}: role: use user or admin.")
+            else:
+                rows.append(
+                    {
+                        "email": values["email"],
+                        "name": values.get("name", ""),
+                        "role": values.get("role") or CustomerRole.USER,
+                    }
+                )
+        if problems:
+            raise forms.ValidationError(problems[:10])
+        return rows

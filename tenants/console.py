@@ -27,7 +27,7 @@ from accounts.services import check_timezone
 from cmdb.inventory.models import AssetCount
 from core.parsers import zone_names
 from core.rehearsal import rehearse
-from people.forms import FirstUsersFormSet
+from people.forms import FirstUsersFileForm, FirstUsersFormSet
 from people.onboarding import (
     FirstUser,
     NewPolicy,
@@ -404,6 +404,8 @@ def onboarding_step(request: AuthenticatedHttpRequest, step: str) -> HttpRespons
     data: Mapping[str, str] | None = draft.get(step)
     if request.method == "POST":
         data = _users_posted(request, draft) if step == "users" else request.POST
+        if step == "users" and "read_csv" in request.POST:
+            return _users_from_file(request, data, parts)
     bound = _forms(step, data)
     context: dict[str, Any] = {}
     status = 200
@@ -417,6 +419,38 @@ def onboarding_step(request: AuthenticatedHttpRequest, step: str) -> HttpRespons
                 _keep(request, step, _users_kept(data) if step == "users" else data)
                 return HttpResponseRedirect(step_url(STEPS[STEPS.index(step) + 1]))
     return _wizard_page(request, step, bound | context, status=status)
+
+
+MAX_FIRST_USERS = 50  # people.forms.FirstUsersFormSet's max_num
+
+
+def _users_from_file(
+    request: AuthenticatedHttpRequest, posted: Mapping[str, str], parts: dict[str, Any]
+) -> HttpResponse:
+    """The users step with a CSV file's rows put into the empty rows and after the typed ones
+    (which keep their places, and so their kept passwords); nothing is kept until Next."""
+    file_form = FirstUsersFileForm(request.POST, request.FILES, slug=parts["customer"]["slug"])
+    if not file_form.is_valid():
+        context = _forms("users", posted) | {"file_form": file_form}
+        return _wizard_page(request, "users", context, status=400)
+    data = {key: posted[key] for key in posted}
+    total = FirstUsersFormSet(posted, prefix="users").total_form_count()
+    free = [i for i in range(total) if not data.get(f"users-{i}-email", "").strip()]
+    read: list[dict[str, str]] = file_form.cleaned_data["users_csv"]
+    places = free + list(range(total, total + max(0, len(read) - len(free))))
+    if total - len(free) + len(read) > MAX_FIRST_USERS:
+        file_form.add_error(
+            "users_csv",
+            f"At most {MAX_FIRST_USERS} first users: import the others once the customer exists (Imports).",
+        )
+        return _wizard_page(request, "users", _forms("users", posted) | {"file_form": file_form}, status=400)
+    for place, row in zip(places, read, strict=False):
+        for field in ("email", "name", "role"):
+            data[f"users-{place}-{field}"] = row[field]
+        data[f"users-{place}-password"] = ""
+    data["users-TOTAL_FORMS"] = str(max(total, places[-1] + 1 if places and read else total))
+    messages.info(request, f"{len(read)} users read from the file: check them, then Next.")
+    return _wizard_page(request, "users", _forms("users", data) | {"file_form": file_form})
 
 
 @require_http_methods(["GET", "POST"])
@@ -497,6 +531,8 @@ def _wizard_page(
         }
         for name in STEPS
     ]
+    if step == "users":
+        context.setdefault("file_form", FirstUsersFileForm(slug=""))
     context = context | {
         "step": step,
         "title": STEP_TITLES[step],

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 
@@ -254,3 +255,54 @@ def test_customer_people_have_no_wizard(cast: Cast) -> None:
     refused = console(cast.acme_admin).get("/onboarding/")
     assert refused.status_code in (302, 404)
     assert portal(cast.acme_admin).get("/onboarding/").status_code == 404  # not a portal page
+
+
+def _up_to_users(client: Client) -> None:
+    for path, data in (
+        ("/onboarding/", customer_step()),
+        ("/onboarding/hours/", hours_step()),
+        ("/onboarding/sla/", sla_step()),
+    ):
+        assert client.post(path, data).status_code == 302
+
+
+def _file(text: str, encoding: str = "utf-8") -> SimpleUploadedFile:
+    return SimpleUploadedFile("users.csv", text.encode(encoding), content_type="text/csv")
+
+
+def test_first_users_can_be_read_from_a_csv_file(cast: Cast) -> None:
+    client = console(cast.alice)
+    _up_to_users(client)
+    typed = users_step(FIRST_USERS[0])
+    csv_text = "Email;Name;Role\r\nana@initrode.test;Ana Ösing;admin\r\nbo@initrode.test;Bo;\r\n"
+    response = client.post(
+        "/onboarding/users/", typed | {"read_csv": "1", "users_csv": _file(csv_text, "cp1252")}
+    )
+    html = response.content.decode()
+    assert response.status_code == 200 and "2 users read from the file" in html
+    assert 'value="boss@initrode.test"' in html  # the typed row keeps its place
+    assert 'value="ana@initrode.test"' in html and 'value="Ana Ösing"' in html
+    assert "users" not in client.session["customer_wizard"]  # nothing kept before Next
+    _nothing_written()
+
+
+@pytest.mark.parametrize(
+    ("csv_text", "message"),
+    [
+        ("email,name\n=cmd|' /C calc'!A0,Eve\n", "spreadsheet formula"),
+        ("customer,email\nacme,x@initrode.test\n", "this file is for"),
+        ("email,timezone\nx@initrode.test,Europe/Paris\n", "set after the customer exists"),
+        ("email,role\nx@initrode.test,agent\n", "use user or admin"),
+        ("name\nNo Email\n", "Missing required column email"),
+        ("email,shoe_size\nx@initrode.test,44\n", "Unknown column shoe_size"),
+        ("email\n" + "".join(f"u{i}@initrode.test\n" for i in range(60)), "At most 50 first users"),
+    ],
+)
+def test_a_bad_first_users_file_is_refused_naming_why(cast: Cast, csv_text: str, message: str) -> None:
+    client = console(cast.alice)
+    _up_to_users(client)
+    response = client.post(
+        "/onboarding/users/", users_step() | {"read_csv": "1", "users_csv": _file(csv_text)}
+    )
+    assert response.status_code == 400 and message in response.content.decode()
+    _nothing_written()
