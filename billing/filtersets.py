@@ -4,8 +4,6 @@ inclusive)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import django_filters
 
 from billing.models import DayPassConsumption
@@ -26,6 +24,7 @@ class ConsumptionFilterSet(FilterSet):
         model = DayPassConsumption
         fields: list[str] = []
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.filters["from"] = self.filters.pop("from_")  # "from" is a keyword in Python
+
+# "from" is a keyword in Python: the parameter is declared as from_ and named here, where the
+# API's schema and every instance read it.
+ConsumptionFilterSet.base_filters["from"] = ConsumptionFilterSet.base_filters.pop("from_")

@@ -205,3 +205,13 @@ def test_a_method_no_endpoint_has_is_405_for_anyone(cast: Cast) -> None:
     response = api_for(cast.acme_user).generic("TRACE", "/api/v1/sla-policies/")
     assert response.status_code == 405 and response.json()["code"] == "method_not_allowed"
     assert api_for(cast.acme_user).get("/api/v1/sla-policies/").status_code == 404
+
+
+def test_the_consumption_log_filter_is_named_from_in_the_schema_too(cast: Cast) -> None:
+    # found by the long contract run: the schema said from_ (the Python name) and the server read from
+    schema = api_for(cast.alice).get("/api/v1/schema/?format=json").json()
+    parameters = schema["paths"]["/api/v1/day-passes/consumptions/"]["get"]["parameters"]
+    names = {parameter["name"] for parameter in parameters}
+    assert {"from", "to"} <= names and "from_" not in names
+    refused = api_for(cast.alice).get("/api/v1/day-passes/consumptions/?from=2026-13-01")
+    assert refused.status_code == 400 and "from" in refused.json()["fields"]

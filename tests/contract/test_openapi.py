@@ -246,12 +246,31 @@ MAY_REFUSE_VALID_DATA = {
     "POST /api/v1/customers/{slug}/tickets/{ticket_pk}/attachments/": (
         "only some file types are taken (400): the schema has no file names to say it with"
     ),
+    **{
+        f"{method} {path}": (
+            "a profile and a policy on it must give due times within 100 years of a ticket opening "
+            "(400 naming the field): whether they do depends on the other one"
+        )
+        for method, path in (
+            ("PUT", "/api/v1/business-hours/{id}/"),
+            ("PATCH", "/api/v1/business-hours/{id}/"),
+            ("POST", "/api/v1/sla-policies/"),
+            ("PUT", "/api/v1/sla-policies/{id}/"),
+            ("PATCH", "/api/v1/sla-policies/{id}/"),
+        )
+    },
     "POST /api/v1/imports/": (
         "the file must be CSV with a header of the kind's columns (400 naming the file otherwise): "
         "a schema can say a file is binary, not what it holds"
     ),
 }
 ACCEPTED_FOR_VALID_DATA = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
+# What DELETE keeps readable, so the stateful phase's "deleted resource still available" does not
+# apply to reading it: each entry is the read and its reason.
+KEPT_AFTER_DELETE = {
+    "GET /api/v1/customers/{slug}/": "DELETE archives a customer (is_active false), api.md",
+    "GET /api/v1/agents/{id}/": "DELETE deactivates an agent (is_active false): the audit trail names them",
+}
 
 
 def _operations(t: Targets) -> list[st.Operation]:
@@ -265,6 +284,14 @@ def _operations(t: Targets) -> list[st.Operation]:
                 checks={"positive_data_acceptance": {"expected-statuses": ACCEPTED_FOR_VALID_DATA}},
             )
             for label in MAY_REFUSE_VALID_DATA
+        ),
+        *(
+            st.Operation(
+                label.split(" ", 1)[1],
+                [label.split(" ", 1)[0]],
+                checks={"use_after_free": {"enabled": False}},
+            )
+            for label in KEPT_AFTER_DELETE
         ),
     ]
 
