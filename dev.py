@@ -249,7 +249,7 @@ def cmd_contract(args: list[str]) -> None:
     caller, with ``--examples`` cases per operation (default 100) instead of CI's handful."""
     examples, rest = "100", list(args)
     if rest[:1] == ["--examples"]:
-        if len(rest) < 2 or not rest[1].isdigit():
+        if len(rest) < 2 or not (rest[1].isascii() and rest[1].isdigit()):
             sys.exit("usage: python3 dev.py contract [--examples N] [pytest options, e.g. -k provider_admin]")
         examples, rest = rest[1], rest[2:]
     ensure_installed()

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import (
@@ -51,7 +51,7 @@ from core.fields import IntegerField
 from core.parsers import zone_or_utc
 from serviflow.filters import filtered
 from serviflow.http import AuthenticatedHttpRequest
-from serviflow.pages import WORKFLOW_ERRORS, cleaned, next_target, problem_of, provider_page
+from serviflow.pages import WORKFLOW_ERRORS, cleaned, next_target, page_of, problem_of, provider_page
 from tenants.access import Reach
 
 LOG_PAGE_SIZE = 50
@@ -155,7 +155,7 @@ def _log_context(request: AuthenticatedHttpRequest) -> tuple[dict[str, Any], int
     rows, errors = _filtered_log(params)
     page: Page[DayPassConsumption] | None = None
     if rows is not None:
-        page = Paginator(rows, LOG_PAGE_SIZE).get_page(params.get("page"))
+        page = page_of(request, rows, page_size=LOG_PAGE_SIZE)
     query = params.copy()
     query.pop("page", None)
     context = {

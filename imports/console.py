@@ -5,7 +5,6 @@ API."""
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -18,7 +17,7 @@ from imports.models import Import
 from imports.presenters import progress_of, report_rows
 from imports.services import import_retry, import_state, import_submit, imports_fail_dead
 from serviflow.http import AuthenticatedHttpRequest
-from serviflow.pages import WORKFLOW_ERRORS, cleaned, problem_of, provider_page
+from serviflow.pages import WORKFLOW_ERRORS, cleaned, page_of, problem_of, provider_page
 from tenants.access import Reach
 
 PAGE_SIZE = 50
@@ -50,7 +49,7 @@ def _list_page(
 ) -> HttpResponse:
     imports_fail_dead()  # a dead run shows failed in the list too
     jobs = Import.objects.select_related("created_by").defer("content", "report")
-    page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, jobs, page_size=PAGE_SIZE)
     context = {"form": form, "page": page, "templates": _templates(), "problems": problems or []}
     return render(request, "imports/list.html", context, status=status)
 
@@ -96,7 +95,7 @@ def import_detail(request: AuthenticatedHttpRequest, import_id: int) -> HttpResp
     context = {"job": job, "progress": progress_of(job)}
     if request.htmx:  # the progress bar polls this while the import runs
         return render(request, "imports/_progress.html", {**context, "polled": True})
-    page = Paginator(report_rows(job), REPORT_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, report_rows(job), page_size=REPORT_PAGE_SIZE)
     return render(request, "imports/import.html", {**context, "page": page})
 
 
@@ -109,6 +108,6 @@ def import_retry_page(request: AuthenticatedHttpRequest, import_id: int) -> Http
         status, problems = problem_of(exc)
         job = _job(import_id)
         context = {"job": job, "progress": progress_of(job), "problems": problems}
-        page = Paginator(report_rows(job), REPORT_PAGE_SIZE).get_page(1)
+        page = page_of(request, report_rows(job), page_size=REPORT_PAGE_SIZE)
         return render(request, "imports/import.html", {**context, "page": page}, status=status)
     return HttpResponseRedirect(reverse("console-import", args=[import_id]))

@@ -13,7 +13,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
@@ -25,7 +24,7 @@ from people.forms import CustomerUserForm, StateForm
 from people.models import CustomerUser
 from people.services import CustomerUserChanges, customer_user_create, customer_user_update
 from serviflow.http import AuthenticatedHttpRequest
-from serviflow.pages import WORKFLOW_ERRORS, customer_page, problem_of
+from serviflow.pages import WORKFLOW_ERRORS, customer_page, page_of, problem_of
 from tenants.access import CustomerAccess
 
 USERS_PAGE_SIZE = 50
@@ -53,7 +52,7 @@ def profiles() -> QuerySet[CustomerUser]:
 
 
 def users_page(request: AuthenticatedHttpRequest, access: CustomerAccess, side: Side) -> HttpResponse:
-    page = Paginator(profiles(), USERS_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, profiles(), page_size=USERS_PAGE_SIZE)
     context = {"customer": access.customer, "access": access, "page": page, "side": side.name}
     return render(request, "people/users.html", context)
 

@@ -20,7 +20,7 @@ from typing import Any, Concatenate, overload
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -167,6 +167,13 @@ def problem_of(exc: Exception) -> tuple[int, list[str]]:
     raise exc
 
 
+def page_of(request: HttpRequest, rows: Any, *, page_size: int) -> Page[Any]:
+    """The page of ``rows`` the query string's ``page`` asks for: Django's paginator reads it, and
+    anything that is not a page number (``²``, ``last``, ``-1``, too large) gives the nearest page.
+    Every paged console and portal list reads its page here."""
+    return Paginator(rows, page_size).get_page(request.GET.get("page"))
+
+
 def filtered_page(
     request: AuthenticatedHttpRequest,
     filterset_class: type[FilterSet],
@@ -181,7 +188,7 @@ def filtered_page(
     params = request.GET
     try:
         found = filtered(filterset_class, params, rows, user=request.user)
-        page = Paginator(found, page_size).get_page(params.get("page"))
+        page = page_of(request, found, page_size=page_size)
     except ValidationError as exc:
         status, errors = problem_of(exc)
         return {"page": None, "errors": errors}, status
