@@ -8,9 +8,8 @@ of what it shows::
 
 (``live_headers`` from ``poll_headers``, in the view's context). The view works out the current
 version with one cheap query and calls ``not_modified``: while nothing changed it answers 304 with
-no body, which
-htmx leaves alone (``htmx.config.responseHandling`` in ``templates/base.html``), so an unchanged
-page costs that query and no rendering. Otherwise it renders the region and ``with_etag`` marks
+no body, which htmx leaves alone (``htmx.config.responseHandling`` in ``templates/base.html``), so
+an unchanged page costs that query and no rendering. Otherwise it renders the region and ``with_etag`` marks
 the response with the new version.
 
 Some pages change with the clock alone (an SLA row turns amber at its warning instant without
