@@ -553,8 +553,8 @@ def report(results: tuple[list[Lists], list[tuple[Creations, Creations]]]) -> No
     table(
         [
             f"First page of a list, ms ({PAGE} rows): ServiFlow's customer list (default order) and unified",
-            f"queue (all statuses) as an agent; {PEER_PACKAGE}'s ticket list as staff. {setup}.",
-            "x: django-helpdesk's list median / ServiFlow's median.",
+            f"queue (all statuses) as an agent; {PEER_PACKAGE}'s ticket list as staff.",
+            f"{setup}. x: django-helpdesk's list median / ServiFlow's median.",
         ],
         [
             "tickets",
