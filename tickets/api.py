@@ -98,6 +98,10 @@ class TicketViewSet(
     def get_object(self) -> Ticket:
         return selectors.ticket_for(self.access, self.kwargs["pk"])
 
+    def known_count(self, tickets: QuerySet[Ticket]) -> int | None:
+        """The list's ``count`` without ``COUNT(*)`` when nothing narrows it (the pagination)."""
+        return selectors.tickets_known_count(tickets)
+
     @extend_schema(request=TicketCreateSerializer, responses={201: TicketSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = TicketCreateSerializer(data=request.data, context=self.get_serializer_context())

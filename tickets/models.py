@@ -135,9 +135,19 @@ class Ticket(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # Every order a list offers (``tickets.filtersets.TICKET_ORDERINGS``, either direction,
+        # ties broken by id in the same direction: ``serviflow.filters.FilterSet``) has an index
+        # whose scan, forwards or backwards, is that order: a page reads its rows and stops,
+        # whatever the customer's size. The same orders again after the requester (a customer
+        # user's own tickets, the portal) and the status (the default order of a status filter).
         indexes = [
-            models.Index(fields=["status", "-created_at"], name="tickets_status_created"),
-            models.Index(fields=["requester_user", "-created_at"], name="tickets_requester_created"),
+            models.Index(fields=["created_at", "id"], name="tickets_created"),
+            models.Index(fields=["updated_at", "id"], name="tickets_updated"),
+            models.Index(fields=["priority", "id"], name="tickets_priority"),
+            models.Index(fields=["status", "created_at", "id"], name="tickets_status_created_id"),
+            models.Index(fields=["requester_user", "created_at", "id"], name="tickets_requester_created_id"),
+            models.Index(fields=["requester_user", "updated_at", "id"], name="tickets_requester_updated"),
+            models.Index(fields=["requester_user", "priority", "id"], name="tickets_requester_priority"),
             models.Index(fields=["assignee", "status"], name="tickets_assignee_status"),
             models.Index(fields=["ci", "-created_at"], name="tickets_ci_created"),
         ]

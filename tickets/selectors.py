@@ -15,7 +15,7 @@ from audit.models import AuditEntry
 from cmdb.models import ConfigurationItem
 from tenants.access import CustomerAccess
 from tickets.index.services import display_number
-from tickets.models import Attachment, Comment, Status, Ticket
+from tickets.models import Attachment, Comment, Status, Ticket, TicketNumber
 
 
 def sees_all_tickets(access: CustomerAccess) -> bool:
@@ -32,6 +32,18 @@ def tickets_visible(access: CustomerAccess) -> QuerySet[Ticket]:
     if not sees_all_tickets(access):
         tickets = tickets.filter(requester_user=access.user)
     return tickets
+
+
+def tickets_known_count(tickets: QuerySet[Ticket]) -> int | None:
+    """How many tickets ``tickets`` (a list of the active schema) holds, read without counting
+    them when nothing narrows it: then it holds every ticket of the customer, and that is the
+    last number handed out (``workflows.ticket_create`` takes each number from the one counter
+    row in the ticket's own transaction, so a rolled-back create gives its number back, and
+    tickets are never deleted). None when a filter narrows the list: count it."""
+    query = tickets.query
+    if query.where or query.is_sliced or query.combinator or query.distinct:
+        return None
+    return TicketNumber.objects.values_list("last_number", flat=True).first() or 0
 
 
 def ticket_for(access: CustomerAccess, ticket_id: int | str) -> Ticket:

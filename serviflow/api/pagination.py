@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
+from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from rest_framework import pagination
 from rest_framework.request import Request
@@ -15,9 +17,20 @@ PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 
 
+class CountedPaginator(Paginator):  # type: ignore[type-arg]
+    """Django's paginator, told the exact count when the view knows it without ``COUNT(*)``."""
+
+    def __init__(self, object_list: Any, per_page: int, *, known_count: int | None = None) -> None:
+        super().__init__(object_list, per_page)
+        if known_count is not None:
+            self.__dict__["count"] = known_count  # Paginator.count is a cached property
+
+
 class PageNumberPagination(pagination.PageNumberPagination):
     """``?page=`` (1, 2, ...; past the last page is 404) and ``?page_size=`` (1-200, default
-    50); anything else in them is a 400."""
+    50); anything else in them is a 400. A view with ``known_count(queryset)`` (an exact count
+    read from something maintained, or None) spares its lists the ``COUNT(*)``, whose cost grows
+    with the rows; ``count`` is exact either way."""
 
     page_size = PAGE_SIZE
     page_size_query_param = "page_size"
@@ -32,6 +45,9 @@ class PageNumberPagination(pagination.PageNumberPagination):
         if "page_size" in params:
             self.size = parse_int(params["page_size"], field="page_size", minimum=1, maximum=MAX_PAGE_SIZE)
         self.number = parse_int(params["page"], field="page", minimum=1) if "page" in params else 1
+        counted = getattr(view, "known_count", None)
+        known = counted(queryset) if counted is not None else None
+        self.django_paginator_class = partial(CountedPaginator, known_count=known)  # type: ignore[assignment]
         return super().paginate_queryset(queryset, request, view)
 
     def get_page_size(self, request: Request) -> int:
