@@ -11,11 +11,24 @@ document.addEventListener("submit", (event) => {
 
 // Refusals a form shows in place (data-swap-refusals: the ticket's side panel): htmx swaps a
 // 4xx answer of such a form like a success, so the refusal appears inside the panel and the page
-// stays (every other 4xx leaves the page alone, templates/base.html's htmx-config).
+// stays (every other 4xx leaves the page alone, templates/base.html's htmx-config). With DEBUG,
+// django-htmx's script would replace the whole page by the answer (its error display): such an
+// answer is not an error to show, so it never reaches that listener (window, capture phase).
+const refusalShownInPlace = (event) => {
+  const status = event.detail.xhr ? event.detail.xhr.status : 0;
+  const asked = [event.target, event.detail.target, event.detail.requestConfig && event.detail.requestConfig.elt];
+  const opted = asked.some((elt) => elt instanceof Element && elt.closest("[data-swap-refusals]"));
+  return status >= 400 && status < 500 && opted;
+};
+window.addEventListener(
+  "htmx:beforeOnLoad",
+  (event) => {
+    if (refusalShownInPlace(event)) event.stopPropagation();
+  },
+  true,
+);
 document.addEventListener("htmx:beforeSwap", (event) => {
-  const status = event.detail.xhr.status;
-  const elt = event.detail.elt;
-  if (status >= 400 && status < 500 && elt instanceof Element && elt.closest("[data-swap-refusals]")) {
+  if (refusalShownInPlace(event)) {
     event.detail.shouldSwap = true;
     event.detail.isError = false;
   }

@@ -62,7 +62,7 @@ def test_a_reply_and_a_change_render_the_page_afresh_and_are_announced(cast: Cas
     assert response.status_code == 200 and "<html" not in body
     assert response["ETag"] != tag
     assert "Still jammed" in body and 'id="thread" hx-swap-oob="true"' in body
-    assert 'id="ticket-panel" class="card" aria-label="Ticket properties" hx-swap-oob="true"' in body
+    assert 'id="ticket-panel" class="card" aria-label="Ticket properties" data-swap-refusals hx-swap-oob="true"' in body
     assert f"{cast.acme_user.name} replied" in body
     assert f"Priority changed to P1 by {cast.alice.name}" in body
     assert 'name="body"' not in body  # never the reply box
