@@ -33,7 +33,7 @@ from tickets.filtersets import QueueFilterSet
 from tickets.forms import ConsoleTicketForm, LiveForm, ReplyForm, TicketChangeForm, TicketSlaForm
 from tickets.index.queue import DEFAULT_ORDERING, ORDERINGS, queue_entries, queue_page
 from tickets.models import TRANSITIONS, Priority, Status, Ticket
-from tickets.presenters import PANEL_FIELDS, field_changes, refresh_at
+from tickets.presenters import PANEL_FIELDS, Change, field_changes, refresh_at
 from tickets.presenters import news as ticket_news
 from tickets.sla.policy import sla_reader
 
@@ -206,7 +206,7 @@ def ticket_change(request: AuthenticatedHttpRequest, access: CustomerAccess, tic
     """Status, priority, assignee and CI from the ticket page's side panel. The panel posts the
     history it saw (``seen``): when someone changed one of its fields since, the save is refused
     (409) with the current values and who changed them, never written over their change."""
-    status, problems, conflicts = 200, [], []
+    status, problems, conflicts = 200, list[str](), list[Change]()
     wanted: dict[str, str] = {}
     try:
         with transaction.atomic():
@@ -249,7 +249,7 @@ def ticket_sla_preview(
 ) -> HttpResponse:
     """What the SLA override chosen would do: the save itself, rehearsed (run and rolled back),
     so the due times shown are the engine's, exactly as saving would make them."""
-    ticket = selectors.ticket_for(access, ticket_id)
+    selectors.ticket_for(access, ticket_id)  # 404 for a ticket out of reach, before anything
     context: dict[str, Any] = {}
     status = 200
     try:

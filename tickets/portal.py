@@ -11,10 +11,10 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
@@ -81,7 +81,9 @@ def ticket_new(request: AuthenticatedHttpRequest, access: CustomerAccess) -> Htt
     return HttpResponseRedirect(reverse("portal-ticket", kwargs={"ticket_id": ticket.pk}))
 
 
-def _context(access: CustomerAccess, ticket_id: int, version: tuple[Any, ...] | None = None) -> dict[str, Any]:
+def _context(
+    access: CustomerAccess, ticket_id: int, version: tuple[Any, ...] | None = None
+) -> dict[str, Any]:
     """The ticket page's context with what its live region polls with (read in the order that
     makes the page never claim more than it shows: version, history, ticket)."""
     version = version or selectors.ticket_version(access, ticket_id)

@@ -22,7 +22,12 @@ from tickets.models import Ticket
 from tickets.selectors import actor_shown, changes_shown, history_for
 
 # The side panel's fields, by the name history records them under, and how a person reads them.
-PANEL_FIELDS = {"status": "Status", "priority": "Priority", "assignee": "Assignee", "ci": "Configuration item"}
+PANEL_FIELDS = {
+    "status": "Status",
+    "priority": "Priority",
+    "assignee": "Assignee",
+    "ci": "Configuration item",
+}
 OTHER_FIELDS = {
     "subject": "Subject",
     "description": "Description",

@@ -194,7 +194,8 @@ def test_keyboard_shortcuts_on_the_ticket_page(
     # / focuses the search box (the console header's, [data-shortcut=search]; one stands in here).
     ana.evaluate(
         "() => { const box = document.createElement('input'); box.type = 'search';"
-        " box.dataset.shortcut = 'search'; box.id = 'stand-in'; document.querySelector('header').append(box); }"
+        " box.dataset.shortcut = 'search'; box.id = 'stand-in';"
+        " document.querySelector('header').append(box); }"
     )
     ana.evaluate("document.activeElement.blur()")
     ana.keyboard.press("/")
@@ -288,7 +289,15 @@ def test_no_page_overflows_a_phone(
     portal = _portal(live_url, world)
     dana = browser.new_context(viewport=PHONE).new_page()  # type: ignore[arg-type]
     sign_in(dana, portal, world.requester.email)
-    for path in ("/", "/?show=all", "/tickets/new/", f"/tickets/{ticket_id}/", "/cis/", "/users/", "/profile/"):
+    for path in (
+        "/",
+        "/?show=all",
+        "/tickets/new/",
+        f"/tickets/{ticket_id}/",
+        "/cis/",
+        "/users/",
+        "/profile/",
+    ):
         if failure := _no_overflow(dana, f"{portal}{path}"):
             failures.append(failure)
     dana.context.close()

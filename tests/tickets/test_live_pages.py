@@ -5,6 +5,7 @@ panel."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.db import connection
 from django.test import Client
@@ -26,7 +27,7 @@ def _live(page: str) -> tuple[str, str]:
     return url.group(1).replace("&amp;", "&"), tag.group(1).replace("\\&quot;", '"')
 
 
-def _poll(client: Client, url: str, tag: str):  # type: ignore[no-untyped-def]
+def _poll(client: Client, url: str, tag: str) -> Any:
     return client.get(url, HTTP_HX_REQUEST="true", HTTP_IF_NONE_MATCH=tag)
 
 
@@ -62,7 +63,10 @@ def test_a_reply_and_a_change_render_the_page_afresh_and_are_announced(cast: Cas
     assert response.status_code == 200 and "<html" not in body
     assert response["ETag"] != tag
     assert "Still jammed" in body and 'id="thread" hx-swap-oob="true"' in body
-    assert 'id="ticket-panel" class="card" aria-label="Ticket properties" data-swap-refusals hx-swap-oob="true"' in body
+    assert (
+        'id="ticket-panel" class="card" aria-label="Ticket properties" data-swap-refusals hx-swap-oob="true"'
+        in body
+    )
     assert f"{cast.acme_user.name} replied" in body
     assert f"Priority changed to P1 by {cast.alice.name}" in body
     assert 'name="body"' not in body  # never the reply box
@@ -117,7 +121,11 @@ def test_a_stale_panel_save_is_409_with_the_current_values_and_reapplies(cast: C
         )
     # Without JavaScript: the whole page, the refusal inside its panel.
     page = client.post(f"{path}change/", stale)
-    assert page.status_code == 409 and "<html" in page.content.decode() and "panel-conflict" in page.content.decode()
+    assert (
+        page.status_code == 409
+        and "<html" in page.content.decode()
+        and "panel-conflict" in page.content.decode()
+    )
     # Re-applying sends the agent's values with the history now seen: saved.
     reapply = re.search(r'id="panel-conflict".*?name="seen" value="(\d+)"', body, re.S)
     assert reapply
@@ -145,7 +153,7 @@ def test_the_panel_shows_a_refusal_inside_itself(cast: Cast) -> None:
     seen = _seen(client.get(path).content.decode())
     refused = client.post(f"{path}change/", {"status": "pending", "seen": seen}, HTTP_HX_REQUEST="true")
     body = refused.content.decode()
-    assert refused.status_code == 400 and body.startswith("<aside") or 'id="ticket-panel"' in body
+    assert (refused.status_code == 400 and body.startswith("<aside")) or 'id="ticket-panel"' in body
     assert 'id="panel-errors"' in body and "only after an agent" in body
     bad_ci = client.post(f"{path}change/", {"ci": "No such CI", "seen": seen}, HTTP_HX_REQUEST="true")
     assert bad_ci.status_code == 400 and 'id="panel-errors"' in bad_ci.content.decode()
