@@ -243,7 +243,14 @@ def _no_overflow(page: Page, url: str) -> str | None:
     response = page.goto(url)
     assert response is not None and response.status < 400, f"{url}: {response and response.status}"
     width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    return None if width[0] <= width[1] else f"{url}: {width[0]} px wide in {width[1]}"
+    if width[0] <= width[1]:
+        return None
+    widest = page.evaluate(
+        "(w) => Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > w)"
+        ".slice(-3).map(e => e.tagName + '.' + e.className + '#' + e.id + ' ' + Math.round(e.getBoundingClientRect().right))",
+        width[1],
+    )
+    return f"{url}: {width[0]} px wide in {width[1]} ({', '.join(widest)})"
 
 
 def test_no_page_overflows_a_phone(
