@@ -246,8 +246,9 @@ def _no_overflow(page: Page, url: str) -> str | None:
     if width[0] <= width[1]:
         return None
     widest = page.evaluate(
-        "(w) => Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > w)"
-        ".slice(-3).map(e => e.tagName + '.' + e.className + '#' + e.id + ' ' + Math.round(e.getBoundingClientRect().right))",
+        "(w) => Array.from(document.querySelectorAll('body *'))"
+        ".filter(e => e.getBoundingClientRect().right > w).slice(-3)"
+        ".map(e => `${e.tagName}.${e.className}#${e.id} ${Math.round(e.getBoundingClientRect().right)}`)",
         width[1],
     )
     return f"{url}: {width[0]} px wide in {width[1]} ({', '.join(widest)})"
