@@ -183,21 +183,26 @@ class TicketViewSet(
         responses={200: TicketSerializer, 412: error(PRECONDITION_FAILED)},
     )
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        ticket = self.get_object()  # a ticket out of reach is 404 whatever the body says
+        changes = self._changes(request)  # then the body: 400 before any precondition
         sent = request.headers.get("If-Match", "")
         with transaction.atomic():
-            if not sent:  # as before If-Match existed: the change applies to whatever is there
-                return self._update(request, self.get_object())
-            ticket = selectors.ticket_locked(self.access, self.kwargs["pk"])
-            if not if_match(sent, ticket_etag(ticket)):
-                raise RuleViolation(
-                    "precondition_failed",
-                    "The ticket changed since you read it (If-Match no longer matches its ETag): "
-                    "read it again and re-apply your change.",
-                    status=412,
-                )
-            return self._update(request, ticket)
+            if sent:  # else, as before If-Match existed: the change applies to what is there now
+                ticket = selectors.ticket_locked(self.access, ticket.pk)
+                if not if_match(sent, ticket_etag(ticket)):
+                    raise RuleViolation(
+                        "precondition_failed",
+                        "The ticket changed since you read it (If-Match no longer matches its ETag): "
+                        "read it again and re-apply your change.",
+                        status=412,
+                    )
+            ticket = workflows.ticket_update(
+                customer=self.access.customer, ticket=ticket, by=self.access.user, changes=changes
+            )
+        ticket = selectors.ticket_for(self.access, ticket.pk)
+        return tagged(Response(self.get_serializer(ticket).data), ticket)
 
-    def _update(self, request: Request, ticket: Ticket) -> Response:
+    def _changes(self, request: Request) -> workflows.TicketChanges:
         data = TicketUpdateSerializer(data=request.data, partial=True, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -213,14 +218,7 @@ class TicketViewSet(
             changes["requester"] = requester_from(values["requester"])
             if changes["requester"] is None:
                 raise ValidationError({"requester": ["A ticket always has a requester."]})
-        ticket = workflows.ticket_update(
-            customer=self.access.customer,
-            ticket=ticket,
-            by=self.access.user,
-            changes=workflows.TicketChanges(**changes),
-        )
-        ticket = selectors.ticket_for(self.access, ticket.pk)
-        return tagged(Response(self.get_serializer(ticket).data), ticket)
+        return workflows.TicketChanges(**changes)
 
 
 class CommentViewSet(mixins.ListModelMixin, TicketScopedViewSet):
