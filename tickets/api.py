@@ -6,11 +6,12 @@ from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import FileResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, parsers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,12 +19,15 @@ from rest_framework.response import Response
 from accounts.models import User
 from audit.models import AuditEntry
 from cmdb.selectors import ci_from
+from core.errors import RuleViolation
 from core.parsers import parse_id
 from people.models import CustomerUser
 from people.selectors import profile_from
+from serviflow.api.schema import error
 from serviflow.api.strict import JSONParser
 from serviflow.api.views import CustomerScopedViewSet
 from serviflow.filters import FilterBackend
+from serviflow.live import etag
 from sla.presenters import sla_explain
 from tickets import selectors, workflows
 from tickets.attachments import attachment_response
@@ -59,6 +63,54 @@ def assignee_from(value: str | None, caller: User) -> User | None:
     if user is None:
         raise ValidationError({"assignee": [f"No agent with id '{text}' (give an id, 'me' or null)."]})
     return user
+
+
+PRECONDITION_FAILED = (
+    "`precondition_failed`: `If-Match` was sent and no longer matches the ticket's `ETag` "
+    "(someone changed it since you read it); nothing was changed."
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Optional: the `ETag` of the ticket as you read it. The change is made only if "
+    "the ticket is still that version, else 412 `precondition_failed`. Without it the change "
+    "applies to the ticket as it is now.",
+)
+ETAG = OpenApiParameter(
+    "ETag",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=[200],
+    description="The ticket's version, for `If-Match` on a later PATCH.",
+)
+
+
+def ticket_etag(ticket: Ticket) -> str:
+    """The version of a ticket the API hands out: whatever changes the ticket changes it."""
+    return etag(
+        (
+            "ticket",
+            ticket.pk,
+            ticket.updated_at,
+            ticket.first_response_breached_at,
+            ticket.resolution_breached_at,
+            ticket.sla_recorded,
+        )
+    )
+
+
+def tagged(response: Response, ticket: Ticket) -> Response:
+    response["ETag"] = ticket_etag(ticket)
+    return response
+
+
+def if_match(sent: str, current: str) -> bool:
+    """Whether an ``If-Match`` header names ``current`` (``*``: any version; weak tags compare
+    by their value)."""
+    tags = [tag.strip().removeprefix("W/") for tag in sent.split(",")]
+    return any(tag == "*" or tag == current for tag in tags)
 
 
 class TicketScopedViewSet(CustomerScopedViewSet):
@@ -123,9 +175,38 @@ class TicketViewSet(
         )
         return Response(self.get_serializer(ticket).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=TicketUpdateSerializer, responses={200: TicketSerializer})
-    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    @extend_schema(parameters=[ETAG])
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The ticket, with its version as ``ETag`` (send it back as ``If-Match`` on a PATCH)."""
         ticket = self.get_object()
+        return tagged(Response(self.get_serializer(ticket).data), ticket)
+
+    @extend_schema(
+        request=TicketUpdateSerializer,
+        parameters=[IF_MATCH, ETAG],
+        responses={200: TicketSerializer, 412: error(PRECONDITION_FAILED)},
+    )
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        ticket = self.get_object()  # a ticket out of reach is 404 whatever the body says
+        changes = self._changes(request)  # then the body: 400 before any precondition
+        sent = request.headers.get("If-Match", "")
+        with transaction.atomic():
+            if sent:  # else, as before If-Match existed: the change applies to what is there now
+                ticket = selectors.ticket_locked(self.access, ticket.pk)
+                if not if_match(sent, ticket_etag(ticket)):
+                    raise RuleViolation(
+                        "precondition_failed",
+                        "The ticket changed since you read it (If-Match no longer matches its ETag): "
+                        "read it again and re-apply your change.",
+                        status=412,
+                    )
+            ticket = workflows.ticket_update(
+                customer=self.access.customer, ticket=ticket, by=self.access.user, changes=changes
+            )
+        ticket = selectors.ticket_for(self.access, ticket.pk)
+        return tagged(Response(self.get_serializer(ticket).data), ticket)
+
+    def _changes(self, request: Request) -> workflows.TicketChanges:
         data = TicketUpdateSerializer(data=request.data, partial=True, context=self.get_serializer_context())
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -141,13 +222,7 @@ class TicketViewSet(
             changes["requester"] = requester_from(values["requester"])
             if changes["requester"] is None:
                 raise ValidationError({"requester": ["A ticket always has a requester."]})
-        ticket = workflows.ticket_update(
-            customer=self.access.customer,
-            ticket=ticket,
-            by=self.access.user,
-            changes=workflows.TicketChanges(**changes),
-        )
-        return Response(self.get_serializer(selectors.ticket_for(self.access, ticket.pk)).data)
+        return workflows.TicketChanges(**changes)
 
 
 class CommentViewSet(mixins.ListModelMixin, TicketScopedViewSet):

@@ -10,10 +10,12 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from cmdb import selectors as cmdb_selectors
@@ -21,15 +23,18 @@ from core.rehearsal import rehearse
 from people.models import CustomerUser
 from serviflow.filters import refusal
 from serviflow.http import AuthenticatedHttpRequest
+from serviflow.live import not_modified, poll_headers, with_etag
 from serviflow.pages import WORKFLOW_ERRORS, cleaned, customer_page, problem_of, provider_page
 from sla.presenters import schedule_text, ticket_sla_card
 from tenants.access import CustomerAccess, Reach, customers_visible_to, ticket_workers
 from tickets import selectors, workflows
 from tickets.attachments import attachment_response
 from tickets.filtersets import QueueFilterSet
-from tickets.forms import ConsoleTicketForm, ReplyForm, TicketChangeForm, TicketSlaForm
+from tickets.forms import ConsoleTicketForm, LiveForm, ReplyForm, TicketChangeForm, TicketSlaForm
 from tickets.index.queue import DEFAULT_ORDERING, ORDERINGS, queue_entries, queue_page
 from tickets.models import TRANSITIONS, Priority, Status, Ticket
+from tickets.presenters import PANEL_FIELDS, Change, field_changes, refresh_at
+from tickets.presenters import news as ticket_news
 from tickets.sla.policy import sla_reader
 
 QUEUE_PAGE_SIZE = 25
@@ -120,10 +125,12 @@ def customer_detail(request: AuthenticatedHttpRequest, access: CustomerAccess) -
     return render(request, template, context, status=status)
 
 
-def _ticket_context(access: CustomerAccess, ticket: Ticket) -> dict[str, Any]:
+def _ticket_context(access: CustomerAccess, ticket: Ticket, *, seen: int = 0) -> dict[str, Any]:
     now = timezone.now()
+    workers = list(ticket_workers(access.customer))
     return selectors.thread(access, ticket) | {
         "now": now,
+        "seen": seen,  # the history the page shows (tickets.presenters: news, stale saves)
         "sla": ticket_sla_card(
             customer=access.customer, ticket=ticket, now=now, reader=sla_reader(access.user)
         ),
@@ -131,7 +138,8 @@ def _ticket_context(access: CustomerAccess, ticket: Ticket) -> dict[str, Any]:
         "access": access,  # what the page offers to change (an occasional agent may only read)
         "next_statuses": sorted(TRANSITIONS[ticket.status]),
         "priorities": Priority.choices,
-        "workers": ticket_workers(access.customer),
+        "workers": workers,
+        "me_works": access.writes_tickets and any(worker.pk == access.user.pk for worker in workers),
         "history": selectors.history_rows(access, ticket),
         "ci_names": _ci_names(access),
         "sla_form": TicketSlaForm(initial={"sla_policy": ticket.sla_policy_id})
@@ -148,33 +156,83 @@ def _ci_names(access: CustomerAccess) -> list[str]:
 
 @customer_page
 def ticket_detail(request: AuthenticatedHttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
+    """The ticket page; its live region's poll (an htmx GET with ``seen``) gets 304 while nothing
+    changed, else the thread, the side panel and the SLA card afresh with what others did since
+    ``seen`` announced (``console/_ticket_live.html``); the reply box is never touched."""
+    if request.htmx:
+        try:
+            seen = cleaned(LiveForm(request.GET))["seen"] or 0
+        except ValidationError as exc:
+            return live_refusal(exc)
+        version = selectors.ticket_version(access, ticket_id)
+        if unchanged := not_modified(request, version):
+            return unchanged
+        ticket, context = _live_page(request, access, ticket_id, version)
+        context |= {"news": ticket_news(access, ticket, seen), "live": True}
+        return with_etag(render(request, "console/_ticket_live.html", context), version)
+    return render(request, "console/ticket.html", _live_page(request, access, ticket_id)[1])
+
+
+def live_refusal(exc: ValidationError) -> HttpResponse:
+    """A live region's poll with a bad query: 400 naming it (htmx leaves the page alone)."""
+    status, problems = problem_of(exc)
+    return HttpResponse(" ".join(problems), status=status, content_type="text/plain; charset=utf-8")
+
+
+def _live_page(
+    request: AuthenticatedHttpRequest,
+    access: CustomerAccess,
+    ticket_id: int,
+    version: tuple[Any, ...] | None = None,
+) -> tuple[Ticket, dict[str, Any]]:
+    """The ticket and the page's context, with what its live region polls with: read in the
+    order that makes the page never claim more than it shows (version, history, ticket)."""
+    version = version or selectors.ticket_version(access, ticket_id)
+    seen = selectors.history_seen(access, ticket_id)
     ticket = selectors.ticket_for(access, ticket_id)
-    return render(request, "console/ticket.html", _ticket_context(access, ticket))
+    context = _ticket_context(access, ticket, seen=seen)
+    sla = context["sla"]
+    until = refresh_at(sla["clock_list"] if sla else [], context["now"])
+    context |= {
+        "live_url": f"{_ticket_url(access, ticket.pk)}?{urlencode({'seen': seen})}",
+        "live_headers": poll_headers(version, until=until),
+    }
+    return ticket, context
 
 
 @require_POST
 @customer_page
 def ticket_change(request: AuthenticatedHttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
-    """Status, priority, assignee and CI from the ticket page's side panel."""
-    ticket = selectors.ticket_for(access, ticket_id)
-    form = TicketChangeForm(request.POST, access=access, ticket=ticket)
-    status = 200
+    """Status, priority, assignee and CI from the ticket page's side panel. The panel posts the
+    history it saw (``seen``): when someone changed one of its fields since, the save is refused
+    (409) with the current values and who changed them, never written over their change."""
+    status, problems, conflicts = 200, list[str](), list[Change]()
+    wanted: dict[str, str] = {}
     try:
-        cleaned(form)
-        changes = form.changes()
-        ticket = workflows.ticket_update(
-            customer=access.customer, ticket=ticket, by=access.user, changes=changes
-        )
-        if changes:
-            messages.success(request, "Ticket updated.")
+        with transaction.atomic():
+            ticket = selectors.ticket_locked(access, ticket_id)
+            form = TicketChangeForm(request.POST, access=access, ticket=ticket)
+            data = cleaned(form)
+            changes = form.changes()
+            if changes and data["seen"] is not None:
+                conflicts = [c for c in field_changes(access, ticket, data["seen"]) if not c.mine]
+            if conflicts:
+                status = 409
+                wanted = {name: request.POST.get(name, "") for name in PANEL_FIELDS if name in request.POST}
+            else:
+                ticket = workflows.ticket_update(
+                    customer=access.customer, ticket=ticket, by=access.user, changes=changes
+                )
+                if changes:
+                    messages.success(request, "Ticket updated.")
     except WORKFLOW_ERRORS as exc:
         status, problems = problem_of(exc)
-        for problem in problems:
-            messages.error(request, problem)
-    if not request.htmx:
-        return HttpResponseRedirect(_ticket_url(access, ticket.pk))
-    ticket = selectors.ticket_for(access, ticket.pk)
-    return render(request, "console/_ticket_panel.html", _ticket_context(access, ticket), status=status)
+    if status == 200 and not request.htmx:
+        return HttpResponseRedirect(_ticket_url(access, ticket_id))
+    ticket, context = _live_page(request, access, ticket_id)
+    context["panel"] = {"errors": problems, "conflicts": conflicts, "wanted": wanted}
+    template = "console/_ticket_panel.html" if request.htmx else "console/ticket.html"
+    return render(request, template, context, status=status)
 
 
 def _sla_card(access: CustomerAccess, ticket_id: int) -> dict[str, Any] | None:
@@ -191,7 +249,7 @@ def ticket_sla_preview(
 ) -> HttpResponse:
     """What the SLA override chosen would do: the save itself, rehearsed (run and rolled back),
     so the due times shown are the engine's, exactly as saving would make them."""
-    ticket = selectors.ticket_for(access, ticket_id)
+    selectors.ticket_for(access, ticket_id)  # 404 for a ticket out of reach, before anything
     context: dict[str, Any] = {}
     status = 200
     try:
@@ -211,7 +269,7 @@ def ticket_sla_preview(
         status, context["errors"] = problem_of(exc)
     if request.htmx:
         return render(request, "console/_ticket_sla_preview.html", {"preview": context}, status=status)
-    page = _ticket_context(access, ticket) | {"sla_preview": context}
+    page = _live_page(request, access, ticket_id)[1] | {"sla_preview": context}
     return render(request, "console/ticket.html", page, status=status)
 
 
@@ -231,7 +289,7 @@ def ticket_sla_override(
         for problem in problem_of(exc)[1]:
             messages.error(request, problem)
         status = problem_of(exc)[0]
-        context = _ticket_context(access, selectors.ticket_for(access, ticket_id))
+        context = _live_page(request, access, ticket_id)[1]
         return render(request, "console/ticket.html", context, status=status)
     messages.success(request, f"SLA override {'set to ' + policy.name if policy else 'removed'}.")
     return HttpResponseRedirect(_ticket_url(access, ticket.pk) + "#ticket-sla")
@@ -270,7 +328,7 @@ def ticket_reply(request: AuthenticatedHttpRequest, access: CustomerAccess, tick
     ticket = selectors.ticket_for(access, ticket_id)
     if refused := post_reply(request, access, ticket, agent_side=True):
         status, problems = refused
-        context = _ticket_context(access, selectors.ticket_for(access, ticket_id))
+        context = _live_page(request, access, ticket_id)[1]
         context |= {"reply_errors": problems, "draft": ReplyForm(request.POST).data.get("body", "")}
         return render(request, "console/ticket.html", context, status=status)
     private = ReplyForm(request.POST).data.get("visibility") == "private"

@@ -96,6 +96,9 @@ class TicketChangeForm(forms.Form):
     priority = forms.CharField(required=False, max_length=10)
     assignee = IdField(required=False, what="an agent's id")
     ci = forms.CharField(required=False, max_length=MAX_NAME)
+    # The latest history entry the panel showed (tickets.selectors.history_seen); without it
+    # the save is not checked against later changes (as a PATCH without If-Match).
+    seen = IdField(required=False, what="a history entry id")
 
     def __init__(self, *args: Any, access: CustomerAccess, ticket: Ticket, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -123,6 +126,13 @@ class TicketChangeForm(forms.Form):
             if name in posted and data[name] != getattr(ticket, name):
                 given[name] = data[name]
         return TicketChanges(**given)
+
+
+class LiveForm(forms.Form):
+    """A live ticket page's poll: the latest history entry the page shows, so that what came
+    after it is announced."""
+
+    seen = IdField(required=False, what="a history entry id")
 
 
 class StatusForm(forms.Form):

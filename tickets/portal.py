@@ -11,23 +11,28 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from cmdb import selectors as cmdb_selectors
 from serviflow.http import AuthenticatedHttpRequest
+from serviflow.live import not_modified, poll_headers, with_etag
 from serviflow.pages import WORKFLOW_ERRORS, cleaned, portal_page, problem_of
 from sla.presenters import portal_sla
 from tenants.access import CustomerAccess
 from tickets import selectors, workflows
 from tickets.attachments import attachment_response
-from tickets.console import post_reply
-from tickets.forms import PortalTicketForm, ReplyForm, StatusForm
+from tickets.console import live_refusal, post_reply
+from tickets.forms import LiveForm, PortalTicketForm, ReplyForm, StatusForm
 from tickets.index.services import ticket_prefix
 from tickets.models import Priority, Status
+from tickets.presenters import news as ticket_news
+from tickets.presenters import refresh_at
 
 SHOWN = {"open": ("open", "pending"), "closed": ("resolved", "closed"), "all": ()}
 
@@ -76,18 +81,43 @@ def ticket_new(request: AuthenticatedHttpRequest, access: CustomerAccess) -> Htt
     return HttpResponseRedirect(reverse("portal-ticket", kwargs={"ticket_id": ticket.pk}))
 
 
-def _context(access: CustomerAccess, ticket_id: int) -> dict[str, Any]:
+def _context(
+    access: CustomerAccess, ticket_id: int, version: tuple[Any, ...] | None = None
+) -> dict[str, Any]:
+    """The ticket page's context with what its live region polls with (read in the order that
+    makes the page never claim more than it shows: version, history, ticket)."""
+    version = version or selectors.ticket_version(access, ticket_id)
+    seen = selectors.history_seen(access, ticket_id)
     ticket = selectors.ticket_for(access, ticket_id)
     now = timezone.now()
+    sla = portal_sla(ticket=ticket, now=now)
+    until = refresh_at(sla["clocks"] if sla else [], now)
+    live_url = f"{reverse('portal-ticket', kwargs={'ticket_id': ticket.pk})}?{urlencode({'seen': seen})}"
     return selectors.thread(access, ticket) | {
         "can_reopen": ticket.status == Status.RESOLVED,
         "now": now,
-        "sla": portal_sla(ticket=ticket, now=now),
+        "sla": sla,
+        "seen": seen,
+        "live_url": live_url,
+        "live_headers": poll_headers(version, until=until),
     }
 
 
 @portal_page
 def ticket_detail(request: AuthenticatedHttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
+    """The customer's ticket page; its live region polls as the console's does
+    (``tickets.console.ticket_detail``), hearing only of what the customer may read."""
+    if request.htmx:
+        try:
+            seen = cleaned(LiveForm(request.GET))["seen"] or 0
+        except ValidationError as exc:
+            return live_refusal(exc)
+        version = selectors.ticket_version(access, ticket_id)
+        if unchanged := not_modified(request, version):
+            return unchanged
+        context = _context(access, ticket_id, version)
+        context |= {"news": ticket_news(access, context["ticket"], seen), "live": True}
+        return with_etag(render(request, "portal/_ticket_live.html", context), version)
     return render(request, "portal/ticket.html", _context(access, ticket_id))
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import CharField, Prefetch, Q, QuerySet
+from django.db.models import CharField, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Cast
 from django.http import Http404
 
@@ -51,6 +51,51 @@ def ticket_for(access: CustomerAccess, ticket_id: int | str) -> Ticket:
         return tickets_visible(access).get(pk=int(ticket_id))
     except (Ticket.DoesNotExist, ValueError, OverflowError):
         raise Http404 from None
+
+
+def ticket_locked(access: CustomerAccess, ticket_id: int | str) -> Ticket:
+    """``ticket_for``, its row locked until the caller's transaction ends (a save that checks
+    what the person saw against what is there now)."""
+    try:
+        return tickets_visible(access).select_for_update(of=("self",)).get(pk=int(ticket_id))
+    except (Ticket.DoesNotExist, ValueError, OverflowError):
+        raise Http404 from None
+
+
+# What a live ticket page shows changes with (beside the latest comment it may read).
+LIVE_FIELDS = (
+    "status",
+    "priority",
+    "assignee_id",
+    "ci_id",
+    "sla_policy_id",
+    "first_response_due",
+    "resolution_due",
+    "first_response_breached_at",
+    "resolution_breached_at",
+    "sla_recorded",
+)
+
+
+def ticket_version(access: CustomerAccess, ticket_id: int | str) -> tuple[Any, ...]:
+    """The version of what a ticket page shows ``access``, in one cheap query: the ticket's
+    fields that the page shows and the latest comment it may read. Agents' pages also change
+    with ``updated_at``; a customer's does not (a private note must not show as a change)."""
+    comments = Comment.objects.filter(ticket=OuterRef("pk"))
+    if not sees_private(access):
+        comments = comments.filter(public=True)
+    fields = (*LIVE_FIELDS, "updated_at") if sees_private(access) else LIVE_FIELDS
+    latest = Subquery(comments.order_by("-id").values("id")[:1])
+    try:
+        row = Ticket.objects.filter(pk=int(ticket_id))
+        if not sees_all_tickets(access):
+            row = row.filter(requester_user=access.user)
+        found = row.values_list(*fields, latest).first()
+    except (ValueError, OverflowError):
+        found = None
+    if found is None:
+        raise Http404
+    return tuple(found)
 
 
 def comments_visible(access: CustomerAccess, ticket: Ticket) -> QuerySet[Comment]:
@@ -136,6 +181,14 @@ def history_for(access: CustomerAccess, ticket: Ticket) -> QuerySet[AuditEntry]:
         .order_by("timestamp", "id")
     )
     return entries
+
+
+def history_seen(access: CustomerAccess, ticket_id: int) -> int:
+    """The latest history entry of the ticket ``access`` may read (0: none): what a page saw,
+    so that a later poll announces what came after it and a save refuses to overwrite it.
+    Read before the ticket itself, so the page never claims to have seen more than it shows."""
+    ticket = Ticket(pk=ticket_id)
+    return history_for(access, ticket).aggregate(seen=Max("id"))["seen"] or 0
 
 
 def history_rows(access: CustomerAccess, ticket: Ticket) -> list[dict[str, Any]]:
