@@ -56,6 +56,8 @@ if not DEBUG:
 
 DATABASE_URL = env_str("DATABASE_URL") or embedded.postgres_url()
 DATABASES = {"default": parse_database_url(DATABASE_URL)}
+# django-tenants' backend, setting search_path only when it changes (serviflow/database/base.py).
+DATABASES["default"]["ENGINE"] = "serviflow.database"
 # Django's psycopg pool, in every process (web, Celery worker and beat, manage.py): at most
 # DB_POOL_MAX_SIZE connections per process; a request that finds none free within
 # DB_POOL_TIMEOUT seconds is answered 503 (serviflow.unavailable). Each request (and each Celery
