@@ -182,7 +182,7 @@ def ticket_create(
             ticket=ticket, resolution=ticket_resolution(customer, ticket), by=_actor_label(by), now=now
         )
         ticket.save(force_insert=True)
-        timers_write(customer=customer, ticket=ticket, views=clocks)
+        timers_write(customer=customer, ticket=ticket, views=clocks, created=True)
         if attachments:
             if by is None:
                 raise RuntimeError("background jobs do not attach files")
