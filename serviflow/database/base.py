@@ -33,8 +33,8 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ImproperlyConfigured
 from django.db import utils as db_utils
 from django.utils.asyncio import async_unsafe
 from django_tenants.postgresql_backend import base as tenants_base
@@ -61,7 +61,7 @@ def _shared_content_types() -> bool:
     return "django.contrib.contenttypes" not in settings.TENANT_APPS
 
 
-class DatabaseWrapper(tenants_base.DatabaseWrapper):  # type: ignore[misc]
+class DatabaseWrapper(tenants_base.DatabaseWrapper):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if get_limit_set_calls():
             raise ImproperlyConfigured("TENANT_LIMIT_SET_CALLS must stay off: serviflow.database decides")
@@ -142,7 +142,7 @@ class DatabaseWrapper(tenants_base.DatabaseWrapper):  # type: ignore[misc]
         if not self._keep_content_types:
             super().set_tenant(tenant, include_public)
             return
-        cache = ContentType.objects._cache
+        cache = ContentType.objects._cache  # type: ignore[attr-defined]
         kept = dict(cache)
         super().set_tenant(tenant, include_public)  # clears the content-type cache
         for alias, entries in kept.items():

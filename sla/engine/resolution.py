@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -114,7 +114,7 @@ def _customer_default(customer: Customer) -> SlaPolicy | None:
     """The customer's default policy, as the customer was read with it (``customer_access``
     does), else looked up."""
     if customer.default_sla_id is not None and customer._meta.get_field("default_sla").is_cached(customer):
-        return customer.default_sla
+        return cast(SlaPolicy, customer.default_sla)
     return _policy(customer.default_sla_id)
 
 
