@@ -179,7 +179,10 @@ LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 900, minimum=1)
 
 MIDDLEWARE = [
-    # First: takes the request's connection from the pool and answers 503 when the database refuses
+    # Outermost: work that can wait (the broker's enqueues) runs once the response has gone out
+    "core.afterwards.AfterResponseMiddleware",
+    # First to use the database: takes the request's connection from the pool and answers 503
+    # when the database refuses
     "serviflow.unavailable.DatabaseUnavailableMiddleware",
     # every HTML response gets the header, an unknown host's 404 included
     "serviflow.middleware.ContentSecurityPolicyMiddleware",
