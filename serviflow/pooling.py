@@ -1,13 +1,18 @@
 """Django's psycopg connection pool, as every ServiFlow process uses it (settings.DATABASES).
 
 - Schemas: a connection goes back to the pool with the ``search_path`` of its last request's
-  customer still set in the session. That path is never used: django-tenants' backend issues
-  ``SET search_path`` for the borrowing thread's schema on every cursor it opens (and forgets its
-  cached path whenever the connection is closed, so even ``TENANT_LIMIT_SET_CALLS`` would set it
-  again). No pool ``reset`` callback on top: psycopg_pool runs it in a background task that is
-  silently dropped when the pool closes first, leaking that connection, and Celery's prefork
-  worker closes the pool right after handing the connection back, after every task.
-  tests/test_connections.py checks a request after another customer's on the same connection.
+  customer still set in the session, and a Django connection object may get a different
+  PostgreSQL session from the pool on each request. ServiFlow's backend
+  (``serviflow.database``) sets the path only when it differs from the one it last set on that
+  physical session, and it forgets that whenever a session is borrowed from or handed back to
+  the pool (the pool rolls back a session returned inside a transaction, and a rollback undoes
+  a ``SET``), after every rollback and savepoint rollback, and after statements that change the
+  path themselves. So the first statement of each request sets the path once, and a request
+  never runs on the previous request's schema. No pool ``reset`` callback on top: psycopg_pool
+  runs it in a background task that is silently dropped when the pool closes first, leaking that
+  connection, and Celery's prefork worker closes the pool right after handing the connection
+  back, after every task. tests/test_connections.py checks a request after another customer's
+  on the same connection, tests/test_search_path.py the backend's cases.
 - Fork: a forked child (django-tenants' multiprocessing migrations, Celery's prefork pool)
   inherits the parent's pool object but not its threads, and the idle connections in it are the
   parent's sockets. ``forget_pools_after_fork`` makes every child drop it and build its own;

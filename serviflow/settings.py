@@ -56,6 +56,8 @@ if not DEBUG:
 
 DATABASE_URL = env_str("DATABASE_URL") or embedded.postgres_url()
 DATABASES = {"default": parse_database_url(DATABASE_URL)}
+# django-tenants' backend, setting search_path only when it changes (serviflow/database/base.py).
+DATABASES["default"]["ENGINE"] = "serviflow.database"
 # Django's psycopg pool, in every process (web, Celery worker and beat, manage.py): at most
 # DB_POOL_MAX_SIZE connections per process; a request that finds none free within
 # DB_POOL_TIMEOUT seconds is answered 503 (serviflow.unavailable). Each request (and each Celery
@@ -177,7 +179,10 @@ LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 900, minimum=1)
 
 MIDDLEWARE = [
-    # First: takes the request's connection from the pool and answers 503 when the database refuses
+    # Outermost: work that can wait (the broker's enqueues) runs once the response has gone out
+    "core.afterwards.AfterResponseMiddleware",
+    # First to use the database: takes the request's connection from the pool and answers 503
+    # when the database refuses
     "serviflow.unavailable.DatabaseUnavailableMiddleware",
     # every HTML response gets the header, an unknown host's 404 included
     "serviflow.middleware.ContentSecurityPolicyMiddleware",

@@ -1,6 +1,7 @@
 """503 instead of 500 when the database refuses (see serviflow.pooling.is_refusal).
 
-First in MIDDLEWARE: it takes the request's connection from the pool before anything else runs,
+The first middleware to use the database (only core.afterwards' comes before it): it takes the
+request's connection from the pool before anything else runs,
 so "no connection free within DB_POOL_TIMEOUT", "too many clients" and "server down" all surface
 here, in front of django-tenants' host lookup and the session, and are answered at once. A refusal
 later on, in the view, comes back through ``process_exception``. (Middleware further in cannot be

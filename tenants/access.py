@@ -228,7 +228,10 @@ def customer_access(user: User, slug: str) -> CustomerAccess:
     """The customer ``slug`` as ``user`` may see it, or Http404."""
     if not user.is_authenticated or not user.is_active:
         raise Http404
-    customer = customers_visible_to(user).filter(slug=slug).first()
+    # With what a customer's requests read of it anyway (ticket references, attachment limits,
+    # the default SLA policy of new tickets): one query instead of three.
+    visible = customers_visible_to(user).select_related("settings", "default_sla__business_hours")
+    customer = visible.filter(slug=slug).first()
     if customer is None:
         raise Http404
     return CustomerAccess(customer=customer, user=user)

@@ -72,6 +72,8 @@ def stored_name(name: str) -> str:
 
 def attachments_check(*, customer: Customer, files: Sequence[UploadedFile]) -> None:
     """Refuse the whole request (nothing stored) if any file breaks a rule."""
+    if not files:
+        return
     if len(files) > MAX_FILES:
         raise ValidationError({"attachments": [f"At most {MAX_FILES} files per message."]})
     limit_mb = int(customer.settings.attachment_max_mb)

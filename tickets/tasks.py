@@ -18,7 +18,8 @@ from tickets.notices import event_message, event_recipients, screened
 from tickets.sla.sweep import sla_sweep
 
 
-@shared_task(base=TenantTask, name="tickets.notify_event")
+# ignore_result: nobody waits for it, and a stored result costs the enqueuing request a round trip.
+@shared_task(base=TenantTask, name="tickets.notify_event", ignore_result=True)
 def notify_event(event_id: int) -> int:
     """Runs inside the ticket's customer schema. Idempotent: a notification is unique per
     person and event, so a redelivered message sends nothing twice. Returns how many people

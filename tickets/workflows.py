@@ -21,6 +21,7 @@ from django.utils import timezone
 from accounts.models import CustomerRole, User
 from audit.context import current_actor
 from cmdb.models import ConfigurationItem
+from core.afterwards import after_response
 from core.changes import UNSET, Changes
 from core.errors import RuleViolation
 from people.models import CustomerUser
@@ -111,8 +112,10 @@ def _event(ticket: Ticket, kind: str, by: User | None, **extra: Any) -> None:
 
     schema = tenant_connection.schema_name
     # robust: the change is committed by then; a broker outage is logged and leaves the outbox
-    # row un-notified rather than failing a request whose work is already saved.
-    transaction.on_commit(partial(notify_event.apply_async, (event.pk,), schema=schema), robust=True)
+    # row un-notified rather than failing a request whose work is already saved. In a request,
+    # the enqueue waits until the response has gone out (core.afterwards): not on its path.
+    enqueue = partial(notify_event.apply_async, (event.pk,), schema=schema)
+    transaction.on_commit(partial(after_response, enqueue), robust=True)
 
 
 def _lock(ticket: Ticket) -> Ticket:
@@ -182,7 +185,7 @@ def ticket_create(
             ticket=ticket, resolution=ticket_resolution(customer, ticket), by=_actor_label(by), now=now
         )
         ticket.save(force_insert=True)
-        timers_write(customer=customer, ticket=ticket, views=clocks)
+        timers_write(customer=customer, ticket=ticket, views=clocks, created=True)
         if attachments:
             if by is None:
                 raise RuntimeError("background jobs do not attach files")

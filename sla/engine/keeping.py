@@ -183,13 +183,17 @@ def wanted_timers(ticket: Ticket, views: dict[str, ClockView]) -> dict[tuple[str
     return wanted
 
 
-def timers_write(*, customer: Customer, ticket: Ticket, views: dict[str, ClockView]) -> None:
-    """Make the public timer rows of ``ticket`` what its clocks need (two statements)."""
+def timers_write(
+    *, customer: Customer, ticket: Ticket, views: dict[str, ClockView], created: bool = False
+) -> None:
+    """Make the public timer rows of ``ticket`` what its clocks need (two statements; one for a
+    ticket ``created`` in this transaction, which has none yet)."""
     wanted = wanted_timers(ticket, views)
-    stale = SlaTimer.objects.filter(customer=customer, ticket_id=ticket.pk)
-    for clock, kind in wanted:
-        stale = stale.exclude(clock=clock, kind=kind)
-    stale.delete()
+    if not created:
+        stale = SlaTimer.objects.filter(customer=customer, ticket_id=ticket.pk)
+        for clock, kind in wanted:
+            stale = stale.exclude(clock=clock, kind=kind)
+        stale.delete()
     if wanted:
         SlaTimer.objects.bulk_create(
             [

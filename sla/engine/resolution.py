@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -110,6 +110,14 @@ def _policy(policy_id: int | None) -> SlaPolicy | None:
     return None if policy_id is None else _policies().filter(pk=policy_id).first()
 
 
+def _customer_default(customer: Customer) -> SlaPolicy | None:
+    """The customer's default policy, as the customer was read with it (``customer_access``
+    does), else looked up."""
+    if customer.default_sla_id is not None and customer._meta.get_field("default_sla").is_cached(customer):
+        return cast(SlaPolicy, customer.default_sla)
+    return _policy(customer.default_sla_id)
+
+
 def policy_steps(
     customer: Customer,
     *,
@@ -137,7 +145,7 @@ def policy_steps(
         yield Step(PolicySource.CI, None, NO_CI)
     else:
         yield Step(PolicySource.CI, _policy(held_by_ci.policy_id), f"CI {held_by_ci.who}")
-    default = _policy(customer.default_sla_id)
+    default = _customer_default(customer)
     if default is not None:
         yield Step(PolicySource.CUSTOMER, default, f"customer {customer.name} has default '{default.name}'")
     else:

@@ -190,6 +190,10 @@ def test_only_one_sweep_runs_at_a_time(cast: Cast, quick: Any, clock: Any) -> No
     assert result.ran and result.recorded == 2
 
 
+def statements(queries: CaptureQueriesContext) -> int:
+    return sum(not query["sql"].startswith("SET search_path") for query in queries.captured_queries)
+
+
 def test_a_sweep_costs_what_is_due_not_what_exists(cast: Cast, quick: Any, clock: Any) -> None:
     clock(CREATED)
     due_one = open_ticket(cast.acme, cast.bob, sla_policy=quick, assignee=cast.bob)
@@ -203,7 +207,9 @@ def test_a_sweep_costs_what_is_due_not_what_exists(cast: Cast, quick: Any, clock
         open_ticket(cast.globex, cast.globex_user)
     with CaptureQueriesContext(connection) as idle_many:
         sla_sweep()
-    assert len(idle_many.captured_queries) == len(idle_few.captured_queries) <= 10
+    # SET search_path is sent only when the path changes (serviflow.database): it depends on
+    # what ran before, not on what exists, so it is left out of the comparison.
+    assert statements(idle_many) == statements(idle_few) <= 10
     assert (
         SlaTimer.objects.filter(customer=cast.acme, ticket_id=due_one.pk, clock="first_response").count() == 0
     )
@@ -294,7 +300,8 @@ def test_a_sweeps_statements_do_not_grow_with_the_customers_that_have_due_clocks
     with CaptureQueriesContext(connection) as two_customers:
         assert sla_sweep().recorded == 4
     # notifications are emailed and marked one by one (4 rows against 2): the rest is the same
-    emails = 2 * 2  # two more notifications, each an UPDATE and a SET search_path before it
-    # Charlie is occasional: one look-up of passes for the whole batch (and its SET search_path)
-    passes = 2
-    assert len(two_customers.captured_queries) == len(one_customer.captured_queries) + emails + passes
+    emails = 2  # two more notifications, an UPDATE each
+    # Charlie is occasional: one look-up of passes for the whole batch
+    passes = 1
+    # (SET search_path left out: sent only when the path changes, see statements())
+    assert statements(two_customers) == statements(one_customer) + emails + passes

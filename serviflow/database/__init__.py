@@ -1,0 +1,1 @@
+"""ServiFlow's database backend (settings.DATABASES ENGINE): see ``base``."""
