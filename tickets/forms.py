@@ -183,13 +183,18 @@ def bulk_value(action: str, value: object, user: User) -> Any:
 
 class BulkForm(forms.Form):
     """The console queue's bulk bar: the rows ticked (``ticket``: ``<slug>:<id>``) or every row
-    matching the filters shown (``matching``, at most ``tickets.bulk.MAX_TICKETS``), an action and
-    its value (the agent picked, the status, the priority or the note)."""
+    matching the filters shown (``matching``: ``query`` holds them), the action (the button
+    pressed) and its value, from the field named after it (the agent picked, the status, the
+    priority, the note)."""
 
-    ticket = forms.MultipleChoiceField(required=False)  # choices checked in clean_ticket
+    ticket = forms.MultipleChoiceField(required=False)  # read by clean_ticket
     matching = forms.BooleanField(required=False)
+    query = forms.CharField(required=False, max_length=4000)
     action = OneOfField(choices=[(action, action) for action in ACTIONS])
-    value = forms.CharField(required=False, strip=False, max_length=MAX_BODY + 100)
+    assign = forms.CharField(required=False, max_length=40)
+    status = forms.CharField(required=False, max_length=20)
+    priority = forms.CharField(required=False, max_length=20)
+    note = forms.CharField(required=False, strip=False, max_length=MAX_BODY + 100)
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -208,18 +213,20 @@ class BulkForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if "action" in data and "value" in data:
+        action = data.get("action")
+        if action in ACTIONS and action in data:
             try:
-                data["value"] = bulk_value(data["action"], data["value"], self.user)
+                data["value"] = bulk_value(action, data[action], self.user)
             except ValidationError as exc:
-                self.add_error("value", exc)
+                self.add_error(action, exc)
         if not data.get("matching") and not data.get("ticket") and "ticket" not in self.errors:
             self.add_error("ticket", "Tick at least one ticket, or choose every ticket matching the filters.")
         return data
 
 
 class SavedViewForm(forms.Form):
-    """Save the filters shown as a view (the console's "Save view"), or rename one."""
+    """Save the filters shown as a view (``query``: the queue's query string), or rename one."""
 
     name = forms.CharField(max_length=60)
     shared = forms.BooleanField(required=False)
+    query = forms.CharField(required=False, max_length=4000)

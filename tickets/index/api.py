@@ -36,7 +36,7 @@ class QueueSlaSerializer(serializers.Serializer[Any]):
     resolution_due = serializers.DateTimeField(allow_null=True)
     clock = serializers.ChoiceField(
         choices=["first_response", "resolution", ""],
-        help_text="The clock the queue shows: first response until it stops, then resolution; "
+        help_text="The clock the queue shows: the running clock due first (first response runs until met); "
         "empty once both stopped.",
     )
     due = serializers.DateTimeField(allow_null=True, help_text="That clock's due instant.")

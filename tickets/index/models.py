@@ -35,8 +35,8 @@ class TicketIndexEntry(models.Model):
     due_sort = models.DateTimeField(default=NO_DUE)
     # Where the ticket's SLA policy came from (the queue marks a requester's override).
     sla_source = models.CharField(max_length=10, blank=True, default="")
-    # The clock the queue shows (first response until it stops, then resolution; "" once both
-    # stopped), its due and warning instants (None while paused short of them), whether the
+    # The clock the queue shows (the running clock due first; first response runs until it is
+    # met; "" once both stopped), its due and warning instants (None while paused short of them), whether the
     # clocks are paused, and the first breach recorded on either clock. The row's state is read
     # from these and the current instant (``tickets.index.states``), so it turns amber and red
     # by the clock alone, without a write.

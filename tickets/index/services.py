@@ -55,18 +55,18 @@ def display_number(customer: Customer, number: int) -> str:
 
 
 def shown_clock(ticket: Ticket, views: Mapping[str, ClockView] | None) -> dict[str, Any]:
-    """The SLA columns of the queue: the clock it shows (first response until it stopped, then
-    resolution), that clock's due and warning instants, paused, and the first breach recorded.
+    """The SLA columns of the queue: the clock it shows (the earlier due of the running clocks:
+    first response counts until it is met), that clock's due and warning instants, paused, and
+    the first breach recorded.
     Due and warning instants depend on the timeline only, never on the current instant, so the
     rebuild command compares them exactly."""
     breaches = [at for at in (ticket.first_response_breached_at, ticket.resolution_breached_at) if at]
     shown: ClockView | None = None
     if ticket.sla_snapshot and ticket.sla_segments:
         views = views or clocks_of(ticket, timezone.now())
-        for clock in (FIRST_RESPONSE, RESOLUTION):
-            if views[clock].state != STOPPED:
-                shown = views[clock]
-                break
+        running = [views[clock] for clock in (FIRST_RESPONSE, RESOLUTION) if views[clock].state != STOPPED]
+        # the one due first (first response wins a tie, and while no due is known)
+        shown = min(running, key=lambda view: (view.due is None, view.due or NO_DUE), default=None)
     due: datetime | None = shown.due if shown else None
     return {
         "sla_clock": shown.clock if shown else "",

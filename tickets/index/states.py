@@ -1,6 +1,6 @@
 """The SLA state of a queue row, read from its index columns and the current instant.
 
-A row shows one clock (``sla_clock``: first response until it stops, then resolution) and is
+A row shows one clock (``sla_clock``: the running clock due first) and is
 ``breached`` once either clock recorded a breach or the shown clock runs past its due time,
 ``paused`` while the ticket waits on the customer, ``warning`` once the shown clock passed its
 warning instant, else ``on_track`` (``none`` when no clock runs and nothing was breached). The
