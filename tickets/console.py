@@ -121,6 +121,7 @@ def _queue_context(
         "errors": [],
         "now": now,  # the SLA column counts down from here
         "active_view": view,
+        "active_view_editable": view is not None and saved.may_change(user, view),
         "tabs": [] if fixed_customer else _tabs(user),
         "bulk": not fixed_customer and user.is_provider_staff,
         "assign_me": user.is_provider_staff,
