@@ -124,8 +124,10 @@ class QueueFilterSet(FilterSet):
         model = TicketIndexEntry
         fields: list[str] = []
 
-    def customer_replied(self, qs: QuerySet[Any], name: str, value: bool | None) -> QuerySet[Any]:
-        return qs if value is None else qs.filter(customer_replied=value)
+    def customer_replied(self, qs: QuerySet[Any], name: str, value: bool) -> QuerySet[Any]:
+        if not self.data.get(name):  # not asked (a flag left out reads as false)
+            return qs
+        return qs.filter(customer_replied=value)
 
     def paging(self) -> tuple[str, str | None, int, bool]:
         """Ordering, cursor, page size and whether to count, as validated."""
