@@ -187,7 +187,7 @@ class BulkForm(forms.Form):
     pressed) and its value, from the field named after it (the agent picked, the status, the
     priority, the note)."""
 
-    ticket = forms.MultipleChoiceField(required=False)  # read by clean_ticket
+    ticket = forms.Field(required=False, widget=forms.MultipleHiddenInput)  # read by clean_ticket
     matching = forms.BooleanField(required=False)
     query = forms.CharField(required=False, max_length=4000)
     action = OneOfField(choices=[(action, action) for action in ACTIONS])
