@@ -56,7 +56,9 @@ def test_states_filters_and_the_next_due_order(cast: Cast, fast: SlaPolicy, cloc
     change(cast.acme, waiting, cast.bob, status="pending")
 
     at_ten = items(cast)
-    assert {"clock": "resolution", "state": "on_track", "paused": False}.items() <= at_ten["slow"]["sla"].items()
+    assert {"clock": "resolution", "state": "on_track", "paused": False}.items() <= at_ten["slow"][
+        "sla"
+    ].items()
     assert at_ten["slow"]["sla"]["due"] == "2026-11-24T14:00:00Z"
     assert at_ten["slow"]["sla"]["warning_at"] == "2026-11-24T13:12:00Z"
     assert at_ten["urgent"]["sla"]["clock"] == "first_response"
