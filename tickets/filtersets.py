@@ -125,7 +125,7 @@ class QueueFilterSet(FilterSet):
         fields: list[str] = []
 
     def customer_replied(self, qs: QuerySet[Any], name: str, value: bool) -> QuerySet[Any]:
-        if not self.data.get(name):  # not asked (a flag left out reads as false)
+        if not (self.data or {}).get(name):  # not asked (a flag left out reads as false)
             return qs
         return qs.filter(customer_replied=value)
 
