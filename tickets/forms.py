@@ -13,7 +13,7 @@ from accounts.models import User
 from cmdb.models import MAX_NAME, ConfigurationItem
 from cmdb.selectors import ci_from
 from core.fields import FilesField, IdField, OneOfField
-from core.parsers import is_id, parse_id
+from core.parsers import is_id
 from people.models import CustomerUser
 from sla.models import SlaPolicy
 from tenants.access import CustomerAccess, ticket_workers
@@ -161,8 +161,9 @@ def bulk_value(action: str, value: object, user: User) -> Any:
             return None
         if value == "me":
             return user
-        agent_id = parse_id(value, field="value", what="an agent's id") if not isinstance(value, bool) else 0
-        agent = User.objects.filter(pk=agent_id, is_active=True).first() if agent_id else None
+        if isinstance(value, bool) or not is_id(value):
+            raise ValidationError(AGENT_REFUSAL.format(str(value)[:40]))
+        agent = User.objects.filter(pk=int(str(value)), is_active=True).first()
         if agent is None or not agent.is_agent_level:
             raise ValidationError(AGENT_REFUSAL.format(str(value)[:40]))
         return agent
