@@ -9,7 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, mixins, serializers
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
@@ -159,10 +159,17 @@ class BulkTicketSerializer(InputSerializer):
     id = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX, help_text="The ticket's id.")
 
 
+@extend_schema_field({"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string"}], "nullable": True})
+class BulkValueField(serializers.JSONField):
+    """What the action takes: an agent's id (a number) or text, or null; checked per action."""
+
+    json_types = (int, str)
+
+
 class BulkSerializer(InputSerializer):
     tickets = serializers.ListField(child=BulkTicketSerializer(), min_length=1, max_length=MAX_TICKETS)
     action = serializers.ChoiceField(choices=ACTIONS)
-    value = serializers.JSONField(
+    value = BulkValueField(
         required=False,
         allow_null=True,
         help_text="assign: an agent's id, 'me' or null (unassign); status: open, pending, resolved "
