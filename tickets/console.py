@@ -8,30 +8,46 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import HttpResponse, HttpResponseRedirect
+from django.db.models import QuerySet
+from django.http import HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
+from accounts.models import User, UserKind
 from cmdb import selectors as cmdb_selectors
+from core.fields import IdField
 from core.rehearsal import rehearse
 from people.models import CustomerUser
 from serviflow.filters import refusal
 from serviflow.http import AuthenticatedHttpRequest
 from serviflow.live import not_modified, poll_headers, with_etag
-from serviflow.pages import WORKFLOW_ERRORS, cleaned, customer_page, problem_of, provider_page
+from serviflow.pages import WORKFLOW_ERRORS, cleaned, customer_page, next_target, problem_of, provider_page
 from sla.presenters import schedule_text, ticket_sla_card
 from tenants.access import CustomerAccess, Reach, customers_visible_to, ticket_workers
 from tickets import selectors, workflows
 from tickets.attachments import attachment_response
-from tickets.filtersets import QueueFilterSet
-from tickets.forms import ConsoleTicketForm, LiveForm, ReplyForm, TicketChangeForm, TicketSlaForm
-from tickets.index.queue import DEFAULT_ORDERING, ORDERINGS, queue_entries, queue_page
+from tickets.bulk import MAX_TICKETS, Target, tickets_bulk
+from tickets.filtersets import VIEW_FILTERS, QueueFilterSet, view_filters
+from tickets.forms import (
+    BulkForm,
+    ConsoleTicketForm,
+    LiveForm,
+    ReplyForm,
+    SavedViewForm,
+    TicketChangeForm,
+    TicketSlaForm,
+)
+from tickets.index import saved
+from tickets.index.models import TicketIndexEntry
+from tickets.index.queue import ORDERINGS, queue_entries, queue_page
+from tickets.index.states import next_change, row_state
 from tickets.models import TRANSITIONS, Priority, Status, Ticket
 from tickets.presenters import PANEL_FIELDS, Change, field_changes, refresh_at
 from tickets.presenters import news as ticket_news
@@ -39,8 +55,11 @@ from tickets.sla.policy import sla_reader
 
 QUEUE_PAGE_SIZE = 25
 PEOPLE_SHOWN = 20  # on the customer's page; the users page has them all
+CONSOLE_ORDERING = "next_due"  # the earlier running clock first (the API keeps its own default)
+TAB_COUNT_CAP = 100  # a tab counts up to 99 and then says "99+"
 ORDERING_LABELS = {
-    "resolution_due": "Due soonest",
+    "next_due": "Next due (either clock)",
+    "resolution_due": "Resolution due soonest",
     "-created_at": "Newest",
     "created_at": "Oldest",
     "-updated_at": "Recently updated",
@@ -48,22 +67,71 @@ ORDERING_LABELS = {
 }
 
 
+class ViewChoice(forms.Form):
+    view = IdField(required=False, what="a view's id")
+
+
+def _queue_params(request: AuthenticatedHttpRequest, fixed_customer: str | None) -> tuple[QueryDict, Any]:
+    """The queue's query: the saved view chosen (``?view=``: its filters and sort, paging kept)
+    or the query string, with the console's defaults (open and pending, next due first)."""
+    params = request.GET.copy()
+    view = None
+    choice = ViewChoice(request.GET)
+    if not fixed_customer and choice.is_valid() and choice.cleaned_data["view"]:
+        view = saved.views_visible_to(request.user).filter(pk=choice.cleaned_data["view"]).first()
+        if view is not None:
+            params = QueryDict(mutable=True)
+            params.update({**view.filters, "ordering": view.ordering, "view": str(view.pk)})
+            for name in ("cursor",):
+                if name in request.GET:
+                    params[name] = request.GET[name]
+    if "status" not in params:
+        params["status"] = "open,pending"
+    if not params.get("ordering"):
+        params["ordering"] = CONSOLE_ORDERING
+    if fixed_customer:
+        params["customer"] = fixed_customer
+    return params, view
+
+
+def _capped_count(rows: QuerySet[TicketIndexEntry]) -> str:
+    count = rows[:TAB_COUNT_CAP].count()
+    return f"{TAB_COUNT_CAP - 1}+" if count >= TAB_COUNT_CAP else str(count)
+
+
+def _tabs(user: User) -> list[dict[str, Any]]:
+    """The saved views as tabs, each with its live count (capped, read through the indexes)."""
+    if not user.is_provider_staff:
+        return []
+    tabs = []
+    for view in saved.views_visible_to(user):
+        data = QueryDict(mutable=True)
+        data.update(view.filters)
+        filterset = QueueFilterSet(data, queue_entries(user), user=user)
+        count = _capped_count(filterset.qs) if filterset.is_valid() else "?"
+        tabs.append({"view": view, "count": count, "editable": saved.may_change(user, view)})
+    return tabs
+
+
 def _queue_context(
     request: AuthenticatedHttpRequest, *, fixed_customer: str | None = None
 ) -> tuple[dict[str, Any], int]:
     user = request.user
-    params = request.GET.copy()
-    if "status" not in params:
-        params["status"] = "open,pending"
-    if not params.get("ordering"):
-        params["ordering"] = DEFAULT_ORDERING  # due soonest first
-    if fixed_customer:
-        params["customer"] = fixed_customer
+    params, view = _queue_params(request, fixed_customer)
+    now = timezone.now()
     context: dict[str, Any] = {
         "params": params,
+        "filters_query": _filters_query(params),
         "fixed_customer": fixed_customer,
         "errors": [],
-        "now": timezone.now(),  # the SLA column counts down from here
+        "now": now,  # the SLA column counts down from here
+        "active_view": view,
+        "active_view_editable": view is not None and saved.may_change(user, view),
+        "tabs": [] if fixed_customer else _tabs(user),
+        "bulk": not fixed_customer and user.is_provider_staff,
+        "assign_me": user.is_provider_staff,
+        "bulk_cap": MAX_TICKETS,
+        "sla_states": SLA_STATE_LABELS,
     }
     filterset = QueueFilterSet(params, queue_entries(user), user=user)
     try:
@@ -74,8 +142,27 @@ def _queue_context(
     except ValidationError as exc:
         context |= {"errors": problem_of(exc)[1], "rows": [], "page": None}
         return context, 400
+    for row in page.rows:
+        row["sla_state"] = row_state(row, now)
     context |= {"rows": page.rows, "page": page, "ordering": ordering}
+    unassigned = next((tab["count"] for tab in context["tabs"] if tab["view"].name == "Unassigned"), None)
+    context["unassigned"] = unassigned
+    version = (
+        [(row["customer_slug"], row["ticket_id"], row["updated_at"]) for row in page.rows],
+        [(tab["view"].pk, tab["view"].name, tab["count"]) for tab in context["tabs"]],
+    )
+    until = next_change(page.rows, now)
+    context |= {"version": version, "until": until, "live_headers": poll_headers(version, until=until)}
     return context, 200
+
+
+def _filters_query(params: QueryDict) -> str:
+    """The filters shown, as a query string (what "every ticket matching" and "save view" use)."""
+    kept = QueryDict(mutable=True)
+    for name in (*VIEW_FILTERS, "ordering"):
+        if value := params.get(name):
+            kept[name] = str(value)
+    return kept.urlencode()
 
 
 def _page_link(request: AuthenticatedHttpRequest, cursor: str | None) -> str | None:
@@ -86,9 +173,18 @@ def _page_link(request: AuthenticatedHttpRequest, cursor: str | None) -> str | N
     return f"?{params.urlencode()}"
 
 
+def _live(request: AuthenticatedHttpRequest, context: dict[str, Any], status: int, page: str) -> HttpResponse:
+    """The page, or for a poll the queue region: 304 while what it shows is unchanged."""
+    if status == 200 and (unchanged := not_modified(request, context["version"])):
+        return unchanged
+    template = "console/_queue.html" if request.htmx else page
+    response = render(request, template, context, status=status)
+    return with_etag(response, context["version"], until=context["until"]) if status == 200 else response
+
+
 @provider_page(read=Reach.CONSOLE, write=Reach.CONSOLE)
 def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """The unified queue over every customer the agent works."""
+    """The unified queue over every customer the agent works, with its saved views as tabs."""
     user = request.user
     context, status = _queue_context(request)
     page = context.get("page")
@@ -99,9 +195,99 @@ def queue(request: AuthenticatedHttpRequest) -> HttpResponse:
         "statuses": Status.choices,
         "priorities": Priority.choices,
         "orderings": [(key, ORDERING_LABELS.get(key, key)) for key in ORDERINGS if key in ORDERING_LABELS],
+        "agents": User.objects.filter(is_active=True, kind__in=[UserKind.PROVIDER_ADMIN, UserKind.AGENT])
+        .only("pk", "name")
+        .order_by("name"),
     }
-    template = "console/_queue.html" if request.htmx else "console/queue.html"
-    return render(request, template, context, status=status)
+    return _live(request, context, status, "console/queue.html")
+
+
+SLA_STATE_LABELS = [
+    ("at_risk", "At risk (warning)"),
+    ("breached", "Breached"),
+    ("at_risk,breached", "At risk or breached"),
+    ("on_track", "On track"),
+    ("paused", "Paused"),
+]
+
+
+@require_POST
+@provider_page(read=Reach.STAFF, write=Reach.STAFF)
+def queue_bulk(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The bulk bar and each row's "assign to me": the same change to every ticket ticked (or
+    matching the filters, at most ``MAX_TICKETS``), each through its workflow; every outcome is
+    reported as a message, then back to the queue."""
+    form = BulkForm(request.POST, user=request.user)
+    back = next_target(request)
+    try:
+        data = cleaned(form)
+        targets = data["ticket"] or _matching(request, data["query"])
+        outcomes = tickets_bulk(by=request.user, targets=targets, action=data["action"], value=data["value"])
+    except WORKFLOW_ERRORS as exc:
+        for problem in problem_of(exc)[1]:
+            messages.error(request, problem)
+        return HttpResponseRedirect(back)
+    for outcome in outcomes:
+        (messages.success if outcome.ok else messages.error)(request, outcome.sentence)
+    if not outcomes:
+        messages.info(request, "No ticket matches these filters.")
+    return HttpResponseRedirect(back)
+
+
+def _matching(request: AuthenticatedHttpRequest, query: str) -> list[Target]:
+    """The first ``MAX_TICKETS`` tickets of the queue matching ``query``, in its order."""
+    filterset = QueueFilterSet(QueryDict(query), queue_entries(request.user), user=request.user)
+    if not filterset.is_valid():
+        raise refusal(filterset)
+    ordering = filterset.paging()[0]
+    page = queue_page(filterset.qs, ordering, None, MAX_TICKETS)
+    return [Target(customer=row["customer_slug"], id=row["ticket_id"]) for row in page.rows]
+
+
+@require_POST
+@provider_page(read=Reach.STAFF, write=Reach.STAFF)
+def view_create(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Save the filters shown as a view, then open it."""
+    try:
+        data = cleaned(SavedViewForm(request.POST))
+        query = QueryDict(data["query"])
+        ordering = query.get("ordering")
+        filters, ordering = view_filters(
+            {name: query[name] for name in query if name in VIEW_FILTERS}, ordering, user=request.user
+        )
+        view = saved.view_create(
+            by=request.user,
+            fields=saved.ViewFields(
+                name=data["name"], shared=data["shared"], filters=filters, ordering=ordering
+            ),
+        )
+    except WORKFLOW_ERRORS as exc:
+        for problem in problem_of(exc)[1]:
+            messages.error(request, problem)
+        return HttpResponseRedirect(next_target(request))
+    messages.success(request, f"View '{view.name}' saved.")
+    return HttpResponseRedirect(f"{reverse('home')}?view={view.pk}")
+
+
+@require_POST
+@provider_page(read=Reach.STAFF, write=Reach.STAFF)
+def view_change(request: AuthenticatedHttpRequest, view_id: int) -> HttpResponse:
+    """Rename a view (and share it or not), or with ``delete`` delete it."""
+    view = saved.view_for(request.user, view_id)
+    try:
+        if "delete" in request.POST:
+            saved.view_delete(by=request.user, view=view)
+            messages.success(request, f"View '{view.name}' deleted.")
+            return HttpResponseRedirect(reverse("home"))
+        data = cleaned(SavedViewForm(request.POST))
+        saved.view_update(
+            by=request.user, view=view, fields=saved.ViewFields(name=data["name"], shared=data["shared"])
+        )
+        messages.success(request, f"View renamed to '{view.name}'.")
+    except WORKFLOW_ERRORS as exc:
+        for problem in problem_of(exc)[1]:
+            messages.error(request, problem)
+    return HttpResponseRedirect(f"{reverse('home')}?view={view.pk}")
 
 
 @customer_page
@@ -121,8 +307,7 @@ def customer_detail(request: AuthenticatedHttpRequest, access: CustomerAccess) -
         if access.customer.business_hours
         else "",
     }
-    template = "console/_queue.html" if request.htmx else "console/customer.html"
-    return render(request, template, context, status=status)
+    return _live(request, context, status, "console/customer.html")
 
 
 def _ticket_context(access: CustomerAccess, ticket: Ticket, *, seen: int = 0) -> dict[str, Any]:

@@ -11,7 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.http import QueryDict
+from django.utils import timezone
 
 from cmdb.selectors import ci_from
 from people.selectors import profile_from
@@ -27,6 +30,7 @@ from serviflow.filters import (
 from tenants.validators import SLUG_PATTERN
 from tickets.index.models import TicketIndexEntry
 from tickets.index.queue import DEFAULT_ORDERING, MAX_CURSOR, ORDERINGS
+from tickets.index.states import SLA_FILTERS, sla_condition
 from tickets.models import Priority, Status, Ticket
 
 TICKET_ORDERINGS = ("created_at", "updated_at", "priority")
@@ -70,6 +74,17 @@ class TicketFilterSet(FilterSet):
         fields: list[str] = []
 
 
+class SlaStateFilter(ListFilter):
+    """``?sla=at_risk,breached``: rows whose SLA state, at the moment of the request, is one of
+    these (``tickets.index.states``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allowed=SLA_FILTERS, **kwargs)
+
+    def filter(self, qs: QuerySet[Any], value: tuple[str, ...]) -> QuerySet[Any]:
+        return qs.filter(sla_condition(value, timezone.now())) if value else qs
+
+
 class QueueFilterSet(FilterSet):
     status = ListFilter(allowed=Status.values, help_text="Comma-separated statuses, e.g. open,pending")
     priority = ListFilter(allowed=Priority.values, help_text="Comma-separated priorities")
@@ -80,6 +95,14 @@ class QueueFilterSet(FilterSet):
         help_text="Comma-separated slugs",
     )
     assignee = AssigneeFilter(help_text="'me', 'none' or an agent's id")
+    sla = SlaStateFilter(
+        help_text="Comma-separated SLA states of the clock shown: on_track, at_risk (past the "
+        "warning share), breached, paused"
+    )
+    replied = FlagFilter(
+        method="customer_replied",
+        help_text="true: the customer wrote last after an agent's public reply; false: the others",
+    )
     ordering = OneOfFilter(
         choices=[(key, key) for key in ORDERINGS],
         method="unfiltered",
@@ -101,6 +124,11 @@ class QueueFilterSet(FilterSet):
         model = TicketIndexEntry
         fields: list[str] = []
 
+    def customer_replied(self, qs: QuerySet[Any], name: str, value: bool) -> QuerySet[Any]:
+        if not (self.data or {}).get(name):  # not asked (a flag left out reads as false)
+            return qs
+        return qs.filter(customer_replied=value)
+
     def paging(self) -> tuple[str, str | None, int, bool]:
         """Ordering, cursor, page size and whether to count, as validated."""
         data = self.form.cleaned_data
@@ -110,3 +138,37 @@ class QueueFilterSet(FilterSet):
             int(data.get("page_size") or PAGE_SIZE),
             bool(data.get("count")),
         )
+
+
+# What a saved view may hold: the queue's filters (not its paging) and one of its orderings.
+VIEW_FILTERS = ("status", "priority", "customer", "assignee", "sla", "replied")
+
+
+def view_filters(filters: object, ordering: object, *, user: Any) -> tuple[dict[str, str], str]:
+    """A saved view's filters and ordering, checked by the queue's own FilterSet: a view holds
+    only what the queue accepts (ValidationError naming ``filters`` or ``ordering``). Values are
+    kept as the query string would carry them; empty ones are dropped."""
+    if not isinstance(filters, dict):
+        raise ValidationError({"filters": ['An object of queue filters, e.g. {"status": "open"}.']})
+    unknown = sorted(str(name) for name in filters if name not in VIEW_FILTERS)
+    if unknown:
+        raise ValidationError(
+            {"filters": [f"Unknown filter {', '.join(unknown)}; use {', '.join(VIEW_FILTERS)}."]}
+        )
+    if any(not isinstance(value, str) for value in filters.values()):
+        raise ValidationError({"filters": ["Each filter's value is text, as in the query string."]})
+    kept = {name: value for name, value in filters.items() if value}
+    data = QueryDict(mutable=True)
+    data.update(kept)
+    if ordering is not None:
+        data["ordering"] = str(ordering)
+    filterset = QueueFilterSet(data, TicketIndexEntry.objects.none(), user=user)
+    if not filterset.is_valid():
+        problems: dict[str, list[str]] = {}
+        for name, messages in filterset.errors.items():
+            key = "ordering" if name == "ordering" else "filters"
+            problems.setdefault(key, []).extend(
+                str(message) if key == "ordering" else f"{name}: {message}" for message in messages
+            )
+        raise ValidationError(problems)
+    return kept, str(filterset.form.cleaned_data.get("ordering") or "next_due")

@@ -9,14 +9,18 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from accounts.models import User
 from cmdb.models import MAX_NAME, ConfigurationItem
 from cmdb.selectors import ci_from
-from core.fields import FilesField, IdField
+from core.fields import FilesField, IdField, OneOfField
+from core.parsers import is_id
 from people.models import CustomerUser
 from sla.models import SlaPolicy
 from tenants.access import CustomerAccess, ticket_workers
-from tickets.models import Priority, Ticket
-from tickets.workflows import NewTicket, TicketChanges
+from tenants.validators import SLUG_PATTERN
+from tickets.bulk import ACTIONS, MAX_TICKETS, Target
+from tickets.models import Priority, Status, Ticket
+from tickets.workflows import MAX_BODY, NewTicket, TicketChanges
 
 VISIBILITIES = (("public", "Public reply"), ("private", "Private note"))
 
@@ -151,3 +155,89 @@ class TicketSlaForm(forms.Form):
         empty_label="No override: the hierarchy decides",
         label="SLA override",
     )
+
+
+# --- the queue: bulk changes and saved views ---------------------------------------------------------
+
+AGENT_REFUSAL = "No agent with id '{}' (give an agent's id, 'me' or nothing to unassign)."
+
+
+def bulk_value(action: str, value: object, user: User) -> Any:
+    """What a bulk ``action`` does, read from ``value`` as the API and the console send it: an
+    agent (id, ``me``) or None for ``assign``, a status, a priority, a note's text. A refusal is
+    a ValidationError of the value (the workflows still judge each ticket)."""
+    if action == "assign":
+        if value is None or value in ("", "none"):
+            return None
+        if value == "me":
+            return user
+        if isinstance(value, bool) or not is_id(value):
+            raise ValidationError(AGENT_REFUSAL.format(str(value)[:40]))
+        agent = User.objects.filter(pk=int(str(value)), is_active=True).first()
+        if agent is None or not agent.is_agent_level:
+            raise ValidationError(AGENT_REFUSAL.format(str(value)[:40]))
+        return agent
+    if not isinstance(value, str):
+        raise ValidationError("Give a string.")
+    choices = {"status": Status.values, "priority": Priority.values}.get(action)
+    if choices is not None:
+        if value not in choices:
+            raise ValidationError(f"Use one of {', '.join(choices)} for {action}, not '{value[:40]}'.")
+        return value
+    text = value.strip()
+    if not text:
+        raise ValidationError("A note needs some text.")
+    if len(text) > MAX_BODY:
+        raise ValidationError(f"At most {MAX_BODY} characters (got {len(text)}).")
+    return text
+
+
+class BulkForm(forms.Form):
+    """The console queue's bulk bar: the rows ticked (``ticket``: ``<slug>:<id>``) or every row
+    matching the filters shown (``matching``: ``query`` holds them), the action (the button
+    pressed) and its value, from the field named after it (the agent picked, the status, the
+    priority, the note)."""
+
+    ticket = forms.Field(required=False, widget=forms.MultipleHiddenInput)  # read by clean_ticket
+    matching = forms.BooleanField(required=False)
+    query = forms.CharField(required=False, max_length=4000)
+    action = OneOfField(choices=[(action, action) for action in ACTIONS])
+    assign = forms.CharField(required=False, max_length=40)
+    status = forms.CharField(required=False, max_length=20)
+    priority = forms.CharField(required=False, max_length=20)
+    note = forms.CharField(required=False, strip=False, max_length=MAX_BODY + 100)
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_ticket(self) -> list[Target]:
+        targets = []
+        for raw in self.data.getlist("ticket") if hasattr(self.data, "getlist") else []:
+            slug, _, number = str(raw).partition(":")
+            if not SLUG_PATTERN.match(slug) or not is_id(number):
+                raise ValidationError(f"'{str(raw)[:40]}' is not a ticket of the queue.")
+            targets.append(Target(customer=slug, id=int(number)))
+        if len(targets) > MAX_TICKETS:
+            raise ValidationError(f"At most {MAX_TICKETS} tickets at once.")
+        return targets
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        action = data.get("action")
+        if action in ACTIONS and action in data:
+            try:
+                data["value"] = bulk_value(action, data[action], self.user)
+            except ValidationError as exc:
+                self.add_error(action, exc)
+        if not data.get("matching") and not data.get("ticket") and "ticket" not in self.errors:
+            self.add_error("ticket", "Tick at least one ticket, or choose every ticket matching the filters.")
+        return data
+
+
+class SavedViewForm(forms.Form):
+    """Save the filters shown as a view (``query``: the queue's query string), or rename one."""
+
+    name = forms.CharField(max_length=60)
+    shared = forms.BooleanField(required=False)
+    query = forms.CharField(required=False, max_length=4000)

@@ -13,10 +13,12 @@ from tickets.api import (
     TicketSlaViewSet,
     TicketViewSet,
 )
-from tickets.index.api import UnifiedQueueView
+from tickets.index.api import BulkView, SavedViewViewSet, UnifiedQueueView
 
 router = SimpleRouter()
 router.register("tickets", TicketViewSet, basename="ticket")
+views_router = SimpleRouter()
+views_router.register("views", SavedViewViewSet, basename="saved-view")
 
 ticket_urlpatterns = [
     path("comments/", CommentViewSet.as_view({"get": "list", "post": "create"}), name="ticket-comments"),
@@ -41,4 +43,6 @@ customer_urlpatterns = [
 
 urlpatterns = [
     path("tickets/", UnifiedQueueView.as_view(), name="unified-queue"),
+    path("tickets/bulk/", BulkView.as_view(), name="tickets-bulk"),
+    *views_router.urls,
 ]

@@ -190,7 +190,7 @@ def ticket_create(
             if by is None:
                 raise RuntimeError("background jobs do not attach files")
             attachments_store(ticket=ticket, comment=None, files=attachments, by=by, written=written)
-        index_write(customer=customer, tickets=[ticket])
+        index_write(customer=customer, tickets=[ticket], clocks={ticket.pk: clocks})
         _event(ticket, EventKind.CREATED, by)
         if new.assignee is not None and new.assignee != by:
             _event(ticket, EventKind.ASSIGNED, by)
@@ -341,7 +341,7 @@ def _change(customer: Customer, ticket: Ticket, by: User, wanted: dict[str, Any]
             ticket.updated_at = now
             ticket.save(update_fields=[*_SAVED_ON_UPDATE, *SLA_FIELDS])
             timers_write(customer=customer, ticket=ticket, views=clocks)
-            index_write(customer=customer, tickets=[ticket])
+            index_write(customer=customer, tickets=[ticket], clocks={ticket.pk: clocks})
             public = {k: v for k, v in name_changes.items() if k in ("status", "priority")}
             if public:
                 _event(ticket, EventKind.UPDATED, by, changes=public)
@@ -474,13 +474,14 @@ def comment_add(
                 ticket.status = Status.OPEN
                 fields.append("status")
         ticket.updated_at = now
+        clocks = None
         if public:  # a reply may stop first response or resume the clocks; a note changes neither
             clocks = sla_compute(ticket, now)
             ticket.save(update_fields=[*fields, *SLA_FIELDS])
             timers_write(customer=customer, ticket=ticket, views=clocks)
         else:
             ticket.save(update_fields=fields)
-        index_write(customer=customer, tickets=[ticket])
+        index_write(customer=customer, tickets=[ticket], clocks={ticket.pk: clocks} if clocks else None)
         if public:
             _event(ticket, EventKind.REPLIED, by, comment=comment)
     return comment

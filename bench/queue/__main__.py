@@ -15,7 +15,7 @@ customers with 200 tickets each (model instances, one ``bulk_create`` per custom
 - ticket creations per second through the API: gunicorn with 2 sync workers, 8 client threads,
   400 POSTs spread over 8 customers (their users' tokens).
 
-Targets: p95 <= 25 ms at 1,000 customers, p95 at 1,000 <= 2 x p95 at 10, and the API at least
+Targets: p95 <= 10 ms at 1,000 customers, p95 at 1,000 <= 2 x p95 at 10, and the API at least
 20 x faster than the UNION ALL at 1,000 customers (median against median).
 
 Run: ``python3 dev.py bench queue`` (or ``make bench-queue``; it runs this folder, ``bench/queue``).
@@ -70,7 +70,7 @@ JOB = "bench.queue"
 PASSWORD = "queue-bench-password-1"  # noqa: S105 - throw-away accounts in a throw-away database
 CELERY_QUEUE = f"bench-queue-{os.getpid()}"  # creations enqueue notifications; removed at the end
 
-TARGET_P95_MS = 25.0
+TARGET_P95_MS = 10.0  # issue 14: with the SLA state columns
 TARGET_GROWTH = 2.0  # API p95 at the largest size / at the smallest
 TARGET_SPEEDUP = 20.0  # UNION ALL median / API median at the largest size
 
@@ -92,6 +92,33 @@ RESOLUTION_AFTER = {
     "P3": timedelta(days=3),
     "P4": timedelta(days=7),
 }
+# The SLA the tickets keep (24x7, warning at 80 %): its resolution targets are RESOLUTION_AFTER,
+# so the engine gives the same resolution due times; first response is due after a quarter.
+SNAPSHOT = {
+    "policy": {"id": 0, "name": "Bench 24x7"},
+    "targets": {
+        priority: {
+            "first_response": int(after.total_seconds() // 240),
+            "resolution": int(after.total_seconds() // 60),
+        }
+        for priority, after in RESOLUTION_AFTER.items()
+    },
+    "warning_percent": 80,
+    "business_hours": None,
+}
+
+
+def timeline(created: Any, status: str, changed: Any) -> list[dict[str, Any]]:
+    """The clock segments of a bench ticket: running since creation, then paused (pending) or
+    stopped (resolved, closed) at ``changed``."""
+    first = {"state": "running", "start": created.isoformat(), "end": None, "by": JOB, "reason": ""}
+    if status == "open":
+        return [first]
+    state = "paused" if status == "pending" else "stopped"
+    then = {"state": state, "start": changed.isoformat(), "end": None, "by": JOB, "reason": status}
+    return [{**first, "end": changed.isoformat()}, then]
+
+
 # The index's sort key, due_sort, as the UNION ALL computes it from each schema's tickets.
 DUE = "COALESCE(t.resolution_due, {no_due})"
 UNION_BRANCH = """
@@ -160,6 +187,7 @@ def draw_tickets(number: int, profile: Any, agent: Any) -> list[Any]:
     every column not set here gets the model's default (a column added later cannot break this)."""
     from django.utils import timezone
 
+    from sla.engine.keeping import sla_compute
     from tickets.models import Ticket
 
     rng = random.Random(f"bench-queue-{number}")  # noqa: S311 - fixed seed, not security
@@ -189,9 +217,13 @@ def draw_tickets(number: int, profile: Any, agent: Any) -> list[Any]:
                 closed_at=created + age * 0.6 if status == "closed" else None,
                 created_at=created,
                 updated_at=created + age * 0.7,
-                resolution_due=created + RESOLUTION_AFTER[priority],
+                sla_snapshot=SNAPSHOT,
+                sla_source="default",
+                sla_segments=timeline(created, status, created + age * 0.3),
             )
         )
+    for ticket in tickets:  # due times, breach facts: the engine's own
+        sla_compute(ticket, now)
     return tickets
 
 

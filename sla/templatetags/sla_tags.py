@@ -79,18 +79,32 @@ def business_span(minutes: float | None) -> str:
     return span_text(float(minutes) * 60, days=False) if minutes else "0 min"
 
 
+QUEUE_CLOCKS = {"first_response": "First response", "resolution": "Resolution"}
+
+
 @register.filter
 def queue_sla(row: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-    """The SLA cell of a queue row from the index: the resolution clock's countdown, "paused"
-    while the ticket waits on the customer, "stopped" once resolved, "—" without a due time."""
-    status, due = row.get("status"), row.get("resolution_due")
-    if status == "pending":
-        return {"state": "paused", "text": "paused", "due": None}
-    if status in ("resolved", "closed"):
-        return {"state": "stopped", "text": "stopped", "due": None}
+    """The SLA cell of a queue row from the index: the clock it shows (the running clock due
+    first; first response runs until it is met) counting down, in its state's colour:
+    ``on_track``, ``warning`` (past the policy's warning share), ``breached`` (either clock
+    breached, or this one overdue), ``paused`` while the ticket waits on the customer; ``none``
+    once no clock runs (``stopped`` once resolved).
+    The state is the row's ``sla_state`` (``tickets.index.states.row_state``)."""
+    state = row.get("sla_state") or "none"
+    due = row.get("sla_due")
+    clock_name = QUEUE_CLOCKS.get(row.get("sla_clock") or "", "")
+    if state == "paused":
+        text = "breached · paused" if row.get("sla_breached_at") else "paused"
+        return {"state": state, "text": text, "due": None, "clock_name": clock_name}
     if due is None:
-        return {"state": "none", "text": "—", "due": None}
-    return {"state": "overdue" if due < now else "due", "text": due_phrase(due, now), "due": due}
+        if state == "none" and row.get("status") in ("resolved", "closed"):
+            return {"state": "stopped", "text": "stopped", "due": None, "clock_name": clock_name}
+        text = "breached" if state == "breached" else "—"
+        return {"state": state, "text": text, "due": None, "clock_name": clock_name}
+    text = due_phrase(due, now)
+    if state == "breached" and due >= now:  # the other clock was breached
+        text = f"breached · {text}"
+    return {"state": state, "text": text, "due": due, "clock_name": clock_name}
 
 
 @register.filter

@@ -242,6 +242,17 @@ def _real_values(t: Targets) -> dict[str, Any]:
 # that no schema can state: positive_data_acceptance there also accepts 400 (its other statuses
 # as by default). Each entry is one operation and its reason; everything else keeps every check.
 MAY_REFUSE_VALID_DATA = {
+    "POST /api/v1/tickets/bulk/": (
+        "what value an action takes depends on the action (an agent for assign, a status, a "
+        "priority, a note's text), and an agent's id must name an agent (400 naming value)"
+    ),
+    **{
+        f"{method} /api/v1/views/{suffix}": (
+            "a view's filters are checked by the queue's FilterSet (400 naming filters), and a "
+            "name is unique per owner"
+        )
+        for method, suffix in (("POST", ""), ("PUT", "{id}/"), ("PATCH", "{id}/"))
+    },
     "POST /api/v1/customers/{slug}/cis/{ci_pk}/relations/": "a relation that exists already is 400",
     "POST /api/v1/customers/{slug}/tickets/{ticket_pk}/attachments/": (
         "only some file types are taken (400): the schema has no file names to say it with"

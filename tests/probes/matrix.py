@@ -52,6 +52,7 @@ KWARG_KINDS: dict[str, str] = {
     "profile_id": "business_hours",
     "token_id": "token",
     "import_id": "import",
+    "view_id": "saved_view",
     "uidb64": "activation",
     "token": "activation",
 }
@@ -71,6 +72,7 @@ PK_KINDS: dict[str, str] = {
     "api:sla-policy-detail": "sla_policy",
     "api:import-detail": "import",
     "api:import-retry": "import",
+    "api:saved-view-detail": "saved_view",
 }
 # Routes whose audience is narrower than "whoever may see the object": anyone else gets 404 too
 # (a refusal by role that an unknown id gets as well is accepted from the customer's own people).

@@ -44,6 +44,7 @@ from tenants.models import Customer
 from tenants.schema import customer_schema
 from tests.conftest import CONSOLE_HOST, PASSWORD, Cast
 from tickets import workflows
+from tickets.index.models import SavedView
 from tickets.models import Attachment, Comment, Ticket
 
 ANONYMOUS = "anonymous"
@@ -474,6 +475,20 @@ def _personal_world(world: World, customers: list[Customer]) -> None:
                 (f"{name}-secret-notification",),
             )
         )
+        if user.is_provider_staff:  # a personal saved view of the queue (provider agents only)
+            view = SavedView.objects.create(
+                owner=user, name=f"{name}-secret-view", filters={"priority": "P1"}
+            )
+            world.add(
+                Instance(
+                    "saved_view",
+                    f"{name}'s saved view",
+                    view.pk,
+                    None,
+                    frozenset({name}),
+                    (f"{name}-secret-view",),
+                )
+            )
         token, _ = token_issue(user=user, name=f"{name}-secret-token")
         world.add(
             Instance(
@@ -518,6 +533,7 @@ BUILDERS: dict[str, Any] = {
     "sla_policy": _provider_world,
     "notification": _personal_world,
     "token": _personal_world,
+    "saved_view": _personal_world,
     "import": _imports_world,
     "activation": _links_world,  # last: signing in (the callers) changes a person's link
 }

@@ -41,7 +41,9 @@ def default_for_acme(cast: Cast, policy: SlaPolicy) -> None:
 
 def queue_cell(page: str, number: str) -> str:
     row = page.split(f'data-ticket="{number}"', 1)[1].split("</tr>", 1)[0]
-    return row.split('<td class="sla ', 1)[1].split("</td>", 1)[0]
+    cell = row.split('<td class="sla ', 1)[1].split("</td>", 1)[0]
+    state, content = cell.split('"', 1)[0], cell.split(">", 1)[1]
+    return f'{state}">{content}'  # the state's class, then what the cell says
 
 
 @pytest.fixture
@@ -59,7 +61,7 @@ def fast(cast: Cast) -> SlaPolicy:
 # --- the queue ---------------------------------------------------------------------------------------
 
 
-def test_queue_counts_down_to_the_resolution_due_time_in_the_viewers_zone(
+def test_queue_counts_down_to_the_running_clock_due_first_in_the_viewers_zone(
     cast: Cast, fast: SlaPolicy, clock: Any
 ) -> None:
     in_berlin(cast.bob)
@@ -73,20 +75,22 @@ def test_queue_counts_down_to_the_resolution_due_time_in_the_viewers_zone(
     page = console(cast.bob).get("/").content.decode()
     numbers = {t.pk: f"ACME-{t.number}" for t in (later, late, waiting)}
 
+    # each row shows its running clock due first: resolution for the P3 (first response is due
+    # at 20:00Z), first response for the P1 (due 10:30Z, before its resolution at 11:25Z)
     due = queue_cell(page, numbers[later.pk])
-    assert due.startswith('sla-due"') and "due in 2 h 10 min" in due
-    assert 'title="2026-11-24T14:00:00Z"' in due and "Tue 24 Nov 15:00" in due  # Berlin time
+    assert due.startswith('sla-on_track"') and "due in 2 h 10 min" in due
+    assert 'title="Resolution due 2026-11-24T14:00:00Z"' in due and "Tue 24 Nov 15:00" in due  # Berlin
     overdue = queue_cell(page, numbers[late.pk])
-    assert overdue.startswith('sla-overdue"') and "overdue 25 min" in overdue
-    assert 'datetime="2026-11-24T11:25:00Z"' in overdue
+    assert overdue.startswith('sla-breached"') and "overdue 1 h 20 min" in overdue
+    assert 'datetime="2026-11-24T10:30:00Z"' in overdue and "First response" in overdue
     assert queue_cell(page, numbers[waiting.pk]).startswith('sla-paused">paused')
-    # due soonest first is the default order, and the sort control says so
+    # next due first is the console's default order, and the sort control says so
     positions = [page.index(f'data-ticket="{numbers[t.pk]}"') for t in (late, later, waiting)]
     assert positions == sorted(positions)
-    assert re.search(r'<option value="resolution_due"\s+selected>Due soonest</option>', page)
+    assert re.search(r'<option value="next_due"\s+selected>Next due \(either clock\)</option>', page)
     # the HTMX partial and a customer's page carry the column too
     partial = console(cast.bob).get("/?priority=P1", HTTP_HX_REQUEST="true").content.decode()
-    assert "overdue 25 min" in partial and "<html" not in partial
+    assert "overdue 1 h 20 min" in partial and "<html" not in partial
     assert "due in 2 h 10 min" in console(cast.bob).get("/customers/acme/").content.decode()
 
 

@@ -1,28 +1,53 @@
-"""API: the unified queue, ``GET /api/v1/tickets/``, read from the public index only."""
+"""API: the unified queue (``GET /api/v1/tickets/``, read from the public index only), bulk
+changes to tickets of the queue (``POST /api/v1/tickets/bulk/``) and saved views of the queue
+(``/api/v1/views/``), for provider agents."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
-from rest_framework import generics, serializers
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import generics, mixins, serializers
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
-from serviflow.api.views import AuditedMixin
+from core.parsers import BIGINT_MAX
+from serviflow.api.serializers import InputModelSerializer, InputSerializer
+from serviflow.api.views import ApiView, ApiViewSet, AuditedMixin
 from serviflow.filters import FilterBackend, refusal
 from serviflow.http import ApiRequest
 from tenants.access import Reach
-from tickets.filtersets import QueueFilterSet
-from tickets.index.models import TicketIndexEntry
-from tickets.index.queue import queue_entries, queue_page
+from tenants.validators import SLUG_PATTERN
+from tickets.bulk import ACTIONS, MAX_TICKETS, Target, tickets_bulk
+from tickets.filtersets import QueueFilterSet, view_filters
+from tickets.forms import bulk_value
+from tickets.index import saved
+from tickets.index.models import SavedView, TicketIndexEntry
+from tickets.index.queue import ORDERINGS, queue_entries, queue_page
+from tickets.index.states import BREACHED, NONE, ON_TRACK, PAUSED, WARNING, row_state
 from tickets.models import Priority, Status
 
 
 class QueueSlaSerializer(serializers.Serializer[Any]):
     first_response_due = serializers.DateTimeField(allow_null=True)
     resolution_due = serializers.DateTimeField(allow_null=True)
+    clock = serializers.ChoiceField(
+        choices=["first_response", "resolution", ""],
+        help_text="The clock the queue shows: the running clock due first (first response runs until met); "
+        "empty once both stopped.",
+    )
+    due = serializers.DateTimeField(allow_null=True, help_text="That clock's due instant.")
+    warning_at = serializers.DateTimeField(allow_null=True, help_text="That clock's warning instant.")
+    state = serializers.ChoiceField(
+        choices=[ON_TRACK, WARNING, BREACHED, PAUSED, NONE], help_text="At the time of the request."
+    )
+    paused = serializers.BooleanField()
+    breached_at = serializers.DateTimeField(
+        allow_null=True, help_text="The first breach recorded on either clock."
+    )
 
 
 class QueueItemSerializer(serializers.Serializer[Any]):
@@ -41,6 +66,10 @@ class QueueItemSerializer(serializers.Serializer[Any]):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     sla = QueueSlaSerializer()
+    last_public_from = serializers.ChoiceField(choices=["agent", "customer"])
+    customer_replied = serializers.BooleanField(
+        help_text="The customer wrote the latest public message, after an agent's public reply."
+    )
     url = serializers.CharField()
 
 
@@ -53,7 +82,7 @@ class QueuePageSerializer(serializers.Serializer[Any]):
     results = QueueItemSerializer(many=True)
 
 
-def queue_item(row: dict[str, Any]) -> dict[str, Any]:
+def queue_item(row: dict[str, Any], now: Any) -> dict[str, Any]:
     slug = row["customer_slug"]
     return {
         "id": row["ticket_id"],
@@ -71,7 +100,15 @@ def queue_item(row: dict[str, Any]) -> dict[str, Any]:
         "sla": {
             "first_response_due": row["first_response_due"],
             "resolution_due": row["resolution_due"],
+            "clock": row["sla_clock"],
+            "due": row["sla_due"],
+            "warning_at": row["sla_warn_at"],
+            "state": row_state(row, now),
+            "paused": row["sla_paused"],
+            "breached_at": row["sla_breached_at"],
         },
+        "last_public_from": row["last_public_from"],
+        "customer_replied": row["customer_replied"],
         "url": f"/api/v1/customers/{slug}/tickets/{row['ticket_id']}/",
     }
 
@@ -97,6 +134,7 @@ class UnifiedQueueView(AuditedMixin, generics.GenericAPIView):  # type: ignore[t
         entries = filterset.qs
         ordering, cursor, size, count = filterset.paging()
         page = queue_page(entries, ordering, cursor, size)
+        now = timezone.now()
         url = request.build_absolute_uri()
 
         def link(cursor: str | None) -> str | None:
@@ -108,6 +146,141 @@ class UnifiedQueueView(AuditedMixin, generics.GenericAPIView):  # type: ignore[t
         body |= {
             "next": link(page.next_cursor),
             "previous": link(page.previous_cursor),
-            "results": [queue_item(row) for row in page.rows],
+            "results": [queue_item(row, now) for row in page.rows],
         }
         return Response(body)
+
+
+# --- bulk changes ------------------------------------------------------------------------------------
+
+
+class BulkTicketSerializer(InputSerializer):
+    customer = serializers.RegexField(SLUG_PATTERN.pattern, max_length=40, help_text="The customer's slug.")
+    id = serializers.IntegerField(min_value=1, max_value=BIGINT_MAX, help_text="The ticket's id.")
+
+
+@extend_schema_field({"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string"}], "nullable": True})
+class BulkValueField(serializers.JSONField):
+    """What the action takes: an agent's id (a number) or text, or null; checked per action."""
+
+    json_types = (int, str)
+
+
+class BulkSerializer(InputSerializer):
+    tickets = serializers.ListField(child=BulkTicketSerializer(), min_length=1, max_length=MAX_TICKETS)
+    action = serializers.ChoiceField(choices=ACTIONS)
+    value = BulkValueField(
+        required=False,
+        allow_null=True,
+        help_text="assign: an agent's id, 'me' or null (unassign); status: open, pending, resolved "
+        "or closed; priority: P1-P4; note: the private note's text.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        try:
+            attrs["value"] = bulk_value(attrs["action"], attrs.get("value"), self.context["request"].user)
+        except ValidationError as exc:
+            raise serializers.ValidationError({"value": exc.messages}) from None
+        return attrs
+
+
+class BulkOutcomeSerializer(serializers.Serializer[Any]):
+    customer = serializers.CharField()
+    id = serializers.IntegerField()
+    ok = serializers.BooleanField()
+    code = serializers.CharField(required=False, help_text="Why not (the workflow's error code).")
+    detail = serializers.CharField(required=False)
+
+
+class BulkResultSerializer(serializers.Serializer[Any]):
+    results = BulkOutcomeSerializer(many=True)
+
+
+class BulkView(ApiView):
+    """The same change to many tickets, each through its workflow in its own transaction: one
+    refusal undoes nothing else. A ticket of a customer you may not see is ``not_found``."""
+
+    read_reach = write_reach = Reach.STAFF
+
+    @extend_schema(request=BulkSerializer, responses={200: BulkResultSerializer})
+    def post(self, request: ApiRequest) -> Response:
+        body = BulkSerializer(data=request.data, context={"request": request})
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        outcomes = tickets_bulk(
+            by=self.caller,
+            targets=[Target(customer=item["customer"], id=item["id"]) for item in data["tickets"]],
+            action=data["action"],
+            value=data["value"],
+        )
+        return Response({"results": [outcome.as_json() for outcome in outcomes]})
+
+
+# --- saved views -------------------------------------------------------------------------------------
+
+
+class SavedViewSerializer(InputModelSerializer):
+    filters = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, max_length=2000),
+        required=False,
+        help_text="Queue filters as in the query string: status, priority, customer, assignee, sla, replied.",
+    )
+    ordering = serializers.ChoiceField(choices=list(ORDERINGS), required=False)
+    owner = serializers.IntegerField(source="owner_id", read_only=True, allow_null=True)
+    editable = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SavedView
+        fields = ["id", "name", "shared", "filters", "ordering", "builtin", "owner", "editable"]
+        read_only_fields = ["id", "builtin", "owner", "editable"]
+        extra_kwargs = {"name": {"max_length": saved.NAME_MAX}}
+
+    def get_editable(self, view: SavedView) -> bool:
+        return saved.may_change(self.context["request"].user, view)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "filters" in attrs or "ordering" in attrs:
+            current = self.instance
+            try:
+                attrs["filters"], attrs["ordering"] = view_filters(
+                    attrs.get("filters", current.filters if current else {}),
+                    attrs.get("ordering", current.ordering if current else None),
+                    user=self.context["request"].user,
+                )
+            except ValidationError as exc:
+                raise serializers.ValidationError(exc.message_dict) from None
+        return attrs
+
+
+class SavedViewViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    ApiViewSet,
+):
+    """Saved views of the queue: the built-in ones, yours and those shared with every agent.
+    Only the owner or a provider admin changes or deletes a view (403), nobody a built-in one."""
+
+    read_reach = write_reach = Reach.STAFF
+    serializer_class = SavedViewSerializer
+
+    def get_queryset(self) -> QuerySet[SavedView]:
+        if getattr(self, "swagger_fake_view", False):
+            return SavedView.objects.none()
+        return saved.views_visible_to(self.caller)
+
+    def perform_create(self, serializer: SavedViewSerializer) -> None:  # type: ignore[override]
+        fields = saved.ViewFields(**serializer.validated_data)
+        serializer.instance = saved.view_create(by=self.caller, fields=fields)
+
+    def perform_update(self, serializer: SavedViewSerializer) -> None:  # type: ignore[override]
+        serializer.instance = saved.view_update(
+            by=self.caller,
+            view=serializer.instance,  # type: ignore[arg-type]
+            fields=saved.ViewFields(**serializer.validated_data),
+        )
+
+    def perform_destroy(self, instance: SavedView) -> None:
+        saved.view_delete(by=self.caller, view=instance)

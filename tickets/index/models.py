@@ -35,6 +35,22 @@ class TicketIndexEntry(models.Model):
     due_sort = models.DateTimeField(default=NO_DUE)
     # Where the ticket's SLA policy came from (the queue marks a requester's override).
     sla_source = models.CharField(max_length=10, blank=True, default="")
+    # The clock the queue shows (the running clock due first; first response runs until it is
+    # met; "" once both stopped), its due and warning instants (None while paused short of them), whether the
+    # clocks are paused, and the first breach recorded on either clock. The row's state is read
+    # from these and the current instant (``tickets.index.states``), so it turns amber and red
+    # by the clock alone, without a write.
+    sla_clock = models.CharField(max_length=14, blank=True, default="")
+    sla_due = models.DateTimeField(null=True, blank=True)
+    sla_warn_at = models.DateTimeField(null=True, blank=True)
+    sla_paused = models.BooleanField(default=False)
+    sla_breached_at = models.DateTimeField(null=True, blank=True)
+    # The non-null sort key of "next due" (ordering ``next_due``): sla_due, or NO_DUE.
+    next_due_sort = models.DateTimeField(default=NO_DUE)
+    # Who wrote the latest public message (the queue's "customer replied" marker).
+    last_public_from = models.CharField(max_length=10, blank=True, default="")
+    # The customer wrote last after an agent had answered publicly: the ball is in our court.
+    customer_replied = models.BooleanField(default=False)
 
     class Meta:
         db_table = "ticket_index"
@@ -49,6 +65,18 @@ class TicketIndexEntry(models.Model):
                 condition=models.Q(status__in=["open", "pending"]),
                 name="ticket_index_active_due",
             ),
+            # One index per offered ordering, unfiltered by status (either direction reads it).
+            models.Index(models.F("due_sort").asc(), models.F("id").desc(), name="ticket_index_due"),
+            models.Index(
+                models.F("next_due_sort").asc(), models.F("id").desc(), name="ticket_index_next_due"
+            ),
+            models.Index(
+                models.F("next_due_sort").asc(),
+                models.F("id").desc(),
+                condition=models.Q(status__in=["open", "pending"]),
+                name="ticket_index_active_next_due",
+            ),
+            models.Index(models.F("priority").asc(), models.F("id").desc(), name="ticket_index_priority"),
             models.Index(fields=["-created_at", "-id"], name="ticket_index_created"),
             models.Index(fields=["-updated_at", "-id"], name="ticket_index_updated"),
             models.Index(fields=["customer", "status"], name="ticket_index_customer_status"),
@@ -57,3 +85,38 @@ class TicketIndexEntry(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class SavedView(models.Model):
+    """A named filter and sort of the unified queue, personal or shared with every provider agent.
+    Built-in views (``builtin``, no owner) are the defaults every agent has; nobody edits or
+    deletes them. ``filters`` holds query parameters of ``tickets.filtersets.QueueFilterSet``,
+    checked by it before they are saved (``tickets.filtersets.view_filters``)."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    name = models.CharField(max_length=60)
+    shared = models.BooleanField(default=False)
+    builtin = models.BooleanField(default=False)
+    filters: models.JSONField[dict[str, str]] = models.JSONField(default=dict, blank=True)
+    ordering = models.CharField(max_length=20, default="next_due")
+    position = models.PositiveSmallIntegerField(default=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "ticket_saved_view"
+        ordering = ["position", "name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(builtin=True, owner__isnull=True, shared=True)
+                | models.Q(builtin=False, owner__isnull=False),
+                name="ticket_saved_view_owned_unless_builtin",
+            ),
+            models.UniqueConstraint(fields=["owner", "name"], name="ticket_saved_view_name_per_owner"),
+        ]
+        indexes = [models.Index(fields=["owner"], name="ticket_saved_view_owner")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -34,14 +34,18 @@ ORDERINGS: dict[str, tuple[tuple[str, bool], tuple[str, bool]]] = {
     "-updated_at": (("updated_at", True), ("id", True)),
     "priority": (("priority", False), ("id", True)),
     "-priority": (("priority", True), ("id", False)),
+    # The earlier running clock's due (first response, then resolution; paused ones last).
+    "next_due": (("next_due_sort", False), ("id", True)),
+    "-next_due": (("next_due_sort", True), ("id", False)),
 }
 DEFAULT_ORDERING = "resolution_due"
 # An agent's id (at most 18 digits: a bigint), "me" or "none".
 
 
+SORT_ONLY = {"due_sort": "resolution_due", "next_due_sort": "sla_due"}  # sort key -> the due it stands for
 # What a queue row carries: only the columns the queue shows, read as plain dicts (building model
 # instances and serializing them cost three times the query itself on a 50-row page).
-ROW_FIELDS = ("id", "ticket_id", *(name for name in PROJECTED if name != "due_sort"))
+ROW_FIELDS = ("id", "ticket_id", *(name for name in PROJECTED if name not in SORT_ONLY))
 ROW_JOINED = {
     "customer_slug": F("customer__slug"),
     "customer_name": F("customer__name"),
@@ -138,8 +142,8 @@ def queue_page(entries: QuerySet[TicketIndexEntry], ordering: str, cursor: str |
         rows.reverse()
 
     def key_of(row: dict[str, Any]) -> tuple[Any, Any]:
-        if keys[0][0] == "due_sort":  # not selected: it is the due time, or NO_DUE without one
-            return (row["resolution_due"] or NO_DUE, row[keys[1][0]])
+        if keys[0][0] in SORT_ONLY:  # not selected: it is the due time, or NO_DUE without one
+            return (row[SORT_ONLY[keys[0][0]]] or NO_DUE, row[keys[1][0]])
         return (row[keys[0][0]], row[keys[1][0]])
 
     has_next = (more and not backwards) or (backwards and cursor is not None)

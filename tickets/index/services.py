@@ -3,13 +3,22 @@ index row commits or rolls back with the ticket) and by the rebuild command."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from django.utils import timezone
+
+from sla.engine.clocks import FIRST_RESPONSE, PAUSED, RESOLUTION, STOPPED, ClockView
+from sla.engine.keeping import clocks_of
 from tenants.models import Customer
 from tickets.index.models import NO_DUE, TicketIndexEntry
-from tickets.models import Ticket
+from tickets.models import Party, Ticket
+
+# A ticket's clocks as the workflow or the sweep just evaluated them (ticket id -> clock -> view),
+# so the index does not evaluate them again.
+Clocks = Mapping[int, Mapping[str, ClockView]]
 
 # The columns derived from a ticket (everything but the keys).
 PROJECTED = (
@@ -25,6 +34,14 @@ PROJECTED = (
     "resolution_due",
     "due_sort",
     "sla_source",
+    "sla_clock",
+    "sla_due",
+    "sla_warn_at",
+    "sla_paused",
+    "sla_breached_at",
+    "next_due_sort",
+    "last_public_from",
+    "customer_replied",
 )
 
 
@@ -37,9 +54,36 @@ def display_number(customer: Customer, number: int) -> str:
     return f"{ticket_prefix(customer)}-{number}"
 
 
-def projection(customer: Customer, ticket: Ticket) -> dict[str, Any]:
-    """What the index holds for ``ticket`` (its requester_user must be loaded or loadable)."""
-    resolution_due = getattr(ticket, "resolution_due", None)  # arrives with the SLA engine
+def shown_clock(ticket: Ticket, views: Mapping[str, ClockView] | None) -> dict[str, Any]:
+    """The SLA columns of the queue: the clock it shows (the earlier due of the running clocks:
+    first response counts until it is met), that clock's due and warning instants, paused, and
+    the first breach recorded.
+    Due and warning instants depend on the timeline only, never on the current instant, so the
+    rebuild command compares them exactly."""
+    breaches = [at for at in (ticket.first_response_breached_at, ticket.resolution_breached_at) if at]
+    shown: ClockView | None = None
+    if ticket.sla_snapshot and ticket.sla_segments:
+        views = views or clocks_of(ticket, timezone.now())
+        running = [views[clock] for clock in (FIRST_RESPONSE, RESOLUTION) if views[clock].state != STOPPED]
+        # the one due first (first response wins a tie, and while no due is known)
+        shown = min(running, key=lambda view: (view.due is None, view.due or NO_DUE), default=None)
+    due: datetime | None = shown.due if shown else None
+    return {
+        "sla_clock": shown.clock if shown else "",
+        "sla_due": due,
+        "sla_warn_at": shown.warn_at if shown else None,
+        "sla_paused": bool(shown and shown.state == PAUSED),
+        "sla_breached_at": min(breaches, default=None),
+        "next_due_sort": due or NO_DUE,
+    }
+
+
+def projection(
+    customer: Customer, ticket: Ticket, views: Mapping[str, ClockView] | None = None
+) -> dict[str, Any]:
+    """What the index holds for ``ticket`` (its requester_user must be loaded or loadable;
+    ``views``: its clocks if the caller just evaluated them)."""
+    resolution_due = ticket.resolution_due
     return {
         "number": display_number(customer, ticket.number),
         "subject": ticket.subject,
@@ -52,15 +96,33 @@ def projection(customer: Customer, ticket: Ticket) -> dict[str, Any]:
         "first_response_due": getattr(ticket, "first_response_due", None),
         "resolution_due": resolution_due,
         "due_sort": resolution_due or NO_DUE,
-        "sla_source": getattr(ticket, "sla_source", "") or "",
+        "sla_source": ticket.sla_source or "",
+        **shown_clock(ticket, views),
+        "last_public_from": ticket.last_public_from,
+        "customer_replied": (
+            ticket.last_public_from == Party.CUSTOMER and ticket.first_responded_at is not None
+        ),
     }
 
 
-def index_write(*, customer: Customer, tickets: Iterable[Ticket]) -> None:
+def index_write(*, customer: Customer, tickets: Iterable[Ticket], clocks: Clocks | None = None) -> None:
     """Insert or update the index rows of ``tickets`` in one statement."""
+    index_write_across([(customer, ticket) for ticket in tickets], clocks={customer.pk: clocks or {}})
+
+
+def index_write_across(
+    tickets: Iterable[tuple[Customer, Ticket]], *, clocks: Mapping[int, Clocks] | None = None
+) -> None:
+    """The index rows of tickets of several customers in one statement (the SLA sweep);
+    ``clocks``: customer id -> the tickets' clocks already evaluated."""
+    known = clocks or {}
     rows = [
-        TicketIndexEntry(customer=customer, ticket_id=ticket.pk, **projection(customer, ticket))
-        for ticket in tickets
+        TicketIndexEntry(
+            customer=customer,
+            ticket_id=ticket.pk,
+            **projection(customer, ticket, known.get(customer.pk, {}).get(ticket.pk)),
+        )
+        for customer, ticket in tickets
     ]
     if rows:
         TicketIndexEntry.objects.bulk_create(
@@ -96,11 +158,10 @@ def index_compare(*, customer: Customer, batch_size: int = 2000) -> tuple[Drift,
     tickets = Ticket.objects.select_related("requester_user").order_by("pk")
     for ticket in tickets.iterator(chunk_size=batch_size):
         row = indexed.pop(ticket.pk, None)
-        expected = projection(customer, ticket)
         if row is None:
             drift.missing.append(ticket.pk)
             to_write.append(ticket)
-        elif any(row[name] != value for name, value in expected.items()):
+        elif any(row[name] != value for name, value in projection(customer, ticket).items()):
             drift.stale.append(ticket.pk)
             to_write.append(ticket)
     drift.orphaned = sorted(indexed)

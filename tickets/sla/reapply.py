@@ -135,9 +135,10 @@ def reapply_commit(*, customer: Customer, by: User, fingerprint: str, now: datet
                 status=409,
             )
         changed = [ticket for ticket, _ in moved] + refreshed
+        clocks = {}
         for ticket in changed:
-            views = sla_compute(ticket, now)
+            clocks[ticket.pk] = views = sla_compute(ticket, now)
             ticket.save(update_fields=list(SLA_FIELDS))
             timers_write(customer=customer, ticket=ticket, views=views)
-        index_write(customer=customer, tickets=changed)
+        index_write(customer=customer, tickets=changed, clocks=clocks)
     return preview
