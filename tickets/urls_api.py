@@ -13,7 +13,7 @@ from tickets.api import (
     TicketSlaViewSet,
     TicketViewSet,
 )
-from tickets.index.api import UnifiedQueueView
+from tickets.index.api import SearchView, UnifiedQueueView
 
 router = SimpleRouter()
 router.register("tickets", TicketViewSet, basename="ticket")
@@ -41,4 +41,5 @@ customer_urlpatterns = [
 
 urlpatterns = [
     path("tickets/", UnifiedQueueView.as_view(), name="unified-queue"),
+    path("search/", SearchView.as_view(), name="search"),
 ]
