@@ -177,8 +177,7 @@ class SearchFilterSet(FilterSet):
     """``GET /api/v1/search/`` and the console's and portal's search pages: validated here, run by
     ``tickets.index.search.search_page`` (``search_args``)."""
 
-    q = django_filters.Filter(
-        field_class=SearchQueryField,
+    q = SearchQueryFilter(
         required=True,
         method="unfiltered",
         help_text="Words (each a prefix, accents ignored) or a reference (ACME-12; 12 with one customer)",
