@@ -8,6 +8,7 @@ from tickets import console
 
 urlpatterns = [
     path("", console.queue, name="home"),
+    path("search/", console.search, name="console-search"),
     path("customers/<slug:slug>/", console.customer_detail, name="console-customer"),
     path("customers/<slug:slug>/tickets/new/", console.ticket_new, name="console-ticket-new"),
     path("customers/<slug:slug>/tickets/<int:ticket_id>/", console.ticket_detail, name="console-ticket"),

@@ -178,7 +178,8 @@ def bad(user: User, params: dict[str, Any]) -> dict[str, Any]:
     assert response.status_code == 400, response.content
     body: dict[str, Any] = response.json()
     assert body["code"] and body["detail"]
-    return body["fields"]
+    fields: dict[str, Any] = body["fields"]
+    return fields
 
 
 @pytest.mark.parametrize(

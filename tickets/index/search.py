@@ -37,6 +37,7 @@ from tickets.models import Comment, Ticket
 MAX_QUERY = 200  # characters of a query
 MAX_WORDS = 8  # words of a query that count
 CANDIDATES = 1000  # newest matches ranked (see above)
+REFERENCE_RANK = 2.0  # the rank of the ticket a reference names: above every match (0..1)
 SEPARATOR = "\n\n"  # between the description and each reply in the stored texts
 SNIPPET_SOURCE = 20_000  # characters of a ticket's text a snippet is looked for in
 
@@ -288,7 +289,7 @@ def _references(reader: Reader, query: ParsedQuery, filters: Filters, params: di
         return ""
     params["number"] = reference.number
     sql = (
-        f"SELECT s.id, s.customer_id, s.ticket_id, 2.0::float8 AS rank FROM {SEARCH} s"  # noqa: S608 (our table names; values are parameters)
+        f"SELECT s.id, s.customer_id, s.ticket_id, {REFERENCE_RANK}::float8 AS rank FROM {SEARCH} s"  # noqa: S608 (our table names; values are parameters)
         f" JOIN {INDEX} i ON i.customer_id = s.customer_id AND i.ticket_id = s.ticket_id"
         f" WHERE {_visibility(reader, params)} AND s.number = %(number)s{_filtering(filters, params)}"
     )
