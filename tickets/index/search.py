@@ -142,16 +142,23 @@ def _texts(public: bool) -> str:
     )
 
 
+def _derived() -> tuple[str, list[str]]:
+    """The search columns of every ticket of the current schema, as the workflows write them:
+    a query (ticket id first) and its parameters."""
+    return (
+        "SELECT t.id, t.number, t.requester_user_id, t.subject,"  # noqa: S608 (our table names)
+        f" concat_ws(%s, NULLIF(t.description, ''), {_texts(True)}),"
+        f" COALESCE({_texts(False)}, '')"
+        f" FROM {Ticket._meta.db_table} t",
+        [SEPARATOR, SEPARATOR, SEPARATOR],
+    )
+
+
 def search_expected() -> dict[int, dict[str, Any]]:
     """What each ticket of the current customer's schema should have in its search row."""
+    query, params = _derived()
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT t.id, t.number, t.requester_user_id, t.subject,"  # noqa: S608
-            f" concat_ws(%s, NULLIF(t.description, ''), {_texts(True)}),"
-            f" COALESCE({_texts(False)}, '')"
-            f" FROM {Ticket._meta.db_table} t",
-            [SEPARATOR, SEPARATOR, SEPARATOR],
-        )
+        cursor.execute(query, params)
         return {row[0]: dict(zip(SEARCH_COLUMNS, row[1:], strict=True)) for row in cursor.fetchall()}
 
 
@@ -443,3 +450,19 @@ def tickets_matching(
     if reference is not None and reference.prefix in (None, customer.settings.ticket_prefix):
         wanted |= Q(number=reference.number)
     return tickets.filter(wanted)
+
+
+def search_fill(*, customer: Customer) -> int:
+    """Write the search rows of every ticket of the current customer's schema in one statement
+    (set-based: for benchmarks and first fills; ``search_compare`` / ``search_repair`` for
+    drift). Returns the number of rows written."""
+    columns = ", ".join(("customer_id", "ticket_id", *SEARCH_COLUMNS))
+    updated = ", ".join(f"{name} = EXCLUDED.{name}" for name in SEARCH_COLUMNS)
+    query, params = _derived()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO public.{SEARCH} ({columns}) SELECT %s, d.* FROM ({query}) d"  # noqa: S608
+            f" ORDER BY d.id ON CONFLICT (customer_id, ticket_id) DO UPDATE SET {updated}",
+            [customer.pk, *params],
+        )
+        return int(cursor.rowcount)
