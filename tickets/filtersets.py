@@ -14,6 +14,8 @@ import django_filters
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from cmdb.selectors import ci_from
 from core import parsers
@@ -78,6 +80,7 @@ class SearchQueryField(ParsedField):
         return query
 
 
+@extend_schema_field(OpenApiTypes.STR)  # parameter_schema states the rest
 class SearchQueryFilter(django_filters.Filter):
     """``?q=``: the tickets whose words match (``tickets.index.search``): subject, description,
     public replies, and private notes for those who may read them; or the ticket a reference
@@ -94,7 +97,7 @@ class SearchQueryFilter(django_filters.Filter):
         return tickets_matching(qs, value, customer=access.customer, private=sees_private(access))
 
     def parameter_schema(self) -> dict[str, Any]:
-        return {"schema": {"type": "string", "minLength": 1, "maxLength": MAX_QUERY}}
+        return {"schema": {"type": "string", "minLength": 1, "maxLength": MAX_QUERY, "pattern": r"\S"}}
 
 
 class TicketFilterSet(FilterSet):
@@ -168,6 +171,13 @@ CURSOR_SALT = "serviflow.search.cursor"
 SEARCH_CURSOR_REFUSED = "This cursor is not valid; start from the first page."
 
 
+class CursorFilter(django_filters.CharFilter):
+    """A cursor the server wrote (``search_cursor``): a string, refused unless ours."""
+
+    def parameter_schema(self) -> dict[str, Any]:
+        return {"schema": {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR}}
+
+
 def search_cursor(offset: int) -> str:
     """The next page of a search: its offset, signed (a cursor is only ever one we wrote)."""
     return signing.dumps(offset, salt=CURSOR_SALT)
@@ -190,7 +200,7 @@ class SearchFilterSet(FilterSet):
         allowed=Priority.values, method="unfiltered", help_text="Comma-separated priorities"
     )
     assignee = AssigneeFilter(method="unfiltered", help_text="'me', 'none' or an agent's id")
-    cursor = django_filters.CharFilter(
+    cursor = CursorFilter(
         max_length=MAX_CURSOR, method="unfiltered", help_text="From a previous page's next link"
     )
     page_size = IntegerFilter(

@@ -188,7 +188,7 @@ def bad(user: User, params: dict[str, Any]) -> dict[str, Any]:
         ({}, "q"),
         ({"q": ""}, "q"),  # an empty parameter is one not given
         ({"q": "   "}, "q"),
-        ({"q": "?!-+"}, "q"),  # no word to search for
+        ({"q": "\ufeff \t"}, "q"),
         ({"q": "x" * 201}, "q"),
         ({"q": "printer\x00"}, None),  # refused for every request (InputGuardMiddleware)
         ({"q": "printer", "page_size": "٣"}, "page_size"),
@@ -206,6 +206,11 @@ def test_bad_input_is_refused_naming_the_field(cast: Cast, params: dict[str, Any
     assert body["code"] and body["detail"]
     if field is not None:
         assert field in body["fields"], body
+
+
+def test_a_query_without_words_finds_nothing(cast: Cast) -> None:
+    make_ticket(cast, cast.acme_user, "?!-+")
+    assert api_for(cast.bob).get(SEARCH, {"q": "?!-+"}).json() == {"next": None, "results": []}
 
 
 def test_a_cursor_of_another_offset_is_refused(cast: Cast) -> None:

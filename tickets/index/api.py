@@ -169,7 +169,7 @@ class SearchView(AuditedMixin, generics.GenericAPIView):  # type: ignore[type-ar
     def get_queryset(self) -> QuerySet[TicketSearchEntry]:
         return TicketSearchEntry.objects.none()  # the search reads through tickets.index.search
 
-    @extend_schema(responses=SearchPageSerializer)
+    @extend_schema(responses=SearchPageSerializer, filters=True)
     def get(self, request: ApiRequest) -> Response:
         filterset = SearchFilterSet(request.query_params, self.get_queryset(), request=request)
         if not filterset.is_valid():

@@ -70,21 +70,23 @@ class ParsedQuery:
         return " & ".join(f"'{word}':*" for word in self.words)
 
 
-NO_WORDS = "Give at least one word or a ticket reference (such as ACME-1042)."
+NO_WORDS = "Give a word or a ticket reference (such as ACME-1042), not only spaces."
+# What a blank query is made of: whitespace as OpenAPI's patterns (ECMAScript \s) know it too.
+_BLANK = re.compile(r"[\s\ufeff]+")
 
 
 def parse_query(text: str) -> ParsedQuery | None:
     """The words and the reference of a query (already checked for length and NUL by its
-    field); None when it holds nothing to search for."""
-    text = " ".join(text.split())
+    field); None when it is blank. A query of punctuation only matches nothing."""
+    text = _BLANK.sub(" ", text).strip()
+    if not text:
+        return None
     reference = None
     if match := _REFERENCE.fullmatch(text):
         reference = Reference(prefix=match[1].upper(), number=int(match[2]))
     elif match := _NUMBER.fullmatch(text):
         reference = Reference(prefix=None, number=int(match[1]))
     words = tuple(dict.fromkeys(word.lower() for word in _WORD.findall(text)))[:MAX_WORDS]
-    if not words and reference is None:
-        return None
     return ParsedQuery(text=text, words=words, reference=reference)
 
 
@@ -343,6 +345,8 @@ def search_page(
     parts = [part for part in (_references(reader, query, filters, params),) if part]
     if query.words:
         parts.append(_matches(reader, query, filters, params))
+    if not parts:
+        return SearchPage(hits=[], next_offset=None)
     params |= {"offset": offset, "limit": size + 1}
     text = "public_text || %(separator)s || private_text" if reader.private else "public_text"
     params |= {"separator": SEPARATOR, "source": SNIPPET_SOURCE, "options": _HEADLINE}
