@@ -317,12 +317,11 @@ def explain(user: Any, query: str) -> None:
 def run() -> bool:
     from django.conf import settings
     from django.core.handlers.wsgi import WSGIHandler
+    from django.core.management import call_command
 
     from accounts.services import AgentFields, agent_create, token_issue
     from audit.context import job_context
     from tickets.index.services import ticket_prefix
-
-    from django.core.management import call_command
 
     log("==> sync_platform (public schema, template, tenants)")
     call_command("sync_platform", verbosity=0)
