@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, ViewportSize
 
 from accounts.models import User
 from accounts.services import AgentFields, agent_create
@@ -63,10 +63,12 @@ def desk(django_db_blocker: Any, django_db_setup: None) -> Desk:
 
 
 @pytest.mark.parametrize(
-    "viewport", [{"width": 1280, "height": 900}, {"width": 375, "height": 740}], ids=["desktop", "phone"]
+    "viewport",
+    [ViewportSize(width=1280, height=900), ViewportSize(width=375, height=740)],
+    ids=["desktop", "phone"],
 )
 def test_search_from_the_console_header_jumps_to_the_ticket(
-    browser: Browser, live_url: str, desk: Desk, viewport: dict[str, int]
+    browser: Browser, live_url: str, desk: Desk, viewport: ViewportSize
 ) -> None:
     context = browser.new_context(viewport=viewport)
     page = context.new_page()
