@@ -126,8 +126,9 @@ def first_customer_rows(profile: Any, agent: Any) -> tuple[list[Any], list[list[
     return tickets, threads
 
 
-def fill(agent: Any, member: Any) -> list[Any]:
-    """Every customer with its tickets, comments, index and search rows; returns them."""
+def fill(agent: Any, member: Any, done: list[Any] | None = None) -> list[Any]:
+    """Every customer with its tickets, comments, index and search rows; returns them. ``done``:
+    the customers an interrupted fill made already (in order), to go on from."""
     from django.db import connection, transaction
     from psycopg import sql
 
@@ -139,9 +140,9 @@ def fill(agent: Any, member: Any) -> list[Any]:
     from tickets.index.services import index_write
     from tickets.models import Comment, Ticket, TicketNumber
 
-    customers: list[Any] = []
+    customers: list[Any] = list(done or [])
     started = time.perf_counter()
-    for number in range(1, CUSTOMERS + 1):
+    for number in range(len(customers) + 1, CUSTOMERS + 1):
         slug = f"s{number:04d}"
         with transaction.atomic():
             customer = customer_provision(name=f"Search bench {number}", slug=slug)
@@ -316,12 +317,10 @@ def explain(user: Any, query: str) -> None:
 
 def run() -> bool:
     from django.conf import settings
-    from django.core.handlers.wsgi import WSGIHandler
     from django.core.management import call_command
 
-    from accounts.services import AgentFields, agent_create, token_issue
+    from accounts.services import AgentFields, agent_create
     from audit.context import job_context
-    from tickets.index.services import ticket_prefix
 
     log("==> sync_platform (public schema, template, tenants)")
     call_command("sync_platform", verbosity=0)
@@ -333,17 +332,31 @@ def run() -> bool:
         member = agent_create(fields=AgentFields(email="ten@msp.bench", name="Ten Agent"), password=PASSWORD)
         log(f"==> filling {CUSTOMERS} customers x {TICKETS} tickets, {3 * TICKETS} comments each")
         customers = fill(everyone, member)
+    return measure(everyone, member, customers)
+
+
+def measure(everyone: Any, member: Any, customers: list[Any]) -> bool:
+    """The timings over the filled platform, the report and the verdict."""
+    from django.core.handlers.wsgi import WSGIHandler
+
+    from accounts.services import token_issue
+    from audit.context import job_context
+    from tickets.index.models import TicketIndexEntry, TicketSearchEntry
+    from tickets.index.services import ticket_prefix
+
+    with job_context(JOB):
         tokens = {
             "every customer": token_issue(user=everyone, name="bench")[1],
             f"{MEMBER_OF} customers": token_issue(user=member, name="bench")[1],
         }
         replies = time_replies(customers)
-    from tickets.index.models import TicketIndexEntry, TicketSearchEntry
-
     total = TicketSearchEntry.objects.count()
-    comments = CUSTOMERS * 3 * TICKETS
+    comments = len(customers) * 3 * TICKETS
     load = os.getloadavg()
-    log(f"==> {CUSTOMERS} customers, {total:,} tickets indexed, {comments:,} comments; load {load[0]:.1f}")
+    log(
+        f"==> {len(customers)} customers, {total:,} tickets indexed, {comments:,} comments;"
+        f" load {load[0]:.1f}"
+    )
     handler = WSGIHandler()
     mid = customers[min(len(customers) - 1, 4)]  # within the agent of 10's customers too
     target = TicketIndexEntry.objects.get(customer=mid, ticket_id=TICKETS // 2)
@@ -366,6 +379,7 @@ def run() -> bool:
         for _, query, _ in terms:
             explain(everyone, query)
             explain(member, query)
+    log(f"    load after the timings {os.getloadavg()[0]:.1f}")
     return report(rows, ilike, ms(replies))
 
 
