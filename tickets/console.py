@@ -34,7 +34,7 @@ from tenants.access import CustomerAccess, Reach, customers_visible_to, ticket_w
 from tickets import selectors, workflows
 from tickets.attachments import attachment_response
 from tickets.bulk import MAX_TICKETS, Target, tickets_bulk
-from tickets.filtersets import VIEW_FILTERS, QueueFilterSet, view_filters
+from tickets.filtersets import VIEW_FILTERS, QueueFilterSet, SearchFilterSet, search_cursor, view_filters
 from tickets.forms import (
     BulkForm,
     ConsoleTicketForm,
@@ -45,8 +45,9 @@ from tickets.forms import (
     TicketSlaForm,
 )
 from tickets.index import saved
-from tickets.index.models import TicketIndexEntry
+from tickets.index.models import TicketIndexEntry, TicketSearchEntry
 from tickets.index.queue import ORDERINGS, queue_entries, queue_page
+from tickets.index.search import REFERENCE_RANK, Hit, search_page
 from tickets.index.states import next_change, row_state
 from tickets.models import TRANSITIONS, Priority, Status, Ticket
 from tickets.presenters import PANEL_FIELDS, Change, field_changes, refresh_at
@@ -554,3 +555,56 @@ def attachment_download(
 ) -> Any:
     ticket = selectors.ticket_for(access, ticket_id)
     return attachment_response(selectors.attachment_for(access, ticket, attachment_id))
+
+
+# --- search (the console's and the portal's search pages) ----------------------------------------
+
+
+def search_context(
+    request: AuthenticatedHttpRequest, *, fixed_customer: str | None = None
+) -> tuple[dict[str, Any], int, Hit | None]:
+    """A search page's hits (``tickets.index.search``, read through ``SearchFilterSet`` like the
+    API), its status, and the ticket to go straight to: the one a query that is only a reference
+    names."""
+    params = request.GET.copy()
+    if fixed_customer:
+        params["customer"] = fixed_customer
+    context: dict[str, Any] = {"params": params, "hits": [], "errors": [], "next_link": None}
+    if not params.get("q"):
+        return context, 200, None
+    filterset = SearchFilterSet(params, TicketSearchEntry.objects.none(), user=request.user)
+    try:
+        if not filterset.is_valid():
+            raise refusal(filterset)
+        reader, query, filters, offset, size = filterset.search_args()
+    except ValidationError as exc:
+        context["errors"] = problem_of(exc)[1]
+        return context, 400, None
+    page = search_page(reader, query, filters, offset=offset, size=size)
+    named = [hit for hit in page.hits if hit.rank == REFERENCE_RANK]
+    if query.reference is not None and offset == 0 and len(named) == 1:  # the query is a reference
+        return context, 200, named[0]
+    if page.next_offset is not None:
+        context["next_link"] = _page_link(request, search_cursor(page.next_offset))
+    context |= {"hits": page.hits, "searched": True, "first_page": offset == 0}
+    return context, 200, None
+
+
+@provider_page(read=Reach.CONSOLE, write=Reach.CONSOLE)
+def search(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Search every customer the person works: ranked hits with their snippets; a reference
+    goes straight to its ticket."""
+    context, status, jump = search_context(request)
+    if jump is not None:
+        return HttpResponseRedirect(
+            reverse("console-ticket", kwargs={"slug": jump.customer_slug, "ticket_id": jump.ticket_id})
+        )
+    context |= {
+        "customers": customers_visible_to(request.user)
+        .filter(is_active=True)
+        .only("slug", "name")
+        .order_by("name"),
+        "statuses": Status.choices,
+        "priorities": Priority.choices,
+    }
+    return render(request, "console/search.html", context, status=status)

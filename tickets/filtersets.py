@@ -11,12 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from cmdb.selectors import ci_from
+from core import parsers
+from core.fields import ParsedField
 from people.selectors import profile_from
 from serviflow.filters import (
     FilterSet,
@@ -28,10 +33,23 @@ from serviflow.filters import (
     OneOfFilter,
 )
 from tenants.validators import SLUG_PATTERN
-from tickets.index.models import TicketIndexEntry
+from tickets.index.models import TicketIndexEntry, TicketSearchEntry
 from tickets.index.queue import DEFAULT_ORDERING, MAX_CURSOR, ORDERINGS
+from tickets.index.search import (
+    CANDIDATES,
+    MAX_QUERY,
+    NO_WORDS,
+    Filters,
+    ParsedQuery,
+    Reader,
+    parse_query,
+    queue_matching,
+    reader_of,
+    tickets_matching,
+)
 from tickets.index.states import SLA_FILTERS, sla_condition
 from tickets.models import Priority, Status, Ticket
+from tickets.selectors import sees_private
 
 TICKET_ORDERINGS = ("created_at", "updated_at", "priority")
 PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
@@ -52,7 +70,41 @@ class AssigneeFilter(IdOrWordFilter):
         return qs.filter(assignee_id=user.pk if value == "me" else value)
 
 
+class SearchQueryField(ParsedField):
+    """A search query: at most ``MAX_QUERY`` characters holding a word or a ticket reference."""
+
+    def parse(self, value: Any) -> ParsedQuery:
+        text = parsers.clean_text(value, field="value")
+        if len(text) > MAX_QUERY:
+            raise ValidationError({"value": [f"At most {MAX_QUERY} characters (got {len(text)})."]})
+        query = parse_query(text)
+        if query is None:
+            raise ValidationError({"value": [NO_WORDS]})
+        return query
+
+
+@extend_schema_field(OpenApiTypes.STR)  # parameter_schema states the rest
+class SearchQueryFilter(django_filters.Filter):
+    """``?q=``: the tickets whose words match (``tickets.index.search``): subject, description,
+    public replies, and private notes for those who may read them; or the ticket a reference
+    names. Each word is a prefix and accents do not count."""
+
+    field_class = SearchQueryField
+
+    def filter(self, qs: QuerySet[Any], value: ParsedQuery | None) -> QuerySet[Any]:
+        if value is None:
+            return qs
+        access = self.parent.access  # type: ignore[attr-defined]
+        if qs.model is TicketIndexEntry:
+            return queue_matching(qs, value)
+        return tickets_matching(qs, value, customer=access.customer, private=sees_private(access))
+
+    def parameter_schema(self) -> dict[str, Any]:
+        return {"schema": {"type": "string", "minLength": 1, "maxLength": MAX_QUERY, "pattern": r"\S"}}
+
+
 class TicketFilterSet(FilterSet):
+    q = SearchQueryFilter(help_text="Words (each a prefix, accents ignored) or a reference (ACME-12, 12)")
     status = ListFilter(allowed=Status.values, help_text="Comma-separated: open,pending,resolved,closed")
     priority = ListFilter(allowed=Priority.values, help_text="Comma-separated: P1,P2,P3,P4")
     assignee = AssigneeFilter(help_text="An agent's id, 'me' or 'none'")
@@ -86,6 +138,7 @@ class SlaStateFilter(ListFilter):
 
 
 class QueueFilterSet(FilterSet):
+    q = SearchQueryFilter(help_text="Words (each a prefix, accents ignored) or a reference (ACME-12)")
     status = ListFilter(allowed=Status.values, help_text="Comma-separated statuses, e.g. open,pending")
     priority = ListFilter(allowed=Priority.values, help_text="Comma-separated priorities")
     customer = ListFilter(
@@ -172,3 +225,74 @@ def view_filters(filters: object, ordering: object, *, user: Any) -> tuple[dict[
             )
         raise ValidationError(problems)
     return kept, str(filterset.form.cleaned_data.get("ordering") or "next_due")
+
+
+SEARCH_PAGE_SIZE, MAX_SEARCH_PAGE_SIZE = 20, 100
+CURSOR_SALT = "serviflow.search.cursor"
+SEARCH_CURSOR_REFUSED = "This cursor is not valid; start from the first page."
+
+
+class CursorFilter(django_filters.CharFilter):
+    """A cursor the server wrote (``search_cursor``): a string, refused unless ours."""
+
+    def parameter_schema(self) -> dict[str, Any]:
+        return {"schema": {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR}}
+
+
+def search_cursor(offset: int) -> str:
+    """The next page of a search: its offset, signed (a cursor is only ever one we wrote)."""
+    return signing.dumps(offset, salt=CURSOR_SALT)
+
+
+class SearchFilterSet(FilterSet):
+    """``GET /api/v1/search/`` and the console's and portal's search pages: validated here, run by
+    ``tickets.index.search.search_page`` (``search_args``)."""
+
+    q = SearchQueryFilter(
+        required=True,
+        method="unfiltered",
+        help_text="Words (each a prefix, accents ignored) or a reference (ACME-12; 12 with one customer)",
+    )
+    customer = ListFilter(
+        pattern=SLUG_PATTERN.pattern, max_length=2000, method="unfiltered", help_text="Comma-separated slugs"
+    )
+    status = ListFilter(allowed=Status.values, method="unfiltered", help_text="Comma-separated statuses")
+    priority = ListFilter(
+        allowed=Priority.values, method="unfiltered", help_text="Comma-separated priorities"
+    )
+    assignee = AssigneeFilter(method="unfiltered", help_text="'me', 'none' or an agent's id")
+    cursor = CursorFilter(
+        max_length=MAX_CURSOR, method="unfiltered", help_text="From a previous page's next link"
+    )
+    page_size = IntegerFilter(
+        minimum=1,
+        maximum=MAX_SEARCH_PAGE_SIZE,
+        method="unfiltered",
+        help_text=f"1-{MAX_SEARCH_PAGE_SIZE}, default {SEARCH_PAGE_SIZE}",
+    )
+
+    class Meta:
+        model = TicketSearchEntry
+        fields: list[str] = []
+
+    def search_args(self) -> tuple[Reader, ParsedQuery, Filters, int, int]:
+        """Who searches what (their reach, the query, the filters), the offset and the page size,
+        as validated; a cursor that is not ours is a ValidationError naming it."""
+        data = self.form.cleaned_data
+        offset = 0
+        if data.get("cursor"):
+            try:
+                offset = signing.loads(data["cursor"], salt=CURSOR_SALT)
+            except signing.BadSignature:
+                offset = -1
+            if not isinstance(offset, int) or isinstance(offset, bool) or not 0 < offset <= 10 * CANDIDATES:
+                raise ValidationError({"cursor": [SEARCH_CURSOR_REFUSED]})
+        user = self.user
+        assignee = data.get("assignee")
+        filters = Filters(
+            statuses=tuple(data.get("status") or ()),
+            priorities=tuple(data.get("priority") or ()),
+            assignee=user.pk if assignee == "me" else assignee,  # type: ignore[union-attr]
+        )
+        reader = reader_of(user, customers=tuple(data.get("customer") or ()))  # type: ignore[arg-type]
+        return reader, data["q"], filters, offset, int(data.get("page_size") or SEARCH_PAGE_SIZE)

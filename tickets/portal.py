@@ -27,7 +27,7 @@ from sla.presenters import portal_sla
 from tenants.access import CustomerAccess
 from tickets import selectors, workflows
 from tickets.attachments import attachment_response
-from tickets.console import live_refusal, post_reply
+from tickets.console import live_refusal, post_reply, search_context
 from tickets.forms import LiveForm, PortalTicketForm, ReplyForm, StatusForm
 from tickets.index.services import ticket_prefix
 from tickets.models import Priority, Status
@@ -162,3 +162,14 @@ def attachment_download(
 ) -> Any:
     ticket = selectors.ticket_for(access, ticket_id)
     return attachment_response(selectors.attachment_for(access, ticket, attachment_id))
+
+
+@portal_page
+def search(request: AuthenticatedHttpRequest, access: CustomerAccess) -> HttpResponse:
+    """Search what the person may already see here (their tickets, or the company's for its
+    admins; never a private note); a reference (ACME-12 or 12) goes straight to its ticket."""
+    context, status, jump = search_context(request, fixed_customer=access.customer.slug)
+    if jump is not None:
+        return HttpResponseRedirect(reverse("portal-ticket", kwargs={"ticket_id": jump.ticket_id}))
+    context["statuses"] = Status.choices
+    return render(request, "portal/search.html", context, status=status)

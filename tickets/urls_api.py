@@ -13,7 +13,7 @@ from tickets.api import (
     TicketSlaViewSet,
     TicketViewSet,
 )
-from tickets.index.api import BulkView, SavedViewViewSet, UnifiedQueueView
+from tickets.index.api import BulkView, SavedViewViewSet, SearchView, UnifiedQueueView
 
 router = SimpleRouter()
 router.register("tickets", TicketViewSet, basename="ticket")
@@ -45,4 +45,5 @@ urlpatterns = [
     path("tickets/", UnifiedQueueView.as_view(), name="unified-queue"),
     path("tickets/bulk/", BulkView.as_view(), name="tickets-bulk"),
     *views_router.urls,
+    path("search/", SearchView.as_view(), name="search"),
 ]

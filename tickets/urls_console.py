@@ -11,6 +11,7 @@ urlpatterns = [
     path("queue/bulk/", console.queue_bulk, name="console-queue-bulk"),
     path("queue/views/", console.view_create, name="console-view-create"),
     path("queue/views/<int:view_id>/", console.view_change, name="console-view-change"),
+    path("search/", console.search, name="console-search"),
     path("customers/<slug:slug>/", console.customer_detail, name="console-customer"),
     path("customers/<slug:slug>/tickets/new/", console.ticket_new, name="console-ticket-new"),
     path("customers/<slug:slug>/tickets/<int:ticket_id>/", console.ticket_detail, name="console-ticket"),

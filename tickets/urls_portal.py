@@ -8,6 +8,7 @@ from tickets import portal
 
 urlpatterns = [
     path("", portal.my_tickets, name="home"),
+    path("search/", portal.search, name="portal-search"),
     path("tickets/new/", portal.ticket_new, name="portal-ticket-new"),
     path("tickets/<int:ticket_id>/", portal.ticket_detail, name="portal-ticket"),
     path("tickets/<int:ticket_id>/reply/", portal.ticket_reply, name="portal-ticket-reply"),

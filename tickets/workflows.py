@@ -31,6 +31,7 @@ from tenants.access import require_scope, require_sets_policies, works_tickets_o
 from tenants.models import Customer
 from tenants.schema import require_schema, tenant_connection
 from tickets.attachments import attachments_check, attachments_store, stored_files
+from tickets.index.search import search_add_comment, search_write
 from tickets.index.services import index_write
 from tickets.models import (
     TRANSITIONS,
@@ -191,6 +192,7 @@ def ticket_create(
                 raise RuntimeError("background jobs do not attach files")
             attachments_store(ticket=ticket, comment=None, files=attachments, by=by, written=written)
         index_write(customer=customer, tickets=[ticket], clocks={ticket.pk: clocks})
+        search_write(customer=customer, tickets=[ticket])
         _event(ticket, EventKind.CREATED, by)
         if new.assignee is not None and new.assignee != by:
             _event(ticket, EventKind.ASSIGNED, by)
@@ -342,6 +344,8 @@ def _change(customer: Customer, ticket: Ticket, by: User, wanted: dict[str, Any]
             ticket.save(update_fields=[*_SAVED_ON_UPDATE, *SLA_FIELDS])
             timers_write(customer=customer, ticket=ticket, views=clocks)
             index_write(customer=customer, tickets=[ticket], clocks={ticket.pk: clocks})
+            if "requester" in name_changes:  # whose ticket it is decides who finds it
+                search_write(customer=customer, tickets=[ticket])
             public = {k: v for k, v in name_changes.items() if k in ("status", "priority")}
             if public:
                 _event(ticket, EventKind.UPDATED, by, changes=public)
@@ -482,6 +486,7 @@ def comment_add(
         else:
             ticket.save(update_fields=fields)
         index_write(customer=customer, tickets=[ticket], clocks={ticket.pk: clocks} if clocks else None)
+        search_add_comment(customer=customer, ticket=ticket, body=text, public=public)
         if public:
             _event(ticket, EventKind.REPLIED, by, comment=comment)
     return comment

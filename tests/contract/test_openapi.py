@@ -270,6 +270,10 @@ MAY_REFUSE_VALID_DATA = {
             ("PATCH", "/api/v1/sla-policies/{id}/"),
         )
     },
+    "GET /api/v1/search/": (
+        "a cursor is one the server signed (400 naming it otherwise): a schema can say it is a "
+        "string, not who wrote it"
+    ),
     "POST /api/v1/imports/": (
         "the file must be CSV with a header of the kind's columns (400 naming the file otherwise): "
         "a schema can say a file is binary, not what it holds"

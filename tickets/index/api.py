@@ -22,11 +22,12 @@ from serviflow.http import ApiRequest
 from tenants.access import Reach
 from tenants.validators import SLUG_PATTERN
 from tickets.bulk import ACTIONS, MAX_TICKETS, Target, tickets_bulk
-from tickets.filtersets import QueueFilterSet, view_filters
+from tickets.filtersets import QueueFilterSet, SearchFilterSet, search_cursor, view_filters
 from tickets.forms import bulk_value
 from tickets.index import saved
-from tickets.index.models import SavedView, TicketIndexEntry
+from tickets.index.models import SavedView, TicketIndexEntry, TicketSearchEntry
 from tickets.index.queue import ORDERINGS, queue_entries, queue_page
+from tickets.index.search import Hit, search_page
 from tickets.index.states import BREACHED, NONE, ON_TRACK, PAUSED, WARNING, row_state
 from tickets.models import Priority, Status
 
@@ -284,3 +285,75 @@ class SavedViewViewSet(
 
     def perform_destroy(self, instance: SavedView) -> None:
         saved.view_delete(by=self.caller, view=instance)
+
+
+class SearchHitSerializer(serializers.Serializer[Any]):
+    """One ticket found (for the schema; ``search_hit`` builds them)."""
+
+    customer = serializers.CharField(help_text="The customer's slug")
+    customer_name = serializers.CharField()
+    ticket = serializers.IntegerField(help_text="The ticket's id within its customer")
+    reference = serializers.CharField(help_text="As people quote it: ACME-12")
+    subject = serializers.CharField()
+    status = serializers.ChoiceField(choices=Status.choices)
+    priority = serializers.ChoiceField(choices=Priority.choices)
+    assignee_name = serializers.CharField(allow_null=True)
+    snippet = serializers.CharField(
+        help_text="Safe HTML: the ticket's text around the matches, escaped, each match in <mark>…</mark>"
+    )
+    rank = serializers.FloatField(help_text="Higher first; 2.0 for the ticket a reference names")
+    url = serializers.CharField()
+
+
+class SearchPageSerializer(serializers.Serializer[Any]):
+    next = serializers.URLField(allow_null=True)
+    results = SearchHitSerializer(many=True)
+
+
+def search_hit(hit: Hit) -> dict[str, Any]:
+    return {
+        "customer": hit.customer_slug,
+        "customer_name": hit.customer_name,
+        "ticket": hit.ticket_id,
+        "reference": hit.reference,
+        "subject": hit.subject,
+        "status": hit.status,
+        "priority": hit.priority,
+        "assignee_name": hit.assignee_name,
+        "snippet": str(hit.snippet),
+        "rank": hit.rank,
+        "url": f"/api/v1/customers/{hit.customer_slug}/tickets/{hit.ticket_id}/",
+    }
+
+
+class SearchView(AuditedMixin, generics.GenericAPIView):  # type: ignore[type-arg]
+    """Full-text search over the tickets of every customer the caller may see, as they may
+    read them: customer users their own tickets (their company's for its admins) and never a
+    private note's words. Words are prefixes and accents do not count; a ticket reference
+    (ACME-12; a bare 12 with one customer) puts that ticket first. Hits are ranked among the
+    newest 1,000 matching tickets: add a word or a filter to reach older matches of a common
+    word. Paged with ``next`` (a cursor)."""
+
+    read_reach = Reach.SIGNED_IN
+    filter_backends = [FilterBackend]
+    filterset_class = SearchFilterSet
+    pagination_class = None
+
+    def get_queryset(self) -> QuerySet[TicketSearchEntry]:
+        return TicketSearchEntry.objects.none()  # the search reads through tickets.index.search
+
+    @extend_schema(responses=SearchPageSerializer, filters=True)
+    def get(self, request: ApiRequest) -> Response:
+        filterset = SearchFilterSet(request.query_params, self.get_queryset(), request=request)
+        if not filterset.is_valid():
+            raise refusal(filterset)
+        reader, query, filters, offset, size = filterset.search_args()
+        page = search_page(reader, query, filters, offset=offset, size=size)
+        url = request.build_absolute_uri()
+        body = {
+            "next": replace_query_param(url, "cursor", search_cursor(page.next_offset))
+            if page.next_offset is not None
+            else None,
+            "results": [search_hit(hit) for hit in page.hits],
+        }
+        return Response(body)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 
 # Tickets without a resolution due time sort after every ticket that has one.
@@ -120,3 +122,86 @@ class SavedView(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# The text search configuration of the search index (migration ticket_index 0004): the ``simple``
+# parser and dictionary (no language's stemming: customers write in several languages) behind
+# ``unaccent``, so "réseau" and "reseau" are one word. Schema-qualified, so that it never depends
+# on the search_path.
+SEARCH_CONFIG = "public.sf_search"
+
+
+class Words(models.Func):
+    """``setweight(to_tsvector(<config>, column), weight)``: a column's words for the generated
+    vectors (constants in the template: a generated column's expression takes no parameters)."""
+
+    output_field = SearchVectorField()
+
+    def __init__(self, column: str, *, weight: str) -> None:
+        super().__init__(models.F(column))
+        self.template = f"setweight(to_tsvector('{SEARCH_CONFIG}'::regconfig, %(expressions)s), '{weight}')"
+
+
+class Joined(models.Func):
+    """``a || b`` for tsvectors."""
+
+    arg_joiner = " || "
+    template = "(%(expressions)s)"
+    output_field = SearchVectorField()
+
+
+class TicketSearchEntry(models.Model):
+    """A ticket's words for full-text search (public schema), one row per ticket beside its
+    ``TicketIndexEntry``, written in the ticket's transaction (``tickets.index.search``). Public
+    words (subject, description, public replies) and private notes are kept apart so that a
+    customer user can never match the latter; PostgreSQL generates the vectors from the texts,
+    which also give the snippets."""
+
+    # No index of its own: the ones below lead with the customer (each index costs every reply).
+    customer = models.ForeignKey(
+        "tenants.Customer", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    ticket_id = models.BigIntegerField(help_text="The ticket's id inside its customer's schema.")
+    number = models.PositiveIntegerField(help_text="The ticket's number (1042 of ACME-1042).")
+    # Whose ticket it is: a customer user who is not the customer's admin finds only their own.
+    requester_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,  # read with the customer's rows, never on its own
+        related_name="+",
+    )
+    subject = models.CharField(max_length=200)
+    public_text = models.TextField(
+        blank=True, help_text="The description and the public replies, oldest first."
+    )
+    private_text = models.TextField(blank=True, help_text="The private notes, oldest first.")
+    public_vector = models.GeneratedField(
+        expression=Joined(Words("subject", weight="A"), Words("public_text", weight="B")),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+    private_vector = models.GeneratedField(
+        expression=Words("private_text", weight="C"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+    class Meta:
+        db_table = "ticket_search"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "ticket_id"], name="ticket_search_one_row_per_ticket"
+            ),
+        ]
+        indexes = [
+            GinIndex(fields=["public_vector"], name="ticket_search_public"),
+            GinIndex(fields=["private_vector"], name="ticket_search_private"),
+            # A reference (ACME-1042, or 1042 inside a customer) finds its row at once.
+            models.Index(fields=["customer", "number"], name="ticket_search_number"),
+            # The candidates of a common word are the newest matches: walked newest first.
+            models.Index(fields=["customer", "-id"], name="ticket_search_customer_newest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}/{self.ticket_id}"
