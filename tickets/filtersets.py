@@ -126,15 +126,12 @@ class TicketFilterSet(FilterSet):
         fields: list[str] = []
 
 
-class SlaStateFilter(ListFilter):
-    """``?sla=at_risk,breached``: rows whose SLA state, at the moment of the request, is one of
-    these (``tickets.index.states``)."""
+class CursorFilter(django_filters.CharFilter):
+    """A cursor the server wrote (the queue's keyset position, ``search_cursor``): a string,
+    refused unless ours."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(allowed=SLA_FILTERS, **kwargs)
-
-    def filter(self, qs: QuerySet[Any], value: tuple[str, ...]) -> QuerySet[Any]:
-        return qs.filter(sla_condition(value, timezone.now())) if value else qs
+    def parameter_schema(self) -> dict[str, Any]:
+        return {"schema": {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR}}
 
 
 class QueueFilterSet(FilterSet):
@@ -148,7 +145,9 @@ class QueueFilterSet(FilterSet):
         help_text="Comma-separated slugs",
     )
     assignee = AssigneeFilter(help_text="'me', 'none' or an agent's id")
-    sla = SlaStateFilter(
+    sla = ListFilter(
+        allowed=SLA_FILTERS,
+        method="sla_state",
         help_text="Comma-separated SLA states of the clock shown: on_track, at_risk (past the "
         "warning share), breached, paused"
     )
@@ -162,7 +161,7 @@ class QueueFilterSet(FilterSet):
         help_text=f"One of {', '.join(ORDERINGS)} (default {DEFAULT_ORDERING}); the paging follows it",
     )
 
-    cursor = django_filters.CharFilter(
+    cursor = CursorFilter(
         max_length=MAX_CURSOR, method="unfiltered", help_text="From a previous page's next/previous link"
     )
     page_size = IntegerFilter(
@@ -176,6 +175,11 @@ class QueueFilterSet(FilterSet):
     class Meta:
         model = TicketIndexEntry
         fields: list[str] = []
+
+    def sla_state(self, qs: QuerySet[Any], name: str, value: tuple[str, ...]) -> QuerySet[Any]:
+        """Rows whose SLA state, at the moment of the request, is one of these
+        (``tickets.index.states``)."""
+        return qs.filter(sla_condition(value, timezone.now())) if value else qs
 
     def customer_replied(self, qs: QuerySet[Any], name: str, value: bool) -> QuerySet[Any]:
         if not (self.data or {}).get(name):  # not asked (a flag left out reads as false)
@@ -230,13 +234,6 @@ def view_filters(filters: object, ordering: object, *, user: Any) -> tuple[dict[
 SEARCH_PAGE_SIZE, MAX_SEARCH_PAGE_SIZE = 20, 100
 CURSOR_SALT = "serviflow.search.cursor"
 SEARCH_CURSOR_REFUSED = "This cursor is not valid; start from the first page."
-
-
-class CursorFilter(django_filters.CharFilter):
-    """A cursor the server wrote (``search_cursor``): a string, refused unless ours."""
-
-    def parameter_schema(self) -> dict[str, Any]:
-        return {"schema": {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR}}
 
 
 def search_cursor(offset: int) -> str:

@@ -270,6 +270,10 @@ MAY_REFUSE_VALID_DATA = {
             ("PATCH", "/api/v1/sla-policies/{id}/"),
         )
     },
+    "GET /api/v1/tickets/": (
+        "a cursor is one the server wrote for this ordering (400 naming it otherwise): a schema "
+        "can say it is a string, not who wrote it"
+    ),
     "GET /api/v1/search/": (
         "a cursor is one the server signed (400 naming it otherwise): a schema can say it is a "
         "string, not who wrote it"

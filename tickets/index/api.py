@@ -127,7 +127,7 @@ class UnifiedQueueView(AuditedMixin, generics.GenericAPIView):  # type: ignore[t
             return TicketIndexEntry.objects.none()
         return queue_entries(self.caller)
 
-    @extend_schema(responses=QueuePageSerializer)
+    @extend_schema(responses=QueuePageSerializer, filters=True)
     def get(self, request: ApiRequest) -> Response:
         filterset = QueueFilterSet(request.query_params, self.get_queryset(), request=request)
         if not filterset.is_valid():
