@@ -149,7 +149,7 @@ class QueueFilterSet(FilterSet):
         allowed=SLA_FILTERS,
         method="sla_state",
         help_text="Comma-separated SLA states of the clock shown: on_track, at_risk (past the "
-        "warning share), breached, paused"
+        "warning share), breached, paused",
     )
     replied = FlagFilter(
         method="customer_replied",
