@@ -14,18 +14,24 @@ Run: ``python3 dev.py bench provision`` (or ``make bench-provision``); ``--smoke
 sizes (2 customers, 3 clones and 1 replay: it runs, its figures mean nothing).
 
 This module also holds what every benchmark shares: the throw-away database
-(``in_bench_database``), the ``--smoke`` option (``smoke``), the verdict lines and timing helpers.
+(``in_bench_database``), the ``--smoke`` option (``smoke``), the verdict lines and timing helpers,
+and a server process for the benchmarks that measure over HTTP (``served``, ``purge_queue``).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import socket
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from functools import cache, partial
+from http.client import HTTPException
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -304,6 +310,56 @@ def report(results: list[dict[str, Any]]) -> bool:
         ),
     ]
     return print_verdict(checks)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def served(
+    command: list[str], *, name: str, env: dict[str, str], cwd: Path, ready: Callable[[], bool]
+) -> Iterator[None]:
+    """Run ``command`` (a server: gunicorn) until the block ends; ready once ``ready()`` is true
+    (errors of connecting count as not yet), within 60 s. Its output goes to a log file that the
+    error names when it does not come up, and that is removed at the end."""
+    log_file = Path(tempfile.gettempdir()) / f"bench-{name}-{os.getpid()}.log"
+    with log_file.open("wb") as out:
+        proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with suppress(OSError, HTTPException):
+                if ready():
+                    break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not start:\n{log_file.read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log_file.unlink(missing_ok=True)
+
+
+def purge_queue(queue: str) -> int:
+    """Drop a Celery queue of the benchmark's own that nothing consumes (the tasks a timed run
+    enqueued); returns how many tasks were waiting."""
+    import redis
+    from django.conf import settings
+
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    keys = list(client.scan_iter(match=f"*{queue}*"))
+    waiting = int(client.llen(queue)) if keys else 0
+    if keys:
+        client.delete(*keys)
+    return waiting
 
 
 def print_verdict(checks: list[tuple[str, bool, str]]) -> bool:

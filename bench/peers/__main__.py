@@ -33,15 +33,13 @@ from __future__ import annotations
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from http.client import HTTPConnection, HTTPException
@@ -56,11 +54,14 @@ ROOT = BENCH.parent
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != HERE), str(BENCH)]
 
 from provision import (  # noqa: E402
+    free_port,
     in_bench_database,
     log,
     p95,
     print_verdict,
+    purge_queue,
     recreate_database,
+    served,
     smoke,
     with_database,
 )
@@ -218,12 +219,6 @@ def time_creates(app: App, concurrency: int, total: int) -> Creations:
 # --- the servers -------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def gunicorn(name: str, gunicorn_bin: Path, app: str, *, env: dict[str, str], cwd: Path) -> Iterator[int]:
     """gunicorn (WORKERS gthread workers of THREADS threads, keep-alive) serving ``app``; yields
@@ -232,41 +227,23 @@ def gunicorn(name: str, gunicorn_bin: Path, app: str, *, env: dict[str, str], cw
     command = [str(gunicorn_bin), app, "--workers", str(WORKERS), "--worker-class", "gthread"]
     command += ["--threads", str(THREADS), "--keep-alive", "600", "--bind", f"127.0.0.1:{port}"]
     command += ["--log-level", "warning"]
-    log_file = Path(tempfile.gettempdir()) / f"{CELERY_QUEUE}-{name}.log"
-    with log_file.open("wb") as out:
-        proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with suppress(OSError, HTTPException):
-                conn = HTTPConnection("127.0.0.1", port, timeout=10)
-                conn.request("GET", "/", headers={"Host": "localhost"})
-                conn.getresponse().read()
-                conn.close()
-                break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn ({name}) did not start:\n{log_file.read_text()[-3000:]}")
-            time.sleep(0.3)
-        yield port
-    finally:
-        proc.terminate()
+
+    def answers() -> bool:
+        conn = HTTPConnection("127.0.0.1", port, timeout=10)
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log_file.unlink(missing_ok=True)
+            conn.request("GET", "/", headers={"Host": "localhost"})
+            conn.getresponse().read()
+            return True
+        finally:
+            conn.close()
+
+    with served(command, name=f"peers-{name}", env=env, cwd=cwd, ready=answers):
+        yield port
 
 
 def purge_broker() -> None:
     """Drop the notification tasks ServiFlow's creations queued (nothing consumes CELERY_QUEUE)."""
-    import redis
-    from django.conf import settings
-
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    keys = list(client.scan_iter(match=f"*{CELERY_QUEUE}*"))
-    if keys:
-        client.delete(*keys)
+    purge_queue(CELERY_QUEUE)
 
 
 # --- the peer's side ---------------------------------------------------------------------------

@@ -29,15 +29,12 @@ from __future__ import annotations
 import json
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from http.client import HTTPConnection
@@ -52,7 +49,17 @@ ROOT = BENCH.parent
 # a regular module always wins over a folder without __init__.py.)
 sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p or ".").resolve() != HERE), str(BENCH)]
 
-from provision import in_bench_database, log, p95, print_verdict, smoke, wsgi_get  # noqa: E402
+from provision import (  # noqa: E402
+    free_port,
+    in_bench_database,
+    log,
+    p95,
+    print_verdict,
+    purge_queue,
+    served,
+    smoke,
+    wsgi_get,
+)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "serviflow.settings")
 
@@ -378,9 +385,7 @@ def gunicorn(database_url: str) -> Iterator[int]:
     """gunicorn with WORKERS sync workers on the bench database, DEBUG off; yields its port."""
     from django.conf import settings
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
+    port = free_port()
     env = os.environ | {
         "DATABASE_URL": database_url,
         "REDIS_URL": settings.REDIS_URL,
@@ -391,41 +396,22 @@ def gunicorn(database_url: str) -> Iterator[int]:
     }
     command = [str(Path(sys.executable).parent / "gunicorn"), "serviflow.wsgi:application"]
     command += ["--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
-    log_file = Path(tempfile.gettempdir()) / f"{CELERY_QUEUE}-gunicorn.log"
-    with log_file.open("wb") as out:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+    def healthy() -> bool:
+        return http(port, "GET", "/healthz") == 200
+
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            with suppress(OSError):
-                if http(port, "GET", "/healthz") == 200:
-                    break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not become healthy:\n{log_file.read_text()[-3000:]}")
-            time.sleep(0.3)
-        yield port
+        with served(command, name="queue", env=env, cwd=ROOT, ready=healthy):
+            yield port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log_file.unlink(missing_ok=True)
         purge_broker()
 
 
 def purge_broker() -> None:
     """Drop the notification tasks the creations queued (nothing consumes CELERY_QUEUE)."""
-    import redis
-    from django.conf import settings
-
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    keys = list(client.scan_iter(match=f"*{CELERY_QUEUE}*"))
-    if keys:
-        queued = int(client.llen(CELERY_QUEUE))
-        client.delete(*keys)
-        log(f"    removed {queued} queued notification tasks and {len(keys)} keys of {CELERY_QUEUE}")
+    queued = purge_queue(CELERY_QUEUE)
+    if queued:
+        log(f"    removed {queued} queued notification tasks of {CELERY_QUEUE}")
 
 
 def index_rows() -> int:

@@ -17,7 +17,7 @@ from audit.models import AuditEntry, Channel
 from sla.models import SlaTimer
 from tenants.schema import customer_schema
 from tests.conftest import Cast, api_for
-from tickets.index.models import TicketIndexEntry
+from tickets.index.models import TicketIndexEntry, TicketSearchEntry
 from tickets.models import EventKind, Ticket, TicketEvent
 
 BODY = {"subject": "The printer jams", "description": "Every second page.", "priority": "P2"}
@@ -26,10 +26,11 @@ BODY = {"subject": "The printer jams", "description": "Every second page.", "pri
 #   SET search_path (public) · the token and its user · the customer with its settings and
 #   default policy · [the customer user's profile] · SAVEPOINT · SET search_path (the customer)
 #   · the next number · the provider's default policy (the test customers have no default) ·
-#   the ticket · its audit entry · its SLA timers · its index row · its outbox event · RELEASE.
+#   the ticket · its audit entry · its SLA timers · its index row · its search row · its outbox
+#   event · RELEASE.
 # A statement more is a regression of the hot path: find it with CaptureQueriesContext.
-AGENT_STATEMENTS = 13
-CUSTOMER_STATEMENTS = 14
+AGENT_STATEMENTS = 14
+CUSTOMER_STATEMENTS = 15
 # One SET for the public schema (the token, the customer), one for the customer's schema: the
 # backend (serviflow.database) sends it only when the path changes.
 SET_SEARCH_PATHS = 2
@@ -66,6 +67,8 @@ def test_a_create_costs_a_fixed_number_of_statements_and_keeps_every_side_effect
         assert event.kind == EventKind.CREATED and event.actor_id == user.pk
     row = TicketIndexEntry.objects.get(customer=cast.acme, ticket_id=ticket.pk)
     assert row.subject == BODY["subject"] and row.resolution_due == ticket.resolution_due
+    words = TicketSearchEntry.objects.get(customer=cast.acme, ticket_id=ticket.pk)
+    assert words.subject == BODY["subject"] and BODY["description"] in words.public_text
     timers = SlaTimer.objects.filter(customer=cast.acme, ticket_id=ticket.pk)
     assert {(timer.clock, timer.kind) for timer in timers} == {
         ("first_response", "warning"),
