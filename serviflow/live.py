@@ -23,12 +23,16 @@ import hashlib
 import json
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.utils import timezone
+
+from core.parsers import parse_int
 
 # How often a live region asks (milliseconds are spelled by the template: "every 5s").
 POLL_SECONDS = 5
 MAX_IF_NONE_MATCH = 200  # a header longer than this is not one of ours: render afresh
+MAX_STAMP = 10**12  # an expiry instant (epoch seconds) beyond this is not one we wrote
 
 
 def etag(version: object, *, until: datetime | None = None) -> str:
@@ -43,7 +47,11 @@ def _fresh(tag: str, now: datetime) -> bool:
     _, dot, stamp = tag.strip('"').partition(".")
     if not dot:
         return True
-    return stamp.isascii() and stamp.isdigit() and len(stamp) <= 12 and now.timestamp() < int(stamp)
+    try:
+        until = parse_int(stamp, field="If-None-Match", minimum=0, maximum=MAX_STAMP)
+    except ValidationError:
+        return False  # not one of ours: render afresh
+    return now.timestamp() < until
 
 
 def not_modified(request: HttpRequest, version: object) -> HttpResponse | None:

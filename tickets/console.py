@@ -346,13 +346,9 @@ def ticket_detail(request: AuthenticatedHttpRequest, access: CustomerAccess, tic
     changed, else the thread, the side panel and the SLA card afresh with what others did since
     ``seen`` announced (``console/_ticket_live.html``); the reply box is never touched."""
     if request.htmx:
-        try:
-            seen = cleaned(LiveForm(request.GET))["seen"] or 0
-        except ValidationError as exc:
-            return live_refusal(exc)
-        version = selectors.ticket_version(access, ticket_id)
-        if unchanged := not_modified(request, version):
-            return unchanged
+        seen, version, answered = live_poll(request, access, ticket_id)
+        if answered is not None:
+            return answered
         ticket, context = _live_page(request, access, ticket_id, version)
         context |= {"news": ticket_news(access, ticket, seen), "live": True}
         return with_etag(render(request, "console/_ticket_live.html", context), version)
@@ -363,6 +359,19 @@ def live_refusal(exc: ValidationError) -> HttpResponse:
     """A live region's poll with a bad query: 400 naming it (htmx leaves the page alone)."""
     status, problems = problem_of(exc)
     return HttpResponse(" ".join(problems), status=status, content_type="text/plain; charset=utf-8")
+
+
+def live_poll(
+    request: AuthenticatedHttpRequest, access: CustomerAccess, ticket_id: int
+) -> tuple[int, tuple[Any, ...] | None, HttpResponse | None]:
+    """A ticket page's poll (console and portal): the history it saw, the ticket's version (one
+    query), and the answer when nothing needs rendering (a bad ``seen``, or 304 unchanged)."""
+    try:
+        seen = cleaned(LiveForm(request.GET))["seen"] or 0
+    except ValidationError as exc:
+        return 0, None, live_refusal(exc)
+    version = selectors.ticket_version(access, ticket_id)
+    return seen, version, not_modified(request, version)
 
 
 def _live_page(
@@ -404,7 +413,7 @@ def ticket_change(request: AuthenticatedHttpRequest, access: CustomerAccess, tic
                 conflicts = [c for c in field_changes(access, ticket, data["seen"]) if not c.mine]
             if conflicts:
                 status = 409
-                wanted = {name: request.POST.get(name, "") for name in PANEL_FIELDS if name in request.POST}
+                wanted = {name: str(form[name].value() or "") for name in PANEL_FIELDS if name in form.data}
             else:
                 ticket = workflows.ticket_update(
                     customer=access.customer, ticket=ticket, by=access.user, changes=changes

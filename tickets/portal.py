@@ -11,7 +11,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -21,14 +20,14 @@ from django.views.decorators.http import require_POST
 
 from cmdb import selectors as cmdb_selectors
 from serviflow.http import AuthenticatedHttpRequest
-from serviflow.live import not_modified, poll_headers, with_etag
+from serviflow.live import poll_headers, with_etag
 from serviflow.pages import WORKFLOW_ERRORS, cleaned, portal_page, problem_of
 from sla.presenters import portal_sla
 from tenants.access import CustomerAccess
 from tickets import selectors, workflows
 from tickets.attachments import attachment_response
-from tickets.console import live_refusal, post_reply, search_context
-from tickets.forms import LiveForm, PortalTicketForm, ReplyForm, StatusForm
+from tickets.console import live_poll, post_reply, search_context
+from tickets.forms import PortalTicketForm, ReplyForm, StatusForm
 from tickets.index.services import ticket_prefix
 from tickets.models import Priority, Status
 from tickets.presenters import news as ticket_news
@@ -108,13 +107,9 @@ def ticket_detail(request: AuthenticatedHttpRequest, access: CustomerAccess, tic
     """The customer's ticket page; its live region polls as the console's does
     (``tickets.console.ticket_detail``), hearing only of what the customer may read."""
     if request.htmx:
-        try:
-            seen = cleaned(LiveForm(request.GET))["seen"] or 0
-        except ValidationError as exc:
-            return live_refusal(exc)
-        version = selectors.ticket_version(access, ticket_id)
-        if unchanged := not_modified(request, version):
-            return unchanged
+        seen, version, answered = live_poll(request, access, ticket_id)
+        if answered is not None:
+            return answered
         context = _context(access, ticket_id, version)
         context |= {"news": ticket_news(access, context["ticket"], seen), "live": True}
         return with_etag(render(request, "portal/_ticket_live.html", context), version)

@@ -17,6 +17,7 @@ from django.contrib.contenttypes.models import ContentType
 
 from accounts.models import User
 from audit.models import AuditEntry
+from core.parsers import is_id
 from tenants.access import CustomerAccess
 from tickets.models import Ticket
 from tickets.selectors import actor_shown, changes_shown, history_for
@@ -73,7 +74,7 @@ def _names(entries: list[AuditEntry]) -> dict[str, str]:
     ids = set()
     for entry in entries:
         new = (entry.changes_dict.get("assignee") or [None, None])[1]
-        if isinstance(new, str) and new.isascii() and new.isdigit():
+        if isinstance(new, str) and is_id(new):
             ids.add(int(new))
     return {str(pk): name for pk, name in User.objects.filter(pk__in=ids).values_list("pk", "name")}
 

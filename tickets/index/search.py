@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
@@ -32,6 +32,7 @@ from accounts.models import CustomerRole, User
 from tenants.access import customers_visible_to
 from tenants.models import Customer, CustomerSettings
 from tickets.index.models import SEARCH_CONFIG, TicketIndexEntry, TicketSearchEntry
+from tickets.index.services import Drift
 from tickets.models import Comment, Ticket
 
 MAX_QUERY = 200  # characters of a query
@@ -165,21 +166,10 @@ def search_expected() -> dict[int, dict[str, Any]]:
         return {row[0]: dict(zip(SEARCH_COLUMNS, row[1:], strict=True)) for row in cursor.fetchall()}
 
 
-@dataclass
-class SearchDrift:
-    missing: list[int] = field(default_factory=list)
-    stale: list[int] = field(default_factory=list)
-    orphaned: list[int] = field(default_factory=list)
-
-    @property
-    def any(self) -> bool:
-        return bool(self.missing or self.stale or self.orphaned)
-
-
-def search_compare(*, customer: Customer) -> tuple[SearchDrift, dict[int, dict[str, Any]]]:
+def search_compare(*, customer: Customer) -> tuple[Drift, dict[int, dict[str, Any]]]:
     """Compare the search rows of ``customer`` with its schema (run inside it). Returns the
     drift and the rows to write (ticket id -> columns)."""
-    drift = SearchDrift()
+    drift = Drift()
     expected = search_expected()
     stored = {
         row["ticket_id"]: row

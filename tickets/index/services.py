@@ -135,7 +135,7 @@ def index_write_across(
 
 @dataclass
 class Drift:
-    """What the index got wrong for one customer."""
+    """What the index (or its search rows, ``tickets.index.search``) got wrong for one customer."""
 
     missing: list[int] = field(default_factory=list)
     stale: list[int] = field(default_factory=list)

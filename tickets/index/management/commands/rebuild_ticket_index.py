@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from tenants.commands import CustomerRepairCommand
 from tenants.models import Customer
-from tickets.index.search import SearchDrift, search_compare, search_repair
+from tickets.index.search import search_compare, search_repair
 from tickets.index.services import Drift, index_compare, index_repair
 
 
@@ -34,5 +34,5 @@ class Command(CustomerRepairCommand):
         return "; ".join(said)
 
 
-def _counts(drift: Drift | SearchDrift) -> str:
+def _counts(drift: Drift) -> str:
     return f"{len(drift.missing)} missing, {len(drift.stale)} stale, {len(drift.orphaned)} orphaned"
