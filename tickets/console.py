@@ -83,9 +83,8 @@ def _queue_params(request: AuthenticatedHttpRequest, fixed_customer: str | None)
         if view is not None:
             params = QueryDict(mutable=True)
             params.update({**view.filters, "ordering": view.ordering, "view": str(view.pk)})
-            for name in ("cursor",):
-                if name in request.GET:
-                    params[name] = request.GET[name]
+            if "cursor" in request.GET:  # paging within the view (QueueFilterSet checks it)
+                params["cursor"] = request.GET["cursor"]
     if "status" not in params:
         params["status"] = "open,pending"
     if not params.get("ordering"):
