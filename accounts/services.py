@@ -25,6 +25,7 @@ from accounts.models import (
 )
 from core.changes import UNSET, Changes
 from core.parsers import validate_timezone
+from core.statistics import analyze_after_commit
 
 if TYPE_CHECKING:
     from tenants.models import Customer
@@ -127,6 +128,8 @@ def memberships_set(*, agent: User, customers: Iterable[Customer]) -> None:
     for customer_id, customer in wanted.items():
         if customer_id not in current:
             AgentMembership.objects.create(agent=agent, customer=customer)
+    if current != set(wanted):
+        analyze_after_commit(AgentMembership)
 
 
 def _send_activation_after_commit(user: User) -> None:

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from core.changes import UNSET, Changes
 from core.parsers import validate_timezone
+from core.statistics import analyze_after_commit
 from tenants.cloning import clone_schema
 from tenants.hosts import forget_hosts
 from tenants.models import Customer, CustomerKind, CustomerSettings, Domain, EmailDomain
@@ -64,6 +65,7 @@ def customer_provision(
                 {"email_domains": ["A mail domain was just taken by another customer."]}
             ) from exc
         raise ValidationError({"slug": [f"A customer with slug '{slug}' already exists."]}) from exc
+    analyze_after_commit(Customer, CustomerSettings)
     return customer
 
 
@@ -223,6 +225,7 @@ def customer_archive(*, customer: Customer) -> Customer:
         customer.archived_at = timezone.now()
         customer.save(update_fields=["is_active", "archived_at"])
         _hosts_changed()
+        analyze_after_commit(Customer)
     return customer
 
 
@@ -232,4 +235,5 @@ def customer_restore(*, customer: Customer) -> Customer:
         customer.archived_at = None
         customer.save(update_fields=["is_active", "archived_at"])
         _hosts_changed()
+        analyze_after_commit(Customer)
     return customer
