@@ -165,26 +165,28 @@ def ticket_create(
     _check_ci(new.ci)
     attachments_check(customer=customer, files=attachments)
     now = timezone.now()
+    ticket = Ticket(
+        subject=subject,
+        description=description,
+        priority=new.priority,
+        requester=requester,
+        requester_user=requester_user,
+        assignee=new.assignee,
+        sla_policy=new.sla_policy,
+        ci=new.ci,
+        created_by=by,
+        created_by_job="" if by is not None else _job_name(),
+        last_public_from=Party.CUSTOMER if requester is not None else party_of(requester_user),
+        created_at=now,
+        updated_at=now,
+    )
+    # Everything that does not need the number first: the number's row stays locked from
+    # ``_next_number`` until commit, and concurrent creations of the customer wait for it.
+    clocks = sla_begin(
+        ticket=ticket, resolution=ticket_resolution(customer, ticket), by=_actor_label(by), now=now
+    )
     with stored_files() as written, transaction.atomic():
-        ticket = Ticket(
-            number=_next_number(),
-            subject=subject,
-            description=description,
-            priority=new.priority,
-            requester=requester,
-            requester_user=requester_user,
-            assignee=new.assignee,
-            sla_policy=new.sla_policy,
-            ci=new.ci,
-            created_by=by,
-            created_by_job="" if by is not None else _job_name(),
-            last_public_from=Party.CUSTOMER if requester is not None else party_of(requester_user),
-            created_at=now,
-            updated_at=now,
-        )
-        clocks = sla_begin(
-            ticket=ticket, resolution=ticket_resolution(customer, ticket), by=_actor_label(by), now=now
-        )
+        ticket.number = _next_number()
         ticket.save(force_insert=True)
         timers_write(customer=customer, ticket=ticket, views=clocks, created=True)
         if attachments:
@@ -212,9 +214,12 @@ def _resolve_requester(
     if by is None:
         raise ValidationError({"requester": ["A background job must name the requester."]})
     if by.is_customer_user:
-        profile = CustomerUser.objects.select_related("user").filter(user=by).first()
-        if profile is None or by.customer_id != customer.pk:
+        if by.customer_id != customer.pk:
             raise PermissionDenied("Only this customer's users can open tickets here.")
+        profile = CustomerUser.objects.filter(user=by).first()
+        if profile is None:
+            raise PermissionDenied("Only this customer's users can open tickets here.")
+        profile.user = by  # the caller, already read: no join
         return profile, by
     return None, by  # an agent opening a ticket for themselves
 
