@@ -42,7 +42,8 @@ def big_index(cast: Cast) -> None:
         for n in range(ROWS)
     )
     with connection.cursor() as cursor:
-        # statistics as autovacuum keeps them (the test database has never been analysed)
+        # statistics as they are kept: autovacuum's for the big table, and for the customers the
+        # services' own ANALYZE (core.statistics); the test database has never been analysed
         cursor.execute("ANALYZE ticket_index, tenants_customer, accounts_user")
 
 
