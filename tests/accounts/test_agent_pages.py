@@ -173,6 +173,12 @@ def test_customer_people_get_404(cast: Cast) -> None:
 # --- creating -------------------------------------------------------------------------------------
 
 
+def activations(callbacks: list[Any]) -> int:
+    """The activation emails queued after commit (other work waits for the commit too: the
+    membership table's ANALYZE, core.statistics)."""
+    return sum(getattr(c, "__qualname__", "").startswith("_send_activation_after_commit") for c in callbacks)
+
+
 def test_an_admin_creates_a_full_time_agent_with_a_password(
     cast: Cast, django_capture_on_commit_callbacks: Any
 ) -> None:
@@ -187,7 +193,7 @@ def test_an_admin_creates_a_full_time_agent_with_a_password(
     assert list(AgentMembership.objects.filter(agent=dora).values_list("customer__slug", flat=True)) == [
         "acme"
     ]
-    assert len(callbacks) == 0  # no activation email: the password is set
+    assert activations(callbacks) == 0  # no activation email: the password is set
     entry = AuditEntry.objects.filter(
         content_type__model="user", object_pk=str(dora.pk), action=AuditEntry.Action.CREATE
     ).get()  # (a membership may have the same id)
@@ -215,7 +221,7 @@ def test_an_occasional_agent_without_password_gets_scopes_and_an_activation_emai
     assert dora.licence == "occasional" and not dora.has_usable_password()
     assert dora.permissions == {"tickets": "read", "cmdb": "none", "reports": "read"}
     assert AgentMembership.objects.filter(agent=dora).count() == 2
-    assert len(callbacks) == 1  # the activation email is queued after commit
+    assert activations(callbacks) == 1  # the activation email is queued after commit
     # The edit page shows what was saved.
     assert 'value="read" selected' in html and 'value="none" selected' in html
 
