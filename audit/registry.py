@@ -29,6 +29,7 @@ AUDITED_MODELS: dict[str, list[str]] = {
     # The file itself is left out (its sha256 is recorded), and so is the per-row report.
     "imports.Import": ["content", "report"],
     "ticket_index.SavedView": ["updated_at"],
+    "canned.CannedResponse": ["updated_at"],
 }
 
 

@@ -137,6 +137,7 @@ SHARED_APPS = [
     "sla",
     "billing",
     "tickets.index",
+    "tickets.canned",
     "cmdb.inventory",
     "notifications",
     "imports",

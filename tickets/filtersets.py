@@ -13,7 +13,7 @@ from typing import Any
 import django_filters
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -31,8 +31,11 @@ from serviflow.filters import (
     ListFilter,
     LookupFilter,
     OneOfFilter,
+    SearchFilter,
 )
+from tenants.access import customers_visible_to
 from tenants.validators import SLUG_PATTERN
+from tickets.canned.models import CannedResponse
 from tickets.index.models import TicketIndexEntry, TicketSearchEntry
 from tickets.index.queue import DEFAULT_ORDERING, MAX_CURSOR, ORDERINGS
 from tickets.index.search import (
@@ -293,3 +296,30 @@ class SearchFilterSet(FilterSet):
         )
         reader = reader_of(user, customers=tuple(data.get("customer") or ()))  # type: ignore[arg-type]
         return reader, data["q"], filters, offset, int(data.get("page_size") or SEARCH_PAGE_SIZE)
+
+
+class CannedResponseFilterSet(FilterSet):
+    customer = django_filters.CharFilter(
+        method="offered_on",
+        max_length=40,
+        help_text="A customer's slug: only what that customer's tickets are offered (shared, "
+        "your own and that customer's; a customer you do not work adds nothing)",
+    )
+    search = SearchFilter(fields=("name", "body"), max_length=200, help_text="Text in the name or the body")
+
+    class Meta:
+        model = CannedResponse
+        fields: list[str] = []
+
+    def offered_on(self, qs: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        """Shared and personal ones, and that customer's if the caller works it (a customer they
+        do not work, or none of that name, adds nothing: as for every list filter)."""
+        if not value:
+            return qs
+        customer = None
+        if self.user is not None and SLUG_PATTERN.fullmatch(value):
+            customer = customers_visible_to(self.user).filter(slug=value).first()
+        offered = Q(customer__isnull=True)
+        if customer is not None:
+            offered |= Q(customer=customer)
+        return qs.filter(offered)

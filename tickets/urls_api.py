@@ -13,12 +13,14 @@ from tickets.api import (
     TicketSlaViewSet,
     TicketViewSet,
 )
+from tickets.canned.api import CannedResponseViewSet
 from tickets.index.api import BulkView, SavedViewViewSet, SearchView, UnifiedQueueView
 
 router = SimpleRouter()
 router.register("tickets", TicketViewSet, basename="ticket")
 views_router = SimpleRouter()
 views_router.register("views", SavedViewViewSet, basename="saved-view")
+views_router.register("canned-responses", CannedResponseViewSet, basename="canned-response")
 
 ticket_urlpatterns = [
     path("comments/", CommentViewSet.as_view({"get": "list", "post": "create"}), name="ticket-comments"),

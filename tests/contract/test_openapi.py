@@ -253,6 +253,13 @@ MAY_REFUSE_VALID_DATA = {
         )
         for method, suffix in (("POST", ""), ("PUT", "{id}/"), ("PATCH", "{id}/"))
     },
+    **{
+        f"{method} /api/v1/canned-responses/{suffix}": (
+            "a response limited to a customer names a customer the caller works, the others name "
+            "none (400 naming customer), and a name is unique where it lives"
+        )
+        for method, suffix in (("POST", ""), ("PUT", "{id}/"), ("PATCH", "{id}/"))
+    },
     "POST /api/v1/customers/{slug}/cis/{ci_pk}/relations/": "a relation that exists already is 400",
     "POST /api/v1/customers/{slug}/tickets/{ticket_pk}/attachments/": (
         "only some file types are taken (400): the schema has no file names to say it with"

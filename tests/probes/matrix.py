@@ -73,6 +73,8 @@ PK_KINDS: dict[str, str] = {
     "api:import-detail": "import",
     "api:import-retry": "import",
     "api:saved-view-detail": "saved_view",
+    "api:canned-response-detail": "canned_response",
+    "api:canned-response-render": "canned_response",
 }
 # Routes whose audience is narrower than "whoever may see the object": anyone else gets 404 too
 # (a refusal by role that an unknown id gets as well is accepted from the customer's own people).

@@ -44,6 +44,7 @@ from tenants.models import Customer
 from tenants.schema import customer_schema
 from tests.conftest import CONSOLE_HOST, PASSWORD, Cast
 from tickets import workflows
+from tickets.canned.models import CannedResponse, Scope
 from tickets.index.models import SavedView
 from tickets.models import Attachment, Comment, Ticket
 
@@ -497,6 +498,41 @@ def _personal_world(world: World, customers: list[Customer]) -> None:
         )
 
 
+def _canned_world(world: World, customers: list[Customer]) -> None:
+    """Canned responses: Bob's personal one (his alone) and one limited to globex (the provider
+    staff who work globex: alice and charlie, not bob)."""
+    cast = world.cast
+    personal = CannedResponse.objects.create(
+        name="bob-secret-canned", body="bob-secret-canned-body", scope=Scope.PERSONAL, owner=cast.bob
+    )
+    world.add(
+        Instance(
+            "canned_response",
+            "bob's canned response",
+            personal.pk,
+            None,
+            frozenset({"bob"}),
+            ("bob-secret-canned",),
+        )
+    )
+    limited = CannedResponse.objects.create(
+        name="globex-secret-canned",
+        body="globex-secret-canned-body",
+        scope=Scope.CUSTOMER,
+        customer=cast.globex,
+    )
+    world.add(
+        Instance(
+            "canned_response",
+            "globex's canned response",
+            limited.pk,
+            None,
+            frozenset({"alice", "charlie"}),
+            ("globex-secret-canned",),
+        )
+    )
+
+
 def _links_world(world: World, customers: list[Customer]) -> None:
     """Activation links, each good on one host only: an agent's on the console, a customer
     user's on their own portal. Made last: signing in changes a person's link."""
@@ -535,6 +571,7 @@ BUILDERS: dict[str, Any] = {
     "token": _personal_world,
     "saved_view": _personal_world,
     "import": _imports_world,
+    "canned_response": _canned_world,
     "activation": _links_world,  # last: signing in (the callers) changes a person's link
 }
 

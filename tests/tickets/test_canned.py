@@ -1,0 +1,98 @@
+"""Canned responses: who sees and writes which, placeholders, and never another customer's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from audit.models import AuditEntry
+from core.links import portal_link
+from tests.conftest import Cast, api_for
+from tests.tickets.test_api import open_ticket
+
+CANNED = "/api/v1/canned-responses/"
+BODY = "Hello {{requester}}, {{agent}} here about {{ reference }} for {{customer}}: {{portal_link}}"
+
+
+def create(user: Any, **fields: Any) -> Any:
+    return api_for(user).post(CANNED, {"name": "Greeting", "body": BODY, **fields}, format="json")
+
+
+def names(user: Any, query: str = "") -> list[str]:
+    response = api_for(user).get(f"{CANNED}{query}")
+    assert response.status_code == 200, response.content
+    return [item["name"] for item in response.json()["results"]]
+
+
+def render(user: Any, response_id: int, customer: str, ticket: int) -> Any:
+    return api_for(user).post(
+        f"{CANNED}{response_id}/render/", {"customer": customer, "ticket": ticket}, format="json"
+    )
+
+
+def test_placeholders_fill_in_for_the_ticket(cast: Cast) -> None:
+    made = create(cast.bob, set_status="pending")
+    assert made.status_code == 201, made.content
+    data = made.json()
+    assert data["scope"] == "personal" and data["owner"] == cast.bob.pk and data["customer"] is None
+    assert data["set_status"] == "pending" and data["editable"] is True
+    assert data["placeholders"] == ["agent", "customer", "portal_link", "reference", "requester"]
+    ticket = open_ticket(cast.acme_user)
+    filled = render(cast.bob, data["id"], "acme", ticket["id"])
+    assert filled.status_code == 200, filled.content
+    link = portal_link(cast.acme.portal_host, "portal-ticket", ticket_id=ticket["id"])
+    assert filled.json()["body"] == (
+        f"Hello {cast.acme_user.name}, {cast.bob.name} here about {ticket['number']} "
+        f"for {cast.acme.name}: {link}"
+    )
+    assert "{{" not in filled.json()["body"]
+    entry = AuditEntry.objects.filter(content_type__model="cannedresponse", object_pk=str(data["id"])).get()
+    assert entry.actor == cast.bob and entry.channel == "api"
+
+
+def test_a_customer_limited_response_is_never_offered_on_another_customers_ticket(cast: Cast) -> None:
+    globex_only = create(cast.alice, name="Globex hello", scope="customer", customer="globex").json()
+    shared = create(cast.alice, name="Everyone", scope="shared").json()
+    acme_ticket = open_ticket(cast.acme_user)
+    assert names(cast.alice, "?customer=acme") == ["Everyone"]
+    assert names(cast.alice, "?customer=globex") == ["Everyone", "Globex hello"]
+    assert render(cast.alice, globex_only["id"], "acme", acme_ticket["id"]).status_code == 404
+    assert render(cast.alice, shared["id"], "acme", acme_ticket["id"]).status_code == 200
+    # bob works acme only: globex's response does not exist for him, nor do globex's tickets
+    assert names(cast.bob) == ["Everyone"]
+    assert api_for(cast.bob).get(f"{CANNED}{globex_only['id']}/").status_code == 404
+    assert names(cast.bob, "?customer=globex") == ["Everyone"]  # globex's own is not for him
+    assert render(cast.bob, shared["id"], "globex", 1).status_code == 404
+
+
+def test_personal_responses_are_their_owners_and_shared_ones_are_written_by_admins(cast: Cast) -> None:
+    mine = create(cast.bob).json()
+    assert api_for(cast.alice).get(f"{CANNED}{mine['id']}/").status_code == 404  # personal: not even admins
+    assert create(cast.bob, name="For all", scope="shared").status_code == 403
+    assert create(cast.bob, name="Acme", scope="customer", customer="acme").status_code == 403
+    made_public = api_for(cast.bob).patch(f"{CANNED}{mine['id']}/", {"scope": "shared"}, format="json")
+    assert made_public.status_code == 403
+    shared = create(cast.alice, name="For all", scope="shared").json()
+    assert shared["editable"] is True
+    seen_by_bob = api_for(cast.bob).get(f"{CANNED}{shared['id']}/").json()
+    assert seen_by_bob["editable"] is False
+    assert api_for(cast.bob).delete(f"{CANNED}{shared['id']}/").status_code == 403
+    assert api_for(cast.bob).delete(f"{CANNED}{mine['id']}/").status_code == 204
+    for outsider in (cast.acme_user, cast.acme_admin):
+        assert api_for(outsider).get(CANNED).status_code in (403, 404)
+
+
+def test_bad_input_is_refused_by_name(cast: Cast) -> None:
+    unknown = create(cast.bob, body="Hi {{requester}} {{password}}")
+    assert unknown.status_code == 400 and "{{password}}" in str(unknown.json())
+    assert create(cast.alice, scope="customer").status_code == 400  # no customer named
+    shared_with_customer = create(cast.alice, scope="shared", customer="acme")
+    assert shared_with_customer.status_code == 400 and "customer" in str(shared_with_customer.json())
+    assert create(cast.alice, scope="customer", customer="nope").status_code == 400
+    assert create(cast.bob, set_status="closed").status_code == 400
+    assert create(cast.bob, body="   ").status_code == 400
+    assert create(cast.bob, name="x" * 81).status_code == 400
+    assert create(cast.bob).status_code == 201
+    again = create(cast.bob)
+    assert again.status_code == 400 and "Greeting" in str(again.json())
+    assert api_for(cast.bob).get(f"{CANNED}?customer=%00").status_code == 400
+    assert render(cast.bob, 999_999, "acme", 1).status_code == 404
