@@ -18,14 +18,14 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User, UserKind
 from cmdb import selectors as cmdb_selectors
 from core.fields import IdField
 from core.rehearsal import rehearse
 from people.models import CustomerUser
-from serviflow.filters import refusal
+from serviflow.filters import filtered, refusal
 from serviflow.http import AuthenticatedHttpRequest
 from serviflow.live import not_modified, poll_headers, with_etag
 from serviflow.pages import WORKFLOW_ERRORS, cleaned, customer_page, next_target, problem_of, provider_page
@@ -34,9 +34,18 @@ from tenants.access import CustomerAccess, Reach, customers_visible_to, ticket_w
 from tickets import selectors, workflows
 from tickets.attachments import attachment_response
 from tickets.bulk import MAX_TICKETS, Target, tickets_bulk
-from tickets.filtersets import VIEW_FILTERS, QueueFilterSet, SearchFilterSet, search_cursor, view_filters
+from tickets.canned import services as canned
+from tickets.filtersets import (
+    VIEW_FILTERS,
+    CannedResponseFilterSet,
+    QueueFilterSet,
+    SearchFilterSet,
+    search_cursor,
+    view_filters,
+)
 from tickets.forms import (
     BulkForm,
+    CannedPickForm,
     ConsoleTicketForm,
     LiveForm,
     ReplyForm,
@@ -58,6 +67,8 @@ QUEUE_PAGE_SIZE = 25
 PEOPLE_SHOWN = 20  # on the customer's page; the users page has them all
 CONSOLE_ORDERING = "next_due"  # the earlier running clock first (the API keeps its own default)
 TAB_COUNT_CAP = 100  # a tab counts up to 99 and then says "99+"
+REPLY_THEN = {"pending": "; the ticket is pending", "resolved": "; the ticket is resolved"}
+CANNED_SHOWN = 10  # canned responses the reply box offers at once; typing narrows them
 ORDERING_LABELS = {
     "next_due": "Next due (either clock)",
     "resolution_due": "Resolution due soonest",
@@ -354,8 +365,9 @@ def ticket_detail(request: AuthenticatedHttpRequest, access: CustomerAccess, tic
     return render(request, "console/ticket.html", _live_page(request, access, ticket_id)[1])
 
 
-def live_refusal(exc: ValidationError) -> HttpResponse:
-    """A live region's poll with a bad query: 400 naming it (htmx leaves the page alone)."""
+def fragment_refusal(exc: ValidationError) -> HttpResponse:
+    """A fragment asked for with a bad query (a live region's poll, the reply box's picker): 400
+    naming it, as plain text (htmx leaves the page alone)."""
     status, problems = problem_of(exc)
     return HttpResponse(" ".join(problems), status=status, content_type="text/plain; charset=utf-8")
 
@@ -368,7 +380,7 @@ def live_poll(
     try:
         seen = cleaned(LiveForm(request.GET))["seen"] or 0
     except ValidationError as exc:
-        return 0, None, live_refusal(exc)
+        return 0, None, fragment_refusal(exc)
     version = selectors.ticket_version(access, ticket_id)
     return seen, version, not_modified(request, version)
 
@@ -509,6 +521,7 @@ def post_reply(
             body=data["body"],
             public=form.public or not agent_side,
             attachments=data["attachments"],
+            then_status=data["then"] if agent_side else "",
         )
     except WORKFLOW_ERRORS as exc:
         return problem_of(exc)
@@ -525,9 +538,48 @@ def ticket_reply(request: AuthenticatedHttpRequest, access: CustomerAccess, tick
         context = _live_page(request, access, ticket_id)[1]
         context |= {"reply_errors": problems, "draft": ReplyForm(request.POST).data.get("body", "")}
         return render(request, "console/ticket.html", context, status=status)
-    private = ReplyForm(request.POST).data.get("visibility") == "private"
-    messages.success(request, "Note added." if private else "Reply sent.")
+    sent = ReplyForm(request.POST)
+    sent.is_valid()  # it was, or the reply would have been refused
+    done = "Reply sent" if sent.public else "Note added"
+    then = REPLY_THEN.get(sent.cleaned_data.get("then") or "", "")
+    messages.success(request, f"{done}{then}.")
     return HttpResponseRedirect(_ticket_url(access, ticket.pk) + "#thread-end")
+
+
+@customer_page(read=Reach.STAFF, write=Reach.STAFF)
+@require_GET  # after the access check: anyone else gets the generic 404 whatever the method
+def canned_pick(request: AuthenticatedHttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
+    """The reply box's type-ahead: the canned responses this ticket is offered (shared, the
+    agent's own, the customer's), matching the words typed."""
+    ticket = selectors.ticket_for(access, ticket_id)
+    try:
+        words = cleaned(CannedPickForm(request.GET))["q"]
+    except ValidationError as exc:
+        return fragment_refusal(exc)
+    offered = canned.responses_offered(access.user, access.customer)
+    if words:
+        offered = filtered(CannedResponseFilterSet, {"search": words}, offered, user=access.user)
+    context = {"customer": access.customer, "ticket": ticket, "responses": offered[:CANNED_SHOWN]}
+    return render(request, "console/_canned_options.html", context)
+
+
+@customer_page(read=Reach.STAFF, write=Reach.STAFF)
+@require_GET  # after the access check: anyone else gets the generic 404 whatever the method
+def canned_fill(request: AuthenticatedHttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
+    """The reply box filled with one canned response for this ticket (404 for a response not
+    offered here), and which button it is meant to be sent with."""
+    ticket = selectors.ticket_for(access, ticket_id)
+    try:
+        chosen = cleaned(CannedPickForm(request.GET))["response"]
+        if chosen is None:
+            raise ValidationError({"response": ["Choose a canned response."]})
+    except ValidationError as exc:
+        return fragment_refusal(exc)
+    response = canned.response_for(access.user, chosen)
+    body = canned.response_render(
+        response=response, customer=access.customer, ticket=ticket, agent=access.user
+    )
+    return render(request, "console/_canned_filled.html", {"body": body, "response": response})
 
 
 @customer_page(writes=True)

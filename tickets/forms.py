@@ -19,6 +19,7 @@ from sla.models import SlaPolicy
 from tenants.access import CustomerAccess, ticket_workers
 from tenants.validators import SLUG_PATTERN
 from tickets.bulk import ACTIONS, MAX_TICKETS, Target
+from tickets.canned.models import SetStatus
 from tickets.models import Priority, Status, Ticket
 from tickets.workflows import MAX_BODY, NewTicket, TicketChanges
 
@@ -37,10 +38,19 @@ class ReplyForm(forms.Form):
     body = forms.CharField(required=False, strip=False)  # tickets.workflows words its limits
     visibility = forms.ChoiceField(choices=VISIBILITIES, required=False)
     attachments = FilesField()
+    # The button pressed: "Send", "Send and set pending", "Send and resolve" (agents only).
+    then = forms.ChoiceField(choices=[("", "Send"), *SetStatus.choices], required=False)
 
     @property
     def public(self) -> bool:
         return self.cleaned_data.get("visibility") != "private"
+
+
+class CannedPickForm(forms.Form):
+    """The reply box's canned-response picker: the words typed, or the response chosen."""
+
+    q = forms.CharField(required=False, max_length=200)
+    response = IdField(required=False, what="a canned response's id")
 
 
 class _TicketFields(forms.Form):

@@ -36,6 +36,16 @@ urlpatterns = [
         name="console-ticket-reply",
     ),
     path(
+        "customers/<slug:slug>/tickets/<int:ticket_id>/canned/",
+        console.canned_pick,
+        name="console-canned-pick",
+    ),
+    path(
+        "customers/<slug:slug>/tickets/<int:ticket_id>/canned/fill/",
+        console.canned_fill,
+        name="console-canned-fill",
+    ),
+    path(
         "customers/<slug:slug>/tickets/<int:ticket_id>/attachments/<int:attachment_id>/",
         console.attachment_download,
         name="console-attachment",

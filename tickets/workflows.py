@@ -455,12 +455,18 @@ def comment_add(
     body: str,
     public: bool = True,
     attachments: Sequence[UploadedFile] = (),
+    then_status: str = "",
 ) -> Comment:
-    """A public reply or a private note. A customer's reply on a pending ticket reopens it."""
+    """A public reply or a private note. A customer's reply on a pending ticket reopens it.
+    ``then_status`` (an agent's "Send and set pending", "Send and resolve") moves the ticket in
+    the same transaction, by ``ticket_transition``'s rules, after the comment: a public reply is
+    the question pending needs. A refused move refuses the whole, the comment and its files too."""
     require_schema(customer, "tickets")
     party = party_of(by)
     if party == Party.CUSTOMER and not public:
         raise PermissionDenied("Customer users can only post public replies.")
+    if then_status and party != Party.AGENT:
+        raise PermissionDenied("Only agents send and change the status at once.")
     text = _clean_text(body, field="body", max_length=MAX_BODY)
     attachments_check(customer=customer, files=attachments)
     now = timezone.now()
@@ -494,4 +500,6 @@ def comment_add(
         search_add_comment(customer=customer, ticket=ticket, body=text, public=public)
         if public:
             _event(ticket, EventKind.REPLIED, by, comment=comment)
+        if then_status:
+            ticket_transition(customer=customer, ticket=ticket, by=by, status=then_status)
     return comment

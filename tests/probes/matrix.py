@@ -85,6 +85,9 @@ ROUTE_AUDIENCE: dict[str, frozenset[str]] = {
     "console-customer-edit": STAFF,
     "console-customer-archive": STAFF,
     "console-customer-restore": STAFF,
+    # the reply box's canned responses: the provider's (a customer's own agents have none)
+    "console-canned-pick": STAFF,
+    "console-canned-fill": STAFF,
 }
 # The same, for the writes (any method but GET) of a route.
 WRITE_AUDIENCE: dict[str, frozenset[str]] = {

@@ -6,8 +6,12 @@ from typing import Any
 
 from audit.models import AuditEntry
 from core.links import portal_link
+from tenants.models import Customer
+from tenants.schema import customer_schema
 from tests.conftest import Cast, api_for
+from tests.support.clients import console, portal
 from tests.tickets.test_api import open_ticket
+from tickets.models import Comment, Ticket
 
 CANNED = "/api/v1/canned-responses/"
 BODY = "Hello {{requester}}, {{agent}} here about {{ reference }} for {{customer}}: {{portal_link}}"
@@ -96,3 +100,69 @@ def test_bad_input_is_refused_by_name(cast: Cast) -> None:
     assert again.status_code == 400 and "Greeting" in str(again.json())
     assert api_for(cast.bob).get(f"{CANNED}?customer=%00").status_code == 400
     assert render(cast.bob, 999_999, "acme", 1).status_code == 404
+
+
+# --- the console's reply box ----------------------------------------------------------------------
+
+
+def reply(user: Any, ticket_id: int, then: str, **fields: Any) -> Any:
+    return console(user).post(
+        f"/customers/acme/tickets/{ticket_id}/reply/", {"body": "Does it work now?", "then": then, **fields}
+    )
+
+
+def thread(ticket_id: int) -> list[tuple[str, bool]]:
+    with customer_schema(Customer.objects.get(slug="acme")):
+        return list(Comment.objects.filter(ticket_id=ticket_id).values_list("body", "public"))
+
+
+def status_of(ticket_id: int) -> str:
+    with customer_schema(Customer.objects.get(slug="acme")):
+        return Ticket.objects.get(pk=ticket_id).status
+
+
+def test_send_and_set_pending_then_send_and_resolve(cast: Cast) -> None:
+    ticket = open_ticket(cast.acme_user)
+    bob = console(cast.bob)
+    answer = bob.post(
+        f"/customers/acme/tickets/{ticket['id']}/reply/", {"body": "Does it work now?", "then": "pending"}
+    )
+    assert answer.status_code == 302
+    assert status_of(ticket["id"]) == "pending" and thread(ticket["id"]) == [("Does it work now?", True)]
+    page = bob.get(answer["Location"]).content.decode()
+    assert "Reply sent; the ticket is pending." in page
+    assert reply(cast.bob, ticket["id"], "resolved").status_code == 302
+    assert status_of(ticket["id"]) == "resolved" and len(thread(ticket["id"])) == 2
+
+
+def test_a_refused_status_change_refuses_the_reply_too(cast: Cast) -> None:
+    ticket = open_ticket(cast.acme_user)
+    refused = reply(cast.bob, ticket["id"], "pending", visibility="private")  # a note asks nobody
+    assert refused.status_code in (400, 409)
+    assert "Does it work now?" in refused.content.decode()  # the draft is kept
+    assert status_of(ticket["id"]) == "open" and thread(ticket["id"]) == []
+    assert reply(cast.bob, ticket["id"], "closed").status_code == 400  # not a button there is
+
+
+def test_customers_cannot_change_the_status_with_their_reply(cast: Cast) -> None:
+    ticket = open_ticket(cast.acme_user)
+    portal(cast.acme_user).post(f"/tickets/{ticket['id']}/reply/", {"body": "Thanks", "then": "resolved"})
+    assert status_of(ticket["id"]) == "open" and thread(ticket["id"]) == [("Thanks", True)]
+
+
+def test_the_reply_box_offers_this_customers_responses_and_fills_one_in(cast: Cast) -> None:
+    mine = create(cast.alice, name="Printer steps", set_status="pending").json()
+    globex_only = create(cast.alice, name="Globex printer", scope="customer", customer="globex").json()
+    ticket = open_ticket(cast.acme_user)
+    base = f"/customers/acme/tickets/{ticket['id']}/canned/"
+    offered = console(cast.alice).get(f"{base}?q=printer").content.decode()
+    assert "Printer steps" in offered and "Globex printer" not in offered
+    filled = console(cast.alice).get(f"{base}fill/?response={mine['id']}")
+    assert filled.status_code == 200
+    html = filled.content.decode()
+    assert f"Hello {cast.acme_user.name}, {cast.alice.name} here about {ticket['number']}" in html
+    assert "Send and set pending" in html
+    assert console(cast.alice).get(f"{base}fill/?response={globex_only['id']}").status_code == 404
+    assert console(cast.alice).get(f"{base}fill/?response=%C2%B2").status_code == 400
+    assert console(cast.alice).get(f"{base}fill/").status_code == 400
+    assert console(cast.acme_it).get(base).status_code == 404  # the customer's own agents: not theirs

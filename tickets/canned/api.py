@@ -69,9 +69,9 @@ class CannedResponseSerializer(InputModelSerializer):
 
     def get_fields(self) -> dict[str, Any]:
         fields = super().get_fields()
-        request = self.context.get("request")
-        if request is not None and request.user.is_authenticated:
-            fields["customer"].queryset = customers_visible_to(request.user)  # type: ignore[attr-defined]
+        user = getattr(self.context.get("request"), "user", None)  # none while the schema is drawn
+        if user is not None and user.is_authenticated:
+            fields["customer"].queryset = customers_visible_to(user)  # type: ignore[attr-defined]
         return fields
 
     def get_placeholders(self, response: CannedResponse) -> list[str]:
