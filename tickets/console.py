@@ -46,6 +46,7 @@ from tickets.filtersets import (
 from tickets.forms import (
     BulkForm,
     CannedPickForm,
+    CannedResponseForm,
     ConsoleTicketForm,
     LiveForm,
     ReplyForm,
@@ -544,6 +545,71 @@ def ticket_reply(request: AuthenticatedHttpRequest, access: CustomerAccess, tick
     then = REPLY_THEN.get(sent.cleaned_data.get("then") or "", "")
     messages.success(request, f"{done}{then}.")
     return HttpResponseRedirect(_ticket_url(access, ticket.pk) + "#thread-end")
+
+
+@provider_page(read=Reach.STAFF, write=Reach.STAFF)
+def canned_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The canned responses you see (shared, yours, your customers'), and a new one (POST)."""
+    form = CannedResponseForm(user=request.user)
+    status = 200
+    if request.method == "POST":
+        form = CannedResponseForm(request.POST, user=request.user)
+        try:
+            made = canned.response_create(by=request.user, fields=_canned_fields(form))
+        except WORKFLOW_ERRORS as exc:
+            status, problems = problem_of(exc)
+            for problem in problems:
+                messages.error(request, problem)
+        else:
+            messages.success(request, f"Canned response '{made.name}' saved.")
+            return HttpResponseRedirect(reverse("console-canned"))
+    responses = canned.responses_visible_to(request.user)
+    rows = [(response, canned.may_change(request.user, response)) for response in responses]
+    context = {"rows": rows, "form": form, "placeholders": canned.PLACEHOLDERS}
+    return render(request, "console/canned.html", context, status=status)
+
+
+@provider_page(read=Reach.STAFF, write=Reach.STAFF)
+def canned_edit(request: AuthenticatedHttpRequest, canned_id: int) -> HttpResponse:
+    """Change one canned response, or with ``delete`` delete it (403 unless it is yours to)."""
+    response = canned.response_for(request.user, canned_id)
+    initial = {
+        "name": response.name,
+        "body": response.body,
+        "scope": response.scope,
+        "customer": response.customer.slug if response.customer else None,
+        "set_status": response.set_status,
+    }
+    form = CannedResponseForm(initial=initial, user=request.user)
+    status = 200
+    if request.method == "POST":
+        form = CannedResponseForm(request.POST, user=request.user)
+        try:
+            if "delete" in request.POST:
+                canned.response_delete(by=request.user, response=response)
+                messages.success(request, f"Canned response '{response.name}' deleted.")
+                return HttpResponseRedirect(reverse("console-canned"))
+            canned.response_update(by=request.user, response=response, fields=_canned_fields(form))
+        except WORKFLOW_ERRORS as exc:
+            status, problems = problem_of(exc)
+            for problem in problems:
+                messages.error(request, problem)
+        else:
+            messages.success(request, f"Canned response '{response.name}' saved.")
+            return HttpResponseRedirect(reverse("console-canned"))
+    context = {"response": response, "form": form, "editable": canned.may_change(request.user, response)}
+    return render(request, "console/canned_edit.html", context, status=status)
+
+
+def _canned_fields(form: CannedResponseForm) -> canned.ResponseFields:
+    data = cleaned(form)
+    return canned.ResponseFields(
+        name=data["name"],
+        body=data["body"],
+        scope=data["scope"],
+        customer=data["customer"],
+        set_status=data["set_status"],
+    )
 
 
 @customer_page(read=Reach.STAFF, write=Reach.STAFF)

@@ -16,9 +16,11 @@ from core.fields import FilesField, IdField, OneOfField
 from core.parsers import is_id
 from people.models import CustomerUser
 from sla.models import SlaPolicy
-from tenants.access import CustomerAccess, ticket_workers
+from tenants.access import CustomerAccess, customers_visible_to, ticket_workers
+from tenants.models import Customer
 from tenants.validators import SLUG_PATTERN
 from tickets.bulk import ACTIONS, MAX_TICKETS, Target
+from tickets.canned.models import Scope as CannedScope
 from tickets.canned.models import SetStatus
 from tickets.models import Priority, Status, Ticket
 from tickets.workflows import MAX_BODY, NewTicket, TicketChanges
@@ -44,6 +46,34 @@ class ReplyForm(forms.Form):
     @property
     def public(self) -> bool:
         return self.cleaned_data.get("visibility") != "private"
+
+
+class CannedResponseForm(forms.Form):
+    """A canned response on its console page (``tickets.canned.services`` words the limits)."""
+
+    name = forms.CharField(required=False, max_length=200)
+    body = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.Textarea,
+        help_text="Placeholders: {{requester}}, {{reference}}, {{agent}}, {{customer}}, {{portal_link}}",
+    )
+    scope = forms.ChoiceField(choices=CannedScope.choices, initial=CannedScope.PERSONAL)
+    customer = forms.ModelChoiceField(
+        queryset=Customer.objects.none(),
+        required=False,
+        to_field_name="slug",
+        help_text="For scope 'customer' only",
+    )
+    set_status = forms.ChoiceField(
+        choices=[("", "Just send"), *SetStatus.choices], required=False, label="Meant to be sent with"
+    )
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["customer"].queryset = customers_visible_to(user).order_by("name")  # type: ignore[attr-defined]
+        if not user.is_provider_admin:  # agents write their own personal responses only
+            self.fields["scope"].choices = [(CannedScope.PERSONAL, CannedScope.PERSONAL.label)]  # type: ignore[attr-defined]
 
 
 class CannedPickForm(forms.Form):

@@ -53,6 +53,7 @@ KWARG_KINDS: dict[str, str] = {
     "token_id": "token",
     "import_id": "import",
     "view_id": "saved_view",
+    "canned_id": "canned_response",
     "uidb64": "activation",
     "token": "activation",
 }

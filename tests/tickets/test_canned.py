@@ -11,6 +11,7 @@ from tenants.schema import customer_schema
 from tests.conftest import Cast, api_for
 from tests.support.clients import console, portal
 from tests.tickets.test_api import open_ticket
+from tickets.canned.models import CannedResponse
 from tickets.models import Comment, Ticket
 
 CANNED = "/api/v1/canned-responses/"
@@ -166,3 +167,39 @@ def test_the_reply_box_offers_this_customers_responses_and_fills_one_in(cast: Ca
     assert console(cast.alice).get(f"{base}fill/?response=%C2%B2").status_code == 400
     assert console(cast.alice).get(f"{base}fill/").status_code == 400
     assert console(cast.acme_it).get(base).status_code == 404  # the customer's own agents: not theirs
+
+
+# --- the console's page ---------------------------------------------------------------------------
+
+
+def test_the_console_page_lists_creates_edits_and_deletes(cast: Cast) -> None:
+    alice = console(cast.alice)
+    made = alice.post(
+        "/canned/",
+        {"name": "Acme printers", "body": "Hi {{requester}}", "scope": "customer", "customer": "acme"},
+    )
+    assert made.status_code == 302
+    page = alice.get("/canned/").content.decode()
+    assert "Acme printers" in page and "Acme" in page
+    response = CannedResponse.objects.get(name="Acme printers")
+    assert response.customer == cast.acme and response.scope == "customer"
+    refused = alice.post("/canned/", {"name": "Bad", "body": "{{nope}}", "scope": "personal"})
+    assert refused.status_code == 400 and "{{nope}}" in refused.content.decode()
+    assert not CannedResponse.objects.filter(name="Bad").exists()
+    edited = alice.post(
+        f"/canned/{response.pk}/",
+        {"name": "Acme printers", "body": "Hello {{requester}}", "scope": "customer", "customer": "acme"},
+    )
+    assert edited.status_code == 302
+    response.refresh_from_db()
+    assert response.body == "Hello {{requester}}"
+    # bob works acme: he reads it, may not change it; his own scope choice is personal only
+    bob = console(cast.bob)
+    assert "Acme printers" in bob.get("/canned/").content.decode()
+    assert bob.post(f"/canned/{response.pk}/", {"delete": "1"}).status_code == 403
+    assert bob.post("/canned/", {"name": "Mine", "body": "x", "scope": "shared"}).status_code == 400
+    assert bob.post("/canned/", {"name": "Mine", "body": "x", "scope": "personal"}).status_code == 302
+    # charlie works globex only: acme's does not exist for him
+    assert console(cast.charlie).get(f"/canned/{response.pk}/").status_code == 404
+    assert alice.post(f"/canned/{response.pk}/", {"delete": "1"}).status_code == 302
+    assert not CannedResponse.objects.filter(pk=response.pk).exists()
