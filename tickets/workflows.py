@@ -457,7 +457,8 @@ def comment_add(
     attachments: Sequence[UploadedFile] = (),
     then_status: str = "",
 ) -> Comment:
-    """A public reply or a private note. A customer's reply on a pending ticket reopens it.
+    """A public reply or a private note. A customer's reply on a pending ticket reopens it; an
+    agent's public reply on an unassigned ticket assigns it to them.
     ``then_status`` (an agent's "Send and set pending", "Send and resolve") moves the ticket in
     the same transaction, by ``ticket_transition``'s rules, after the comment: a public reply is
     the question pending needs. A refused move refuses the whole, the comment and its files too."""
@@ -500,6 +501,9 @@ def comment_add(
         search_add_comment(customer=customer, ticket=ticket, body=text, public=public)
         if public:
             _event(ticket, EventKind.REPLIED, by, comment=comment)
+        if public and party == Party.AGENT and ticket.assignee_id is None and works_tickets_of(by, customer):
+            # the first public reply by an agent on an unassigned ticket takes it (audited as a change)
+            ticket_assign(customer=customer, ticket=ticket, by=by, assignee=by)
         if then_status:
             ticket_transition(customer=customer, ticket=ticket, by=by, status=then_status)
     return comment

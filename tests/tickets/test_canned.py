@@ -203,3 +203,27 @@ def test_the_console_page_lists_creates_edits_and_deletes(cast: Cast) -> None:
     assert console(cast.charlie).get(f"/canned/{response.pk}/").status_code == 404
     assert alice.post(f"/canned/{response.pk}/", {"delete": "1"}).status_code == 302
     assert not CannedResponse.objects.filter(pk=response.pk).exists()
+
+
+def test_the_first_public_reply_by_an_agent_takes_an_unassigned_ticket(cast: Cast) -> None:
+    ticket = open_ticket(cast.acme_user)
+    comments = f"/api/v1/customers/acme/tickets/{ticket['id']}/comments/"
+
+    def assignee() -> int | None:
+        with customer_schema(cast.acme):
+            return Ticket.objects.get(pk=ticket["id"]).assignee_id
+
+    assert api_for(cast.acme_user).post(comments, {"body": "More detail"}, format="json").status_code == 201
+    assert (
+        api_for(cast.bob).post(comments, {"body": "note", "public": False}, format="json").status_code == 201
+    )
+    assert assignee() is None  # neither the customer's reply nor a private note takes it
+    assert api_for(cast.bob).post(comments, {"body": "On it"}, format="json").status_code == 201
+    assert assignee() == cast.bob.pk
+    with customer_schema(cast.acme):  # a ticket's entries are in its customer's schema
+        entry = AuditEntry.objects.filter(content_type__model="ticket", object_pk=str(ticket["id"])).latest(
+            "pk"
+        )
+    assert entry.actor == cast.bob and "assignee" in entry.changes
+    assert api_for(cast.alice).post(comments, {"body": "Me too"}, format="json").status_code == 201
+    assert assignee() == cast.bob.pk  # only an unassigned ticket is taken
