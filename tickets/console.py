@@ -557,9 +557,7 @@ def canned_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         try:
             made = canned.response_create(by=request.user, fields=_canned_fields(form))
         except WORKFLOW_ERRORS as exc:
-            status, problems = problem_of(exc)
-            for problem in problems:
-                messages.error(request, problem)
+            status = _tell_refusal(request, exc)
         else:
             messages.success(request, f"Canned response '{made.name}' saved.")
             return HttpResponseRedirect(reverse("console-canned"))
@@ -591,14 +589,20 @@ def canned_edit(request: AuthenticatedHttpRequest, canned_id: int) -> HttpRespon
                 return HttpResponseRedirect(reverse("console-canned"))
             canned.response_update(by=request.user, response=response, fields=_canned_fields(form))
         except WORKFLOW_ERRORS as exc:
-            status, problems = problem_of(exc)
-            for problem in problems:
-                messages.error(request, problem)
+            status = _tell_refusal(request, exc)
         else:
             messages.success(request, f"Canned response '{response.name}' saved.")
             return HttpResponseRedirect(reverse("console-canned"))
     context = {"response": response, "form": form, "editable": canned.may_change(request.user, response)}
     return render(request, "console/canned_edit.html", context, status=status)
+
+
+def _tell_refusal(request: AuthenticatedHttpRequest, exc: Exception) -> int:
+    """A refused save told on the page it re-renders: each sentence as a message; its status."""
+    status, problems = problem_of(exc)
+    for problem in problems:
+        messages.error(request, problem)
+    return status
 
 
 def _canned_fields(form: CannedResponseForm) -> canned.ResponseFields:
