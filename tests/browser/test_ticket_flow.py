@@ -130,7 +130,9 @@ def test_ticket_from_portal_to_queue_and_back(
     agent.check("input[name=visibility][value=private]")
     agent.click("form[action$='/reply/'] button[type=submit]")
     agent.wait_for_selector("text=Note added.")
-    agent.select_option("#assignee", str(world.member_agent.pk))
+    # The public reply took the unassigned ticket (issue 15): the panel shows the agent.
+    assert agent.input_value("#assignee") == str(world.member_agent.pk)
+    agent.select_option("#priority", "P1")
     agent.click("#ticket-panel button[type=submit]")
     agent.wait_for_selector("#ticket-panel >> text=Ticket updated.")
     agent.screenshot(path=str(ARTIFACTS / "console-ticket.png"), full_page=True)
@@ -144,8 +146,9 @@ def test_ticket_from_portal_to_queue_and_back(
     # The worker told the customer (email + bell) after commit.
     with django_db_blocker.unblock():
         wait_for(lambda: Notification.objects.filter(user=world.requester, kind="ticket_reply").exists())
+        wait_for(lambda: Notification.objects.filter(user=world.requester, kind="ticket_updated").exists())
     customer.goto(f"{portal}/")
-    assert customer.locator(".bell .count").inner_text() == "2"  # created + reply
+    assert customer.locator(".bell .count").inner_text() == "3"  # created, reply, priority raised
 
     # 4. A user of another customer: 404 for that ticket's id on their own portal (the id exists
     #    there, as someone else's ticket), and the ticket's own URL only offers a sign-in.
