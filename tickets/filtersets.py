@@ -13,7 +13,7 @@ from typing import Any
 import django_filters
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -36,6 +36,7 @@ from serviflow.filters import (
 from tenants.access import customers_visible_to
 from tenants.validators import SLUG_PATTERN
 from tickets.canned.models import CannedResponse
+from tickets.canned.services import offered_on as canned_offered_on
 from tickets.index.models import TicketIndexEntry, TicketSearchEntry
 from tickets.index.queue import DEFAULT_ORDERING, MAX_CURSOR, ORDERINGS
 from tickets.index.search import (
@@ -319,7 +320,4 @@ class CannedResponseFilterSet(FilterSet):
         customer = None
         if self.user is not None and SLUG_PATTERN.fullmatch(value):
             customer = customers_visible_to(self.user).filter(slug=value).first()
-        offered = Q(customer__isnull=True)
-        if customer is not None:
-            offered |= Q(customer=customer)
-        return qs.filter(offered)
+        return canned_offered_on(qs, customer)

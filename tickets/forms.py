@@ -22,6 +22,7 @@ from tenants.validators import SLUG_PATTERN
 from tickets.bulk import ACTIONS, MAX_TICKETS, Target
 from tickets.canned.models import Scope as CannedScope
 from tickets.canned.models import SetStatus
+from tickets.canned.services import placeholders_help
 from tickets.models import Priority, Status, Ticket
 from tickets.workflows import MAX_BODY, NewTicket, TicketChanges
 
@@ -56,7 +57,7 @@ class CannedResponseForm(forms.Form):
         required=False,
         strip=False,
         widget=forms.Textarea,
-        help_text="Placeholders: {{requester}}, {{reference}}, {{agent}}, {{customer}}, {{portal_link}}",
+        help_text=f"Placeholders: {placeholders_help()}",
     )
     scope = forms.ChoiceField(choices=CannedScope.choices, initial=CannedScope.PERSONAL)
     customer = forms.ModelChoiceField(

@@ -53,9 +53,27 @@ def responses_visible_to(user: User) -> QuerySet[CannedResponse]:
     ).select_related("customer")
 
 
+def offered_on(responses: QuerySet[CannedResponse], customer: Customer | None) -> QuerySet[CannedResponse]:
+    """Those of ``responses`` a ticket of ``customer`` is offered: the ones for every customer
+    and ``customer``'s own (None: only the ones for every customer)."""
+    offered = Q(customer__isnull=True)
+    if customer is not None:
+        offered |= Q(customer=customer)
+    return responses.filter(offered)
+
+
+def is_offered_on(response: CannedResponse, customer: Customer) -> bool:
+    """``offered_on`` for one response already read."""
+    return response.customer_id in (None, customer.pk)
+
+
 def responses_offered(user: User, customer: Customer) -> QuerySet[CannedResponse]:
     """What the reply box of ``customer``'s tickets offers ``user``."""
-    return responses_visible_to(user).filter(Q(customer__isnull=True) | Q(customer=customer))
+    return offered_on(responses_visible_to(user), customer)
+
+
+def placeholders_help() -> str:
+    return ", ".join(f"{{{{{name}}}}}" for name in PLACEHOLDERS)
 
 
 def response_for(user: User, response_id: int) -> CannedResponse:
@@ -100,7 +118,7 @@ def _checked(by: User, response: CannedResponse) -> CannedResponse:
     else:
         unknown = sorted({name for name in placeholders_in(response.body) if name not in PLACEHOLDERS})
         if unknown:
-            known = ", ".join(f"{{{{{name}}}}}" for name in PLACEHOLDERS)
+            known = placeholders_help()
             errors["body"] = [
                 f"Unknown placeholder {', '.join(f'{{{{{n}}}}}' for n in unknown)}; use {known}."
             ]
@@ -182,7 +200,7 @@ def response_delete(*, by: User, response: CannedResponse) -> None:
 def response_render(*, response: CannedResponse, customer: Customer, ticket: Ticket, agent: User) -> str:
     """The body with its placeholders filled for ``ticket`` of ``customer``, sent by ``agent``.
     A response limited to another customer is not offered there (404)."""
-    if response.customer_id not in (None, customer.pk):
+    if not is_offered_on(response, customer):
         raise Http404
     values = {
         "requester": ticket.requester_user.name,
