@@ -18,7 +18,24 @@ AUDITED_MODELS: dict[str, list[str]] = {
     "sla.BusinessHours": [],
     "sla.SlaPolicy": [],
     # Reverse relations are listed too: auditlog would otherwise diff the related managers.
-    "tickets.Ticket": ["last_public_from", "updated_at", "events", "comments", "attachments"],
+    "tickets.Ticket": [
+        "last_public_from",
+        "updated_at",
+        "events",
+        "comments",
+        "attachments",
+        "merged_from",
+        "merges",
+        "links_out",
+        "links_in",
+        "watchers",
+        "rating",
+    ],
+    "tickets.Merge": [],
+    "tickets.TicketLink": [],
+    "tickets.Watcher": [],
+    # A collaborator's access to one ticket (django-guardian, in the customer's schema).
+    "guardian.UserObjectPermission": [],
     "tickets.Comment": ["attachments"],
     "tickets.Attachment": ["file"],
     "cmdb.ConfigurationItem": ["updated_at", "children", "tickets", "relations_out", "relations_in"],
@@ -30,6 +47,7 @@ AUDITED_MODELS: dict[str, list[str]] = {
     "imports.Import": ["content", "report"],
     "ticket_index.SavedView": ["updated_at"],
     "canned.CannedResponse": ["updated_at"],
+    "satisfaction.Rating": [],
 }
 
 

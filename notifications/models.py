@@ -16,6 +16,7 @@ class NotificationKind(models.TextChoices):
     TICKET_RESOLVED = "ticket_resolved", "Ticket resolved"
     TICKET_ASSIGNED = "ticket_assigned", "Ticket assigned to you"
     TICKET_REPLY = "ticket_reply", "New reply"
+    TICKET_MENTION = "ticket_mention", "Mentioned in a note"
     SLA_WARNING = "sla_warning", "SLA warning"
     SLA_BREACH = "sla_breach", "SLA breached"
 

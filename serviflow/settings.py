@@ -149,6 +149,7 @@ TENANT_APPS = [
     "guardian",
     "people",
     "tickets",
+    "tickets.satisfaction",
     "cmdb",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -287,6 +288,7 @@ SPECTACULAR_SETTINGS = {
         "UserKindEnum": "accounts.models.UserKind",
         "PriorityEnum": "tickets.models.Priority",
         "TicketStatusEnum": "tickets.models.Status",
+        "TicketLinkKindEnum": "tickets.models.LinkAs",
         "CiStatusEnum": "cmdb.models.CiStatus",
         "CiTypeEnum": "cmdb.models.CiType",
         "RelationKindEnum": "cmdb.models.RelationKind",

@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("notifications.urls_portal")),
     path("", include("people.urls_portal")),
     path("", include("tickets.urls_portal")),
+    path("", include("tickets.satisfaction.urls_portal")),
     path("", include("cmdb.urls_portal")),
 ]
 

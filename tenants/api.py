@@ -67,6 +67,11 @@ class CustomerSerializer(InputModelSerializer):
         required=False,
         help_text='The mail domains the customer\'s people write from, e.g. ["acme.com"].',
     )
+    satisfaction_surveys = serializers.BooleanField(
+        source="settings.satisfaction_surveys",
+        required=False,
+        help_text="Ask requesters to rate their resolved tickets (by email and in the portal).",
+    )
 
     class Meta:
         model = Customer
@@ -80,6 +85,7 @@ class CustomerSerializer(InputModelSerializer):
             "is_active",
             "created_at",
             "email_domains",
+            "satisfaction_surveys",
         ]
         read_only_fields = ["created_at"]
 
@@ -121,7 +127,12 @@ class CustomerViewSet(
 
     def get_queryset(self) -> QuerySet[Customer]:
         user = self.caller
-        return customers_visible_to(user).prefetch_related("email_domains").order_by("name")
+        return (
+            customers_visible_to(user)
+            .select_related("settings")
+            .prefetch_related("email_domains")
+            .order_by("name")
+        )
 
     def perform_create(self, serializer: CustomerSerializer) -> None:  # type: ignore[override]
         data = serializer.validated_data
@@ -133,10 +144,14 @@ class CustomerViewSet(
             business_hours=data.get("business_hours"),
             email_domains=data.get("email_domains", ()),
         )
+        surveys = data.get("settings", {}).get("satisfaction_surveys")
+        if surveys is False:  # on by default
+            customer_update(customer=serializer.instance, changes=CustomerChanges(satisfaction_surveys=False))
 
     def perform_update(self, serializer: CustomerSerializer) -> None:  # type: ignore[override]
         data: dict[str, Any] = serializer.validated_data
         customer: Customer = serializer.instance  # type: ignore[assignment]
+        surveys = data.get("settings", {}).get("satisfaction_surveys")
         customer_update(
             customer=customer,
             changes=CustomerChanges(
@@ -144,7 +159,8 @@ class CustomerViewSet(
                     name: data[name]
                     for name in ("name", "timezone", "default_sla", "business_hours", "email_domains")
                     if name in data
-                }
+                },
+                **({} if surveys is None else {"satisfaction_surveys": surveys}),
             ),
         )
         if data.get("is_active") is False:

@@ -63,6 +63,11 @@ class CustomerForm(WorkflowErrorsMixin, forms.Form):
         "its own address. Point them at this server, and list them in ALLOWED_HOSTS.",
     )
     email_domains = LinesField(label="Mail domains", max_length=5000, help_text=EMAIL_DOMAINS_HELP)
+    satisfaction_surveys = forms.BooleanField(
+        required=False,
+        label="Satisfaction surveys",
+        help_text="Ask requesters to rate their tickets once resolved (by email and in the portal).",
+    )
 
     @staticmethod
     def initial_for(customer: Customer) -> dict[str, Any]:
@@ -73,6 +78,7 @@ class CustomerForm(WorkflowErrorsMixin, forms.Form):
             "business_hours": customer.business_hours_id,
             "portal_domains": customer_portal_domains(customer),
             "email_domains": customer_email_domains(customer),
+            "satisfaction_surveys": customer.settings.satisfaction_surveys,
         }
 
     def changes(self) -> CustomerChanges:
@@ -84,6 +90,7 @@ class CustomerForm(WorkflowErrorsMixin, forms.Form):
             business_hours=data["business_hours"],
             portal_domains=list(data["portal_domains"]),
             email_domains=list(data["email_domains"]),
+            satisfaction_surveys=data["satisfaction_surveys"],
         )
 
 

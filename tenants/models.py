@@ -110,6 +110,9 @@ class CustomerSettings(models.Model):
         max_length=10, help_text="Prefix of ticket numbers, e.g. ACME for ACME-1042"
     )
     attachment_max_mb = models.PositiveSmallIntegerField(default=10)
+    satisfaction_surveys = models.BooleanField(
+        default=True, help_text="Ask requesters to rate their resolved tickets (tickets.satisfaction)."
+    )
 
     class Meta:
         verbose_name_plural = "customer settings"

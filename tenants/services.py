@@ -131,6 +131,17 @@ def customer_portal_domains(customer: Customer) -> list[str]:
     )
 
 
+def _settings_write(customer: Customer, **values: object) -> None:
+    """Change settings that differ (saved, so audited)."""
+    current = CustomerSettings.objects.select_for_update().get(customer=customer)
+    changed = [name for name, value in values.items() if getattr(current, name) != value]
+    for name in changed:
+        setattr(current, name, values[name])
+    if changed:
+        current.save(update_fields=changed)
+    customer.settings = current  # what the caller's customer reads from now on
+
+
 def _create_settings(customer: Customer, ticket_prefix: str) -> CustomerSettings:
     return CustomerSettings.objects.create(customer=customer, ticket_prefix=ticket_prefix)
 
@@ -145,6 +156,7 @@ class CustomerChanges(Changes):
     business_hours: BusinessHours | None = UNSET
     email_domains: list[str] = UNSET
     portal_domains: list[str] = UNSET  # extra host names of the portal, besides the primary one
+    satisfaction_surveys: bool = UNSET  # a setting (CustomerSettings)
 
 
 def customer_update(*, customer: Customer, changes: CustomerChanges) -> Customer:
@@ -152,6 +164,7 @@ def customer_update(*, customer: Customer, changes: CustomerChanges) -> Customer
     wanted = changes.given()
     domains = wanted.pop("email_domains", None)
     hosts = wanted.pop("portal_domains", None)
+    surveys = wanted.pop("satisfaction_surveys", None)
     errors: dict[str, list[str]] = {}
     if "name" in wanted:
         wanted["name"] = wanted["name"].strip()
@@ -177,6 +190,8 @@ def customer_update(*, customer: Customer, changes: CustomerChanges) -> Customer
     try:
         with transaction.atomic():
             _customer_write(customer, wanted, domains, hosts)
+            if surveys is not None:
+                _settings_write(customer, satisfaction_surveys=surveys)
     except IntegrityError as exc:  # lost a race for a mail domain or a host name
         field = "email_domains" if domains is not None else "portal_domains"
         raise ValidationError({field: ["A domain was just taken by another customer."]}) from exc

@@ -28,19 +28,29 @@ from serviflow.api.strict import JSONParser
 from serviflow.api.views import CustomerScopedViewSet
 from serviflow.filters import FilterBackend
 from serviflow.live import etag
+from serviflow.pages import cleaned
 from sla.presenters import sla_explain
-from tickets import selectors, workflows
+from tickets import collaborators, family, selectors, workflows
 from tickets.attachments import attachment_response
 from tickets.filtersets import TicketFilterSet
+from tickets.forms import AttachmentViewForm
 from tickets.models import Attachment, Comment, Ticket
 from tickets.serializers import (
     AttachmentSerializer,
     AttachmentUploadSerializer,
+    CollaboratorCreateSerializer,
+    CollaboratorSerializer,
     CommentSerializer,
     HistoryEntrySerializer,
+    LinkCreateSerializer,
+    LinkSerializer,
+    MergeSerializer,
+    Related,
     TicketCreateSerializer,
     TicketSerializer,
     TicketUpdateSerializer,
+    link_data,
+    related_of,
 )
 from tickets.sla.policy import sla_reader
 
@@ -150,6 +160,16 @@ class TicketViewSet(
     def get_object(self) -> Ticket:
         return selectors.ticket_for(self.access, self.kwargs["pk"])
 
+    def paginate_queryset(self, queryset: QuerySet[Any]) -> list[Any] | None:
+        """The page, with its links and collaborators read for all of it at once."""
+        page = super().paginate_queryset(queryset)
+        if page is not None:
+            self.related = related_of(list(page))
+        return page
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return super().get_serializer_context() | {"related": getattr(self, "related", None)}
+
     def known_count(self, tickets: QuerySet[Ticket]) -> int | None:
         """The list's ``count`` without ``COUNT(*)`` when nothing narrows it (the pagination)."""
         return selectors.tickets_known_count(tickets)
@@ -173,6 +193,7 @@ class TicketViewSet(
             ),
             attachments=request.FILES.getlist("attachments"),
         )
+        self.related = {ticket.pk: Related(links=[], collaborators=[])}  # a new ticket has neither
         return Response(self.get_serializer(ticket).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(parameters=[ETAG])
@@ -247,8 +268,10 @@ class CommentViewSet(mixins.ListModelMixin, TicketScopedViewSet):
             body=data.validated_data["body"],
             public=data.validated_data.get("public", True),
             attachments=request.FILES.getlist("attachments"),
+            then_status=data.validated_data.get("set_status") or "",
         )
-        comment = selectors.comments_visible(self.access, ticket).get(pk=comment.pk)
+        # on the ticket it landed on (a merged duplicate's target)
+        comment = selectors.comments_visible(self.access, Ticket(pk=comment.ticket_id)).get(pk=comment.pk)
         return Response(self.get_serializer(comment).data, status=status.HTTP_201_CREATED)
 
 
@@ -272,10 +295,22 @@ class AttachmentViewSet(mixins.ListModelMixin, TicketScopedViewSet):
         )
         return Response(self.get_serializer(stored, many=True).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={(200, "*/*"): OpenApiTypes.BINARY})  # the file's own type
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "inline",
+                bool,
+                OpenApiParameter.QUERY,
+                description="Show an image (PNG, JPEG, GIF, WebP) or a PDF in the browser instead of "
+                "saving it (Content-Disposition: inline); any other file is always an attachment.",
+            )
+        ],
+        responses={(200, "*/*"): OpenApiTypes.BINARY},  # the file's own type
+    )
     def download(self, request: Request, *args: Any, **kwargs: Any) -> FileResponse:
         attachment = selectors.attachment_for(self.access, self.ticket(), self.kwargs["pk"])
-        return attachment_response(attachment)
+        inline = cleaned(AttachmentViewForm(request.query_params))["inline"]
+        return attachment_response(attachment, inline=inline)
 
 
 class TicketHistoryViewSet(mixins.ListModelMixin, TicketScopedViewSet):
@@ -312,3 +347,119 @@ class TicketSlaViewSet(TicketScopedViewSet):
         return Response(
             sla_explain(customer=self.access.customer, ticket=ticket, now=timezone.now(), reader=reader)
         )
+
+
+class TicketMergeViewSet(TicketScopedViewSet):
+    """``tickets/{id}/merge/``: merge this ticket (a duplicate) into another ticket of the same
+    customer, or undo that within a day (``tickets.family``)."""
+
+    serializer_class = TicketSerializer
+    parser_classes = PARSERS
+
+    @extend_schema(request=MergeSerializer, responses={200: TicketSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Merge this ticket into ``into`` (an id or a reference of the same customer; anything
+        else is 404): this one closes with a pointer to it, its thread shows there, its
+        requester becomes a collaborator. Answers with the target."""
+        duplicate = self.ticket()
+        data = MergeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        target = family.ticket_from(self.access, data.validated_data["into"], field="into")
+        target = family.ticket_merge(
+            customer=self.access.customer, duplicate=duplicate, target=target, by=self.access.user
+        )
+        target = selectors.ticket_for(self.access, target.pk)
+        return tagged(Response(self.get_serializer(target).data), target)
+
+    @extend_schema(request=None, responses={200: TicketSerializer})
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Undo this ticket's merge (within a day of it): it gets its status back. Answers with
+        this ticket."""
+        duplicate = family.merge_undo(
+            customer=self.access.customer, duplicate=self.ticket(), by=self.access.user
+        )
+        duplicate = selectors.ticket_for(self.access, duplicate.pk)
+        return tagged(Response(self.get_serializer(duplicate).data), duplicate)
+
+
+class TicketLinkViewSet(mixins.ListModelMixin, TicketScopedViewSet):
+    """``tickets/{id}/links/``: related tickets, its parent and its children. Everyone who sees
+    the ticket reads them (only tickets they may open); agents link and unlink."""
+
+    serializer_class = LinkSerializer
+    parser_classes = PARSERS
+    pagination_class = None
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        ticket = self.ticket()
+        links = list(family.links_of(ticket))
+        ends = {pk for link in links for pk in (link.source_id, link.target_id)}
+        visible = set(selectors.tickets_visible(self.access).filter(pk__in=ends).values_list("pk", flat=True))
+        rows = [
+            link_data(self.access.customer, link, ticket)
+            for link in links
+            if {link.source_id, link.target_id} <= visible
+        ]
+        return Response(LinkSerializer(rows, many=True).data)
+
+    @extend_schema(request=LinkCreateSerializer, responses={201: LinkSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        ticket = self.ticket()
+        data = LinkCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        other = family.ticket_from(self.access, data.validated_data["ticket"], field="ticket")
+        link = family.link_add(
+            customer=self.access.customer,
+            ticket=ticket,
+            by=self.access.user,
+            kind=data.validated_data["kind"],
+            other=other,
+        )
+        link = family.link_for(ticket, link.pk)
+        return Response(
+            LinkSerializer(link_data(self.access.customer, link, ticket)).data, status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        ticket = self.ticket()
+        link = family.link_for(ticket, self.kwargs["pk"])
+        family.link_remove(customer=self.access.customer, ticket=ticket, by=self.access.user, link=link)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TicketCollaboratorViewSet(mixins.ListModelMixin, TicketScopedViewSet):
+    """``tickets/{id}/collaborators/``: customer users copied on the ticket (they see it in
+    their portal and may reply). Agents, the requester and the customer's admins add and remove
+    them; a collaborator may remove themselves."""
+
+    serializer_class = CollaboratorSerializer
+    parser_classes = PARSERS
+    pagination_class = None
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        ticket = self.ticket()
+        return Response(CollaboratorSerializer(related_of([ticket])[ticket.pk].collaborators, many=True).data)
+
+    @extend_schema(request=CollaboratorCreateSerializer, responses={201: CollaboratorSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        ticket = self.ticket()
+        data = CollaboratorCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        profile = profile_from(data.validated_data["user"], field="user")
+        if profile is None:
+            raise ValidationError({"user": ["Name the colleague to add: a user id or email."]})
+        person = collaborators.collaborator_add(
+            customer=self.access.customer, access=self.access, ticket=ticket, profile=profile
+        )
+        entry = {"user": profile.pk, "name": person.name, "email": person.email}
+        return Response(CollaboratorSerializer(entry).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        ticket = self.ticket()
+        person = collaborators.collaborator_for(ticket, self.kwargs["pk"])
+        collaborators.collaborator_remove(
+            customer=self.access.customer, access=self.access, ticket=ticket, user=person
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)

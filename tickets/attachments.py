@@ -146,12 +146,46 @@ def attachments_store(
     return stored
 
 
-def attachment_response(attachment: Attachment) -> FileResponse:
+# What a ticket page previews inline (``?inline=true`` on a download): raster images and PDFs,
+# by the type the file is served with (fixed from its extension at upload; browsers may not sniff
+# it). Never SVG or HTML, which are documents that can carry script: they always download.
+PREVIEW_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+PREVIEW_DOCUMENTS = frozenset({"application/pdf"})
+
+# The file's own Content-Security-Policy: nothing but itself. A browser shows an image or a PDF
+# in a document it makes up, with inline styles. An image's document is sandboxed and framed by
+# no page; a PDF's may be framed by this host's pages (the preview), and is not sandboxed:
+# Chromium refuses to run its PDF viewer in a sandboxed document (the viewer runs PDF scripts
+# isolated from the page's origin either way).
+DOWNLOAD_POLICY = "default-src 'none'; sandbox"
+IMAGE_POLICY = (
+    "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'; sandbox"
+)
+DOCUMENT_POLICY = (
+    "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; object-src 'self'; frame-ancestors 'self'"
+)
+POLICIES = {"image": IMAGE_POLICY, "pdf": DOCUMENT_POLICY}
+
+
+def preview_kind(content_type: str) -> str:
+    """How a page previews a file of ``content_type``: "image", "pdf", or "" (it does not)."""
+    if content_type in PREVIEW_IMAGES:
+        return "image"
+    return "pdf" if content_type in PREVIEW_DOCUMENTS else ""
+
+
+def attachment_response(attachment: Attachment, *, inline: bool = False) -> FileResponse:
+    """The file, downloaded; shown in the browser (``inline``) only when it is an image or a
+    PDF (``preview_kind``), under a policy that lets it load nothing else."""
+    kind = preview_kind(attachment.content_type) if inline else ""
     response = FileResponse(
         attachment.file.open("rb"),
-        as_attachment=True,
+        as_attachment=not kind,
         filename=attachment.filename,
         content_type=attachment.content_type,
     )
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Content-Security-Policy"] = POLICIES.get(kind, DOWNLOAD_POLICY)
+    response["X-Content-Type-Options"] = "nosniff"
+    if kind == "pdf":
+        response["X-Frame-Options"] = "SAMEORIGIN"  # the ticket page's preview frames it
     return response

@@ -6,6 +6,7 @@ paging and ticket changes update in place and every page still works without Jav
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -14,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpResponse, HttpResponseRedirect, QueryDict
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,13 +27,14 @@ from cmdb import selectors as cmdb_selectors
 from core.fields import IdField
 from core.rehearsal import rehearse
 from people.models import CustomerUser
+from people.selectors import profile_from
 from serviflow.filters import filtered, refusal
 from serviflow.http import AuthenticatedHttpRequest
 from serviflow.live import not_modified, poll_headers, with_etag
 from serviflow.pages import WORKFLOW_ERRORS, cleaned, customer_page, next_target, problem_of, provider_page
 from sla.presenters import schedule_text, ticket_sla_card
 from tenants.access import CustomerAccess, Reach, customers_visible_to, ticket_workers
-from tickets import selectors, workflows
+from tickets import collaborators, family, selectors, workflows
 from tickets.attachments import attachment_response
 from tickets.bulk import MAX_TICKETS, Target, tickets_bulk
 from tickets.canned import services as canned
@@ -44,23 +47,31 @@ from tickets.filtersets import (
     view_filters,
 )
 from tickets.forms import (
+    AttachmentViewForm,
     BulkForm,
     CannedPickForm,
     CannedResponseForm,
+    CollaboratorForm,
+    CollaboratorRemoveForm,
     ConsoleTicketForm,
+    LinkForm,
+    LinkRemoveForm,
     LiveForm,
+    MergeForm,
     ReplyForm,
     SavedViewForm,
     TicketChangeForm,
     TicketSlaForm,
+    WatchForm,
 )
 from tickets.index import saved
 from tickets.index.models import TicketIndexEntry, TicketSearchEntry
 from tickets.index.queue import ORDERINGS, queue_entries, queue_page
 from tickets.index.search import REFERENCE_RANK, Hit, search_page
+from tickets.index.services import display_number
 from tickets.index.states import next_change, row_state
-from tickets.models import TRANSITIONS, Priority, Status, Ticket
-from tickets.presenters import PANEL_FIELDS, Change, field_changes, refresh_at
+from tickets.models import TRANSITIONS, Attachment, Priority, Status, Ticket
+from tickets.presenters import PANEL_FIELDS, Change, field_changes, history_sentences, refresh_at
 from tickets.presenters import news as ticket_news
 from tickets.sla.policy import sla_reader
 
@@ -337,11 +348,12 @@ def _ticket_context(access: CustomerAccess, ticket: Ticket, *, seen: int = 0) ->
         "priorities": Priority.choices,
         "workers": workers,
         "me_works": access.writes_tickets and any(worker.pk == access.user.pk for worker in workers),
-        "history": selectors.history_rows(access, ticket),
+        "history": history_sentences(access, ticket),
         "ci_names": _ci_names(access),
         "sla_form": TicketSlaForm(initial={"sla_policy": ticket.sla_policy_id})
         if access.is_provider_staff
         else None,
+        "teamwork": family.teamwork(access, ticket),
     }
 
 
@@ -360,10 +372,10 @@ def ticket_detail(request: AuthenticatedHttpRequest, access: CustomerAccess, tic
         seen, version, answered = live_poll(request, access, ticket_id)
         if answered is not None:
             return answered
-        ticket, context = _live_page(request, access, ticket_id, version)
+        ticket, context = live_page(request, access, ticket_id, version)
         context |= {"news": ticket_news(access, ticket, seen), "live": True}
         return with_etag(render(request, "console/_ticket_live.html", context), version)
-    return render(request, "console/ticket.html", _live_page(request, access, ticket_id)[1])
+    return render(request, "console/ticket.html", live_page(request, access, ticket_id)[1])
 
 
 def fragment_refusal(exc: ValidationError) -> HttpResponse:
@@ -386,7 +398,7 @@ def live_poll(
     return seen, version, not_modified(request, version)
 
 
-def _live_page(
+def live_page(
     request: AuthenticatedHttpRequest,
     access: CustomerAccess,
     ticket_id: int,
@@ -436,7 +448,7 @@ def ticket_change(request: AuthenticatedHttpRequest, access: CustomerAccess, tic
         status, problems = problem_of(exc)
     if status == 200 and not request.htmx:
         return HttpResponseRedirect(_ticket_url(access, ticket_id))
-    ticket, context = _live_page(request, access, ticket_id)
+    ticket, context = live_page(request, access, ticket_id)
     context["panel"] = {"errors": problems, "conflicts": conflicts, "wanted": wanted}
     template = "console/_ticket_panel.html" if request.htmx else "console/ticket.html"
     return render(request, template, context, status=status)
@@ -476,7 +488,7 @@ def ticket_sla_preview(
         status, context["errors"] = problem_of(exc)
     if request.htmx:
         return render(request, "console/_ticket_sla_preview.html", {"preview": context}, status=status)
-    page = _live_page(request, access, ticket_id)[1] | {"sla_preview": context}
+    page = live_page(request, access, ticket_id)[1] | {"sla_preview": context}
     return render(request, "console/ticket.html", page, status=status)
 
 
@@ -496,7 +508,7 @@ def ticket_sla_override(
         for problem in problem_of(exc)[1]:
             messages.error(request, problem)
         status = problem_of(exc)[0]
-        context = _live_page(request, access, ticket_id)[1]
+        context = live_page(request, access, ticket_id)[1]
         return render(request, "console/ticket.html", context, status=status)
     messages.success(request, f"SLA override {'set to ' + policy.name if policy else 'removed'}.")
     return HttpResponseRedirect(_ticket_url(access, ticket.pk) + "#ticket-sla")
@@ -536,7 +548,7 @@ def ticket_reply(request: AuthenticatedHttpRequest, access: CustomerAccess, tick
     ticket = selectors.ticket_for(access, ticket_id)
     if refused := post_reply(request, access, ticket, agent_side=True):
         status, problems = refused
-        context = _live_page(request, access, ticket_id)[1]
+        context = live_page(request, access, ticket_id)[1]
         context |= {"reply_errors": problems, "draft": ReplyForm(request.POST).data.get("body", "")}
         return render(request, "console/ticket.html", context, status=status)
     sent = ReplyForm(request.POST)
@@ -544,7 +556,8 @@ def ticket_reply(request: AuthenticatedHttpRequest, access: CustomerAccess, tick
     done = "Reply sent" if sent.public else "Note added"
     then = REPLY_THEN.get(sent.cleaned_data.get("then") or "", "")
     messages.success(request, f"{done}{then}.")
-    return HttpResponseRedirect(_ticket_url(access, ticket.pk) + "#thread-end")
+    landed = ticket.merged_into_id or ticket.pk  # a merged duplicate's messages go to its target
+    return HttpResponseRedirect(_ticket_url(access, landed) + "#thread-end")
 
 
 @provider_page(read=Reach.STAFF, write=Reach.STAFF)
@@ -684,7 +697,17 @@ def attachment_download(
     request: AuthenticatedHttpRequest, access: CustomerAccess, ticket_id: int, attachment_id: int
 ) -> Any:
     ticket = selectors.ticket_for(access, ticket_id)
-    return attachment_response(selectors.attachment_for(access, ticket, attachment_id))
+    return attachment_served(request, selectors.attachment_for(access, ticket, attachment_id))
+
+
+def attachment_served(request: AuthenticatedHttpRequest, attachment: Attachment) -> HttpResponseBase:
+    """A file the person may see (console and portal): saved, or with ``?inline=true`` shown in
+    the page when it is an image or a PDF (``tickets.attachments.attachment_response``)."""
+    try:
+        inline = cleaned(AttachmentViewForm(request.GET))["inline"]
+    except ValidationError as exc:
+        return fragment_refusal(exc)
+    return attachment_response(attachment, inline=inline)
 
 
 # --- search (the console's and the portal's search pages) ----------------------------------------
@@ -738,3 +761,134 @@ def search(request: AuthenticatedHttpRequest) -> HttpResponse:
         "priorities": Priority.choices,
     }
     return render(request, "console/search.html", context, status=status)
+
+
+# --- the ticket's family and people: merge (and its undo), links, collaborators, watching ---
+# Each action is a POST that goes back to the ticket page, with the refusal shown on it when the
+# rules say no (``tickets.family``, ``tickets.collaborators``).
+
+# What an action did, in a sentence, and the ticket to show afterwards.
+Done = tuple[str, int]
+
+
+def _act(
+    request: AuthenticatedHttpRequest,
+    access: CustomerAccess,
+    ticket_id: int,
+    form_class: type[forms.Form],
+    action: Callable[[Ticket, dict[str, Any]], Done],
+) -> HttpResponse:
+    ticket = selectors.ticket_for(access, ticket_id)
+    try:
+        said, shown = action(ticket, cleaned(form_class(request.POST)))
+    except WORKFLOW_ERRORS as exc:
+        status, problems = problem_of(exc)
+        context = live_page(request, access, ticket_id)[1] | {"teamwork_errors": problems}
+        return render(request, "console/ticket.html", context, status=status)
+    messages.success(request, said)
+    url = reverse("console-ticket", kwargs={"slug": access.customer.slug, "ticket_id": shown})
+    return HttpResponseRedirect(url + "#teamwork")
+
+
+@require_POST
+@customer_page
+def ticket_merge(request: AuthenticatedHttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
+    """Merge this ticket into the one named (``into``); the target's page follows."""
+
+    def merge(ticket: Ticket, data: dict[str, Any]) -> Done:
+        target = family.ticket_from(access, data["into"], field="into")
+        target = family.ticket_merge(
+            customer=access.customer, duplicate=ticket, target=target, by=access.user
+        )
+        names = display_number(access.customer, ticket.number), display_number(access.customer, target.number)
+        return f"{names[0]} was merged into {names[1]}.", target.pk
+
+    return _act(request, access, ticket_id, MergeForm, merge)
+
+
+@require_POST
+@customer_page
+def ticket_unmerge(request: AuthenticatedHttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
+    def undo(ticket: Ticket, data: dict[str, Any]) -> Done:
+        family.merge_undo(customer=access.customer, duplicate=ticket, by=access.user)
+        return "The merge was undone.", ticket.pk
+
+    return _act(request, access, ticket_id, forms.Form, undo)
+
+
+@require_POST
+@customer_page
+def ticket_link(request: AuthenticatedHttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
+    def link(ticket: Ticket, data: dict[str, Any]) -> Done:
+        other = family.ticket_from(access, data["ticket"], field="ticket")
+        family.link_add(
+            customer=access.customer, ticket=ticket, by=access.user, kind=data["kind"], other=other
+        )
+        return f"Linked {display_number(access.customer, other.number)} as {data['kind']}.", ticket.pk
+
+    return _act(request, access, ticket_id, LinkForm, link)
+
+
+@require_POST
+@customer_page
+def ticket_unlink(request: AuthenticatedHttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
+    def unlink(ticket: Ticket, data: dict[str, Any]) -> Done:
+        link = family.link_for(ticket, data["link"])
+        family.link_remove(customer=access.customer, ticket=ticket, by=access.user, link=link)
+        return "Link removed.", ticket.pk
+
+    return _act(request, access, ticket_id, LinkRemoveForm, unlink)
+
+
+def copy_colleague(access: CustomerAccess) -> Callable[[Ticket, dict[str, Any]], Done]:
+    """Add the colleague posted as ``user`` (console and portal)."""
+
+    def add(ticket: Ticket, data: dict[str, Any]) -> Done:
+        profile = profile_from(data["user"], field="user")
+        if profile is None:
+            raise forms.ValidationError({"user": ["Give the colleague's email."]})
+        person = collaborators.collaborator_add(
+            customer=access.customer, access=access, ticket=ticket, profile=profile
+        )
+        return f"{person.name or person.email} can now see this ticket and reply.", ticket.pk
+
+    return add
+
+
+def uncopy_colleague(access: CustomerAccess) -> Callable[[Ticket, dict[str, Any]], Done]:
+    """Remove the collaborator posted as ``user`` (a profile id; console and portal)."""
+
+    def remove(ticket: Ticket, data: dict[str, Any]) -> Done:
+        person = collaborators.collaborator_for(ticket, data["user"])
+        collaborators.collaborator_remove(customer=access.customer, access=access, ticket=ticket, user=person)
+        return f"{person.name or person.email} no longer sees this ticket.", ticket.pk
+
+    return remove
+
+
+@require_POST
+@customer_page
+def collaborator_add(
+    request: AuthenticatedHttpRequest, access: CustomerAccess, ticket_id: int
+) -> HttpResponse:
+    return _act(request, access, ticket_id, CollaboratorForm, copy_colleague(access))
+
+
+@require_POST
+@customer_page
+def collaborator_remove(
+    request: AuthenticatedHttpRequest, access: CustomerAccess, ticket_id: int
+) -> HttpResponse:
+    return _act(request, access, ticket_id, CollaboratorRemoveForm, uncopy_colleague(access))
+
+
+@require_POST
+@customer_page
+def ticket_watch(request: AuthenticatedHttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
+    def watch(ticket: Ticket, data: dict[str, Any]) -> Done:
+        collaborators.watch(customer=access.customer, access=access, ticket=ticket, on=data["watch"])
+        return (
+            "You are watching this ticket." if data["watch"] else "You stopped watching this ticket."
+        ), ticket.pk
+
+    return _act(request, access, ticket_id, WatchForm, watch)

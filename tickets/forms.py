@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from accounts.models import User
 from cmdb.models import MAX_NAME, ConfigurationItem
 from cmdb.selectors import ci_from
-from core.fields import FilesField, IdField, OneOfField
+from core.fields import FilesField, FlagField, IdField, OneOfField
 from core.parsers import is_id
 from people.models import CustomerUser
 from sla.models import SlaPolicy
@@ -23,7 +23,7 @@ from tickets.bulk import ACTIONS, MAX_TICKETS, Target
 from tickets.canned.models import Scope as CannedScope
 from tickets.canned.models import SetStatus
 from tickets.canned.services import placeholders_help
-from tickets.models import Priority, Status, Ticket
+from tickets.models import LinkAs, Priority, Status, Ticket
 from tickets.workflows import MAX_BODY, NewTicket, TicketChanges
 
 VISIBILITIES = (("public", "Public reply"), ("private", "Private note"))
@@ -180,6 +180,13 @@ class LiveForm(forms.Form):
     seen = IdField(required=False, what="a history entry id")
 
 
+class AttachmentViewForm(forms.Form):
+    """A download's query: ``inline=true`` asks to show an image or a PDF in the page (its
+    preview) rather than to save it (``tickets.attachments.attachment_response``)."""
+
+    inline = FlagField(required=False)
+
+
 class StatusForm(forms.Form):
     """The portal's reopen and close buttons."""
 
@@ -282,3 +289,32 @@ class SavedViewForm(forms.Form):
     name = forms.CharField(max_length=60)
     shared = forms.BooleanField(required=False)
     query = forms.CharField(required=False, max_length=4000)
+
+
+class MergeForm(forms.Form):
+    """The ticket page's merge: the target, by reference (ACME-12) or id."""
+
+    into = forms.CharField(max_length=30, error_messages={"required": "Name the ticket to merge into."})
+
+
+class LinkForm(forms.Form):
+    kind = forms.ChoiceField(choices=LinkAs.choices)
+    ticket = forms.CharField(max_length=30, error_messages={"required": "Name the ticket to link."})
+
+
+class LinkRemoveForm(forms.Form):
+    link = IdField(what="a link's id")
+
+
+class CollaboratorForm(forms.Form):
+    """A colleague to copy on the ticket: a user of this customer by email or id."""
+
+    user = forms.CharField(max_length=254, error_messages={"required": "Give the colleague's email."})
+
+
+class CollaboratorRemoveForm(forms.Form):
+    user = IdField(what="a user id")
+
+
+class WatchForm(forms.Form):
+    watch = FlagField(required=False)

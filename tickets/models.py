@@ -133,8 +133,17 @@ class Ticket(models.Model):
     first_response_breached_at = models.DateTimeField(null=True, blank=True)
     resolution_breached_at = models.DateTimeField(null=True, blank=True)
 
+    # A merged duplicate points at the ticket it was merged into (``tickets.family``): it is
+    # closed, its thread shows in the target, and replies to it go to the target.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from"
+    )
+
     class Meta:
         ordering = ["-created_at", "-id"]
+        # A collaborator's right to one ticket (``tickets.collaborators``): a django-guardian
+        # object permission, stored in the customer's own schema.
+        permissions = [("collaborate_ticket", "Collaborate on the ticket (read it and reply)")]
         # Every order a list offers (``tickets.filtersets.TICKET_ORDERINGS``, either direction,
         # ties broken by id in the same direction: ``serviflow.filters.FilterSet``) has an index
         # whose scan, forwards or backwards, is that order: a page reads its rows and stops,
@@ -243,6 +252,7 @@ class EventKind(models.TextChoices):
     UPDATED = "updated", "Ticket updated"
     ASSIGNED = "assigned", "Ticket assigned"
     REPLIED = "replied", "Public reply"
+    MENTIONED = "mentioned", "Agents mentioned in a private note"
 
 
 class TicketEvent(models.Model):
@@ -287,3 +297,114 @@ class TicketNumber(models.Model):
 
     def __str__(self) -> str:
         return f"last ticket number {self.last_number}"
+
+
+class Merge(models.Model):
+    """A duplicate merged into a target ticket of the same customer, and what undoing it needs:
+    the status the duplicate had and the collaborator the merge added. Undone within a day
+    (``tickets.family.UNDO_WITHIN``); at most one merge of a ticket stands at a time."""
+
+    duplicate = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="merges")
+    target = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="+")
+    previous_status = models.CharField(max_length=10, choices=Status.choices)
+    # The duplicate's requester, made a collaborator of the target by this merge (None: they
+    # already could see it); undoing the merge takes that access back.
+    collaborator_added = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+    )
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
+    merged_at = models.DateTimeField()
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+    )
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-merged_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["duplicate"],
+                condition=models.Q(undone_at__isnull=True),
+                name="tickets_merge_one_standing",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(duplicate=models.F("target")), name="tickets_merge_not_into_itself"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"ticket {self.duplicate_id} merged into {self.target_id}"
+
+
+class LinkKind(models.TextChoices):
+    """How two tickets are linked, as stored: ``parent`` means ``source`` is the parent of
+    ``target``. The API also says ``child`` (the same row seen from the other end)."""
+
+    RELATED = "related", "Related"
+    PARENT = "parent", "Parent of"
+
+
+class LinkAs(models.TextChoices):
+    """What a linked ticket is to the ticket it is read on (the API's ``kind``)."""
+
+    RELATED = "related", "Related"
+    PARENT = "parent", "Parent"
+    CHILD = "child", "Child"
+
+
+class TicketLink(models.Model):
+    source = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="links_out")
+    target = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="links_in")
+    kind = models.CharField(max_length=10, choices=LinkKind.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "target"], name="tickets_link_once"),
+            # A child has one parent (the family is a tree; ``tickets.family`` refuses cycles).
+            models.UniqueConstraint(
+                fields=["target"], condition=models.Q(kind="parent"), name="tickets_link_one_parent"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(source=models.F("target")), name="tickets_link_not_to_itself"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["related", "parent"]), name="tickets_link_kind_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["target"], name="tickets_link_target")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} link {self.source_id} → {self.target_id}"
+
+
+class Watcher(models.Model):
+    """An agent who asked to hear of everything that happens on a ticket."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="watchers")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_constraint=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ticket", "user"], name="tickets_watch_once")]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} watches ticket {self.ticket_id}"

@@ -15,8 +15,10 @@ from core.links import console_link, portal_link
 from notifications.models import NotificationKind
 from notifications.services import Delivery, Message
 from tenants.models import Customer
+from tickets.collaborators import collaborators_of, watchers_of
 from tickets.index.services import display_number
 from tickets.models import EventKind, Party, Status, Ticket, TicketEvent
+from tickets.satisfaction.services import rating_links, survey_text
 
 
 def ticket_url(customer: Customer, ticket: Ticket, user: User) -> str:
@@ -28,21 +30,44 @@ def ticket_url(customer: Customer, ticket: Ticket, user: User) -> str:
 
 def event_recipients(event: TicketEvent) -> list[tuple[User, str]]:
     """Who hears about ``event``, and as what kind. Nobody is told about their own change,
-    except a requester's confirmation that their ticket was received."""
+    except a requester's confirmation that their ticket was received. Beside the requester
+    and the assignee: the ticket's collaborators hear what the requester hears, its watchers
+    what the assignee hears, and agents ``@mentioned`` in a private note hear of that note."""
     ticket = event.ticket
     requester, assignee, actor = ticket.requester_user, ticket.assignee, event.actor
     if event.kind == EventKind.CREATED:
         return [(requester, NotificationKind.TICKET_CREATED)]
     if event.kind == EventKind.ASSIGNED:
         return [(assignee, NotificationKind.TICKET_ASSIGNED)] if assignee and assignee != actor else []
+    if event.kind == EventKind.MENTIONED:
+        named = User.objects.filter(pk__in=event.changes.get("mentioned", []), is_active=True)
+        return [(user, NotificationKind.TICKET_MENTION) for user in named if user != actor]
+    customer_side = [requester, *collaborators_of(ticket)]
+    agent_side = [assignee, *watchers_of(ticket)]
     if event.kind == EventKind.UPDATED:
         resolved = event.changes.get("status", [None, None])[1] == Status.RESOLVED
         kind = NotificationKind.TICKET_RESOLVED if resolved else NotificationKind.TICKET_UPDATED
-        return [(requester, kind)] if requester != actor else []
+        told = [*customer_side, *agent_side[1:]]  # the assignee, as before, only if watching
+        return _once([(user, kind) for user in told], actor)
     if event.kind == EventKind.REPLIED and event.comment is not None:
-        other = requester if event.comment.author_party == Party.AGENT else assignee
-        return [(other, NotificationKind.TICKET_REPLY)] if other and other != actor else []
+        if event.comment.author_party == Party.AGENT:
+            told = [*customer_side, *agent_side[1:]]
+        else:
+            told = [*agent_side, *customer_side]
+        return _once([(user, NotificationKind.TICKET_REPLY) for user in told], actor)
     return []
+
+
+def _once(recipients: list[tuple[User | None, str]], actor: User | None) -> list[tuple[User, str]]:
+    """Each person once, in order, leaving out nobody (None) and whoever acted."""
+    seen: set[int] = set()
+    told: list[tuple[User, str]] = []
+    for user, kind in recipients:
+        if user is None or user == actor or user.pk in seen:
+            continue
+        seen.add(user.pk)
+        told.append((user, kind))
+    return told
 
 
 def event_message(event: TicketEvent, customer: Customer, kind: str, user: User) -> Message:
@@ -55,13 +80,19 @@ def event_message(event: TicketEvent, customer: Customer, kind: str, user: User)
         NotificationKind.TICKET_RESOLVED: f"[{number}] Resolved: {ticket.subject}",
         NotificationKind.TICKET_UPDATED: f"[{number}] Updated: {ticket.subject}",
         NotificationKind.TICKET_REPLY: f"[{number}] New reply from {who}: {ticket.subject}",
+        NotificationKind.TICKET_MENTION: f"[{number}] {who} mentioned you in a note: {ticket.subject}",
     }
-    if kind == NotificationKind.TICKET_REPLY and event.comment is not None:
+    if kind in (NotificationKind.TICKET_REPLY, NotificationKind.TICKET_MENTION) and event.comment is not None:
         body = event.comment.body
     elif event.changes:
         body = "\n".join(f"{name}: {old} → {new}" for name, (old, new) in event.changes.items())
     else:
         body = ticket.description
+    survey = ""  # the requester of a resolved ticket is asked to rate it, once
+    if kind == NotificationKind.TICKET_RESOLVED:
+        survey = survey_text(rating_links(customer=customer, event=event, user=user))
+    if survey:
+        body = body[: 4000 - len(survey)] + survey
     return Message(
         kind=kind,
         customer=customer,

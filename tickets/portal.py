@@ -7,6 +7,7 @@ notes and their files never reach a portal page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -24,14 +25,21 @@ from serviflow.live import poll_headers, with_etag
 from serviflow.pages import WORKFLOW_ERRORS, cleaned, portal_page, problem_of
 from sla.presenters import portal_sla
 from tenants.access import CustomerAccess
-from tickets import selectors, workflows
-from tickets.attachments import attachment_response
-from tickets.console import live_poll, post_reply, search_context
-from tickets.forms import PortalTicketForm, ReplyForm, StatusForm
+from tickets import collaborators, selectors, workflows
+from tickets.console import (
+    attachment_served,
+    copy_colleague,
+    live_poll,
+    post_reply,
+    search_context,
+    uncopy_colleague,
+)
+from tickets.forms import CollaboratorForm, CollaboratorRemoveForm, PortalTicketForm, ReplyForm, StatusForm
 from tickets.index.services import ticket_prefix
-from tickets.models import Priority, Status
+from tickets.models import Priority, Status, Ticket
+from tickets.presenters import history_sentences, refresh_at
 from tickets.presenters import news as ticket_news
-from tickets.presenters import refresh_at
+from tickets.satisfaction.portal import rating_prompt
 
 SHOWN = {"open": ("open", "pending"), "closed": ("resolved", "closed"), "all": ()}
 
@@ -46,7 +54,10 @@ class ShowForm(forms.Form):
 def my_tickets(request: AuthenticatedHttpRequest, access: CustomerAccess) -> HttpResponse:
     form = ShowForm(request.GET)
     shown = form.cleaned_data["show"] if form.is_valid() and form.cleaned_data["show"] else "open"
-    tickets = selectors.tickets_visible(access).order_by("-updated_at", "-id")
+    # a merged duplicate is one ticket with its target: the target is listed
+    tickets = (
+        selectors.tickets_visible(access).filter(merged_into__isnull=True).order_by("-updated_at", "-id")
+    )
     if SHOWN[shown]:
         tickets = tickets.filter(status__in=SHOWN[shown])
     context = {
@@ -93,8 +104,12 @@ def _context(
     until = refresh_at(sla["clocks"] if sla else [], now)
     live_url = f"{reverse('portal-ticket', kwargs={'ticket_id': ticket.pk})}?{urlencode({'seen': seen})}"
     return selectors.thread(access, ticket) | {
+        "collaborators": collaborators.collaborator_rows(ticket),
+        "may_copy": collaborators.may_manage(access, ticket) and ticket.status != Status.CLOSED,
         "can_reopen": ticket.status == Status.RESOLVED,
+        "rating_prompt": rating_prompt(access, ticket),  # the requester's survey, once resolved
         "now": now,
+        "history": history_sentences(access, ticket),  # the public part only (changes_shown)
         "sla": sla,
         "seen": seen,
         "live_url": live_url,
@@ -113,7 +128,49 @@ def ticket_detail(request: AuthenticatedHttpRequest, access: CustomerAccess, tic
         context = _context(access, ticket_id, version)
         context |= {"news": ticket_news(access, context["ticket"], seen), "live": True}
         return with_etag(render(request, "portal/_ticket_live.html", context), version)
-    return render(request, "portal/ticket.html", _context(access, ticket_id))
+    context = _context(access, ticket_id)
+    into = context["ticket"].merged_into_id  # a merged duplicate: its target, where they can open it
+    if into is not None and selectors.tickets_visible(access).filter(pk=into).exists():
+        return HttpResponseRedirect(reverse("portal-ticket", kwargs={"ticket_id": into}))
+    return render(request, "portal/ticket.html", context)
+
+
+def _act(
+    request: AuthenticatedHttpRequest,
+    access: CustomerAccess,
+    ticket_id: int,
+    form_class: type[forms.Form],
+    action: Callable[[Ticket, dict[str, Any]], tuple[str, int]],
+) -> HttpResponse:
+    ticket = selectors.ticket_for(access, ticket_id)
+    try:
+        said, _ = action(ticket, cleaned(form_class(request.POST)))
+    except WORKFLOW_ERRORS as exc:
+        status, problems = problem_of(exc)
+        context = _context(access, ticket_id) | {"copy_errors": problems}
+        return render(request, "portal/ticket.html", context, status=status)
+    messages.success(request, said)
+    if not selectors.tickets_visible(access).filter(pk=ticket.pk).exists():
+        return HttpResponseRedirect(reverse("home"))  # they took themselves off it
+    return HttpResponseRedirect(reverse("portal-ticket", kwargs={"ticket_id": ticket.pk}) + "#copied")
+
+
+@require_POST
+@portal_page
+def collaborator_add(
+    request: AuthenticatedHttpRequest, access: CustomerAccess, ticket_id: int
+) -> HttpResponse:
+    """The requester or a company admin copies a colleague on the ticket."""
+    return _act(request, access, ticket_id, CollaboratorForm, copy_colleague(access))
+
+
+@require_POST
+@portal_page
+def collaborator_remove(
+    request: AuthenticatedHttpRequest, access: CustomerAccess, ticket_id: int
+) -> HttpResponse:
+    """Take a colleague off the ticket (or oneself)."""
+    return _act(request, access, ticket_id, CollaboratorRemoveForm, uncopy_colleague(access))
 
 
 @require_POST
@@ -128,7 +185,8 @@ def ticket_reply(request: AuthenticatedHttpRequest, access: CustomerAccess, tick
         }
         return render(request, "portal/ticket.html", context, status=status)
     messages.success(request, "Your reply was sent.")
-    return HttpResponseRedirect(reverse("portal-ticket", kwargs={"ticket_id": ticket.pk}))
+    landed = ticket.merged_into_id or ticket.pk  # a merged duplicate's messages go to its target
+    return HttpResponseRedirect(reverse("portal-ticket", kwargs={"ticket_id": landed}))
 
 
 @require_POST
@@ -156,7 +214,7 @@ def attachment_download(
     request: AuthenticatedHttpRequest, access: CustomerAccess, ticket_id: int, attachment_id: int
 ) -> Any:
     ticket = selectors.ticket_for(access, ticket_id)
-    return attachment_response(selectors.attachment_for(access, ticket, attachment_id))
+    return attachment_served(request, selectors.attachment_for(access, ticket, attachment_id))
 
 
 @portal_page

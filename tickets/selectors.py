@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import CharField, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Case, CharField, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, When
 from django.db.models.functions import Cast
 from django.http import Http404
 
@@ -14,7 +14,8 @@ from accounts.models import CustomerRole, User
 from audit.models import AuditEntry
 from cmdb.models import ConfigurationItem
 from tenants.access import CustomerAccess
-from tickets.index.services import display_number
+from tickets.collaborators import collaborating_ids
+from tickets.index.services import display_number, ticket_prefix
 from tickets.models import Attachment, Comment, Status, Ticket, TicketNumber
 
 
@@ -27,10 +28,16 @@ def sees_private(access: CustomerAccess) -> bool:
     return access.works_tickets
 
 
+def _own_or_copied(access: CustomerAccess) -> Q:
+    """A customer user's tickets: those they requested and those they are copied on (a
+    collaborator's object permission, read afresh on every request)."""
+    return Q(requester_user=access.user) | Q(pk__in=collaborating_ids(access.user))
+
+
 def tickets_visible(access: CustomerAccess) -> QuerySet[Ticket]:
-    tickets = Ticket.objects.select_related("requester_user", "assignee", "ci")
+    tickets = Ticket.objects.select_related("requester_user", "assignee", "ci", "rating")
     if not sees_all_tickets(access):
-        tickets = tickets.filter(requester_user=access.user)
+        tickets = tickets.filter(_own_or_copied(access))
     return tickets
 
 
@@ -89,7 +96,7 @@ def ticket_version(access: CustomerAccess, ticket_id: int | str) -> tuple[Any, .
     try:
         row = Ticket.objects.filter(pk=int(ticket_id))
         if not sees_all_tickets(access):
-            row = row.filter(requester_user=access.user)
+            row = row.filter(_own_or_copied(access))
         found = row.values_list(*fields, latest).first()
     except (ValueError, OverflowError):
         found = None
@@ -98,15 +105,26 @@ def ticket_version(access: CustomerAccess, ticket_id: int | str) -> tuple[Any, .
     return tuple(found)
 
 
+def _with_merged(ticket: Ticket) -> Q:
+    """The ticket's own rows and those of the duplicates merged into it (``tickets.family``)."""
+    return Q(ticket=ticket) | Q(ticket__merged_into=ticket)
+
+
 def comments_visible(access: CustomerAccess, ticket: Ticket) -> QuerySet[Comment]:
-    comments = ticket.comments.select_related("author")
+    """The thread, with the threads of the duplicates merged into the ticket; ``merged_from``
+    is the duplicate's number on their comments (None on the ticket's own)."""
+    comments = (
+        Comment.objects.filter(_with_merged(ticket))
+        .select_related("author")
+        .annotate(merged_from=Case(When(ticket=ticket, then=None), default=F("ticket__number")))
+    )
     if not sees_private(access):
         comments = comments.filter(public=True)
     return comments.prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
 
 
 def attachments_visible(access: CustomerAccess, ticket: Ticket) -> QuerySet[Attachment]:
-    attachments = ticket.attachments.select_related("comment")
+    attachments = Attachment.objects.filter(_with_merged(ticket)).select_related("comment")
     if not sees_private(access):
         attachments = attachments.exclude(comment__public=False)
     return attachments
@@ -121,11 +139,21 @@ def attachment_for(access: CustomerAccess, ticket: Ticket, attachment_id: int | 
 
 def thread(access: CustomerAccess, ticket: Ticket) -> dict[str, Any]:
     """What a ticket page (console or portal) shows of the conversation, as ``access`` may."""
+    into = (
+        Ticket.objects.filter(pk=ticket.merged_into_id).values_list("number", flat=True).first()
+        if ticket.merged_into_id is not None
+        else None
+    )
     return {
         "ticket": ticket,
         "number": display_number(access.customer, ticket.number),
+        "prefix": ticket_prefix(access.customer),
         "comments": comments_visible(access, ticket),
         "attachments": attachments_visible(access, ticket).filter(comment__isnull=True),
+        # the duplicates merged into this ticket (their descriptions head their part of the
+        # thread), and the ticket this one was merged into
+        "merged_tickets": list(ticket.merged_from.select_related("requester_user").order_by("number")),
+        "merged_into_number": display_number(access.customer, into) if into is not None else None,
     }
 
 
@@ -189,19 +217,6 @@ def history_seen(access: CustomerAccess, ticket_id: int) -> int:
     Read before the ticket itself, so the page never claims to have seen more than it shows."""
     ticket = Ticket(pk=ticket_id)
     return history_for(access, ticket).aggregate(seen=Max("id"))["seen"] or 0
-
-
-def history_rows(access: CustomerAccess, ticket: Ticket) -> list[dict[str, Any]]:
-    """The console's history of a ticket: each entry with who made it and the changes, as
-    ``access`` may read them."""
-    return [
-        {
-            "entry": entry,
-            "actor": actor_shown(entry, access.user),
-            "changes": changes_shown(access, entry.changes_dict),
-        }
-        for entry in history_for(access, ticket)
-    ]
 
 
 def tickets_of_ci(

@@ -6,8 +6,10 @@ the customer's slug and ticket prefix come from the serializer context, not from
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
@@ -22,8 +24,12 @@ from sla.models import PolicySource
 from sla.serializers import PolicyField
 from tenants.access import CustomerAccess
 from tenants.models import Customer
+from tickets.canned.models import SetStatus
+from tickets.collaborators import collaborators_by_ticket, profiles_of
+from tickets.family import link_seen_from
 from tickets.index.services import display_number
-from tickets.models import Attachment, Comment, Priority, Status, Ticket
+from tickets.models import Attachment, Comment, LinkAs, Priority, Status, Ticket, TicketLink
+from tickets.satisfaction.serializers import RatingSerializer
 from tickets.selectors import actor_shown
 from tickets.sla.policy import sla_reader
 
@@ -56,6 +62,83 @@ class SlaBlockSerializer(serializers.Serializer[Any]):
     paused = serializers.BooleanField()
 
 
+class LinkSerializer(serializers.Serializer[Any]):
+    """A link as read on one of its tickets: what the other ticket is to this one."""
+
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=LinkAs.choices)
+    ticket = serializers.IntegerField()
+    number = serializers.CharField()
+    subject = serializers.CharField()
+    status = serializers.ChoiceField(choices=Status.choices)
+
+
+def link_data(customer: Customer, link: TicketLink, ticket: Ticket) -> dict[str, Any]:
+    kind, other = link_seen_from(link, ticket)
+    return {
+        "id": link.pk,
+        "kind": kind,
+        "ticket": other.pk,
+        "number": display_number(customer, other.number),
+        "subject": other.subject,
+        "status": other.status,
+    }
+
+
+class LinkCreateSerializer(InputSerializer):
+    kind = serializers.ChoiceField(
+        choices=LinkAs.choices,
+        help_text="What `ticket` is to this ticket: related, its parent, or its child.",
+    )
+    ticket = ReferenceField(text={"maxLength": 30}, help_text="The other ticket: id or reference (ACME-12).")
+
+
+class CollaboratorSerializer(serializers.Serializer[Any]):
+    user = serializers.IntegerField(allow_null=True, help_text="The customer user's id.")
+    name = serializers.CharField()
+    email = serializers.EmailField()
+
+
+class CollaboratorCreateSerializer(InputSerializer):
+    user = ReferenceField(text={"format": "email"}, help_text="A user of this customer: id or email.")
+
+
+class MergeSerializer(InputSerializer):
+    into = ReferenceField(
+        text={"maxLength": 30}, help_text="The target ticket of the same customer: id or reference (ACME-12)."
+    )
+
+
+@dataclass(frozen=True)
+class Related:
+    links: list[TicketLink]
+    collaborators: list[dict[str, Any]]
+
+
+def related_of(tickets: list[Ticket]) -> dict[int, Related]:
+    """The links and collaborators of ``tickets`` (one page), in three queries whatever its size."""
+    ids = [ticket.pk for ticket in tickets]
+    links: dict[int, list[TicketLink]] = {pk: [] for pk in ids}
+    for link in TicketLink.objects.filter(Q(source__in=ids) | Q(target__in=ids)).select_related(
+        "source", "target"
+    ):
+        for end in (link.source_id, link.target_id):
+            if end in links:
+                links[end].append(link)
+    people = collaborators_by_ticket(tickets)
+    profiles = profiles_of([user for users in people.values() for user in users])
+    return {
+        pk: Related(
+            links=links[pk],
+            collaborators=[
+                {"user": profiles.get(user.pk), "name": user.name, "email": user.email}
+                for user in people.get(pk, [])
+            ],
+        )
+        for pk in ids
+    }
+
+
 class TicketSerializer(serializers.ModelSerializer[Ticket]):
     number = serializers.SerializerMethodField()
     customer = serializers.SerializerMethodField()
@@ -68,6 +151,10 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
     ci = serializers.IntegerField(source="ci_id", read_only=True, allow_null=True)
     ci_name = serializers.SerializerMethodField()
     sla = serializers.SerializerMethodField()
+    merged_into = serializers.IntegerField(source="merged_into_id", read_only=True, allow_null=True)
+    links = serializers.SerializerMethodField()
+    collaborators = serializers.SerializerMethodField()
+    rating = serializers.SerializerMethodField()
 
     class Meta:
         model = Ticket
@@ -93,8 +180,34 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
             "first_responded_at",
             "resolved_at",
             "closed_at",
+            "merged_into",
+            "links",
+            "collaborators",
+            "rating",
         ]
         read_only_fields = fields
+
+    def _related(self, ticket: Ticket) -> Related:
+        """What hangs off the ticket: read for the whole page by the list view
+        (``related_of``, in the context), else for this one ticket."""
+        known: dict[int, Related] | None = self.context.get("related")
+        if known is not None and ticket.pk in known:
+            return known[ticket.pk]
+        return related_of([ticket])[ticket.pk]
+
+    @extend_schema_field(LinkSerializer(many=True))
+    def get_links(self, ticket: Ticket) -> list[dict[str, Any]]:
+        return [link_data(_customer(self), link, ticket) for link in self._related(ticket).links]
+
+    @extend_schema_field(CollaboratorSerializer(many=True))
+    def get_collaborators(self, ticket: Ticket) -> list[dict[str, Any]]:
+        return self._related(ticket).collaborators
+
+    @extend_schema_field(RatingSerializer(allow_null=True))
+    def get_rating(self, ticket: Ticket) -> dict[str, Any] | None:
+        """The requester's rating (``tickets.satisfaction``), joined by ``selectors.tickets_visible``."""
+        rating = getattr(ticket, "rating", None)  # None: not rated (the reverse side raises)
+        return None if rating is None else dict(RatingSerializer(rating).data)
 
     def get_number(self, ticket: Ticket) -> str:
         return display_number(_customer(self), ticket.number)
@@ -213,9 +326,33 @@ class CommentSerializer(InputModelSerializer):
 
     class Meta:
         model = Comment
-        fields = ["id", "body", "public", "author", "author_party", "created_at", "attachments"]
-        read_only_fields = ["id", "author", "author_party", "created_at", "attachments"]
+        fields = [
+            "id",
+            "ticket",
+            "body",
+            "public",
+            "set_status",
+            "author",
+            "author_party",
+            "created_at",
+            "attachments",
+        ]
+        read_only_fields = ["id", "ticket", "author", "author_party", "created_at", "attachments"]
         extra_kwargs = {"public": {"default": True}, "body": {"max_length": 50_000}}
+
+    ticket = serializers.IntegerField(
+        source="ticket_id",
+        read_only=True,
+        help_text=("The ticket the message is on: a reply to a merged duplicate lands on its target."),
+    )
+    set_status = serializers.ChoiceField(
+        choices=SetStatus.choices,
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        help_text="Agents: send and move the ticket in one action (pending or resolved), by the "
+        "workflow's rules; a refused move refuses the message too.",
+    )
 
 
 class HistoryEntrySerializer(serializers.ModelSerializer[AuditEntry]):

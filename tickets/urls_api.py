@@ -9,12 +9,16 @@ from rest_framework.routers import SimpleRouter
 from tickets.api import (
     AttachmentViewSet,
     CommentViewSet,
+    TicketCollaboratorViewSet,
     TicketHistoryViewSet,
+    TicketLinkViewSet,
+    TicketMergeViewSet,
     TicketSlaViewSet,
     TicketViewSet,
 )
 from tickets.canned.api import CannedResponseViewSet
 from tickets.index.api import BulkView, SavedViewViewSet, SearchView, UnifiedQueueView
+from tickets.satisfaction.api import RatingViewSet
 
 router = SimpleRouter()
 router.register("tickets", TicketViewSet, basename="ticket")
@@ -36,6 +40,24 @@ ticket_urlpatterns = [
     ),
     path("history/", TicketHistoryViewSet.as_view({"get": "list"}), name="ticket-history"),
     path("sla/", TicketSlaViewSet.as_view({"get": "retrieve"}), name="ticket-sla"),
+    path(
+        "rating/",
+        RatingViewSet.as_view({"get": "retrieve", "put": "update", "post": "create"}),
+        name="ticket-rating",
+    ),
+    path("merge/", TicketMergeViewSet.as_view({"post": "create", "delete": "destroy"}), name="ticket-merge"),
+    path("links/", TicketLinkViewSet.as_view({"get": "list", "post": "create"}), name="ticket-links"),
+    path("links/<int:pk>/", TicketLinkViewSet.as_view({"delete": "destroy"}), name="ticket-link-detail"),
+    path(
+        "collaborators/",
+        TicketCollaboratorViewSet.as_view({"get": "list", "post": "create"}),
+        name="ticket-collaborators",
+    ),
+    path(
+        "collaborators/<int:pk>/",
+        TicketCollaboratorViewSet.as_view({"delete": "destroy"}),
+        name="ticket-collaborator-detail",
+    ),
 ]
 
 customer_urlpatterns = [

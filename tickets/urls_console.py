@@ -48,6 +48,41 @@ urlpatterns = [
         name="console-canned-fill",
     ),
     path(
+        "customers/<slug:slug>/tickets/<int:ticket_id>/merge/",
+        console.ticket_merge,
+        name="console-ticket-merge",
+    ),
+    path(
+        "customers/<slug:slug>/tickets/<int:ticket_id>/merge/undo/",
+        console.ticket_unmerge,
+        name="console-ticket-unmerge",
+    ),
+    path(
+        "customers/<slug:slug>/tickets/<int:ticket_id>/links/",
+        console.ticket_link,
+        name="console-ticket-link",
+    ),
+    path(
+        "customers/<slug:slug>/tickets/<int:ticket_id>/links/remove/",
+        console.ticket_unlink,
+        name="console-ticket-unlink",
+    ),
+    path(
+        "customers/<slug:slug>/tickets/<int:ticket_id>/collaborators/",
+        console.collaborator_add,
+        name="console-collaborator-add",
+    ),
+    path(
+        "customers/<slug:slug>/tickets/<int:ticket_id>/collaborators/remove/",
+        console.collaborator_remove,
+        name="console-collaborator-remove",
+    ),
+    path(
+        "customers/<slug:slug>/tickets/<int:ticket_id>/watch/",
+        console.ticket_watch,
+        name="console-ticket-watch",
+    ),
+    path(
         "customers/<slug:slug>/tickets/<int:ticket_id>/attachments/<int:attachment_id>/",
         console.attachment_download,
         name="console-attachment",

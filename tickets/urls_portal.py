@@ -13,6 +13,12 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/", portal.ticket_detail, name="portal-ticket"),
     path("tickets/<int:ticket_id>/reply/", portal.ticket_reply, name="portal-ticket-reply"),
     path("tickets/<int:ticket_id>/status/", portal.ticket_status, name="portal-ticket-status"),
+    path("tickets/<int:ticket_id>/collaborators/", portal.collaborator_add, name="portal-collaborator-add"),
+    path(
+        "tickets/<int:ticket_id>/collaborators/remove/",
+        portal.collaborator_remove,
+        name="portal-collaborator-remove",
+    ),
     path(
         "tickets/<int:ticket_id>/attachments/<int:attachment_id>/",
         portal.attachment_download,

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,7 +20,6 @@ from django.utils import timezone
 from accounts.models import CustomerRole, User
 from audit.context import current_actor
 from cmdb.models import ConfigurationItem
-from core.afterwards import after_response
 from core.changes import UNSET, Changes
 from core.errors import RuleViolation
 from people.models import CustomerUser
@@ -29,8 +27,11 @@ from sla.engine.keeping import SLA_FIELDS, sla_begin, sla_compute, sla_move, sla
 from sla.models import SlaPolicy
 from tenants.access import require_scope, require_sets_policies, works_tickets_of
 from tenants.models import Customer
-from tenants.schema import require_schema, tenant_connection
+from tenants.schema import require_schema
 from tickets.attachments import attachments_check, attachments_store, stored_files
+from tickets.collaborators import mentioned
+from tickets.events import party_of, record_event
+from tickets.family import refuse_with_open_children
 from tickets.index.search import search_add_comment, search_write
 from tickets.index.services import index_write
 from tickets.models import (
@@ -42,19 +43,11 @@ from tickets.models import (
     Priority,
     Status,
     Ticket,
-    TicketEvent,
 )
 from tickets.sla.policy import ticket_resolution
 
 MAX_BODY = 50_000
 MAX_SUBJECT = 200
-
-
-def party_of(user: User) -> str:
-    """Agents are provider staff and the customer's own agents; everyone else is the customer."""
-    if user.is_agent_level:
-        return Party.AGENT
-    return Party.CUSTOMER
 
 
 def _actor_label(by: User | None) -> str:
@@ -107,25 +100,17 @@ def _next_number() -> int:
     return int(row[0])
 
 
-def _event(ticket: Ticket, kind: str, by: User | None, **extra: Any) -> None:
-    event = TicketEvent.objects.create(ticket=ticket, kind=kind, actor=by, **extra)
-    from tickets.tasks import notify_event
-
-    schema = tenant_connection.schema_name
-    # robust: the change is committed by then; a broker outage is logged and leaves the outbox
-    # row un-notified rather than failing a request whose work is already saved. In a request,
-    # the enqueue waits until the response has gone out (core.afterwards): not on its path.
-    enqueue = partial(notify_event.apply_async, (event.pk,), schema=schema)
-    transaction.on_commit(partial(after_response, enqueue), robust=True)
-
-
 def _lock(ticket: Ticket) -> Ticket:
     """The ticket re-read under its row lock: concurrent changes to one ticket queue up."""
     return Ticket.objects.select_for_update().select_related("requester_user").get(pk=ticket.pk)
 
 
 def _lock_open(ticket: Ticket) -> Ticket:
+    """The ticket that takes a new message or file, locked: a merged duplicate's target (what
+    is written to a duplicate goes to the ticket it was merged into, ``tickets.family``)."""
     locked = _lock(ticket)
+    if locked.merged_into_id is not None:
+        locked = _lock(Ticket(pk=locked.merged_into_id))
     if locked.is_closed:
         raise RuleViolation("ticket_closed", "This ticket is closed; open a new ticket instead.", status=409)
     return locked
@@ -195,9 +180,9 @@ def ticket_create(
             attachments_store(ticket=ticket, comment=None, files=attachments, by=by, written=written)
         index_write(customer=customer, tickets=[ticket], clocks={ticket.pk: clocks})
         search_write(customer=customer, tickets=[ticket])
-        _event(ticket, EventKind.CREATED, by)
+        record_event(ticket, EventKind.CREATED, by)
         if new.assignee is not None and new.assignee != by:
-            _event(ticket, EventKind.ASSIGNED, by)
+            record_event(ticket, EventKind.ASSIGNED, by)
     return ticket
 
 
@@ -328,7 +313,7 @@ def _change(customer: Customer, ticket: Ticket, by: User, wanted: dict[str, Any]
         ticket = _lock(ticket)
         before = _tracked(ticket)
         if "status" in wanted and wanted["status"] != ticket.status:
-            _apply_status(ticket, wanted["status"], now, by=by)
+            _apply_status(customer, ticket, wanted["status"], now, by=by)
         if ticket.is_closed and before["status"] == Status.CLOSED and wanted.keys() - {"status"}:
             raise RuleViolation("ticket_closed", "A closed ticket cannot be changed.", status=409)
         for name in ("priority", "assignee", "requester", "sla_policy", "ci"):
@@ -351,9 +336,9 @@ def _change(customer: Customer, ticket: Ticket, by: User, wanted: dict[str, Any]
                 search_write(customer=customer, tickets=[ticket])
             public = {k: v for k, v in name_changes.items() if k in ("status", "priority")}
             if public:
-                _event(ticket, EventKind.UPDATED, by, changes=public)
+                record_event(ticket, EventKind.UPDATED, by, changes=public)
             if "assignee" in name_changes and ticket.assignee_id not in (None, by.pk):
-                _event(ticket, EventKind.ASSIGNED, by)
+                record_event(ticket, EventKind.ASSIGNED, by)
     return ticket
 
 
@@ -361,7 +346,7 @@ def _change(customer: Customer, ticket: Ticket, by: User, wanted: dict[str, Any]
 _STATUS_REASONS: dict[str, str] = {"resolved": "resolved", "closed": "closed", "open": "set to open"}
 
 
-def _apply_status(ticket: Ticket, status: str, now: datetime, *, by: User) -> None:
+def _apply_status(customer: Customer, ticket: Ticket, status: str, now: datetime, *, by: User) -> None:
     if status not in TRANSITIONS[ticket.status]:
         allowed = ", ".join(sorted(TRANSITIONS[ticket.status])) or "nothing (closed is final)"
         raise RuleViolation(
@@ -375,6 +360,8 @@ def _apply_status(ticket: Ticket, status: str, now: datetime, *, by: User) -> No
             "A ticket can wait on the customer only after an agent's public reply asks them something.",
             field="status",
         )
+    if status in (Status.RESOLVED, Status.CLOSED):
+        refuse_with_open_children(customer, ticket, status)
     reason = _STATUS_REASONS.get(status, "")
     if status == Status.RESOLVED:
         ticket.resolved_at = now
@@ -498,7 +485,9 @@ def comment_add(
         index_write(customer=customer, tickets=[ticket], clocks={ticket.pk: clocks} if clocks else None)
         search_add_comment(customer=customer, ticket=ticket, body=text, public=public)
         if public:
-            _event(ticket, EventKind.REPLIED, by, comment=comment)
+            record_event(ticket, EventKind.REPLIED, by, comment=comment)
+        elif party == Party.AGENT and (named := [u.pk for u in mentioned(customer, text) if u.pk != by.pk]):
+            record_event(ticket, EventKind.MENTIONED, by, comment=comment, changes={"mentioned": named})
         if public and party == Party.AGENT and ticket.assignee_id is None and works_tickets_of(by, customer):
             # the first public reply by an agent on an unassigned ticket takes it (audited as a change)
             ticket_assign(customer=customer, ticket=ticket, by=by, assignee=by)

@@ -289,6 +289,13 @@ MAY_REFUSE_VALID_DATA = {
         "the file must be CSV with a header of the kind's columns (400 naming the file otherwise): "
         "a schema can say a file is binary, not what it holds"
     ),
+    **{
+        f"{method} /api/v1/customers/{{slug}}/tickets/{{ticket_pk}}/rating/": (
+            "only a resolved or closed ticket is rated (409 ticket_not_resolved): a schema can say "
+            "what a rating is, not which state the ticket is in"
+        )
+        for method in ("PUT", "POST")
+    },
 }
 ACCEPTED_FOR_VALID_DATA = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 # What DELETE keeps readable, so the stateful phase's "deleted resource still available" does not

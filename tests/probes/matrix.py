@@ -56,6 +56,7 @@ KWARG_KINDS: dict[str, str] = {
     "canned_id": "canned_response",
     "uidb64": "activation",
     "token": "activation",
+    "rating_token": "rating_link",
 }
 # ``pk`` names something else on every API route: what, by the route's url name.
 PK_KINDS: dict[str, str] = {
@@ -76,6 +77,8 @@ PK_KINDS: dict[str, str] = {
     "api:saved-view-detail": "saved_view",
     "api:canned-response-detail": "canned_response",
     "api:canned-response-render": "canned_response",
+    "api:ticket-link-detail": "ticket_link",
+    "api:ticket-collaborator-detail": "collaborator",
 }
 # Routes whose audience is narrower than "whoever may see the object": anyone else gets 404 too
 # (a refusal by role that an unknown id gets as well is accepted from the customer's own people).

@@ -43,10 +43,12 @@ from tenants.hosts import forget_hosts
 from tenants.models import Customer
 from tenants.schema import customer_schema
 from tests.conftest import CONSOLE_HOST, PASSWORD, Cast
-from tickets import workflows
+from tickets import collaborators, family, workflows
 from tickets.canned.models import CannedResponse, Scope
 from tickets.index.models import SavedView
-from tickets.models import Attachment, Comment, Ticket
+from tickets.models import Attachment, Comment, Ticket, TicketLink
+from tickets.satisfaction.models import Rating
+from tickets.satisfaction.services import rating_token
 
 ANONYMOUS = "anonymous"
 STAFF = frozenset({"alice", "bob", "charlie"})
@@ -60,6 +62,8 @@ MEMBERS = {"acme": frozenset({"alice", "bob"}), "globex": frozenset({"alice", "c
 PLAIN = {"acme": "acme_user", "globex": "globex_user"}
 ADMIN = {"acme": "acme_admin", "globex": "globex_admin"}
 AGENTS = {"acme": ("acme_it",), "globex": ()}
+# Who is copied on (a collaborator of) the customer's ticket besides its requester.
+COPIED = {"acme": ("acme_user2",), "globex": ()}
 EVERYONE = tuple(["alice", "bob", "charlie", *CUSTOMER_PEOPLE["acme"], *CUSTOMER_PEOPLE["globex"]])
 
 
@@ -305,6 +309,9 @@ def _ticket_world(world: World, customers: list[Customer]) -> None:
         )
 
     tickets = _twins(Ticket, customers, ticket)
+    # Acme's ticket has a collaborator: a colleague copied on it sees it like its requester.
+    with customer_schema(cast.acme):
+        collaborators.grant(tickets["acme"], cast.acme_user2)
 
     def public_file(customer: Customer) -> Attachment:
         slug = customer.slug
@@ -333,7 +340,7 @@ def _ticket_world(world: World, customers: list[Customer]) -> None:
     private = _twins(Attachment, customers, private_file)
     for customer in customers:
         slug = customer.slug
-        seen = _seen_in(slug, ADMIN[slug], PLAIN[slug], *AGENTS[slug])
+        seen = _seen_in(slug, ADMIN[slug], PLAIN[slug], *AGENTS[slug], *COPIED[slug])
         ticket_markers = (f"{slug}-secret-ticket", f"{slug}-secret-description", f"{slug}-secret-file")
         world.add(Instance("ticket", f"{slug} ticket", tickets[slug].pk, slug, seen, ticket_markers))
         world.add(Instance("attachment", f"{slug} ticket file", public[slug].pk, slug, seen, ticket_markers))
@@ -498,6 +505,54 @@ def _personal_world(world: World, customers: list[Customer]) -> None:
         )
 
 
+def _family_world(world: World, customers: list[Customer]) -> None:
+    """Each customer's ticket linked (related) to a second ticket of its own, the links' ids
+    colliding; and each ticket's collaborator (Acme's copied colleague; Globex's admin, copied
+    on its ticket), whom the ticket's people see and may take off it."""
+    cast = world.cast
+    tickets = {i.customer: i for i in world.instances["ticket"]}
+    others = _twins(
+        Ticket,
+        customers,
+        lambda customer: workflows.ticket_create(
+            customer=customer,
+            by=getattr(cast, PLAIN[customer.slug]),
+            new=workflows.NewTicket(subject=f"{customer.slug}-secret-linked-ticket"),
+        ),
+    )
+
+    def link(customer: Customer) -> TicketLink:
+        return family.link_add(
+            customer=customer,
+            ticket=Ticket.objects.get(pk=tickets[customer.slug].value),
+            by=cast.alice,
+            kind="related",
+            other=others[customer.slug],
+        )
+
+    links = _twins(TicketLink, customers, link)
+    for customer in customers:
+        slug = customer.slug
+        ticket = tickets[slug]
+        markers = (*ticket.markers, f"{slug}-secret-linked-ticket")
+        world.add(
+            Instance("ticket_link", f"{slug} ticket's link", links[slug].pk, slug, ticket.seen_by, markers)
+        )
+        copied = COPIED[slug][0] if COPIED[slug] else ADMIN[slug]
+        with customer_schema(customer):
+            collaborators.grant(Ticket.objects.get(pk=ticket.value), getattr(cast, copied))
+        world.add(
+            Instance(
+                "collaborator",
+                f"{slug} ticket's collaborator",
+                _profile_pk(cast, copied),
+                slug,
+                ticket.seen_by,
+                ticket.markers,
+            )
+        )
+
+
 def _canned_world(world: World, customers: list[Customer]) -> None:
     """Canned responses: Bob's personal one (his alone) and one limited to globex (the provider
     staff who work globex: alice and charlie, not bob)."""
@@ -555,6 +610,35 @@ def _links_world(world: World, customers: list[Customer]) -> None:
         )
 
 
+def _satisfaction_world(world: World, customers: list[Customer]) -> None:
+    """Each customer's ticket rated (so that its rating reads through), and its survey email's
+    rating link, good on its own portal only (the signed link is the credential)."""
+    for customer in customers:
+        slug = customer.slug
+        pk = next(i.value for i in world.instances["ticket"] if i.customer == slug)
+        with customer_schema(customer):
+            ticket = Ticket.objects.get(pk=pk)
+            Rating.objects.create(
+                ticket=ticket,
+                score="good",
+                comment=f"{slug}-secret-rating",
+                rated_by=ticket.requester_user,
+                rated_at=timezone.now(),
+                sla_met=True,
+            )
+        world.add(
+            Instance(
+                "rating_link",
+                f"{slug}'s rating link",
+                rating_token(customer=customer, ticket=ticket, score="okay"),
+                slug,
+                frozenset(),
+                (f"{slug}-secret-ticket", f"{slug}-secret-rating"),
+                host=portal_host(slug),
+            )
+        )
+
+
 # How the objects of each kind a path argument can name are made (tests.probes.matrix.KWARG_KINDS
 # maps the arguments to these kinds). Builders run once each, in this order.
 BUILDERS: dict[str, Any] = {
@@ -571,7 +655,10 @@ BUILDERS: dict[str, Any] = {
     "token": _personal_world,
     "saved_view": _personal_world,
     "import": _imports_world,
+    "ticket_link": _family_world,  # after the tickets it links
+    "collaborator": _family_world,
     "canned_response": _canned_world,
+    "rating_link": _satisfaction_world,  # after the tickets it rates
     "activation": _links_world,  # last: signing in (the callers) changes a person's link
 }
 
