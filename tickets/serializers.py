@@ -62,6 +62,10 @@ class SlaBlockSerializer(serializers.Serializer[Any]):
     paused = serializers.BooleanField()
 
 
+# Another ticket of the customer named in a body: its id, or its reference (ACME-12).
+TICKET_REFERENCE = {"pattern": r"^[A-Za-z][A-Za-z0-9]{1,9}-[0-9]{1,9}$", "maxLength": 20}
+
+
 class LinkSerializer(serializers.Serializer[Any]):
     """A link as read on one of its tickets: what the other ticket is to this one."""
 
@@ -90,7 +94,7 @@ class LinkCreateSerializer(InputSerializer):
         choices=LinkAs.choices,
         help_text="What `ticket` is to this ticket: related, its parent, or its child.",
     )
-    ticket = ReferenceField(text={"maxLength": 30}, help_text="The other ticket: id or reference (ACME-12).")
+    ticket = ReferenceField(text=TICKET_REFERENCE, help_text="The other ticket: id or reference (ACME-12).")
 
 
 class CollaboratorSerializer(serializers.Serializer[Any]):
@@ -105,7 +109,7 @@ class CollaboratorCreateSerializer(InputSerializer):
 
 class MergeSerializer(InputSerializer):
     into = ReferenceField(
-        text={"maxLength": 30}, help_text="The target ticket of the same customer: id or reference (ACME-12)."
+        text=TICKET_REFERENCE, help_text="The target ticket of the same customer: id or reference (ACME-12)."
     )
 
 

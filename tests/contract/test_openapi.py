@@ -296,6 +296,18 @@ MAY_REFUSE_VALID_DATA = {
         )
         for method in ("PUT", "POST")
     },
+    "POST /api/v1/customers/{slug}/tickets/{ticket_pk}/merge/": (
+        "a ticket is not merged into itself (400 naming into), and only open tickets merge (409): "
+        "a schema cannot relate the body to the path or say which state the tickets are in"
+    ),
+    "POST /api/v1/customers/{slug}/tickets/{ticket_pk}/links/": (
+        "a ticket is not linked to itself nor made its own ancestor (400), and a pair is linked "
+        "once (409): a schema cannot relate the body to the path and the links already there"
+    ),
+    "POST /api/v1/customers/{slug}/tickets/{ticket_pk}/collaborators/": (
+        "the colleague must be an active user of this customer other than the requester (400 "
+        "naming user): a schema can say what an email is, not whose it is"
+    ),
 }
 ACCEPTED_FOR_VALID_DATA = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 # What DELETE keeps readable, so the stateful phase's "deleted resource still available" does not
