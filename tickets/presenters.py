@@ -27,6 +27,7 @@ from cmdb.models import ConfigurationItem
 from core.parsers import is_id, zone_or_utc
 from sla.models import SlaPolicy
 from tenants.access import CustomerAccess
+from tickets.index.services import display_number
 from tickets.models import Attachment, Comment, Ticket
 from tickets.selectors import actor_shown, attachments_visible, changes_shown, history_for, sees_private
 
@@ -204,6 +205,7 @@ class _Lookups:
     people: dict[str, str]
     cis: dict[str, str]
     policies: dict[str, str]
+    tickets: dict[str, str]  # the tickets merged into, by id: their references
     zone: ZoneInfo
     now: datetime
 
@@ -224,6 +226,7 @@ def history_sentences(
     ticket_entries = [entry for entry in entries if entry.content_type_id == ticket_type.pk]
     cis = _ids(ticket_entries, ("ci",)) if access.sees_cmdb else set()
     policies = _ids(ticket_entries, ("sla_policy",)) if sees_private(access) else set()
+    merged = _ids(ticket_entries, ("merged_into",), both=True)
     lookups = _Lookups(
         people=_names(ticket_entries, ("assignee", "requester_user"), both=True),
         cis={
@@ -232,6 +235,10 @@ def history_sentences(
         },
         policies={
             str(pk): name for pk, name in SlaPolicy.objects.filter(pk__in=policies).values_list("pk", "name")
+        },
+        tickets={
+            str(pk): display_number(access.customer, number)
+            for pk, number in Ticket.objects.filter(pk__in=merged).values_list("pk", "number")
         },
         zone=zone_or_utc(access.customer.timezone),
         now=now or timezone.now(),
@@ -322,6 +329,10 @@ def _field_clause(field: str, shown: dict[str, Any], lookups: _Lookups) -> str:
         return f"set the SLA override to {lookups.policies.get(new, 'another policy')}"
     if field == "subject":
         return f"changed the subject to “{new or ''}”"
+    if field == "merged_into":
+        if new is None:
+            return f"undid the merge into {lookups.tickets.get(str(old), 'another ticket')}"
+        return f"merged this ticket into {lookups.tickets.get(str(new), 'another ticket')}"
     label = OTHER_FIELDS.get(field) or PANEL_FIELDS.get(field) or field.replace("_", " ")
     return f"changed the {label.lower()}"
 

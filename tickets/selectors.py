@@ -158,7 +158,9 @@ def thread(access: CustomerAccess, ticket: Ticket) -> dict[str, Any]:
 
 
 # What a customer user may read in a ticket's history (the rest is agents' business).
-CUSTOMER_VISIBLE_CHANGES = frozenset({"subject", "description", "status", "priority", "ci", "body", "public"})
+CUSTOMER_VISIBLE_CHANGES = frozenset(
+    {"subject", "description", "status", "priority", "ci", "body", "public", "merged_into"}
+)
 # How the policy was chosen, in words and in full: for provider staff (``sla_explain`` likewise).
 HIERARCHY_CHANGES = frozenset({"sla_reason", "sla_snapshot"})
 # What names the ticket's CI: not for a reader whose access leaves out the CMDB.

@@ -126,6 +126,14 @@ def test_a_merge_is_undone_within_a_day_and_not_after(cast: Cast) -> None:
     # the collaborator the merge added lost the access again
     assert api_for(cast.acme_user2).get(url(target)).status_code == 404
     assert api_for(cast.bob).delete(url(duplicate, "merge/")).status_code == 409  # nothing to undo
+    # the history tells both, in words, to the agent and to the duplicate's requester
+    for page in (
+        console(cast.bob).get(f"/customers/acme/tickets/{duplicate['id']}/"),
+        portal(cast.acme_user2).get(f"/tickets/{duplicate['id']}/"),
+    ):
+        text = page.content.decode()
+        assert f"merged this ticket into {target['number']}" in text
+        assert f"undid the merge into {target['number']}" in text
 
     assert merge(cast.bob, duplicate, target["id"]).status_code == 200
     with time_machine.travel(timezone.now() + timedelta(days=1, minutes=1)):
