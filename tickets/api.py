@@ -193,7 +193,7 @@ class TicketViewSet(
             ),
             attachments=request.FILES.getlist("attachments"),
         )
-        self.related = {ticket.pk: Related(links=[], collaborators=[])}  # a new ticket has neither
+        self.related = {ticket.pk: Related(links=[], collaborators=[], rating=None)}  # a new one has none
         return Response(self.get_serializer(ticket).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(parameters=[ETAG])

@@ -771,23 +771,50 @@ def search(request: AuthenticatedHttpRequest) -> HttpResponse:
 Done = tuple[str, int]
 
 
+Action = Callable[[Ticket, dict[str, Any]], Done]
+
+
+def ticket_action(
+    request: AuthenticatedHttpRequest,
+    access: CustomerAccess,
+    ticket_id: int,
+    form: forms.Form,
+    action: Action,
+    *,
+    refused: Callable[[int, list[str]], HttpResponse],
+    shown_at: Callable[[int], str],
+) -> HttpResponse:
+    """A ticket page's POST (console and portal): the form read, the action run on the ticket,
+    then the page at ``shown_at(the ticket to show)`` with what was done, or ``refused``."""
+    ticket = selectors.ticket_for(access, ticket_id)
+    try:
+        said, shown = action(ticket, cleaned(form))
+    except WORKFLOW_ERRORS as exc:
+        return refused(*problem_of(exc))
+    messages.success(request, said)
+    return HttpResponseRedirect(shown_at(shown))
+
+
 def _act(
     request: AuthenticatedHttpRequest,
     access: CustomerAccess,
     ticket_id: int,
     form_class: type[forms.Form],
-    action: Callable[[Ticket, dict[str, Any]], Done],
+    action: Action,
 ) -> HttpResponse:
-    ticket = selectors.ticket_for(access, ticket_id)
-    try:
-        said, shown = action(ticket, cleaned(form_class(request.POST)))
-    except WORKFLOW_ERRORS as exc:
-        status, problems = problem_of(exc)
+    def refused(status: int, problems: list[str]) -> HttpResponse:
         context = live_page(request, access, ticket_id)[1] | {"teamwork_errors": problems}
         return render(request, "console/ticket.html", context, status=status)
-    messages.success(request, said)
-    url = reverse("console-ticket", kwargs={"slug": access.customer.slug, "ticket_id": shown})
-    return HttpResponseRedirect(url + "#teamwork")
+
+    return ticket_action(
+        request,
+        access,
+        ticket_id,
+        form_class(request.POST),
+        action,
+        refused=refused,
+        shown_at=lambda shown: _ticket_url(access, shown) + "#teamwork",
+    )
 
 
 @require_POST
@@ -840,7 +867,7 @@ def ticket_unlink(request: AuthenticatedHttpRequest, access: CustomerAccess, tic
     return _act(request, access, ticket_id, LinkRemoveForm, unlink)
 
 
-def copy_colleague(access: CustomerAccess) -> Callable[[Ticket, dict[str, Any]], Done]:
+def copy_colleague(access: CustomerAccess) -> Action:
     """Add the colleague posted as ``user`` (console and portal)."""
 
     def add(ticket: Ticket, data: dict[str, Any]) -> Done:
@@ -855,7 +882,7 @@ def copy_colleague(access: CustomerAccess) -> Callable[[Ticket, dict[str, Any]],
     return add
 
 
-def uncopy_colleague(access: CustomerAccess) -> Callable[[Ticket, dict[str, Any]], Done]:
+def uncopy_colleague(access: CustomerAccess) -> Action:
     """Remove the collaborator posted as ``user`` (a profile id; console and portal)."""
 
     def remove(ticket: Ticket, data: dict[str, Any]) -> Done:

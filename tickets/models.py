@@ -22,6 +22,20 @@ from sla.models import PolicySource
 from tenants.schema import tenant_connection
 
 
+def person(*, null: bool = False, **kwargs: Any) -> models.ForeignKey[Any, Any]:
+    """A reference to a person (a public-schema user) from a customer's table: no database
+    constraint (see the module's docstring), never deleted."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=null,
+        blank=null,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        **kwargs,
+    )
+
+
 class Status(models.TextChoices):
     OPEN = "open", "Open"
     PENDING = "pending", "Pending (waiting on the customer)"
@@ -65,17 +79,8 @@ class Ticket(models.Model):
     requester = models.ForeignKey(
         "people.CustomerUser", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
     )
-    requester_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_constraint=False
-    )
-    assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_constraint=False,
-    )
+    requester_user = person()
+    assignee = person(null=True)
     sla_policy = models.ForeignKey(
         "sla.SlaPolicy",
         null=True,
@@ -90,14 +95,7 @@ class Ticket(models.Model):
     ci = models.ForeignKey(
         "cmdb.ConfigurationItem", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_constraint=False,
-    )
+    created_by = person(null=True)
     created_by_job = models.CharField(max_length=100, blank=True)
     # Who wrote the latest public message: a ticket may only wait on the customer (pending)
     # after an agent asked something.
@@ -191,9 +189,7 @@ class Comment(models.Model):
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="comments")
     body = models.TextField()
     public = models.BooleanField(default=True)
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_constraint=False
-    )
+    author = person()
     author_party = models.CharField(max_length=10, choices=Party.choices)
     created_at = models.DateTimeField()
 
@@ -231,9 +227,7 @@ class Attachment(models.Model):
     filename = models.CharField(max_length=200)
     content_type = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField()
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_constraint=False
-    )
+    uploaded_by = person()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -261,14 +255,7 @@ class TicketEvent(models.Model):
 
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=10, choices=EventKind.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_constraint=False,
-    )
+    actor = person(null=True)
     comment = models.ForeignKey(Comment, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     changes: models.JSONField[dict[str, Any]] = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -309,26 +296,10 @@ class Merge(models.Model):
     previous_status = models.CharField(max_length=10, choices=Status.choices)
     # The duplicate's requester, made a collaborator of the target by this merge (None: they
     # already could see it); undoing the merge takes that access back.
-    collaborator_added = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_constraint=False,
-    )
-    merged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_constraint=False
-    )
+    collaborator_added = person(null=True)
+    merged_by = person()
     merged_at = models.DateTimeField()
-    undone_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_constraint=False,
-    )
+    undone_by = person(null=True)
     undone_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -368,9 +339,7 @@ class TicketLink(models.Model):
     source = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="links_out")
     target = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="links_in")
     kind = models.CharField(max_length=10, choices=LinkKind.choices)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_constraint=False
-    )
+    created_by = person()
     created_at = models.DateTimeField()
 
     class Meta:
@@ -398,9 +367,7 @@ class Watcher(models.Model):
     """An agent who asked to hear of everything that happens on a ticket."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="watchers")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_constraint=False
-    )
+    user = person()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

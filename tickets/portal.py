@@ -7,7 +7,6 @@ notes and their files never reach a portal page.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -27,16 +26,18 @@ from sla.presenters import portal_sla
 from tenants.access import CustomerAccess
 from tickets import collaborators, selectors, workflows
 from tickets.console import (
+    Action,
     attachment_served,
     copy_colleague,
     live_poll,
     post_reply,
     search_context,
+    ticket_action,
     uncopy_colleague,
 )
 from tickets.forms import CollaboratorForm, CollaboratorRemoveForm, PortalTicketForm, ReplyForm, StatusForm
 from tickets.index.services import ticket_prefix
-from tickets.models import Priority, Status, Ticket
+from tickets.models import Priority, Status
 from tickets.presenters import history_sentences, refresh_at
 from tickets.presenters import news as ticket_news
 from tickets.satisfaction.portal import rating_prompt
@@ -140,19 +141,19 @@ def _act(
     access: CustomerAccess,
     ticket_id: int,
     form_class: type[forms.Form],
-    action: Callable[[Ticket, dict[str, Any]], tuple[str, int]],
+    action: Action,
 ) -> HttpResponse:
-    ticket = selectors.ticket_for(access, ticket_id)
-    try:
-        said, _ = action(ticket, cleaned(form_class(request.POST)))
-    except WORKFLOW_ERRORS as exc:
-        status, problems = problem_of(exc)
+    def refused(status: int, problems: list[str]) -> HttpResponse:
         context = _context(access, ticket_id) | {"copy_errors": problems}
         return render(request, "portal/ticket.html", context, status=status)
-    messages.success(request, said)
-    if not selectors.tickets_visible(access).filter(pk=ticket.pk).exists():
-        return HttpResponseRedirect(reverse("home"))  # they took themselves off it
-    return HttpResponseRedirect(reverse("portal-ticket", kwargs={"ticket_id": ticket.pk}) + "#copied")
+
+    def shown_at(shown: int) -> str:
+        if not selectors.tickets_visible(access).filter(pk=shown).exists():
+            return reverse("home")  # they took themselves off it
+        return reverse("portal-ticket", kwargs={"ticket_id": shown}) + "#copied"
+
+    form = form_class(request.POST)
+    return ticket_action(request, access, ticket_id, form, action, refused=refused, shown_at=shown_at)
 
 
 @require_POST

@@ -16,6 +16,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from audit.models import AuditEntry
+from core.changes import UNSET
 from serviflow.api.fields import ReferenceField
 from serviflow.api.serializers import InputModelSerializer, InputSerializer
 from sla.engine.keeping import sla_block
@@ -117,6 +118,9 @@ class MergeSerializer(InputSerializer):
 class Related:
     links: list[TicketLink]
     collaborators: list[dict[str, Any]]
+    # The rating when the caller knows it (a new ticket has none); UNSET: the ticket's own
+    # (``selectors.tickets_visible`` joins it).
+    rating: Any = UNSET
 
 
 def related_of(tickets: list[Ticket]) -> dict[int, Related]:
@@ -210,7 +214,11 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
     @extend_schema_field(RatingSerializer(allow_null=True))
     def get_rating(self, ticket: Ticket) -> dict[str, Any] | None:
         """The requester's rating (``tickets.satisfaction``), joined by ``selectors.tickets_visible``."""
-        rating = getattr(ticket, "rating", None)  # None: not rated (the reverse side raises)
+        known: dict[int, Related] | None = self.context.get("related")
+        if known is not None and ticket.pk in known and known[ticket.pk].rating is not UNSET:
+            rating = known[ticket.pk].rating
+        else:
+            rating = getattr(ticket, "rating", None)  # None: not rated (the reverse side raises)
         return None if rating is None else dict(RatingSerializer(rating).data)
 
     def get_number(self, ticket: Ticket) -> str:
