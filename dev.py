@@ -101,11 +101,13 @@ def cmd_run(args: list[str]) -> None:
             cwd=ROOT,
             env=env,
         ),
+        "mail": subprocess.Popen([*manage, "mail_server", "--port", "2525"], cwd=ROOT, env=env),
     }
     print(
         f"\n==> ServiFlow is running. Console: http://localhost:{port}/  Portal: http://acme.localhost:{port}/"
     )
-    print("==> Press Ctrl-C to stop web, worker and beat.\n", flush=True)
+    print("==> Mail to <customer slug>@localhost over SMTP on port 2525 becomes tickets.")
+    print("==> Press Ctrl-C to stop web, worker, beat and the mail listener.\n", flush=True)
     exit_code = 0
     try:
         while True:

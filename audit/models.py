@@ -15,6 +15,7 @@ class Channel(models.TextChoices):
     WEB = "web", "Web"
     API = "api", "API"
     SYSTEM = "system", "System job"
+    EMAIL = "email", "Email"
 
 
 class AuditEntry(AbstractLogEntry):
@@ -30,7 +31,7 @@ class AuditEntry(AbstractLogEntry):
                 name="audit_entry_has_actor_or_job",
             ),
             models.CheckConstraint(
-                condition=models.Q(channel__in=["web", "api", "system"]),
+                condition=models.Q(channel__in=["web", "api", "system", "email"]),
                 name="audit_entry_channel_valid",
             ),
         ]

@@ -4,6 +4,7 @@
 #   web      gunicorn on :8000
 #   worker   Celery worker
 #   beat     Celery beat (run exactly one)
+#   mail     the SMTP listener of the email channel on :2525 (manage.py mail_server)
 #   migrate  manage.py sync_platform: migrates public, template and every customer schema; idempotent
 #
 # Further arguments are appended to that process's command line (e.g. `web --workers 4`).
@@ -33,6 +34,10 @@ case "$role" in
     worker)
         shift
         exec celery -A serviflow worker -l INFO "$@"
+        ;;
+    mail)
+        shift
+        exec python manage.py mail_server --port 2525 "$@"
         ;;
     beat)
         shift

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import User
+from notifications.hooks import email_headers
 from notifications.models import Notification
 from notifications.selectors import notifications_for
 from tenants.models import Customer
@@ -68,12 +69,12 @@ def notify_many(deliveries: list[Delivery]) -> int:
 
 def _email(user: User, notification: Notification) -> None:
     context = {"user": user, "notification": notification}
-    send_mail(
+    EmailMessage(
         subject=notification.title,
-        message=render_to_string("notifications/email/notification.txt", context),
-        from_email=None,
-        recipient_list=[user.email],
-    )
+        body=render_to_string("notifications/email/notification.txt", context),
+        to=[user.email],
+        headers=email_headers(notification),
+    ).send()
 
 
 def notifications_mark_read(*, user: User, ids: list[int] | None = None) -> int:

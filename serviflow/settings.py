@@ -116,6 +116,13 @@ EMAIL_HOST_PASSWORD = _email.password
 EMAIL_USE_TLS = _email.use_tls
 EMAIL_USE_SSL = _email.use_ssl
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"ServiFlow <noreply@{BASE_DOMAIN}>")
+# The email channel (mail/, email.md): the domain we receive on, the listener's port, the size
+# above which a mail is stored but not parsed, and the mails per sender per 10 minutes.
+INBOUND_DOMAIN = env_str("INBOUND_DOMAIN", BASE_DOMAIN).strip().lower()
+MAIL_PORT = env_int("MAIL_PORT", 2525, minimum=1)
+EMAIL_MAX_BYTES = env_int("EMAIL_MAX_BYTES", 25 * 1024 * 1024, minimum=1024)
+EMAIL_SENDER_LIMIT = env_int("EMAIL_SENDER_LIMIT", 20, minimum=1)
+MAIL_SWEEP_SECONDS = env_int("MAIL_SWEEP_SECONDS", 60, minimum=5)
 
 # --- applications ---------------------------------------------------------------------------
 
@@ -141,6 +148,7 @@ SHARED_APPS = [
     "cmdb.inventory",
     "notifications",
     "imports",
+    "mail",
 ]
 # auditlog itself stays shared only: its own LogEntry table is unused (audit.AuditEntry is
 # swapped in), so customer schemas get just audit_auditentry.
@@ -333,6 +341,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.expire_day_passes",
         "schedule": float(DAY_PASS_EXPIRY_SECONDS),
         "options": {"expires": float(DAY_PASS_EXPIRY_SECONDS)},
+    },
+    "mail-sweep": {
+        "task": "mail.sweep",
+        "schedule": float(MAIL_SWEEP_SECONDS),
+        "options": {"expires": float(MAIL_SWEEP_SECONDS)},
     },
     "sla-sweep": {
         "task": "sla.sweep",

@@ -77,6 +77,31 @@ def start_web(
     raise RuntimeError(f"web server did not start:\n{log.read_text()}")
 
 
+def start_mail_server(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """The SMTP listener (``manage.py mail_server``) on ``127.0.0.1:port``; returns once it
+    greets."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "manage.py", "mail_server", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+                if sock.recv(64).startswith(b"220"):
+                    return proc
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError(f"mail server did not start:\n{log.read_text()}")
+
+
 def start_worker(queue: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
         return subprocess.Popen(

@@ -1,0 +1,213 @@
+"""A stored mail, parsed and acted on in a worker: a new ticket, a comment on one, triage, or
+recorded and left alone (auto-replies, bounces, lists, loops). Every write goes through the
+tickets' workflows as the sender, on the ``email`` channel; a new user is made by the job.
+
+Runs once per message: the row is locked and only a ``received`` one is processed, so a
+redelivered task, two workers or a re-run after a crash never act twice. A crash before commit
+leaves the message ``received``, and the sweep (``mail.tasks.sweep``) runs it again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from audit.context import Actor, acting
+from audit.models import Channel
+from core.errors import RuleViolation
+from mail.models import InboundMessage, MailSettings, State
+from mail.parsing import Parsed, parse
+from mail.routing import COMMENT, IGNORED, TICKET, TRIAGE, Decision, route
+from people.services import CustomerUserFields, customer_user_create
+from tenants.models import Customer
+from tenants.schema import customer_schema
+from tickets import workflows
+from tickets.attachments import attachments_check
+from tickets.models import Ticket
+
+MAX_SUBJECT = workflows.MAX_SUBJECT
+_SAVED = [
+    "state",
+    "attempts",
+    "from_address",
+    "subject",
+    "too_large",
+    "flood",
+    "reason",
+    "trace",
+    "customer",
+    "ticket_id",
+    "comment_id",
+    "handled_by",
+    "handled_at",
+]
+_STATES = {TICKET: State.TICKET, COMMENT: State.COMMENT, TRIAGE: State.TRIAGE, IGNORED: State.IGNORED}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: str
+    ticket_id: int | None = None
+
+
+def process(message_pk: int) -> Outcome | None:
+    """Parse, route and act on one stored message (None: not there, or already processed)."""
+    with transaction.atomic():
+        message = (
+            InboundMessage.objects.select_for_update(skip_locked=True)
+            .filter(pk=message_pk, state=State.RECEIVED)
+            .first()
+        )
+        if message is None:
+            return None
+        message.attempts += 1
+        if message.size > int(settings.EMAIL_MAX_BYTES):
+            message.too_large = True
+            return _finish(message, Decision(outcome=TRIAGE, reason="too large: stored, not parsed"))
+        parsed = parse(bytes(message.raw))
+        message.from_address = parsed.from_address[:320]
+        message.subject = parsed.subject[:998]
+        decision = _with_list_rule(route(message, parsed), parsed)
+        if decision.outcome in (TICKET, COMMENT) and decision.customer is not None:
+            try:
+                with transaction.atomic():
+                    ticket_id, comment_id = _act(decision.customer, decision, parsed)
+            except (ValidationError, PermissionDenied, RuleViolation) as exc:
+                refusal = _words(exc)
+                decision.trace.append({"rule": "act", "checked": decision.reason, "result": refusal})
+                decision = Decision(outcome=TRIAGE, reason=f"refused: {refusal}"[:300], trace=decision.trace)
+            else:
+                message.ticket_id, message.comment_id = ticket_id, comment_id
+        return _finish(message, decision)
+
+
+def _finish(message: InboundMessage, decision: Decision) -> Outcome:
+    message.state = _STATES[decision.outcome]
+    message.reason = decision.reason[:300]
+    message.trace = decision.trace
+    message.flood = decision.flood
+    message.customer = decision.customer if decision.outcome in (TICKET, COMMENT) else None
+    message.save(update_fields=_SAVED)  # never the raw bytes again
+    return Outcome(state=message.state, ticket_id=message.ticket_id)
+
+
+def _with_list_rule(decision: Decision, parsed: Parsed) -> Decision:
+    """List mail (``List-Id``) makes nothing unless its customer takes list mail."""
+    if (
+        "list-id" not in parsed.headers
+        or decision.customer is None
+        or decision.outcome not in (TICKET, COMMENT)
+    ):
+        return decision
+    takes = (
+        MailSettings.objects.filter(customer=decision.customer)
+        .values_list("accept_list_mail", flat=True)
+        .first()
+    )
+    if takes:
+        return decision
+    decision.trace.append(
+        {"rule": "list mail", "checked": "List-Id", "result": "the customer takes no list mail"}
+    )
+    return Decision(outcome=IGNORED, reason="list mail (List-Id)", trace=decision.trace)
+
+
+def _act(customer: Customer, decision: Decision, parsed: Parsed) -> tuple[int, int | None]:
+    with customer_schema(customer):
+        sender = decision.sender
+        if decision.new_user:
+            profile = customer_user_create(
+                customer=customer,
+                fields=CustomerUserFields(
+                    email=parsed.from_address, name=parsed.from_name or parsed.from_address.split("@")[0]
+                ),
+                password=None,
+            )
+            sender = profile.user
+        if sender is None:
+            raise RuntimeError("a routed mail has a sender (or makes one)")
+        files, left_out = _files(customer, parsed)
+        with acting(Actor(user=sender, channel=Channel.EMAIL)):
+            if decision.outcome == TICKET:
+                body = _with_left_out(parsed.text, left_out)
+                ticket = workflows.ticket_create(
+                    customer=customer,
+                    by=sender,
+                    new=workflows.NewTicket(
+                        subject=(parsed.subject or "(no subject)")[:MAX_SUBJECT],
+                        description=body[: workflows.MAX_BODY],
+                    ),
+                    attachments=files,
+                )
+                return ticket.pk, None
+            ticket = Ticket.objects.get(pk=int(decision.ticket_id or 0))
+            body = _with_left_out(parsed.reply_text(), left_out) or "(empty message)"
+            comment = workflows.comment_add(
+                customer=customer,
+                ticket=ticket,
+                by=sender,
+                body=body[: workflows.MAX_BODY],
+                attachments=files,
+            )
+            return comment.ticket_id, comment.pk
+
+
+def _files(customer: Customer, parsed: Parsed) -> tuple[list[SimpleUploadedFile], list[str]]:
+    """The attachments the web would take; the others are left out, each named with why."""
+    taken: list[SimpleUploadedFile] = []
+    left_out: list[str] = []
+    for attached in parsed.attachments:
+        upload = SimpleUploadedFile(
+            attached.filename[:200], attached.content, content_type=attached.content_type
+        )
+        try:
+            attachments_check(customer=customer, files=[*taken, upload])
+        except ValidationError as exc:
+            left_out.append(_words(exc))
+            continue
+        taken.append(upload)
+    return taken, left_out
+
+
+def _with_left_out(body: str, left_out: list[str]) -> str:
+    if not left_out:
+        return body
+    return body + "\n\n[Attachments left out: " + " ".join(left_out) + "]"
+
+
+def _words(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(str(m) for m in exc.messages)[:300]
+    return str(getattr(exc, "detail", exc))[:300]
+
+
+def assign_from_triage(*, message: InboundMessage, customer: Customer, by: User) -> Outcome:
+    """An agent sends a triaged mail to a customer: the ticket is made as if the mail had
+    arrived there (its sender becomes a user of the customer when they are not one yet)."""
+    parsed = parse(bytes(message.raw))
+    sender = User.objects.filter(email__iexact=parsed.from_address, is_active=True).first()
+    if sender is not None and not (sender.is_customer_user and sender.customer_id == customer.pk):
+        raise ValidationError(
+            {"customer": [f"The sender {parsed.from_address} is not a user of {customer.name}."]}
+        )
+    decision = Decision(
+        outcome=TICKET,
+        reason=f"assigned from triage to {customer.slug} by {by.name}",
+        customer=customer,
+        sender=sender,
+        new_user=sender is None,
+        trace=[
+            *message.trace,
+            {"rule": "triage", "checked": by.email, "result": f"assigned to {customer.slug}"},
+        ],
+    )
+    ticket_id, _ = _act(customer, decision, parsed)
+    message.ticket_id = ticket_id
+    message.handled_by, message.handled_at = by, timezone.now()
+    return _finish(message, decision)
