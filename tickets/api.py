@@ -164,7 +164,7 @@ class TicketViewSet(
         """The page, with its links and collaborators read for all of it at once."""
         page = super().paginate_queryset(queryset)
         if page is not None:
-            self.related = related_of(list(page))
+            self.related = related_of(list(page), self.access)
         return page
 
     def get_serializer_context(self) -> dict[str, Any]:
@@ -392,15 +392,10 @@ class TicketLinkViewSet(mixins.ListModelMixin, TicketScopedViewSet):
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         ticket = self.ticket()
-        links = list(family.links_of(ticket))
-        ends = {pk for link in links for pk in (link.source_id, link.target_id)}
-        visible = set(selectors.tickets_visible(self.access).filter(pk__in=ends).values_list("pk", flat=True))
-        rows = [
-            link_data(self.access.customer, link, ticket)
-            for link in links
-            if {link.source_id, link.target_id} <= visible
-        ]
-        return Response(LinkSerializer(rows, many=True).data)
+        links = related_of([ticket], self.access)[ticket.pk].links
+        return Response(
+            LinkSerializer([link_data(self.access.customer, link, ticket) for link in links], many=True).data
+        )
 
     @extend_schema(request=LinkCreateSerializer, responses={201: LinkSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -439,7 +434,9 @@ class TicketCollaboratorViewSet(mixins.ListModelMixin, TicketScopedViewSet):
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         ticket = self.ticket()
-        return Response(CollaboratorSerializer(related_of([ticket])[ticket.pk].collaborators, many=True).data)
+        return Response(
+            CollaboratorSerializer(related_of([ticket], self.access)[ticket.pk].collaborators, many=True).data
+        )
 
     @extend_schema(request=CollaboratorCreateSerializer, responses={201: CollaboratorSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -24,6 +24,7 @@ from guardian.models import UserObjectPermission
 from guardian.shortcuts import assign_perm, remove_perm
 
 from accounts.models import CustomerRole, User
+from core.errors import RuleViolation
 from core.parsers import is_id
 from people.models import CustomerUser
 from tenants.access import CustomerAccess, ticket_workers
@@ -110,7 +111,11 @@ def collaborator_add(
     if person.pk == ticket.requester_user_id:
         raise ValidationError({"user": ["That user is the ticket's requester already."]})
     with transaction.atomic():
-        Ticket.objects.select_for_update().filter(pk=ticket.pk).first()  # one change at a time
+        locked = Ticket.objects.select_for_update().filter(pk=ticket.pk).first()  # one change at a time
+        if locked is None or locked.is_closed:
+            raise RuleViolation(
+                "ticket_closed", "This ticket is closed; nobody new is copied on it.", status=409
+            )
         grant(ticket, person)
     return person
 

@@ -87,7 +87,9 @@ def open_children(ticket: Ticket) -> list[Ticket]:
     )
 
 
-def refuse_with_open_children(customer: Customer, ticket: Ticket, becoming: str) -> None:
+def refuse_with_open_children(
+    customer: Customer, ticket: Ticket, becoming: str, *, field: str | None = "status", status: int = 400
+) -> None:
     """A parent is not resolved (nor closed, nor merged away) while a child is open."""
     children = open_children(ticket)
     if children:
@@ -96,7 +98,8 @@ def refuse_with_open_children(customer: Customer, ticket: Ticket, becoming: str)
             "children_open",
             f"{_reference(customer, ticket)} cannot become {becoming} while its child tickets are "
             f"open: {names}. Resolve them first.",
-            field="status",
+            field=field,
+            status=status,
         )
 
 
@@ -158,7 +161,7 @@ def ticket_merge(*, customer: Customer, duplicate: Ticket, target: Ticket, by: U
                 f"{dup_ref} instead, or undo {'that merge' if len(merged) == 1 else 'those merges'} first.",
                 status=409,
             )
-        refuse_with_open_children(customer, duplicate, "merged")
+        refuse_with_open_children(customer, duplicate, "merged", field=None, status=409)
         previous = duplicate.status
         sla_move(duplicate, Status.CLOSED, by=by.name, reason=f"merged into {target_ref}", now=now)
         duplicate.status, duplicate.closed_at = Status.CLOSED, now
@@ -167,8 +170,12 @@ def ticket_merge(*, customer: Customer, duplicate: Ticket, target: Ticket, by: U
         duplicate.save(update_fields=["status", "closed_at", "merged_into", "updated_at", *SLA_FIELDS])
         timers_write(customer=customer, ticket=duplicate, views=clocks)
         person = duplicate.requester_user
-        copied = duplicate.requester_id is not None and person.pk != target.requester_user_id
-        added = person if copied and collaborators.grant(target, person) else None
+        added = None
+        if duplicate.requester_id is not None and person.pk != target.requester_user_id:
+            granted = collaborators.grant(target, person)
+            # the merge owns the access it granted, or shares it with another standing merge
+            if granted or _merges_sharing(target, person.pk).exists():
+                added = person
         Merge.objects.create(
             duplicate=duplicate,
             target=target,
@@ -224,8 +231,12 @@ def merge_undo(*, customer: Customer, duplicate: Ticket, by: User) -> Ticket:
         clocks = sla_compute(duplicate, now)
         duplicate.save(update_fields=["status", "closed_at", "merged_into", "updated_at", *SLA_FIELDS])
         timers_write(customer=customer, ticket=duplicate, views=clocks)
-        if merge.collaborator_added_id is not None:
-            collaborators.revoke(merge.target, User(pk=merge.collaborator_added_id))
+        person_id = merge.collaborator_added_id
+        if (
+            person_id is not None
+            and not _merges_sharing(merge.target, person_id).exclude(pk=merge.pk).exists()
+        ):
+            collaborators.revoke(merge.target, User(pk=person_id))
         merge.undone_at, merge.undone_by = now, by
         merge.save(update_fields=["undone_at", "undone_by"])
         index_write(customer=customer, tickets=[duplicate], clocks={duplicate.pk: clocks})
@@ -237,6 +248,11 @@ def merge_undo(*, customer: Customer, duplicate: Ticket, by: User) -> Ticket:
             changes={"status": [Status.CLOSED, merge.previous_status], "merged_into": [target_ref, None]},
         )
     return duplicate
+
+
+def _merges_sharing(target: Ticket, person_id: int) -> QuerySet[Merge]:
+    """The standing merges into ``target`` that copied ``person_id`` on it."""
+    return Merge.objects.filter(target=target, undone_at__isnull=True, collaborator_added_id=person_id)
 
 
 def standing_merge(ticket: Ticket) -> Merge | None:
@@ -280,6 +296,13 @@ def link_add(*, customer: Customer, ticket: Ticket, by: User, kind: str, other: 
         if stored == LinkKind.PARENT:
             _refuse_second_parent(customer, target)
             _refuse_cycle(customer, parent=source, child=target)
+            if source.status not in ACTIVE_STATUSES and target.status in ACTIVE_STATUSES:
+                raise RuleViolation(
+                    "parent_resolved",
+                    f"{_reference(customer, source)} is {source.status}: an open ticket cannot become "
+                    "its child. Reopen it first.",
+                    status=409,
+                )
         try:
             with transaction.atomic():
                 link = TicketLink.objects.create(

@@ -31,7 +31,8 @@ from tickets.family import link_seen_from
 from tickets.index.services import display_number
 from tickets.models import Attachment, Comment, LinkAs, Priority, Status, Ticket, TicketLink
 from tickets.satisfaction.serializers import RatingSerializer
-from tickets.selectors import actor_shown
+from tickets.satisfaction.services import reads_rating
+from tickets.selectors import actor_shown, sees_all_tickets, tickets_visible
 from tickets.sla.policy import sla_reader
 
 
@@ -123,13 +124,20 @@ class Related:
     rating: Any = UNSET
 
 
-def related_of(tickets: list[Ticket]) -> dict[int, Related]:
-    """The links and collaborators of ``tickets`` (one page), in three queries whatever its size."""
+def related_of(tickets: list[Ticket], access: CustomerAccess | None) -> dict[int, Related]:
+    """The links and collaborators of ``tickets`` (one page), in a few queries whatever its size.
+    A link shows only where ``access`` may open both of its tickets (a customer user never
+    learns of a colleague's ticket through a link)."""
     ids = [ticket.pk for ticket in tickets]
     links: dict[int, list[TicketLink]] = {pk: [] for pk in ids}
-    for link in TicketLink.objects.filter(Q(source__in=ids) | Q(target__in=ids)).select_related(
-        "source", "target"
-    ):
+    found = list(
+        TicketLink.objects.filter(Q(source__in=ids) | Q(target__in=ids)).select_related("source", "target")
+    )
+    if access is not None and found and not sees_all_tickets(access):
+        ends = {pk for link in found for pk in (link.source_id, link.target_id)}
+        visible = set(tickets_visible(access).filter(pk__in=ends).values_list("pk", flat=True))
+        found = [link for link in found if {link.source_id, link.target_id} <= visible]
+    for link in found:
         for end in (link.source_id, link.target_id):
             if end in links:
                 links[end].append(link)
@@ -201,7 +209,7 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
         known: dict[int, Related] | None = self.context.get("related")
         if known is not None and ticket.pk in known:
             return known[ticket.pk]
-        return related_of([ticket])[ticket.pk]
+        return related_of([ticket], self.context.get("access"))[ticket.pk]
 
     @extend_schema_field(LinkSerializer(many=True))
     def get_links(self, ticket: Ticket) -> list[dict[str, Any]]:
@@ -219,6 +227,9 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
             rating = known[ticket.pk].rating
         else:
             rating = getattr(ticket, "rating", None)  # None: not rated (the reverse side raises)
+        access: CustomerAccess | None = self.context.get("access")
+        if access is not None and not reads_rating(access.user, ticket, agent=access.works_tickets):
+            return None  # the requester's and the agents' to read
         return None if rating is None else dict(RatingSerializer(rating).data)
 
     def get_number(self, ticket: Ticket) -> str:

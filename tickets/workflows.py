@@ -29,7 +29,7 @@ from tenants.access import require_scope, require_sets_policies, works_tickets_o
 from tenants.models import Customer
 from tenants.schema import require_schema
 from tickets.attachments import attachments_check, attachments_store, stored_files
-from tickets.collaborators import mentioned
+from tickets.collaborators import is_collaborator, mentioned
 from tickets.events import party_of, record_event
 from tickets.family import refuse_with_open_children
 from tickets.index.search import search_add_comment, search_write
@@ -105,12 +105,25 @@ def _lock(ticket: Ticket) -> Ticket:
     return Ticket.objects.select_for_update().select_related("requester_user").get(pk=ticket.pk)
 
 
-def _lock_open(ticket: Ticket) -> Ticket:
+def _may_write_on(ticket: Ticket, by: User) -> bool:
+    """Whether ``by`` may write on ``ticket`` when a merge sends them there: agents and the
+    customer's admins, its requester, a collaborator."""
+    if party_of(by) == Party.AGENT or by.customer_role == CustomerRole.ADMIN:
+        return True
+    return ticket.requester_user_id == by.pk or is_collaborator(ticket, by)
+
+
+def _lock_open(ticket: Ticket, by: User | None = None) -> Ticket:
     """The ticket that takes a new message or file, locked: a merged duplicate's target (what
     is written to a duplicate goes to the ticket it was merged into, ``tickets.family``)."""
     locked = _lock(ticket)
     if locked.merged_into_id is not None:
         locked = _lock(Ticket(pk=locked.merged_into_id))
+        if by is not None and not _may_write_on(locked, by):
+            raise PermissionDenied(
+                "This request was merged into another ticket that you cannot open; ask its requester "
+                "to copy you on it."
+            )
     if locked.is_closed:
         raise RuleViolation("ticket_closed", "This ticket is closed; open a new ticket instead.", status=409)
     return locked
@@ -263,12 +276,23 @@ def _status_ok(customer: Customer, ticket: Ticket, by: User, status: str) -> Non
             {"status": [f"'{status}' is not a status; use open, pending, resolved or closed."]}
         )
     reopen_or_close = ticket.status == Status.RESOLVED and status in (Status.OPEN, Status.CLOSED)
-    if party_of(by) == Party.CUSTOMER and status != ticket.status and not reopen_or_close:
-        raise PermissionDenied("You can reopen or close a resolved ticket; agents change other statuses.")
+    if party_of(by) == Party.CUSTOMER and status != ticket.status:
+        if not reopen_or_close:
+            raise PermissionDenied("You can reopen or close a resolved ticket; agents change other statuses.")
+        _require_owner_side(ticket, by, "reopen or close it")
 
 
 def _priority_ok(customer: Customer, ticket: Ticket, by: User, priority: str) -> None:
     _check_priority(priority)
+    if party_of(by) == Party.CUSTOMER and priority != ticket.priority:
+        _require_owner_side(ticket, by, "change its priority")
+
+
+def _require_owner_side(ticket: Ticket, by: User, what: str) -> None:
+    """On the customer's side, the requester and the customer's admins decide about a ticket;
+    a colleague copied on it reads and replies."""
+    if by.pk != ticket.requester_user_id and by.customer_role != CustomerRole.ADMIN:
+        raise PermissionDenied(f"Only the ticket's requester or your company's admins can {what}.")
 
 
 def _assignee_ok(customer: Customer, ticket: Ticket, by: User, assignee: User | None) -> None:
@@ -424,7 +448,7 @@ def ticket_attach(
     require_schema(customer, "tickets")
     attachments_check(customer=customer, files=files)
     with stored_files() as written, transaction.atomic():
-        ticket = _lock_open(ticket)
+        ticket = _lock_open(ticket, by)
         stored = attachments_store(ticket=ticket, comment=None, files=files, by=by, written=written)
         ticket.updated_at = timezone.now()
         ticket.save(update_fields=["updated_at"])
@@ -457,7 +481,7 @@ def comment_add(
     attachments_check(customer=customer, files=attachments)
     now = timezone.now()
     with stored_files() as written, transaction.atomic():
-        ticket = _lock_open(ticket)
+        ticket = _lock_open(ticket, by)
         comment = Comment.objects.create(
             ticket=ticket, body=text, public=public, author=by, author_party=party, created_at=now
         )

@@ -297,3 +297,66 @@ def test_send_and_set_pending_over_the_api(cast: Cast) -> None:
     assert refused.status_code == 403
     with customer_schema(cast.acme):
         assert Comment.objects.filter(ticket_id=ticket["id"]).count() == 1  # nothing half written
+
+
+def test_links_in_a_ticket_read_never_name_a_colleagues_ticket(cast: Cast) -> None:
+    mine = open_ticket(cast.acme_user, subject="Mine")
+    theirs = open_ticket(cast.acme_user2, subject="colleague-secret-subject")
+    assert (
+        api_for(cast.bob).post(url(mine, "links/"), {"kind": "related", "ticket": theirs["id"]}).status_code
+        == 201
+    )
+    assert [link["ticket"] for link in read(cast.bob, mine)["links"]] == [theirs["id"]]
+    assert read(cast.acme_user, mine)["links"] == []
+    listed = api_for(cast.acme_user).get(TICKETS).content.decode()
+    assert "colleague-secret-subject" not in listed
+    assert api_for(cast.acme_user).get(url(mine, "links/")).json() == []
+    assert [link["ticket"] for link in read(cast.acme_admin, mine)["links"]] == [theirs["id"]]
+
+
+def test_undoing_one_merge_keeps_the_access_another_merge_still_needs(cast: Cast) -> None:
+    target = open_ticket(cast.acme_admin)
+    first, second = open_ticket(cast.acme_user), open_ticket(cast.acme_user)
+    assert merge(cast.bob, first, target["id"]).status_code == 200
+    assert merge(cast.bob, second, target["id"]).status_code == 200
+    assert api_for(cast.bob).delete(url(first, "merge/")).status_code == 200
+    assert api_for(cast.acme_user).get(url(target)).status_code == 200  # second still merged there
+    assert api_for(cast.bob).delete(url(second, "merge/")).status_code == 200
+    assert api_for(cast.acme_user).get(url(target)).status_code == 404
+
+
+def test_a_collaborator_reads_and_replies_but_does_not_decide(cast: Cast) -> None:
+    ticket = open_ticket(cast.acme_user)
+    api_for(cast.acme_user).post(url(ticket, "collaborators/"), {"user": cast.acme_user2.email})
+    assert patch(cast.acme_user2, ticket, priority="P4").status_code == 403
+    assert patch(cast.bob, ticket, status="resolved").status_code == 200
+    assert patch(cast.acme_user2, ticket, status="open").status_code == 403
+    assert (
+        portal(cast.acme_user2).post(f"/tickets/{ticket['id']}/status/", {"status": "closed"}).status_code
+        == 403
+    )
+    assert patch(cast.acme_user, ticket, status="closed").status_code == 200  # the requester decides
+    late = api_for(cast.acme_user).post(url(ticket, "collaborators/"), {"user": cast.acme_admin.email})
+    assert late.status_code == 409 and late.json()["code"] == "ticket_closed"
+
+
+def test_a_duplicates_collaborator_cannot_write_on_a_target_they_cannot_open(cast: Cast) -> None:
+    duplicate = open_ticket(cast.acme_user)
+    api_for(cast.acme_user).post(url(duplicate, "collaborators/"), {"user": cast.acme_user2.email})
+    target = open_ticket(cast.acme_admin)
+    assert merge(cast.bob, duplicate, target["id"]).status_code == 200
+    refused = reply(cast.acme_user2, duplicate, "Me too")
+    assert refused.status_code == 403, refused.content
+    assert reply(cast.acme_user, duplicate, "Thanks").status_code == 201  # copied on the target
+
+
+def test_the_parent_rule_holds_when_linking_and_merging(cast: Cast) -> None:
+    parent, child = open_ticket(cast.acme_user), open_ticket(cast.acme_user)
+    assert patch(cast.bob, parent, status="resolved").status_code == 200
+    late = api_for(cast.bob).post(url(child, "links/"), {"kind": "parent", "ticket": parent["id"]})
+    assert late.status_code == 409 and late.json()["code"] == "parent_resolved"
+    other_parent = open_ticket(cast.acme_user)
+    api_for(cast.bob).post(url(child, "links/"), {"kind": "parent", "ticket": other_parent["id"]})
+    target = open_ticket(cast.acme_user)
+    refused = merge(cast.bob, other_parent, target["id"])
+    assert refused.status_code == 409 and refused.json()["code"] == "children_open"

@@ -294,3 +294,14 @@ def test_the_customers_admins_and_the_provider_admins_turn_surveys_off(cast: Cas
     assert saved.status_code == 302, saved.content  # the box left unticked: off
     cast.acme.settings.refresh_from_db()
     assert cast.acme.settings.satisfaction_surveys is False
+
+
+def test_the_requester_and_the_agents_read_a_rating_and_nobody_else(cast: Cast) -> None:
+    ticket = resolved(cast)
+    assert rate(cast.acme_user, ticket, score="bad", comment="requester-only-words").status_code == 200
+    assert api_for(cast.bob).get(rating_url(ticket)).json()["comment"] == "requester-only-words"
+    assert api_for(cast.acme_user).get(rating_url(ticket)).status_code == 200
+    assert api_for(cast.acme_admin).get(rating_url(ticket)).status_code == 403
+    ticket_url = f"/api/v1/customers/acme/tickets/{ticket.pk}/"
+    assert api_for(cast.acme_admin).get(ticket_url).json()["rating"] is None
+    assert api_for(cast.bob).get(ticket_url).json()["rating"]["score"] == "bad"

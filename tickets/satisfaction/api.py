@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -19,6 +19,7 @@ from tickets.satisfaction.models import Rating
 from tickets.satisfaction.serializers import RatingInputSerializer, RatingSerializer
 
 NOT_RESOLVED = error("`ticket_not_resolved`: only a resolved or closed ticket can be rated.")
+NOT_READER = "Only the ticket's requester and the agents read its rating."
 NOT_RATER = error("Only the ticket's requester rates it (agents read the rating).")
 
 
@@ -26,10 +27,13 @@ class RatingViewSet(TicketScopedViewSet):
     serializer_class = RatingSerializer
     parser_classes = [JSONParser]
 
-    @extend_schema(responses={200: RatingSerializer})
+    @extend_schema(responses={200: RatingSerializer, 403: error(NOT_READER)})
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """The ticket's rating; 404 while it has none."""
-        rating = Rating.objects.filter(ticket=self.ticket()).first()
+        """The ticket's rating (its requester and the agents); 404 while it has none."""
+        ticket = self.ticket()
+        rating = Rating.objects.filter(ticket=ticket).first()
+        if not services.reads_rating(self.access.user, ticket, agent=self.access.works_tickets):
+            raise PermissionDenied(NOT_READER)
         if rating is None:
             raise NotFound("This ticket has not been rated.")
         return Response(RatingSerializer(rating).data)

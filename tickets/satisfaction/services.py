@@ -44,6 +44,11 @@ def may_rate(user: User, ticket: Ticket) -> bool:
     return user.pk == ticket.requester_user_id and not user.may_use_console
 
 
+def reads_rating(user: User, ticket: Ticket, *, agent: bool) -> bool:
+    """The requester and the agents read a ticket's rating (api.md), nobody else of the customer."""
+    return agent or user.pk == ticket.requester_user_id
+
+
 def rating_check(*, ticket: Ticket, by: User) -> None:
     if not may_rate(by, ticket):
         raise PermissionDenied(NOT_REQUESTER)
@@ -72,6 +77,10 @@ def rating_record(
         locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
         if locked.status not in RATED_STATUSES:
             raise RuleViolation("ticket_not_resolved", NOT_RESOLVED, status=409)
+        if locked.merged_into_id is not None:
+            raise RuleViolation(
+                "ticket_merged", "This ticket was merged into another one: rate that one.", status=409
+            )
         values: dict[str, Any] = {
             "score": score,
             "rated_by": by,
