@@ -94,6 +94,8 @@ class User(AbstractBaseUser):
     # Rotated when a person is deactivated: every session signed with the old stamp ends.
     auth_stamp = models.UUIDField(default=uuid.uuid4, editable=False)
     date_joined = models.DateTimeField(default=dj_timezone.now)
+    # Set by the email channel when mail to this address comes back as a delivery report.
+    email_bouncing_since = models.DateTimeField(null=True, blank=True)
 
     objects: ClassVar[UserManager] = UserManager()
 

@@ -47,6 +47,12 @@ AUDITED_MODELS: dict[str, list[str]] = {
     "imports.Import": ["content", "report"],
     "ticket_index.SavedView": ["updated_at"],
     "canned.CannedResponse": ["updated_at"],
+    # The email channel: its configuration, and what becomes of each mail (not its bytes).
+    "mail.InboundMessage": ["raw", "trace", "envelope_to", "attempts"],
+    "mail.InboundAddress": [],
+    "mail.MailSettings": [],
+    # An IMAP mailbox: never its password (encrypted or not), nor what each poll leaves.
+    "mail.Mailbox": ["password_encrypted", "last_poll", "last_error", "last_uid", "uidvalidity", "messages"],
     "satisfaction.Rating": [],
 }
 

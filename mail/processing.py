@@ -22,7 +22,7 @@ from audit.context import Actor, acting
 from audit.models import Channel
 from core.errors import RuleViolation
 from mail.models import InboundMessage, MailSettings, State
-from mail.parsing import Parsed, parse
+from mail.parsing import Parsed, bounced_addresses, parse
 from mail.routing import COMMENT, IGNORED, TICKET, TRIAGE, Decision, route
 from people.services import CustomerUserFields, customer_user_create
 from tenants.models import Customer
@@ -69,11 +69,22 @@ def process(message_pk: int) -> Outcome | None:
         message.attempts += 1
         if message.size > int(settings.EMAIL_MAX_BYTES):
             message.too_large = True
-            return _finish(message, Decision(outcome=TRIAGE, reason="too large: stored, not parsed"))
+            limit = int(settings.EMAIL_MAX_BYTES)
+            step = {"rule": "size", "checked": f"{message.size} bytes, limit {limit}", "result": "too large"}
+            return _finish(
+                message, Decision(outcome=TRIAGE, reason="too large: stored, not parsed", trace=[step])
+            )
         parsed = parse(bytes(message.raw))
         message.from_address = parsed.from_address[:320]
         message.subject = parsed.subject[:998]
+        if parsed.unreadable:
+            step = {"rule": "parse", "checked": "the MIME structure", "result": parsed.unreadable}
+            return _finish(
+                message, Decision(outcome=TRIAGE, reason=f"unreadable: {parsed.unreadable}", trace=[step])
+            )
         decision = _with_list_rule(route(message, parsed), parsed)
+        if decision.bounce:
+            _mark_bounces(bytes(message.raw))
         if decision.outcome in (TICKET, COMMENT) and decision.customer is not None:
             try:
                 with transaction.atomic():
@@ -85,6 +96,14 @@ def process(message_pk: int) -> Outcome | None:
             else:
                 message.ticket_id, message.comment_id = ticket_id, comment_id
         return _finish(message, decision)
+
+
+def _mark_bounces(raw: bytes) -> None:
+    """A bounce marks the addresses it reports as bouncing (shown on the person's page)."""
+    now = timezone.now()
+    for user in User.objects.filter(email__in=bounced_addresses(raw), email_bouncing_since__isnull=True):
+        user.email_bouncing_since = now
+        user.save(update_fields=["email_bouncing_since"])  # one by one: audited
 
 
 def _finish(message: InboundMessage, decision: Decision) -> Outcome:

@@ -61,6 +61,9 @@ class _Trace:
 def not_a_ticket(parsed: Parsed, envelope_from: str) -> str:
     """Why a mail makes no ticket, no comment and no reply ("" when it may)."""
     headers = parsed.headers
+    # A bounce first: MTAs mark their bounces Auto-Submitted too, and a bounce is recorded as one.
+    if parsed.content_type == "multipart/report" or parsed.from_address.split("@")[0] in _BOUNCE_SENDERS:
+        return "a delivery report (bounce)"
     auto = headers.get("auto-submitted", "")
     if auto and auto.strip().lower() != "no":
         return f"an automatic message (Auto-Submitted: {auto[:40]})"
@@ -69,10 +72,6 @@ def not_a_ticket(parsed: Parsed, envelope_from: str) -> str:
             return f"an automatic reply ({name.title()})"
     if headers.get("precedence", "").strip().lower() in ("bulk", "junk", "list"):
         return f"bulk mail (Precedence: {headers['precedence'][:20]})"
-    if parsed.content_type == "multipart/report" or parsed.from_address.split("@")[0] in _BOUNCE_SENDERS:
-        return "a delivery report (bounce)"
-    if not envelope_from.strip() and parsed.content_type == "multipart/report":
-        return "a delivery report (bounce)"
     if parsed.from_address in our_senders():
         return "mail from our own sending address (a loop)"
     return ""
@@ -220,6 +219,11 @@ def route(message: InboundMessage, parsed: Parsed) -> Decision:
             customer = owner if owner is not None and owner.is_active else None
         if customer is not None:
             pinned[customer.pk] = customer
+    # the IMAP mailbox it came from, when pinned to a customer, is a recipient pinned to it
+    box = message.mailbox if message.mailbox_id is not None else None
+    if box is not None and box.customer is not None and box.customer.is_active:
+        pinned[box.customer.pk] = box.customer
+        trace.note("4 pinned recipient", f"mailbox {box.username}", f"pinned to {box.customer.slug}")
     if len(pinned) > 1:
         names = ", ".join(sorted(c.slug for c in pinned.values()))
         trace.note("4 pinned recipient", "recipients", f"several customers: {names}")

@@ -1,16 +1,18 @@
 """The email channel's worker tasks: process a stored message after commit, and a sweep that
-picks up messages a crashed worker left unprocessed (beat, every ``MAIL_SWEEP_SECONDS``)."""
+picks up messages a crashed worker left unprocessed (beat, every ``MAIL_SWEEP_SECONDS``), and the
+polls of the IMAP mailboxes (beat, every ``MAIL_POLL_SECONDS``; ``mail.imap``)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from audit.jobs import JobTask
 from mail import processing
-from mail.models import InboundMessage, State
+from mail.models import InboundMessage, Mailbox, State
 
 # A message still ``received`` this long after it arrived lost its task (a killed worker, a
 # broker outage at enqueue time): the sweep runs it again.
@@ -34,3 +36,23 @@ def sweep() -> int:
         if processing.process(pk) is not None:
             done += 1
     return done
+
+
+@shared_task(base=JobTask, name="mail.poll_mailboxes", ignore_result=True)
+def poll_mailboxes() -> int:
+    """Beat, every ``MAIL_POLL_SECONDS``: one poll task per mailbox (a poll still running keeps
+    its mailbox's lock, and the new one for it does nothing)."""
+    pks = list(Mailbox.objects.order_by("pk").values_list("pk", flat=True))
+    for pk in pks:
+        poll_mailbox.apply_async((pk,), expires=float(settings.MAIL_POLL_SECONDS))
+    return len(pks)
+
+
+@shared_task(base=JobTask, name="mail.poll_mailbox", ignore_result=True)
+def poll_mailbox(mailbox_pk: int) -> str:
+    from mail import imap  # here: mail.imap stores through mail.store, which enqueues ``process``
+
+    polled = imap.poll_mailbox(mailbox_pk=mailbox_pk)
+    if not polled.ran:
+        return "skipped"
+    return polled.error or f"fetched {polled.fetched}, new {polled.stored}"

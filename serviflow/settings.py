@@ -123,6 +123,8 @@ MAIL_PORT = env_int("MAIL_PORT", 2525, minimum=1)
 EMAIL_MAX_BYTES = env_int("EMAIL_MAX_BYTES", 25 * 1024 * 1024, minimum=1024)
 EMAIL_SENDER_LIMIT = env_int("EMAIL_SENDER_LIMIT", 20, minimum=1)
 MAIL_SWEEP_SECONDS = env_int("MAIL_SWEEP_SECONDS", 60, minimum=5)
+# How often beat polls the IMAP mailboxes (mail.imap).
+MAIL_POLL_SECONDS = env_int("MAIL_POLL_SECONDS", 60, minimum=5)
 
 # --- applications ---------------------------------------------------------------------------
 
@@ -346,6 +348,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "mail.sweep",
         "schedule": float(MAIL_SWEEP_SECONDS),
         "options": {"expires": float(MAIL_SWEEP_SECONDS)},
+    },
+    "mail-poll-mailboxes": {
+        "task": "mail.poll_mailboxes",
+        "schedule": float(MAIL_POLL_SECONDS),
+        "options": {"expires": float(MAIL_POLL_SECONDS)},
     },
     "sla-sweep": {
         "task": "sla.sweep",

@@ -13,6 +13,7 @@ from accounts import urls_api as accounts
 from billing import urls_api as billing
 from cmdb import urls_api as cmdb
 from imports import urls_api as imports
+from mail import urls_api as mail
 from notifications import urls_api as notifications
 from people import urls_api as people
 from serviflow.api.views import JsonErrorsMixin
@@ -34,6 +35,7 @@ customer_urlpatterns = [
     *tickets.customer_urlpatterns,
     *cmdb.customer_urlpatterns,
     *sla.customer_urlpatterns,
+    *mail.customer_urlpatterns,
 ]
 
 urlpatterns = [
@@ -43,6 +45,7 @@ urlpatterns = [
     *accounts.urlpatterns,
     *billing.urlpatterns,
     *imports.urlpatterns,
+    *mail.urlpatterns,
     *notifications.urlpatterns,
     *sla.urlpatterns,
     *tenants.urlpatterns,

@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("cmdb.urls_console")),
     path("", include("sla.urls_console")),
     path("", include("imports.urls_console")),
+    path("", include("mail.urls_console")),
 ]
 
 handler400 = "serviflow.views.bad_request"

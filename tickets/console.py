@@ -26,6 +26,7 @@ from accounts.models import User, UserKind
 from cmdb import selectors as cmdb_selectors
 from core.fields import IdField
 from core.rehearsal import rehearse
+from mail.selectors import mails_of_ticket
 from people.models import CustomerUser
 from people.selectors import profile_from
 from serviflow.filters import filtered, refusal
@@ -354,6 +355,7 @@ def _ticket_context(access: CustomerAccess, ticket: Ticket, *, seen: int = 0) ->
         if access.is_provider_staff
         else None,
         "teamwork": family.teamwork(access, ticket),
+        "mail_of": mails_of_ticket(access.customer, ticket.pk),  # what came by email: its original
     }
 
 

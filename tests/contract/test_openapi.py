@@ -33,6 +33,7 @@ from accounts.services import AgentFields, agent_create, token_issue
 from audit.context import job_context
 from cmdb import services as cmdb_services
 from imports.models import Import
+from mail.mailboxes.services import MailboxFields, mailbox_create
 from notifications.models import Notification, NotificationKind
 from people.models import CustomerUser
 from people.services import CustomerUserFields, customer_user_create
@@ -78,6 +79,7 @@ class Targets:
     agent_ids: tuple[int, ...]
     policy_ids: tuple[int, ...]
     import_job: int
+    mailbox: int
 
 
 def _targets(caller: User, tag: str) -> Targets:
@@ -148,6 +150,9 @@ def _targets(caller: User, tag: str) -> Targets:
             total=1,
             created_by=User.objects.get(email="alice@msp.test"),
         )
+        mailbox = mailbox_create(
+            fields=MailboxFields(host="imap.contract.test", username=f"contract-{tag}", password=PASSWORD)
+        )
         _, raw = token_issue(user=caller, name=f"contract {tag}")
         _, spare_raw = token_issue(user=caller, name=f"contract {tag} (to revoke)")
     return Targets(
@@ -172,6 +177,7 @@ def _targets(caller: User, tag: str) -> Targets:
         agent_ids=(bob.pk,),
         policy_ids=(policy.pk,),
         import_job=import_job.pk,
+        mailbox=mailbox.pk,
     )
 
 
@@ -193,6 +199,7 @@ def _real_values(t: Targets) -> dict[str, Any]:
         f"{API}/notifications/{{id}}/read/": {"id": t.notification},
         f"{API}/imports/{{id}}/": {"id": t.import_job},
         f"{API}/imports/{{id}}/retry/": {"id": t.import_job},
+        f"{API}/email/mailboxes/{{id}}/": {"id": t.mailbox},
         f"{customer}/": acme,
         **{f"{method} {customer}/": {"slug": t.spare_slug} for method in ("PUT", "PATCH", "DELETE")},
         f"{customer}/users/": acme,
@@ -257,6 +264,13 @@ MAY_REFUSE_VALID_DATA = {
         f"{method} /api/v1/canned-responses/{suffix}": (
             "a response limited to a customer names a customer the caller works, the others name "
             "none (400 naming customer), and a name is unique where it lives"
+        )
+        for method, suffix in (("POST", ""), ("PUT", "{id}/"), ("PATCH", "{id}/"))
+    },
+    **{
+        f"{method} /api/v1/email/mailboxes/{suffix}": (
+            "a mailbox is pinned to an active customer, named by its slug (400 naming customer): "
+            "a schema can say it is text, not which customers exist"
         )
         for method, suffix in (("POST", ""), ("PUT", "{id}/"), ("PATCH", "{id}/"))
     },

@@ -20,6 +20,7 @@ from people.models import CustomerUser
 from tenants.models import EmailDomain
 from tenants.schema import customer_schema
 from tests.conftest import Cast
+from tests.support.clients import console
 from tickets import workflows
 from tickets.models import Attachment, Comment, Ticket
 
@@ -251,3 +252,20 @@ def test_notification_mail_carries_thread_headers_and_the_reply_address(cast: Ca
     answer["In-Reply-To"] = second.extra_headers["Message-ID"]
     got = deliver(answer)
     assert got.state == State.COMMENT and got.ticket_id == ticket.pk
+
+
+def test_a_bounce_marks_the_address_it_reports_as_bouncing(cast: Cast) -> None:
+    report = (
+        "From: MAILER-DAEMON@mx.acme.test\r\nTo: noreply@localhost\r\nSubject: Undelivered Mail\r\n"
+        "Message-ID: <dsn-1@mx.acme.test>\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered.\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.acme.test\r\n\r\n"
+        f"Final-Recipient: rfc822; {cast.acme_user.email}\r\nAction: failed\r\nStatus: 5.1.1\r\n--B--\r\n"
+    ).encode()
+    got = deliver(report, to=["noreply@localhost"])
+    assert got.state == State.IGNORED and "bounce" in got.reason
+    cast.acme_user.refresh_from_db()
+    assert cast.acme_user.email_bouncing_since is not None
+    page = console(cast.bob).get(f"/customers/acme/users/{cast.profile(cast.acme_user).pk}/")
+    assert page.status_code == 200 and "bounces" in page.content.decode()

@@ -57,6 +57,9 @@ KWARG_KINDS: dict[str, str] = {
     "uidb64": "activation",
     "token": "activation",
     "rating_token": "rating_link",
+    "mailbox_id": "mailbox",
+    "mail_id": "triage_mail",
+    "inbound_id": "routed_mail",
 }
 # ``pk`` names something else on every API route: what, by the route's url name.
 PK_KINDS: dict[str, str] = {
@@ -79,6 +82,10 @@ PK_KINDS: dict[str, str] = {
     "api:canned-response-render": "canned_response",
     "api:ticket-link-detail": "ticket_link",
     "api:ticket-collaborator-detail": "collaborator",
+    "api:mailbox-detail": "mailbox",
+    "api:email-triage-detail": "triage_mail",
+    "api:email-triage-assign": "triage_mail",
+    "api:email-triage-discard": "triage_mail",
 }
 # Routes whose audience is narrower than "whoever may see the object": anyone else gets 404 too
 # (a refusal by role that an unknown id gets as well is accepted from the customer's own people).
@@ -92,6 +99,9 @@ ROUTE_AUDIENCE: dict[str, frozenset[str]] = {
     # the reply box's canned responses: the provider's (a customer's own agents have none)
     "console-canned-pick": STAFF,
     "console-canned-fill": STAFF,
+    # the provider's mail settings of a customer: its member agents read them, its people never
+    "api:customer-email": STAFF,
+    "mail-settings": STAFF,
 }
 # The same, for the writes (any method but GET) of a route.
 WRITE_AUDIENCE: dict[str, frozenset[str]] = {

@@ -37,6 +37,10 @@ from billing.services import active_until, day_pass_consume, day_passes_buy, nee
 from cmdb import services as cmdb_services
 from cmdb.models import CiRelation, ConfigurationItem
 from imports.models import Import
+from mail import processing
+from mail.mailboxes.services import MailboxFields, mailbox_create
+from mail.models import InboundMessage
+from mail.store import store_raw
 from notifications.models import Notification
 from sla.models import STANDARD_TARGETS, BusinessHours, SlaPolicy
 from tenants.hosts import forget_hosts
@@ -553,6 +557,60 @@ def _family_world(world: World, customers: list[Customer]) -> None:
         )
 
 
+def _mail_world(world: World, customers: list[Customer]) -> None:
+    """A mail in triage (no customer's: the provider staff's to place)."""
+    raw = (
+        b"From: stranger@nowhere.test\r\nTo: support@localhost\r\nSubject: triage-secret-subject\r\n"
+        b"Message-ID: <probe-triage@nowhere.test>\r\n\r\ntriage-secret-body\r\n"
+    )
+    stored = store_raw(raw, envelope_from="stranger@nowhere.test", envelope_to=["support@localhost"])
+    processing.process(stored.id)
+    world.add(Instance("triage_mail", "a mail in triage", stored.id, None, STAFF, ("triage-secret-subject",)))
+    # each customer's ticket "came by email": its stored original (a public row: ids differ)
+    tickets = {i.customer: i for i in world.instances["ticket"]}
+    for customer in customers:
+        slug = customer.slug
+        raw = (
+            f"From: x@{slug}.test\r\nSubject: {slug}-secret-mail\r\n\r\n{slug}-secret-mail-body\r\n".encode()
+        )
+        routed = InboundMessage.objects.create(
+            raw=raw,
+            sha256=f"{slug:0<64}"[:64],
+            source="smtp",
+            size=len(raw),
+            received_at=timezone.now(),
+            state="ticket",
+            customer=customer,
+            ticket_id=tickets[slug].value,
+            reason="probe",
+        )
+        world.add(
+            Instance(
+                "routed_mail",
+                f"{slug}'s mail",
+                routed.pk,
+                slug,
+                _seen_in(slug, *AGENTS[slug]),
+                (f"{slug}-secret-mail",),
+            )
+        )
+
+
+def _mailbox_world(world: World, customers: list[Customer]) -> None:
+    """An IMAP mailbox pinned to acme: the provider admins' (agents are refused with 403, which
+    is not a 404: the matrix counts them as let through), never the customers' people."""
+    mailbox = mailbox_create(
+        fields=MailboxFields(
+            host="imap.provider-secret-mailbox.test",
+            username="mailbox-secret-user",
+            password="mailbox-secret-password",
+            customer=world.cast.acme,
+        )
+    )
+    markers = ("provider-secret-mailbox", "mailbox-secret-user", "mailbox-secret-password")
+    world.add(Instance("mailbox", "an IMAP mailbox", mailbox.pk, None, STAFF, markers))
+
+
 def _canned_world(world: World, customers: list[Customer]) -> None:
     """Canned responses: Bob's personal one (his alone) and one limited to globex (the provider
     staff who work globex: alice and charlie, not bob)."""
@@ -658,6 +716,9 @@ BUILDERS: dict[str, Any] = {
     "ticket_link": _family_world,  # after the tickets it links
     "collaborator": _family_world,
     "canned_response": _canned_world,
+    "mailbox": _mailbox_world,
+    "triage_mail": _mail_world,
+    "routed_mail": _mail_world,
     "rating_link": _satisfaction_world,  # after the tickets it rates
     "activation": _links_world,  # last: signing in (the callers) changes a person's link
 }

@@ -14,3 +14,9 @@ register = template.Library()
 def preview_kind(attachment: Attachment) -> str:
     """ "image", "pdf" or "" (``tickets.attachments.preview_kind``)."""
     return kind_of(attachment.content_type)
+
+
+@register.filter
+def entry(mapping: dict[object, object] | None, key: object) -> object:
+    """``mapping[key]``, or "" (a template cannot index a dict by a variable)."""
+    return (mapping or {}).get(key, "")
