@@ -47,8 +47,9 @@ AUDITED_MODELS: dict[str, list[str]] = {
     "imports.Import": ["content", "report"],
     "ticket_index.SavedView": ["updated_at"],
     "canned.CannedResponse": ["updated_at"],
-    # The email channel: its configuration, and what becomes of each mail (not its bytes).
-    "mail.InboundMessage": ["raw", "trace", "envelope_to", "attempts"],
+    # The email channel's configuration. A mail's own row is not registered (auditlog would read
+    # its raw bytes back on every save): what a person does with it is written by
+    # ``mail.services`` (``audit.bulk.update_entries``).
     "mail.InboundAddress": [],
     "mail.MailSettings": [],
     # An IMAP mailbox: never its password (encrypted or not), nor what each poll leaves.

@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 MAILBOX_LOCK = 5_160_001  # first key of a mailbox's pg advisory lock (the second: its id)
 MAX_PER_POLL = 200  # messages fetched by one poll; the next poll goes on from there
-TIMEOUT = 30  # seconds: connecting, and waiting for any answer of the server
+TIMEOUT = 15  # seconds: connecting, and waiting for any answer of the server
 _ERROR_MAX = 500
 
 

@@ -37,7 +37,6 @@ class MailSettingsInputSerializer(InputSerializer):
 
 
 class TriageSerializer(serializers.ModelSerializer[InboundMessage]):
-    sender = serializers.CharField(source="from_address", read_only=True)
     to = serializers.ListField(source="envelope_to", child=serializers.CharField(), read_only=True)
 
     class Meta:
@@ -45,7 +44,7 @@ class TriageSerializer(serializers.ModelSerializer[InboundMessage]):
         fields = [
             "id",
             "received_at",
-            "sender",
+            "from",
             "to",
             "subject",
             "reason",
@@ -57,10 +56,9 @@ class TriageSerializer(serializers.ModelSerializer[InboundMessage]):
         ]
         read_only_fields = fields
 
-    def to_representation(self, instance: InboundMessage) -> dict[str, Any]:
-        data: dict[str, Any] = super().to_representation(instance)
-        data["from"] = data.pop("sender")  # ``from`` is a keyword: api.md names the field so
-        return data
+
+# ``from`` (api.md's name) is a Python keyword: declared outside the class body.
+TriageSerializer._declared_fields["from"] = serializers.CharField(source="from_address", read_only=True)
 
 
 class TriageAssignSerializer(InputSerializer):

@@ -5,6 +5,7 @@ change is audited under the person who makes it."""
 
 from __future__ import annotations
 
+from copy import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from audit.bulk import change_entry
 from core.changes import UNSET, Changes
 from core.errors import RuleViolation
 from mail import processing
@@ -111,7 +113,7 @@ def mail_settings_update(*, customer: Customer, changes: MailChanges) -> dict[st
 
 
 def _triaged(message: InboundMessage) -> InboundMessage:
-    locked = InboundMessage.objects.select_for_update().get(pk=message.pk)
+    locked = InboundMessage.objects.select_for_update().defer("raw").get(pk=message.pk)
     if locked.state != State.TRIAGE:
         raise RuleViolation(
             "not_in_triage",
@@ -121,19 +123,47 @@ def _triaged(message: InboundMessage) -> InboundMessage:
     return locked
 
 
+# What an audit entry of a handled mail records (never its bytes): field -> attribute.
+_HANDLED = {
+    "state": "state",
+    "customer": "customer_id",
+    "ticket_id": "ticket_id",
+    "handled_by": "handled_by_id",
+    "handled_at": "handled_at",
+}
+
+
+def _audit_handled(before: InboundMessage, after: InboundMessage) -> None:
+    changes = {
+        name: [_shown(getattr(before, attname)), _shown(getattr(after, attname))]
+        for name, attname in _HANDLED.items()
+        if getattr(before, attname) != getattr(after, attname)
+    }
+    change_entry(after, changes).save()
+
+
+def _shown(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
 def triage_assign(*, message: InboundMessage, customer: Customer, by: User) -> processing.Outcome:
     """Send a triaged mail to ``customer``: its ticket is made as if the mail had come there."""
     with transaction.atomic():
         locked = _triaged(message)
         if locked.too_large:
             raise RuleViolation("too_large", "This mail is too large to be parsed into a ticket.", status=409)
-        return processing.assign_from_triage(message=locked, customer=customer, by=by)
+        before = copy(locked)
+        outcome = processing.assign_from_triage(message=locked, customer=customer, by=by)
+        _audit_handled(before, locked)
+    return outcome
 
 
 def triage_discard(*, message: InboundMessage, by: User) -> InboundMessage:
     """Discard a triaged mail: kept (it is never deleted), marked discarded by ``by``, audited."""
     with transaction.atomic():
         locked = _triaged(message)
+        before = copy(locked)
         locked.state, locked.handled_by, locked.handled_at = State.DISCARDED, by, timezone.now()
         locked.save(update_fields=["state", "handled_by", "handled_at"])
+        _audit_handled(before, locked)
     return locked

@@ -11,7 +11,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from audit.context import job_context
 from mail.addresses import served_domains
@@ -47,15 +47,26 @@ class Handler:
         return f"250 2.0.0 Stored as {stored}"
 
 
+# Each call runs in one of asyncio's threads and gives its database connection back to the pool
+# when it is done: the threads outnumber the pool's connections, and a thread that kept one
+# would leave the next session waiting for it (and refusing its mail).
+
+
 def _served() -> set[str]:
     close_old_connections()
-    return served_domains()
+    try:
+        return served_domains()
+    finally:
+        connection.close()
 
 
 def _store(raw: bytes, envelope_from: str, envelope_to: list[str], source: str) -> int:
     close_old_connections()
-    with job_context(f"mail.{source}"):
-        return store_raw(raw, envelope_from=envelope_from, envelope_to=envelope_to, source=source).id
+    try:
+        with job_context(f"mail.{source}"):
+            return store_raw(raw, envelope_from=envelope_from, envelope_to=envelope_to, source=source).id
+    finally:
+        connection.close()
 
 
 class LmtpController(Controller):

@@ -57,9 +57,13 @@ def notify_many(deliveries: list[Delivery]) -> int:
     )
     users = {user.pk: user for user, _, _ in deliveries}
     wanted = {(user.pk, event_key) for user, _, event_key in deliveries}
-    unsent = Notification.objects.filter(
-        event_key__in={key for _, key in wanted}, user__in=users, emailed_at__isnull=True
-    ).order_by("id")
+    unsent = (
+        Notification.objects.filter(
+            event_key__in={key for _, key in wanted}, user__in=users, emailed_at__isnull=True
+        )
+        .select_related("customer")  # the email's headers name it (notifications.hooks)
+        .order_by("id")
+    )
     for notification in unsent:
         if (notification.user_id, notification.event_key) in wanted:
             _email(users[notification.user_id], notification)

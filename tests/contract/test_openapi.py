@@ -318,6 +318,10 @@ MAY_REFUSE_VALID_DATA = {
         "a ticket is not linked to itself nor made its own ancestor (400), and a pair is linked "
         "once (409): a schema cannot relate the body to the path and the links already there"
     ),
+    "POST /api/v1/email/triage/{id}/assign/": (
+        "the mail's sender must be, or be able to become, a user of that customer (400 naming "
+        "customer): a schema can say what a slug is, not whose mail it is"
+    ),
     "POST /api/v1/customers/{slug}/tickets/{ticket_pk}/collaborators/": (
         "the colleague must be an active user of this customer other than the requester (400 "
         "naming user): a schema can say what an email is, not whose it is"

@@ -20,7 +20,7 @@ from django.db import connection
 from audit.context import job_context
 from mail import tasks
 from mail.imap import Polled, poll_mailbox
-from mail.mailboxes.services import MailboxFields, mailbox_create
+from mail.mailboxes.services import MailboxFields, mailbox_create, mailbox_delete
 from mail.models import InboundMessage, Mailbox, State
 from mail.secrets import decrypt
 from people.services import CustomerUserFields, customer_user_create
@@ -33,6 +33,18 @@ from tests.support.processes import wait_for
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.worker
+
+
+@pytest.fixture(autouse=True)
+def _mailboxes_removed(django_db_blocker: Any) -> Iterator[None]:
+    """The mailboxes a test made (committed rows) go when it ends: beat polls every mailbox,
+    and a later test's worker must not spend its time on servers that are gone."""
+    with django_db_blocker.unblock():
+        before = Mailbox.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    yield
+    with django_db_blocker.unblock(), job_context("tests.mail"):
+        for mailbox in Mailbox.objects.filter(pk__gt=before):
+            mailbox_delete(mailbox=mailbox)
 
 
 def _mail(sender: str, subject: str, body: str, to: str = "support@imap.test") -> bytes:
