@@ -47,59 +47,51 @@ def process_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def _started(
+    command: list[str], env: dict[str, str], log: Path, ready: Any, what: str, *, append: bool = False
+) -> subprocess.Popen[bytes]:
+    """``command`` started with its output in ``log``; returned once ``ready()`` holds (within a
+    minute), else killed with its log in the error."""
+    with log.open("ab" if append else "wb") as out:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if ready():
+                return proc
+        except OSError:
+            if proc.poll() is not None:
+                break
+        time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError(f"{what} did not start:\n{log.read_text()}")
+
+
 def start_web(
     port: int, env: dict[str, str], log: Path, command: list[str] | None = None, *, append: bool = False
 ) -> subprocess.Popen[bytes]:
     """The web server (runserver, no reload, or ``command`` serving ``127.0.0.1:port``);
     returns once ``/healthz`` answers."""
-    with log.open("ab" if append else "wb") as out:
-        proc = subprocess.Popen(
-            command or [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/healthz", headers={"Host": "localhost"}
-            )
-            with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310 - loopback
-                if response.status == 200:
-                    return proc
-        except OSError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError(f"web server did not start:\n{log.read_text()}")
+
+    def healthy() -> bool:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz", headers={"Host": "localhost"})
+        with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310 - loopback
+            return bool(response.status == 200)
+
+    default = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
+    return _started(command or default, env, log, healthy, "web server", append=append)
 
 
 def start_mail_server(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """The SMTP listener (``manage.py mail_server``) on ``127.0.0.1:port``; returns once it
     greets."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "manage.py", "mail_server", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
-                if sock.recv(64).startswith(b"220"):
-                    return proc
-        except OSError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError(f"mail server did not start:\n{log.read_text()}")
+
+    def greets() -> bool:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+            return sock.recv(64).startswith(b"220")
+
+    command = [sys.executable, "manage.py", "mail_server", "--host", "127.0.0.1", "--port", str(port)]
+    return _started(command, env, log, greets, "mail server")
 
 
 def start_worker(queue: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
