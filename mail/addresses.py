@@ -11,6 +11,7 @@ from email.utils import make_msgid, parseaddr
 from django.conf import settings
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from core.parsers import is_id
 from mail.models import InboundAddress
 from tenants.models import Customer
 
@@ -55,7 +56,7 @@ def reply_target(address: str) -> ReplyTarget | None:
         return None
     slug, _, tag = local.partition("+")
     ticket, _, token = tag.partition(".")
-    if not ticket.isascii() or not ticket.isdigit() or len(ticket) > 18:
+    if not is_id(ticket):  # the shared id parser: ASCII digits within bigint
         return None
     if not constant_time_compare(token, _token(slug, int(ticket))):
         return None

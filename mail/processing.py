@@ -31,7 +31,6 @@ from tickets import workflows
 from tickets.attachments import attachments_check
 from tickets.models import Ticket
 
-MAX_SUBJECT = workflows.MAX_SUBJECT
 _SAVED = [
     "state",
     "attempts",
@@ -159,7 +158,7 @@ def _act(customer: Customer, decision: Decision, parsed: Parsed) -> tuple[int, i
                     customer=customer,
                     by=sender,
                     new=workflows.NewTicket(
-                        subject=(parsed.subject or "(no subject)")[:MAX_SUBJECT],
+                        subject=(parsed.subject or "(no subject)")[: workflows.MAX_SUBJECT],
                         description=body[: workflows.MAX_BODY],
                     ),
                     attachments=files,

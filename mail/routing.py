@@ -96,20 +96,15 @@ def _may_write(customer: Customer, ticket: Ticket, user: User | None, *, agents:
     return agents and works_tickets_of(user, customer)
 
 
-def _ticket_in(customer: Customer, ticket_id: int) -> Ticket | None:
-    with customer_schema(customer):
-        return Ticket.objects.filter(pk=ticket_id).first()
-
-
 def _answer(
     trace: _Trace, rule: str, customer: Customer, ticket_id: int, sender: User | None, *, agents: bool
 ) -> Decision | None:
-    ticket = _ticket_in(customer, ticket_id)
+    with customer_schema(customer):
+        ticket = Ticket.objects.filter(pk=ticket_id).first()
+        allowed = ticket is not None and _may_write(customer, ticket, sender, agents=agents)
     if ticket is None:
         trace.note(rule, f"ticket {ticket_id} of {customer.slug}", "no such ticket")
         return None
-    with customer_schema(customer):
-        allowed = _may_write(customer, ticket, sender, agents=agents)
     if not allowed:
         trace.note(rule, "the sender may write on that ticket", "no: the sender is not one of its people")
         return trace.decide(

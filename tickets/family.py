@@ -28,7 +28,7 @@ from tenants.models import Customer
 from tenants.schema import require_schema
 from tickets import collaborators
 from tickets.events import party_of, record_event
-from tickets.index.search import search_write
+from tickets.index.search import parse_reference, search_write
 from tickets.index.services import display_number, index_write, ticket_prefix
 from tickets.models import (
     ACTIVE_STATUSES,
@@ -58,12 +58,12 @@ def ticket_from(access: CustomerAccess, value: object, *, field: str) -> Ticket:
         raise ValidationError({field: [f"Name the other ticket: {_REFERENCE_HINT}."]})
     if is_id(text):
         return ticket_for(access, text)
-    prefix, _, number = text.rpartition("-")
-    if not prefix or not is_id(number) or len(text) > 30:
+    reference = parse_reference(text)
+    if reference is None:
         raise ValidationError({field: [f"'{text[:30]}' is not a ticket: {_REFERENCE_HINT}."]})
-    if prefix.upper() != ticket_prefix(access.customer):
+    if reference.prefix != ticket_prefix(access.customer):
         raise Http404
-    found = Ticket.objects.filter(number=int(number)).values_list("pk", flat=True).first()
+    found = Ticket.objects.filter(number=reference.number).values_list("pk", flat=True).first()
     if found is None:
         raise Http404
     return ticket_for(access, found)

@@ -77,16 +77,21 @@ NO_WORDS = "Give a word or a ticket reference (such as ACME-1042), not only spac
 _BLANK = re.compile(r"[\s\ufeff]+")
 
 
+def parse_reference(text: str) -> Reference | None:
+    """A ticket's reference as people quote it (``ACME-12``, any case), or None."""
+    if match := _REFERENCE.fullmatch(text):
+        return Reference(prefix=match[1].upper(), number=int(match[2]))
+    return None
+
+
 def parse_query(text: str) -> ParsedQuery | None:
     """The words and the reference of a query (already checked for length and NUL by its
     field); None when it is blank. A query of punctuation only matches nothing."""
     text = _BLANK.sub(" ", text).strip()
     if not text:
         return None
-    reference = None
-    if match := _REFERENCE.fullmatch(text):
-        reference = Reference(prefix=match[1].upper(), number=int(match[2]))
-    elif match := _NUMBER.fullmatch(text):
+    reference = parse_reference(text)
+    if reference is None and (match := _NUMBER.fullmatch(text)):
         reference = Reference(prefix=None, number=int(match[1]))
     words = tuple(dict.fromkeys(word.lower() for word in _WORD.findall(text)))[:MAX_WORDS]
     return ParsedQuery(text=text, words=words, reference=reference)
