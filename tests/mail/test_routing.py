@@ -135,8 +135,8 @@ def test_a_forged_reference_or_a_forwarded_reply_address_never_writes_on_another
     assert forwarded.state == State.TRIAGE and forwarded.customer is None
     # a reply address whose token was altered is no reply address at all
     altered = reply_address(cast.acme, ticket.pk).replace("+", "+9")
-    for forged in ("acme+\u00b2.0@localhost", "acme+\u0661.0@localhost", f"acme+{10**30}.0@localhost"):
-        assert reply_target(forged) is None  # ids are ASCII digits within bigint (core.parsers)
+    for not_an_id in ("acme+\u00b2.0@localhost", "acme+\u0661.0@localhost", f"acme+{10**30}.0@localhost"):
+        assert reply_target(not_an_id) is None  # ids are ASCII digits within bigint (core.parsers)
     assert deliver(mail(cast.acme_user.email, altered)).state != State.COMMENT
     with customer_schema(cast.acme):
         assert not Comment.objects.filter(ticket=ticket).exists()
