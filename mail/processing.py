@@ -29,7 +29,7 @@ from tenants.models import Customer
 from tenants.schema import customer_schema
 from tickets import workflows
 from tickets.attachments import attachments_check
-from tickets.models import Ticket
+from tickets.models import Comment, Ticket
 
 _SAVED = [
     "state",
@@ -46,6 +46,7 @@ _SAVED = [
     "handled_by",
     "handled_at",
 ]
+JOB = "mail.process"  # the task that runs ``process`` (mail.tasks), named on the notes it writes
 _STATES = {TICKET: State.TICKET, COMMENT: State.COMMENT, TRIAGE: State.TRIAGE, IGNORED: State.IGNORED}
 
 
@@ -152,28 +153,43 @@ def _act(customer: Customer, decision: Decision, parsed: Parsed) -> tuple[int, i
             raise RuntimeError("a routed mail has a sender (or makes one)")
         files, left_out = _files(customer, parsed)
         with acting(Actor(user=sender, channel=Channel.EMAIL)):
-            if decision.outcome == TICKET:
-                body = _with_left_out(parsed.text, left_out)
-                ticket = workflows.ticket_create(
-                    customer=customer,
-                    by=sender,
-                    new=workflows.NewTicket(
-                        subject=(parsed.subject or "(no subject)")[: workflows.MAX_SUBJECT],
-                        description=body[: workflows.MAX_BODY],
-                    ),
-                    attachments=files,
-                )
-                return ticket.pk, None
-            ticket = Ticket.objects.get(pk=int(decision.ticket_id or 0))
-            body = _with_left_out(parsed.reply_text(), left_out) or "(empty message)"
-            comment = workflows.comment_add(
+            ticket, comment = _write(customer, decision, parsed, sender, files)
+        if left_out:  # email.md: named in a private note (the job's, under whoever is acting)
+            workflows.job_note(
                 customer=customer,
                 ticket=ticket,
-                by=sender,
-                body=body[: workflows.MAX_BODY],
-                attachments=files,
+                job=JOB,
+                body="Attachments left out of this mail: " + " ".join(left_out),
             )
-            return comment.ticket_id, comment.pk
+        return ticket.pk, comment.pk if comment is not None else None
+
+
+def _write(
+    customer: Customer, decision: Decision, parsed: Parsed, sender: User, files: list[SimpleUploadedFile]
+) -> tuple[Ticket, Comment | None]:
+    """The ticket or the comment, written as the sender; returns the ticket it is on (a reply to
+    a merged duplicate lands on the target) and the comment."""
+    if decision.outcome == TICKET:
+        ticket = workflows.ticket_create(
+            customer=customer,
+            by=sender,
+            new=workflows.NewTicket(
+                subject=(parsed.subject or "(no subject)")[: workflows.MAX_SUBJECT],
+                description=parsed.text[: workflows.MAX_BODY],
+            ),
+            attachments=files,
+        )
+        return ticket, None
+    if decision.ticket is None:
+        raise RuntimeError("a comment is routed to its ticket")
+    comment = workflows.comment_add(
+        customer=customer,
+        ticket=decision.ticket,
+        by=sender,
+        body=(parsed.reply_text() or "(empty message)")[: workflows.MAX_BODY],
+        attachments=files,
+    )
+    return comment.ticket, comment
 
 
 def _files(customer: Customer, parsed: Parsed) -> tuple[list[SimpleUploadedFile], list[str]]:
@@ -191,12 +207,6 @@ def _files(customer: Customer, parsed: Parsed) -> tuple[list[SimpleUploadedFile]
             continue
         taken.append(upload)
     return taken, left_out
-
-
-def _with_left_out(body: str, left_out: list[str]) -> str:
-    if not left_out:
-        return body
-    return body + "\n\n[Attachments left out: " + " ".join(left_out) + "]"
 
 
 def _words(exc: Exception) -> str:

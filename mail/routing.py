@@ -39,7 +39,7 @@ class Decision:
     outcome: str
     reason: str
     customer: Customer | None = None
-    ticket_id: int | None = None
+    ticket: Ticket | None = None  # the ticket a comment lands on, read in its customer's schema
     sender: User | None = None
     new_user: bool = False  # make the sender a user of ``customer`` first
     flood: bool = False
@@ -82,7 +82,13 @@ def _user(email: str) -> User | None:
 
 
 def _customer_of(slug: str) -> Customer | None:
-    return Customer.objects.filter(slug=slug, is_active=True).exclude(schema_name="public").first()
+    # with its settings: a ticket made or answered there is numbered with its prefix
+    return (
+        Customer.objects.filter(slug=slug, is_active=True)
+        .exclude(schema_name="public")
+        .select_related("settings")
+        .first()
+    )
 
 
 def _may_write(customer: Customer, ticket: Ticket, user: User | None, *, agents: bool) -> bool:
@@ -115,7 +121,7 @@ def _answer(
         COMMENT,
         f"{rule}: a reply on ticket {ticket_id}",
         customer=customer,
-        ticket_id=ticket_id,
+        ticket=ticket,
         sender=sender,
     )
 
@@ -161,7 +167,7 @@ def route(message: InboundMessage, parsed: Parsed) -> Decision:
     if parsed.thread_ids:
         sent = (
             OutboundMessage.objects.filter(message_id__in=parsed.thread_ids[:50])
-            .select_related("customer")
+            .select_related("customer__settings")
             .first()
         )
         if sent is not None and sent.customer.is_active:
@@ -192,7 +198,7 @@ def route(message: InboundMessage, parsed: Parsed) -> Decision:
                 COMMENT,
                 f"3 subject reference: a reply on {match.group(0)}",
                 customer=customer,
-                ticket_id=ticket.pk,
+                ticket=ticket,
                 sender=sender,
             )
         trace.note("3 subject reference", match.group(0), "ignored: not a ticket the sender is on")

@@ -19,7 +19,7 @@ from mail.models import InboundMessage, Mailbox, State
 STUCK_AFTER = timedelta(minutes=2)
 
 
-@shared_task(base=JobTask, name="mail.process", ignore_result=True)
+@shared_task(base=JobTask, name=processing.JOB, ignore_result=True)
 def process(message_pk: int) -> str:
     outcome = processing.process(message_pk)
     return outcome.state if outcome is not None else "skipped"

@@ -33,6 +33,9 @@ class Notification(models.Model):
     ticket_id = models.BigIntegerField(null=True, blank=True)
     ticket_number = models.CharField(max_length=24, blank=True)
     title = models.CharField(max_length=300)
+    # A ticket's mail has the subject ``[ACME-12] <ticket subject>`` whatever happened (email.md:
+    # mail programs thread on it); the title, which says what happened, heads its text.
+    email_subject = models.CharField(max_length=300, blank=True)
     body = models.TextField(blank=True)
     url = models.CharField(max_length=500, blank=True)
     event_key = models.CharField(max_length=120)

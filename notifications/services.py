@@ -24,6 +24,7 @@ class Message:
     url: str
     ticket_id: int | None = None
     ticket_number: str = ""
+    subject: str = ""  # the email's subject, when it is not the title (a ticket's mail, email.md)
 
 
 Delivery = tuple[User, Message, str]  # (person, what to tell them, the event's key)
@@ -47,6 +48,7 @@ def notify_many(deliveries: list[Delivery]) -> int:
                 ticket_id=message.ticket_id,
                 ticket_number=message.ticket_number,
                 title=message.title,
+                email_subject=message.subject[:300],
                 body=message.body,
                 url=message.url,
                 event_key=event_key,
@@ -74,7 +76,7 @@ def notify_many(deliveries: list[Delivery]) -> int:
 def _email(user: User, notification: Notification) -> None:
     context = {"user": user, "notification": notification}
     EmailMessage(
-        subject=notification.title,
+        subject=notification.email_subject or notification.title,
         body=render_to_string("notifications/email/notification.txt", context),
         to=[user.email],
         headers=email_headers(notification),

@@ -324,6 +324,12 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "serviflow")
 CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# Celery's Django fixup closes each prefork child's whole connection pool before and after every
+# task (celery#10554, open): every task then starts a new PostgreSQL session, whose start and
+# cold catalog caches cost more than most tasks' own queries. With a reuse count it does that
+# only every 2 x CELERY_DB_REUSE_MAX tasks; ``tenants.jobs.hand_back_connection`` returns the
+# task's connection to the child's pool after every task instead, as a request does.
+CELERY_DB_REUSE_MAX = 5000
 # --- licences and day passes ----------------------------------------------------------------
 # Prices in the provider's billing currency (decimal strings), for purchases and the licence
 # report's recommendations.

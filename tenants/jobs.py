@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery.signals import task_postrun
+from django.db import close_old_connections
 
 from audit.context import job_context
 from audit.jobs import JobTask
@@ -44,7 +45,8 @@ class TenantTask(JobTask):
         from tenants.schema import customer_schema
 
         schema = self._schema_from_request()
-        customer = Customer.objects.get(schema_name=schema)
+        # with its settings: most tasks name tickets, whose numbers carry the customer's prefix
+        customer = Customer.objects.select_related("settings").get(schema_name=schema)
         # customer_schema restores what was active before: public on a worker, the caller's
         # schema when a test or a command calls the task directly.
         with job_context(self.name), customer_schema(customer):
@@ -55,3 +57,14 @@ class TenantTask(JobTask):
 def back_to_public(**kwargs: Any) -> None:
     """After every task: the worker's connection is back on the public schema."""
     public_schema_restore()
+
+
+@task_postrun.connect(dispatch_uid="tenants.jobs.hand_back_connection")
+def hand_back_connection(sender: Any = None, **kwargs: Any) -> None:
+    """After every task a worker ran, its database connection goes back to the process's pool
+    (a broken one is closed), as at the end of a request: Celery's own clean-up, which would
+    close the whole pool, runs only now and then (``CELERY_DB_REUSE_MAX`` in settings). An
+    eager task ran on its caller's connection, which stays the caller's."""
+    if getattr(getattr(sender, "request", None), "is_eager", False):
+        return
+    close_old_connections()

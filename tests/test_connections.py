@@ -188,6 +188,34 @@ def test_the_next_request_on_a_pooled_connection_runs_in_its_own_schema(
     assert backends(name) == [session]  # all of it on that one session
 
 
+@pytest.mark.worker
+def test_a_prefork_worker_keeps_its_session_from_task_to_task(django_db_setup: None) -> None:
+    """The finding (bench/email): Celery's Django fixup closed a prefork child's whole pool
+    before and after every task (celery#10554), so every task started a new PostgreSQL session
+    and paid for its start and its cold caches: the email channel ran at a third of its speed.
+    Now the child's session serves task after task (handed back to its pool in between, as a
+    request's is), and the worker never holds more than a pool's worth."""
+    from accounts.tasks import sessions_clear_expired
+
+    name = f"sf-worker-{uuid.uuid4().hex[:8]}"
+    queue = f"test-prefork-{uuid.uuid4().hex[:8]}"
+    database_url = processes.test_database_url()
+    url = f"{database_url}{'&' if '?' in database_url else '?'}application_name={name}"
+    ARTIFACTS.mkdir(exist_ok=True)
+    env = {**processes.process_env(CELERY_QUEUE=queue, DB_POOL_MAX_SIZE="2"), "DATABASE_URL": url}
+    worker = processes.start_worker(queue, env, ARTIFACTS / f"worker-{name}.log", prefork=1)
+    try:
+        assert isinstance(sessions_clear_expired.apply_async(queue=queue).get(timeout=90), int)
+        sessions = backends(name)
+        assert sessions, "the child handed its session back and kept it in its pool"
+        for _ in range(10):
+            assert isinstance(sessions_clear_expired.apply_async(queue=queue).get(timeout=60), int)
+        assert backends(name) == sessions  # the same sessions: none closed, none opened
+        assert len(sessions) <= 2 + 1  # the child's pool, and at most one of the main process
+    finally:
+        processes.stop(worker)
+
+
 def test_a_busy_pool_answers_503_with_the_envelope(server: Any, alice_token: str) -> None:
     """A pool of one connection, held by a request that waits on a lock: the next requests find
     no connection within DB_POOL_TIMEOUT and get 503 (runserver with DEBUG on, as `dev.py run`)."""

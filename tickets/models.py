@@ -65,6 +65,7 @@ class Party(models.TextChoices):
 
     AGENT = "agent", "Agent"
     CUSTOMER = "customer", "Customer"
+    SYSTEM = "system", "ServiFlow"  # a private note a named background job wrote
 
 
 class Ticket(models.Model):
@@ -184,12 +185,15 @@ class Ticket(models.Model):
 
 
 class Comment(models.Model):
-    """A public reply (the customer sees it) or a private note (agents only)."""
+    """A public reply (the customer sees it) or a private note (agents only). A private note may
+    be a job's (``author_job``, party ``system``): the email channel naming the attachments it
+    left out, say. Nobody else writes without a person."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="comments")
     body = models.TextField()
     public = models.BooleanField(default=True)
-    author = person()
+    author = person(null=True)
+    author_job = models.CharField(max_length=100, blank=True)
     author_party = models.CharField(max_length=10, choices=Party.choices)
     created_at = models.DateTimeField()
 
@@ -198,8 +202,16 @@ class Comment(models.Model):
         indexes = [models.Index(fields=["ticket", "created_at"], name="tickets_comment_thread")]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(public=True) | models.Q(author_party=Party.AGENT),
+                condition=models.Q(public=True) | models.Q(author_party__in=[Party.AGENT, Party.SYSTEM]),
                 name="tickets_comment_private_by_agents",
+            ),
+            models.CheckConstraint(  # a person's, or a named job's private note: never nobody's
+                condition=(
+                    models.Q(author__isnull=False) & ~models.Q(author_party=Party.SYSTEM)
+                    | models.Q(author__isnull=True, author_party=Party.SYSTEM, public=False)
+                    & ~models.Q(author_job="")
+                ),
+                name="tickets_comment_by_someone",
             ),
         ]
 

@@ -70,6 +70,11 @@ def _once(recipients: list[tuple[User | None, str]], actor: User | None) -> list
     return told
 
 
+def mail_subject(number: str, ticket: Ticket) -> str:
+    """The subject of every mail about a ticket (email.md, "Sending")."""
+    return f"[{number}] {ticket.subject}"[:300]
+
+
 def event_message(event: TicketEvent, customer: Customer, kind: str, user: User) -> Message:
     ticket = event.ticket
     number = display_number(customer, ticket.number)
@@ -101,6 +106,7 @@ def event_message(event: TicketEvent, customer: Customer, kind: str, user: User)
         url=ticket_url(customer, ticket, user),
         ticket_id=ticket.pk,
         ticket_number=number,
+        subject=mail_subject(number, ticket),
     )
 
 
@@ -131,6 +137,8 @@ def screened(deliveries: list[Delivery], now: datetime | None = None) -> list[De
 
 
 def without_ticket_text(message: Message) -> Message:
-    """The same notification, naming only its kind and the ticket's reference."""
+    """The same notification, naming only its kind and the ticket's reference (the subject of
+    its mail too: a ticket's subject is ticket text)."""
     label = NotificationKind(message.kind).label
-    return replace(message, title=f"[{message.ticket_number}] {label}"[:300], body=WITHHELD)
+    title = f"[{message.ticket_number}] {label}"[:300]
+    return replace(message, title=title, subject=title, body=WITHHELD)

@@ -344,7 +344,11 @@ class AuthorSerializer(serializers.Serializer[Any]):
 class CommentSerializer(InputModelSerializer):
     accepts = ("attachments",)  # multipart files, read by the view
 
-    author = AuthorSerializer(read_only=True)
+    author = AuthorSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="Null on a private note that a background job wrote (``author_job``).",
+    )
     attachments = AttachmentSerializer(many=True, read_only=True)
 
     class Meta:
@@ -356,11 +360,20 @@ class CommentSerializer(InputModelSerializer):
             "public",
             "set_status",
             "author",
+            "author_job",
             "author_party",
             "created_at",
             "attachments",
         ]
-        read_only_fields = ["id", "ticket", "author", "author_party", "created_at", "attachments"]
+        read_only_fields = [
+            "id",
+            "ticket",
+            "author",
+            "author_job",
+            "author_party",
+            "created_at",
+            "attachments",
+        ]
         extra_kwargs = {"public": {"default": True}, "body": {"max_length": 50_000}}
 
     ticket = serializers.IntegerField(

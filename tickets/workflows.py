@@ -518,3 +518,25 @@ def comment_add(
         if then_status:
             ticket_transition(customer=customer, ticket=ticket, by=by, status=then_status)
     return comment
+
+
+def job_note(*, customer: Customer, ticket: Ticket, job: str, body: str) -> Comment:
+    """A private note that the named background ``job`` writes on the ticket (the email channel
+    naming the attachments it left out, say): agents read it in the thread and search; it
+    notifies nobody and moves no clock. Audited under whoever is acting."""
+    require_schema(customer, "tickets")
+    if not job:
+        raise RuntimeError("a job's note names the job")
+    text = _clean_text(body, field="body", max_length=MAX_BODY)
+    with transaction.atomic():
+        comment = Comment.objects.create(
+            ticket=ticket,
+            body=text,
+            public=False,
+            author=None,
+            author_job=job,
+            author_party=Party.SYSTEM,
+            created_at=timezone.now(),
+        )
+        search_add_comment(customer=customer, ticket=ticket, body=text, public=False)
+    return comment

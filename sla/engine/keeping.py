@@ -186,19 +186,25 @@ def wanted_timers(ticket: Ticket, views: dict[str, ClockView]) -> dict[tuple[str
 def timers_write(
     *, customer: Customer, ticket: Ticket, views: dict[str, ClockView], created: bool = False
 ) -> None:
-    """Make the public timer rows of ``ticket`` what its clocks need (two statements; one for a
-    ticket ``created`` in this transaction, which has none yet)."""
+    """Make the public timer rows of ``ticket`` what its clocks need, under the ticket's lock:
+    the rows are read, and only what differs is deleted or written. A change that moves no clock
+    (a reply, most field changes) costs that one read; a ticket ``created`` in this transaction,
+    which has no rows yet, one INSERT."""
     wanted = wanted_timers(ticket, views)
+    current: dict[tuple[str, str], tuple[int, datetime]] = {}
     if not created:
-        stale = SlaTimer.objects.filter(customer=customer, ticket_id=ticket.pk)
-        for clock, kind in wanted:
-            stale = stale.exclude(clock=clock, kind=kind)
-        stale.delete()
-    if wanted:
+        rows = SlaTimer.objects.filter(customer=customer, ticket_id=ticket.pk)
+        for pk, clock, kind, fire_at in rows.values_list("pk", "clock", "kind", "fire_at"):
+            current[(clock, kind)] = (pk, fire_at)
+    stale = [pk for key, (pk, _) in current.items() if key not in wanted]
+    if stale:
+        SlaTimer.objects.filter(pk__in=stale).delete()
+    changed = {key: fire_at for key, fire_at in wanted.items() if current.get(key, (0, None))[1] != fire_at}
+    if changed:
         SlaTimer.objects.bulk_create(
             [
                 SlaTimer(customer=customer, ticket_id=ticket.pk, clock=clock, kind=kind, fire_at=fire_at)
-                for (clock, kind), fire_at in wanted.items()
+                for (clock, kind), fire_at in changed.items()
             ],
             update_conflicts=True,
             unique_fields=["customer", "ticket_id", "clock", "kind"],

@@ -1,8 +1,9 @@
 """The email corpus (issue 16): real-world mail shapes as raw ``.eml`` files under ``corpus/``,
 each delivered through the real path (``store_raw`` then ``processing.process``) and checked
 against its expected outcome in ``corpus/cases.json``: a new ticket (subject, description,
-requester, attachments), a comment on a ticket with the quoted history stripped, triage with
-its reason, or ignored with its reason. None of them may raise.
+requester, attachments, the private note naming what was left out), a comment on a ticket with
+the quoted history stripped, triage with its reason, or ignored with its reason. None of them
+may raise.
 
 Placeholders in a file and in its expectations (``{acme_user}``, ``{acme_inbound}``,
 ``{reply_address}``, ``{ticket_ref}``, ``{sent_message_id}``, ...) are the test cast's
@@ -31,7 +32,7 @@ from tenants.models import EmailDomain
 from tenants.schema import customer_schema
 from tests.conftest import Cast
 from tickets import workflows
-from tickets.models import Attachment, Comment, Ticket
+from tickets.models import Attachment, Comment, Party, Ticket
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 CASES: list[dict[str, Any]] = json.loads((CORPUS / "cases.json").read_text(encoding="utf-8"))
@@ -148,6 +149,12 @@ def test_corpus(cast: Cast, case: dict[str, Any]) -> None:
             assert ticket.requester_user.name == case["requester_name"]
         if "attachments" in case:
             assert names == sorted(case["attachments"])
+        with customer_schema(customer):  # left-out attachments are named in the job's private note
+            notes = list(Comment.objects.filter(ticket=ticket, author_party=Party.SYSTEM))
+        assert all(not note.public and note.author_job == "mail.process" for note in notes)
+        assert len(notes) == (1 if "note_contains" in case else 0), [note.body for note in notes]
+        for part in case.get("note_contains", []):
+            assert part in notes[0].body and part not in ticket.description
     if got.state == State.COMMENT:
         assert setup_ticket is not None and got.ticket_id == setup_ticket.pk and got.customer == cast.acme
         assert got.comment_id is not None

@@ -12,6 +12,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,7 +28,7 @@ from people.services import CustomerUserFields, customer_user_create
 from tenants.models import Customer
 from tenants.schema import customer_schema
 from tenants.services import customer_provision
-from tests.conftest import PASSWORD
+from tests.conftest import ARTIFACTS, PASSWORD
 from tests.mail.conftest import Dovecot
 from tests.support.processes import wait_for
 from tickets.models import Ticket
@@ -298,3 +299,53 @@ def test_wrong_credentials_and_an_unreachable_server_are_recorded_not_raised(dov
     assert _poll(mailbox).ran
     mailbox.refresh_from_db()
     assert "cannot be decrypted" in mailbox.last_error and "enter the password again" in mailbox.last_error
+
+
+def test_beat_polls_every_mailbox_on_its_own(
+    dovecot: Dovecot, worker_queue: str, mail_dir: Path, tmp_path: Path, django_db_blocker: Any
+) -> None:
+    """Nobody calls a poll here: beat (MAIL_POLL_SECONDS=5, the least) enqueues ``mail.poll_mailboxes``,
+    which fans out one ``mail.poll_mailbox`` per mailbox to the real worker, and the mail in each
+    of two mailboxes becomes a ticket of the customer that mailbox is pinned to."""
+    from tests.support import processes
+
+    tag = uuid.uuid4().hex[:6]
+    folders = [dovecot.new_folder(), dovecot.new_folder()]
+    with django_db_blocker.unblock(), job_context("tests.imap"):
+        customers = [customer_provision(name=f"Beat {n} {tag}", slug=f"beat{n}-{tag}") for n in (1, 2)]
+        senders = []
+        for customer in customers:
+            with customer_schema(customer):
+                senders.append(
+                    customer_user_create(
+                        customer=customer,
+                        fields=CustomerUserFields(email=f"kim@{customer.slug}.test", name="Kim"),
+                        password=PASSWORD,
+                    ).user
+                )
+        boxes = [
+            _mailbox(dovecot, folder, customer=customer)
+            for folder, customer in zip(folders, customers, strict=True)
+        ]
+    for folder, sender, n in zip(folders, senders, (1, 2), strict=True):
+        dovecot.append(folder, _mail(sender.email, f"Polled by beat {n}", "Hello."))
+    env = processes.process_env(
+        CELERY_QUEUE=worker_queue, EMAIL_URL=f"file://{mail_dir}", MAIL_POLL_SECONDS="5"
+    )
+    beat = processes.start_beat(env, ARTIFACTS / "beat-mail.log", tmp_path / "beat-schedule")
+    try:
+        with django_db_blocker.unblock():
+            wait_for(
+                lambda: (
+                    all(m.state == State.TICKET for box in boxes for m in _stored(box))
+                    and all(_stored(box) for box in boxes)
+                )
+            )
+    finally:
+        processes.stop(beat)
+    with django_db_blocker.unblock():
+        for box, customer, n in zip(boxes, customers, (1, 2), strict=True):
+            box.refresh_from_db()
+            assert box.last_poll is not None and not box.last_error and box.last_uid == 1
+            with customer_schema(customer):
+                assert list(Ticket.objects.values_list("subject", flat=True)) == [f"Polled by beat {n}"]

@@ -9,10 +9,10 @@ from mail import processing
 from mail.models import InboundAddress, InboundMessage, State
 from mail.store import store_raw
 from tenants.schema import customer_schema
-from tests.conftest import Cast
+from tests.conftest import Cast, api_for
 from tests.mail.test_api import triaged
 from tests.mail.test_routing import mail
-from tests.support.clients import console
+from tests.support.clients import console, portal
 from tickets.models import Ticket
 
 
@@ -81,3 +81,29 @@ def test_a_ticket_from_email_links_its_original_for_its_agents_only(cast: Cast) 
         == 404
     )
     assert console(cast.charlie).get(original).status_code == 404
+
+
+def test_the_note_on_left_out_attachments_is_for_agents_only(cast: Cast) -> None:
+    """email.md: an attachment over the limits is left out and named in a private note, which
+    the email channel writes under its own name: agents see it (console, API), the requester
+    never does."""
+    sent = mail(cast.acme_user.email, "acme@localhost", subject="Installer", body="It fails.")
+    sent.add_attachment(b"MZ\x90\x00", maintype="application", subtype="octet-stream", filename="tool.exe")
+    stored = store_raw(sent.as_bytes(), envelope_from=cast.acme_user.email, envelope_to=["acme@localhost"])
+    processing.process(stored.id)
+    ticket_id = int(InboundMessage.objects.get(pk=stored.id).ticket_id or 0)
+
+    page = console(cast.bob).get(f"/customers/acme/tickets/{ticket_id}/").content.decode()
+    assert "tool.exe" in page and 'title="mail.process">Automatic</span>' in page
+    comments = api_for(cast.bob).get(f"/api/v1/customers/acme/tickets/{ticket_id}/comments/").json()
+    (note,) = comments["results"]
+    assert (note["public"], note["author"], note["author_job"], note["author_party"]) == (
+        False,
+        None,
+        "mail.process",
+        "system",
+    )
+    assert "tool.exe" in note["body"]
+    assert "tool.exe" not in portal(cast.acme_user).get(f"/tickets/{ticket_id}/").content.decode()
+    mine = api_for(cast.acme_user).get(f"/api/v1/customers/acme/tickets/{ticket_id}/comments/").json()
+    assert mine["results"] == []

@@ -227,7 +227,16 @@ def test_charsets_html_only_and_attachments(cast: Cast) -> None:
         assert list(Attachment.objects.filter(ticket=ticket).values_list("filename", flat=True)) == [
             "screen.png"
         ]
-    assert "tool.exe" in ticket.description and "left out" in ticket.description
+    assert "tool.exe" not in ticket.description  # the requester's text stays theirs
+    with customer_schema(cast.acme):
+        (note,) = Comment.objects.filter(ticket=ticket)
+    assert (note.public, note.author_id, note.author_job, note.author_party) == (
+        False,
+        None,
+        "mail.process",
+        "system",
+    )
+    assert note.body.startswith("Attachments left out of this mail: ") and "tool.exe" in note.body
 
 
 def test_notification_mail_carries_thread_headers_and_the_reply_address(cast: Cast) -> None:

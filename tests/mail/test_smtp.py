@@ -28,6 +28,7 @@ from tenants.services import customer_provision
 from tests.conftest import ARTIFACTS, PASSWORD
 from tests.support import processes
 from tests.support.processes import free_port, wait_for
+from tickets.index.services import display_number
 from tickets.models import Comment, Ticket
 
 pytestmark = pytest.mark.worker
@@ -58,9 +59,9 @@ def sink() -> Iterator[Sink]:
 
 
 @pytest.fixture(scope="module")
-def listener(django_db_setup: None, media_dir: Path, sink: Sink) -> Iterator[int]:
-    """``manage.py mail_server`` on a free port and a Celery worker of its own, against the test
-    database; the worker's mail goes over SMTP to ``sink``."""
+def mail_env(django_db_setup: None, media_dir: Path, sink: Sink) -> Iterator[dict[str, str]]:
+    """The environment of the listeners below, and a Celery worker of its own on it, against
+    the test database; the worker's mail goes over SMTP to ``sink``."""
     queue = f"test-mail-{uuid.uuid4().hex[:8]}"
     env = processes.process_env(
         EMAIL_URL=f"smtp://127.0.0.1:{sink.port}",  # type: ignore[attr-defined]
@@ -69,11 +70,17 @@ def listener(django_db_setup: None, media_dir: Path, sink: Sink) -> Iterator[int
     )
     ARTIFACTS.mkdir(exist_ok=True)
     worker = processes.start_worker(queue, env, ARTIFACTS / "mail_worker.log")
+    yield env
+    processes.stop(worker)
+
+
+@pytest.fixture(scope="module")
+def listener(mail_env: dict[str, str]) -> Iterator[int]:
+    """``manage.py mail_server`` (SMTP) on a free port."""
     port = free_port()
-    server = processes.start_mail_server(port, env, ARTIFACTS / "mail_server.log")
+    server = processes.start_mail_server(port, mail_env, ARTIFACTS / "mail_server.log")
     yield port
     processes.stop(server)
-    processes.stop(worker)
 
 
 def _mail(sender: str, to: str, subject: str, body: str, **headers: str) -> EmailMessage:
@@ -124,7 +131,7 @@ def test_a_mail_becomes_a_ticket_and_the_answer_to_its_notice_a_comment(
         assert ticket.subject == "VPN down" and ticket.requester_user_id == dana.pk
     wait_for(lambda: sink.to(dana.email))
     (notice,) = sink.to(dana.email)
-    assert notice["Subject"].startswith("[") and "VPN down" in notice["Subject"]
+    assert notice["Subject"] == f"[{display_number(customer, ticket.number)}] VPN down"  # email.md
     assert notice["Reply-To"] == reply_address(customer, ticket.pk)
     assert notice["Auto-Submitted"] == "auto-replied" and notice["Message-ID"].endswith("@localhost>")
 
@@ -173,3 +180,42 @@ def test_the_same_message_delivered_twice_at_once_makes_one_ticket(
         assert InboundMessage.objects.filter(envelope_from=sender.email).count() == 1
         with customer_schema(customer):
             assert Ticket.objects.count() == 1
+
+
+def test_lmtp_delivery_is_stored_as_lmtp_and_makes_its_ticket(
+    mail_env: dict[str, str], django_db_blocker: Any
+) -> None:
+    """``mail_server --lmtp``, as an MTA in front of ServiFlow (Postfix's ``lmtp:`` transport)
+    delivers: LHLO, a recipient we serve, DATA; one on another domain is refused."""
+    tag = uuid.uuid4().hex[:6]
+    with django_db_blocker.unblock(), job_context("tests.mail"):
+        customer = customer_provision(name=f"Lmtp {tag}", slug=f"lmtp-{tag}")
+        with customer_schema(customer):
+            sender = customer_user_create(
+                customer=customer,
+                fields=CustomerUserFields(email=f"lou@lmtp-{tag}.test", name="Lou"),
+                password=PASSWORD,
+            ).user
+    port = free_port()
+    server = processes.start_mail_server(port, mail_env, ARTIFACTS / "lmtp_server.log", lmtp=True)
+    try:
+        to = f"{customer.slug}@localhost"
+        with smtplib.LMTP("127.0.0.1", port) as lmtp:
+            code, _ = lmtp.ehlo()  # smtplib.LMTP sends LHLO
+            assert code == 250 and lmtp.does_esmtp
+            refused = lmtp.sendmail(
+                sender.email,
+                [to, "someone@elsewhere.test"],
+                _mail(sender.email, to, "Over LMTP", "Printer offline.").as_bytes(),
+            )
+        assert list(refused) == ["someone@elsewhere.test"]
+    finally:
+        processes.stop(server)
+    with django_db_blocker.unblock():
+        wait_for(
+            lambda: InboundMessage.objects.filter(from_address=sender.email, state=State.TICKET).exists()
+        )
+        message = InboundMessage.objects.get(from_address=sender.email)
+        assert message.source == "lmtp" and message.envelope_to == [to]
+        with customer_schema(customer):
+            assert list(Ticket.objects.values_list("subject", flat=True)) == ["Over LMTP"]

@@ -61,7 +61,7 @@ def test_breach_and_warning_are_recorded_and_notified_once_to_the_assignee(
     assert result.recorded == 1 and result.notified == 1  # the first-response breach
     assert [kind for kind, _ in sla_notes(cast.bob, ticket)] == ["sla_warning", "sla_breach"]
     assert "SLA breached (first response)" in sla_notes(cast.bob, ticket)[1][1]
-    assert len([m for m in mailoutbox if "SLA" in m.subject]) == 2
+    assert len([m for m in mailoutbox if "SLA" in m.body]) == 2
     for _ in range(3):  # again and again: nothing new
         assert sla_sweep().recorded == 0
     assert len(sla_notes(cast.bob, ticket)) == 2 and len(mailoutbox) == 2

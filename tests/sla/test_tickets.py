@@ -209,6 +209,30 @@ def test_first_response_stops_at_the_first_public_agent_reply_and_never_restarts
     assert timers == {"resolution"}
 
 
+def test_a_change_that_moves_no_clock_leaves_the_timer_rows_alone(cast: Cast, clock: Any) -> None:
+    """A customer's reply on an open ticket moves no clock: its timer rows are read, not
+    rewritten (no statement writes ``sla_timer``); an agent's first reply stops first response,
+    whose rows go, and the resolution rows stay as they were."""
+    clock(utc(2026, 11, 24, 10, 0))
+    ticket = open_ticket(cast.acme, cast.acme_user)
+
+    def rows() -> set[tuple[int, str, str]]:
+        with customer_schema(cast.acme):
+            timers = SlaTimer.objects.filter(customer=cast.acme, ticket_id=ticket.pk)
+            return set(timers.values_list("pk", "clock", "kind"))
+
+    before = rows()
+    assert {clock for _, clock, _ in before} == {"first_response", "resolution"}
+    clock(utc(2026, 11, 24, 10, 5))
+    with CaptureQueriesContext(connection) as queries:
+        reply(cast.acme, ticket, cast.acme_user)
+    writes = [q["sql"] for q in queries if "sla_timer" in q["sql"] and not q["sql"].startswith("SELECT")]
+    assert writes == [] and rows() == before
+    clock(utc(2026, 11, 24, 10, 10))
+    reply(cast.acme, ticket, cast.bob)
+    assert rows() == {row for row in before if row[1] == "resolution"}
+
+
 # --- the explanation, outsiders ----------------------------------------------------------------------
 
 

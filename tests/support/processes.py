@@ -82,19 +82,24 @@ def start_web(
     return _started(command or default, env, log, healthy, "web server", append=append)
 
 
-def start_mail_server(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """The SMTP listener (``manage.py mail_server``) on ``127.0.0.1:port``; returns once it
-    greets."""
+def start_mail_server(
+    port: int, env: dict[str, str], log: Path, *, lmtp: bool = False
+) -> subprocess.Popen[bytes]:
+    """The SMTP listener (``manage.py mail_server``; LMTP with ``lmtp``) on ``127.0.0.1:port``;
+    returns once it greets."""
 
     def greets() -> bool:
         with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
             return sock.recv(64).startswith(b"220")
 
     command = [sys.executable, "manage.py", "mail_server", "--host", "127.0.0.1", "--port", str(port)]
-    return _started(command, env, log, greets, "mail server")
+    return _started([*command, "--lmtp"] if lmtp else command, env, log, greets, "mail server")
 
 
-def start_worker(queue: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def start_worker(queue: str, env: dict[str, str], log: Path, *, prefork: int = 0) -> subprocess.Popen[bytes]:
+    """A Celery worker on ``queue``: one process (``--pool solo``), or ``prefork`` child
+    processes as deployed."""
+    pool = ["--pool", "prefork", "--concurrency", str(prefork)] if prefork else ["--pool", "solo"]
     with log.open("wb") as out:
         return subprocess.Popen(
             [
@@ -102,8 +107,7 @@ def start_worker(queue: str, env: dict[str, str], log: Path) -> subprocess.Popen
                 "-A",
                 "serviflow",
                 "worker",
-                "--pool",
-                "solo",
+                *pool,
                 "-Q",
                 queue,
                 "-l",

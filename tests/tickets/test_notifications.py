@@ -53,9 +53,9 @@ def test_created_assigned_replied_and_resolved_reach_the_right_people(cast: Cast
         )
         run_events(acme, ticket)
         assert kinds(cast.acme_user) == ["ticket_created"]
-        assert "We received your request" in mail.outbox[-1].subject and mail.outbox[-1].to == [
-            "user@acme.test"
-        ]
+        received = mail.outbox[-1]  # email.md: the subject is "[ACME-n] <ticket subject>"
+        assert received.subject == f"[{display_number(acme, ticket.number)}] Disk full"
+        assert received.to == ["user@acme.test"] and "We received your request" in received.body
         workflows.ticket_update(
             customer=acme, ticket=ticket, by=cast.alice, changes=workflows.TicketChanges(assignee=cast.bob)
         )

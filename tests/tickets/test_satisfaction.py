@@ -53,7 +53,7 @@ def resolved(cast: Cast, by: User | None = None, subject: str = "VPN down") -> T
 
 def links_to(email: str) -> dict[str, str]:
     """The rating links of the latest resolved notice to ``email``: score -> path."""
-    message = [m for m in mail.outbox if m.to == [email] and "Resolved:" in m.subject][-1]
+    message = [m for m in mail.outbox if m.to == [email] and "Resolved:" in m.body][-1]
     found = {}
     for line in message.body.splitlines():
         if match := LINK.search(line):
@@ -225,7 +225,7 @@ def test_with_surveys_off_no_links_and_no_portal_prompt(cast: Cast) -> None:
     ticket = resolved(cast, subject="no surveys")
     assert links_to("user@acme.test") == {}
     message = [m for m in mail.outbox if m.to == ["user@acme.test"]][-1]
-    assert "/rate/" not in message.body and "Resolved:" in message.subject
+    assert "/rate/" not in message.body and "Resolved:" in message.body
     with customer_schema(cast.acme):
         assert not SurveyRequest.objects.filter(ticket_id=ticket.pk).exists()
     page = portal(cast.acme_user).get(f"/tickets/{ticket.pk}/")

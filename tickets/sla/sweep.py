@@ -51,7 +51,7 @@ from tenants.models import Customer
 from tenants.schema import customer_schema
 from tickets.index.services import display_number, index_write_across
 from tickets.models import Ticket
-from tickets.notices import screened, ticket_url
+from tickets.notices import mail_subject, screened, ticket_url
 from tickets.sla.policy import sla_reader
 
 SWEEP_LOCK = 5_140_001  # pg advisory lock key of the sweep
@@ -357,4 +357,5 @@ def _message(customer: Customer, ticket: Ticket, event: SlaEvent, user: User) ->
         url=ticket_url(customer, ticket, user),
         ticket_id=ticket.pk,
         ticket_number=number,
+        subject=mail_subject(number, ticket),
     )
