@@ -274,6 +274,13 @@ MAY_REFUSE_VALID_DATA = {
         )
         for method, suffix in (("POST", ""), ("PUT", "{id}/"), ("PATCH", "{id}/"))
     },
+    **{
+        f"{method} /api/v1/customers/{{slug}}/email/": (
+            "default_request_type takes null only until request types exist (issue 19; 400 naming "
+            "it): an OpenAPI 3.0 enum of null alone is not valid, so the schema says integer or null"
+        )
+        for method in ("PUT", "PATCH")
+    },
     "POST /api/v1/customers/{slug}/cis/{ci_pk}/relations/": "a relation that exists already is 400",
     "POST /api/v1/customers/{slug}/tickets/{ticket_pk}/attachments/": (
         "only some file types are taken (400): the schema has no file names to say it with"
