@@ -11,6 +11,7 @@ from rest_framework.exceptions import NotAuthenticated, PermissionDenied, Thrott
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts import signins
 from accounts.login import InvalidCredentials, LoginThrottled, sign_in
 from accounts.models import ApiToken, User, UserKind
 from accounts.serializers import (
@@ -74,13 +75,16 @@ class AuthTokenView(ApiView):
                 email=data["email"],
                 password=data["password"],
                 remote_addr=client_ip(request._request),
+                channel=Channel.API,
             )
         except LoginThrottled as exc:
             raise Throttled(wait=exc.retry_after, detail=str(exc)) from None
         except InvalidCredentials:
             raise InvalidCredentialsError from None
-        with audit_context.person_context(user, channel=Channel.API, remote_addr=client_ip(request._request)):
+        address = client_ip(request._request)
+        with audit_context.person_context(user, channel=Channel.API, remote_addr=address):
             _, raw = token_issue(user=user, name=data["name"])
+        signins.record(signins.SIGNED_IN, user=user, channel=Channel.API, remote_addr=address)
         return Response({"token": raw, "user": MeSerializer(user).data})
 
     def get_authenticate_header(self, request: Request) -> str:

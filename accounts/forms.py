@@ -6,10 +6,12 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
+from accounts import signins
 from accounts.login import InvalidCredentials, LoginThrottled, sign_in
 from accounts.models import OCCASIONAL_DEFAULTS, SCOPE_LEVELS, Licence, Scope, ScopeLevel, User, UserKind
 from accounts.services import AgentChanges, AgentFields
 from audit.middleware import client_ip
+from audit.models import Channel
 from core.changes import UNSET
 from serviflow.pages import problem_of
 from tenants.access import may_sign_in_on_host
@@ -39,6 +41,7 @@ class SignInForm(forms.Form):
                 email=data["email"],
                 password=data["password"],
                 remote_addr=client_ip(self.request),
+                channel=Channel.WEB,
             )
         except LoginThrottled as exc:
             raise forms.ValidationError(str(exc), code="throttled") from None
@@ -47,6 +50,14 @@ class SignInForm(forms.Form):
                 "The email or password is not correct.", code="invalid_login"
             ) from None
         if not may_sign_in_on_host(user, getattr(self.request, "tenant", None)):
+            signins.record(
+                signins.FAILED,
+                user=None,
+                channel=Channel.WEB,
+                remote_addr=client_ip(self.request),
+                email=user.email,
+                reason=f"not a person of this host ({self.request.get_host()[:100]})",
+            )
             # Same words as a wrong password: this host does not reveal who exists elsewhere.
             raise forms.ValidationError("The email or password is not correct.", code="invalid_login")
         self.user = user

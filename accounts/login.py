@@ -14,6 +14,7 @@ from django.contrib.auth import authenticate
 from django.core.cache import caches
 from django.http import HttpRequest
 
+from accounts import signins
 from accounts.models import User
 
 
@@ -62,13 +63,24 @@ def _record_failure(keys: list[str]) -> None:
             cache.set(key, 1, timeout=window)
 
 
-def sign_in(request: HttpRequest | None, *, email: str, password: str, remote_addr: str | None) -> User:
-    """The person with these credentials, or InvalidCredentials / LoginThrottled."""
+def sign_in(
+    request: HttpRequest | None, *, email: str, password: str, remote_addr: str | None, channel: str
+) -> User:
+    """The person with these credentials, or InvalidCredentials / LoginThrottled. A failure
+    (not a throttled attempt) is in the audit trail (``accounts.signins``)."""
     keys = _keys(email, remote_addr)
     _check_not_throttled(keys)
     user = authenticate(request, username=email.strip(), password=password)
     if user is None:
         _record_failure(keys)
+        signins.record(
+            signins.FAILED,
+            user=None,
+            channel=channel,
+            remote_addr=remote_addr,
+            email=email.strip(),
+            reason="wrong email or password",
+        )
         raise InvalidCredentials
     caches["throttle"].delete(keys[0])
     return user

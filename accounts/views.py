@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 from django.views.decorators.http import require_POST
 
+from accounts import signins
 from accounts.activation import user_for_activation
 from accounts.forms import SetPasswordForm, SignInForm, TokenCreateForm
 from accounts.services import password_set, token_issue, token_revoke
@@ -39,13 +40,19 @@ class LoginView(View):
         if not form.is_valid() or form.user is None:
             status = 429 if any(e.code == "throttled" for e in form.non_field_errors().as_data()) else 400
             return render(request, self.template_name, {"form": form}, status=status)
-        with audit_context.person_context(form.user, channel=Channel.WEB, remote_addr=client_ip(request)):
+        address = client_ip(request)
+        with audit_context.person_context(form.user, channel=Channel.WEB, remote_addr=address):
             login(request, form.user, backend="django.contrib.auth.backends.ModelBackend")
+        signins.record(signins.SIGNED_IN, user=form.user, channel=Channel.WEB, remote_addr=address)
         return HttpResponseRedirect(next_target(request))
 
 
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        signins.record(
+            signins.SIGNED_OUT, user=request.user, channel=Channel.WEB, remote_addr=client_ip(request)
+        )
     logout(request)
     return redirect("login")
 

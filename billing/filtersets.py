@@ -4,15 +4,8 @@ inclusive)."""
 
 from __future__ import annotations
 
-import django_filters
-
 from billing.models import DayPassConsumption
-from core.fields import DayField
-from serviflow.filters import FilterSet, IdOrNameFilter
-
-
-class DayFilter(django_filters.Filter):
-    field_class = DayField
+from serviflow.filters import DayFilter, FilterSet, IdOrNameFilter
 
 
 class ConsumptionFilterSet(FilterSet):

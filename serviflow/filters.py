@@ -18,8 +18,17 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.http import QueryDict
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema_field
 
-from core.fields import ChoicesField, FlagField, IdOrNameField, IdOrWordField, IntegerField, OneOfField
+from core.fields import (
+    ChoicesField,
+    DayField,
+    FlagField,
+    IdOrNameField,
+    IdOrWordField,
+    IntegerField,
+    OneOfField,
+)
 from core.parsers import BIGINT_MAX, IdOrName
 
 if TYPE_CHECKING:
@@ -220,6 +229,14 @@ class IdOrWordFilter(django_filters.Filter):
                 ]
             }
         }
+
+
+# A day, whatever the model field it is compared with; the years core.parsers takes (1970 to 8999).
+@extend_schema_field({"type": "string", "format": "date", "pattern": r"^(19[7-9]\d|[2-8]\d{3})-\d{2}-\d{2}$"})
+class DayFilter(django_filters.Filter):
+    """A date (``YYYY-MM-DD``), read by ``core.fields.DayField``."""
+
+    field_class = DayField
 
 
 class IdOrNameFilter(django_filters.Filter):

@@ -293,6 +293,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
+        "AuditChannelEnum": "audit.models.Channel",
         "CustomerRoleEnum": "accounts.models.CustomerRole",
         "LicenceEnum": "accounts.models.Licence",
         "UserKindEnum": "accounts.models.UserKind",

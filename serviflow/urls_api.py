@@ -10,6 +10,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import urls_api as accounts
+from audit import urls_api as audit
 from billing import urls_api as billing
 from cmdb import urls_api as cmdb
 from imports import urls_api as imports
@@ -43,6 +44,7 @@ urlpatterns = [
     path("docs/", DocsView.as_view(url_name="api:schema", template_name="api/swagger_ui.html"), name="docs"),
     path("customers/<slug:slug>/", include(customer_urlpatterns)),
     *accounts.urlpatterns,
+    *audit.urlpatterns,
     *billing.urlpatterns,
     *imports.urlpatterns,
     *mail.urlpatterns,

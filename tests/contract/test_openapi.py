@@ -281,6 +281,10 @@ MAY_REFUSE_VALID_DATA = {
         )
         for method in ("PUT", "PATCH")
     },
+    "GET /api/v1/audit/": (
+        "customer names an existing customer by its slug (400 naming customer): a schema can say "
+        "it is text, not which customers exist"
+    ),
     "POST /api/v1/customers/{slug}/cis/{ci_pk}/relations/": "a relation that exists already is 400",
     "POST /api/v1/customers/{slug}/tickets/{ticket_pk}/attachments/": (
         "only some file types are taken (400): the schema has no file names to say it with"
