@@ -9,14 +9,15 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import mixins, serializers
 from rest_framework.exceptions import ValidationError
-from rest_framework.request import Request
 from rest_framework.response import Response
 
 from audit.filtersets import ACTIONS, AuditFilterSet
 from audit.models import AuditEntry
+from serviflow.api.serializers import InputSerializer
 from serviflow.api.views import ApiViewSet
 from serviflow.filters import FilterBackend
-from tenants.access import Reach
+from serviflow.http import ApiRequest
+from tenants.access import Reach, customers_visible_to
 from tenants.models import Customer
 from tenants.schema import customer_schema
 
@@ -76,6 +77,10 @@ class AuditEntrySerializer(serializers.ModelSerializer[AuditEntry]):
         return f"{entry.content_type.app_label}.{entry.content_type.model}"
 
 
+class ChainQuerySerializer(InputSerializer):
+    customer = serializers.SlugField(max_length=63, allow_blank=True)
+
+
 class AuditEntryViewSet(mixins.ListModelMixin, ApiViewSet):
     """One audit chain's entries, newest first: the provider's own (customers, agents, tokens,
     passes), or with ``?customer=`` that customer's (its tickets, people, CIs, settings)."""
@@ -90,13 +95,16 @@ class AuditEntryViewSet(mixins.ListModelMixin, ApiViewSet):
         entries: QuerySet[AuditEntry] = AuditEntry.objects.select_related("content_type")
         return entries.order_by("-timestamp", "-id")
 
-    def _customer(self) -> Customer | None:
-        slug = self.request.query_params.get("customer", "")
+    def _customer(self, request: ApiRequest) -> Customer | None:
+        """The customer whose chain is read (None: the provider's), as the caller may see it."""
+        query = ChainQuerySerializer(data={"customer": request.query_params.get("customer", "")})
+        query.is_valid(raise_exception=True)
+        slug = query.validated_data["customer"]
         if not slug:
             return None
-        customer = Customer.objects.exclude(schema_name="public").filter(slug=slug).first()
+        customer = customers_visible_to(request.user).filter(slug=slug).first()
         if customer is None:
-            raise ValidationError({"customer": [f"No customer has the slug {slug[:50]!r}."]})
+            raise ValidationError({"customer": [f"No customer has the slug {slug}."]})
         return customer
 
     def get_serializer_context(self) -> dict[str, Any]:
@@ -104,8 +112,8 @@ class AuditEntryViewSet(mixins.ListModelMixin, ApiViewSet):
         context["customer"] = getattr(self, "chain_customer", None)
         return context
 
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        customer = self._customer()
+    def list(self, request: ApiRequest, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
+        customer = self._customer(request)
         if customer is None:
             return super().list(request, *args, **kwargs)
         self.chain_customer = customer.slug
