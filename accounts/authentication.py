@@ -6,7 +6,10 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from accounts.models import ApiToken, User, token_digest
+from accounts import signins
+from accounts.models import ApiToken, Licence, User, token_digest
+from audit.middleware import client_ip
+from audit.models import Channel
 
 _TOUCH_EVERY = timedelta(minutes=5)
 
@@ -34,6 +37,16 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if token.last_used_at is None or now - token.last_used_at > _TOUCH_EVERY:
             # Bookkeeping, not a change a person made: a plain UPDATE, outside the audit trail.
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+            if token.user.licence == Licence.OCCASIONAL:
+                # An occasional agent's access is what day passes are bought for: each use of a
+                # token (at most one entry per token per touch interval) is on the record.
+                signins.record(
+                    signins.TOKEN_USED,
+                    user=token.user,
+                    channel=Channel.API,
+                    remote_addr=client_ip(request),
+                    token=token,
+                )
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:

@@ -16,6 +16,8 @@ from django.db import models
 from django.utils import timezone as dj_timezone
 from django.utils.crypto import salted_hmac
 
+from audit.querysets import AuditedQuerySet
+
 
 class UserKind(models.TextChoices):
     PROVIDER_ADMIN = "provider_admin", "Provider admin"
@@ -71,6 +73,9 @@ SCOPE_NAMES: dict[str, str] = {
 
 
 class UserManager(BaseUserManager["User"]):
+    def get_queryset(self) -> AuditedQuerySet[User]:
+        return AuditedQuerySet(self.model, using=self._db)
+
     def get_by_natural_key(self, username: str | None) -> User:
         return self.get(email__iexact=username or "")
 
@@ -170,6 +175,8 @@ class AgentMembership(models.Model):
     customer = models.ForeignKey("tenants.Customer", on_delete=models.CASCADE, related_name="memberships")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = AuditedQuerySet.as_manager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["agent", "customer"], name="accounts_membership_unique"),
@@ -184,7 +191,7 @@ def token_digest(raw_token: str) -> str:
     return hashlib.sha256(raw_token.encode()).hexdigest()
 
 
-class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
+class ApiTokenQuerySet(AuditedQuerySet["ApiToken"]):
     def live(self) -> ApiTokenQuerySet:
         return self.filter(revoked_at__isnull=True)
 

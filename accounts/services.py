@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import signins
 from accounts.models import (
     OCCASIONAL_DEFAULTS,
     SCOPE_LEVELS,
@@ -163,7 +164,8 @@ def password_set(*, user: User, password: str) -> User:
     check_password(password, user)
     with transaction.atomic():
         user.set_password(password)
-        user.save(update_fields=["password"])
+        user.save(update_fields=["password"])  # no entry of its own: the field is left out of diffs
+        signins.record_password_set(user)
         for token in ApiToken.objects.live().filter(user=user):
             token_revoke(token=token)
     return user

@@ -92,6 +92,7 @@ def activate(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
             with audit_context.person_context(user, channel=Channel.WEB, remote_addr=client_ip(request)):
                 password_set(user=user, password=form.cleaned_data["password1"])
                 login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            signins.record(signins.SIGNED_IN, user=user, channel=Channel.WEB, remote_addr=client_ip(request))
         except ValidationError as exc:
             form.add_error("password1", exc.message_dict.get("password", exc.messages))
         else:

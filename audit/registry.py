@@ -43,8 +43,9 @@ AUDITED_MODELS: dict[str, list[str]] = {
     "billing.DayPassPurchase": [],
     "billing.DayPassConsumption": [],
     "billing.DayPassExpiry": [],
-    # The file itself is left out (its sha256 is recorded), and so is the per-row report.
-    "imports.Import": ["content", "report"],
+    # The file itself is left out (its sha256 is recorded), and so are the per-row report and the
+    # run's progress (rows done, the worker's heartbeat: bookkeeping, written every few seconds).
+    "imports.Import": ["content", "report", "processed", "heartbeat_at"],
     "ticket_index.SavedView": ["updated_at"],
     "canned.CannedResponse": ["updated_at"],
     # The email channel's configuration. A mail's own row is not registered (auditlog would read

@@ -12,6 +12,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from audit.querysets import AuditedQuerySet
+
 
 class Channel(models.TextChoices):
     CONSOLE = "console", "Console"
@@ -44,6 +46,8 @@ class DayPassPurchase(models.Model):
     bought_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     bought_at = models.DateTimeField()
 
+    objects = AuditedQuerySet.as_manager()
+
     class Meta:
         ordering = ["-bought_at", "-id"]
         constraints = [
@@ -71,6 +75,8 @@ class DayPassConsumption(models.Model):
     consumed_at = models.DateTimeField()
     valid_until = models.DateTimeField()
     channel = models.CharField(max_length=10, choices=Channel.choices)
+
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-consumed_at", "-id"]
@@ -100,6 +106,8 @@ class DayPassExpiry(models.Model):
     consumption = models.OneToOneField(DayPassConsumption, on_delete=models.PROTECT, related_name="expiry")
     expired_at = models.DateTimeField(help_text="The pass's end (its valid_until).")
     recorded_at = models.DateTimeField()
+
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-expired_at", "-id"]

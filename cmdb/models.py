@@ -11,6 +11,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models.functions import Lower
 
+from audit.querysets import AuditedQuerySet
+
 MAX_NAME = 100  # a CI's name
 
 
@@ -58,6 +60,8 @@ class ConfigurationItem(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     retired_at = models.DateTimeField(null=True, blank=True)
 
+    objects = AuditedQuerySet.as_manager()
+
     class Meta:
         ordering = ["name", "id"]
         verbose_name = "configuration item"
@@ -94,6 +98,8 @@ class CiRelation(models.Model):
     target = models.ForeignKey(ConfigurationItem, on_delete=models.CASCADE, related_name="relations_in")
     kind = models.CharField(max_length=12, choices=RelationKind.choices)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         ordering = ["kind", "id"]

@@ -209,7 +209,7 @@ def parse_instant(value: object, *, field: str) -> datetime:
     """An ISO 8601 instant with an offset (``2026-11-24T10:00Z``), within range."""
     text = clean_text(value, field=field).strip()
     try:
-        at = parse_datetime(text)
+        at = parse_datetime(text) if text.isascii() else None  # Django's patterns take any digit
     except (ValueError, OverflowError):
         at = None
     if at is None:
@@ -221,7 +221,7 @@ def parse_date_value(value: object, *, field: str) -> date:
     """A calendar date ``YYYY-MM-DD`` within range."""
     text = clean_text(value, field=field).strip()
     try:
-        day = parse_date(text)
+        day = parse_date(text) if text.isascii() else None  # Django's pattern takes any digit
     except ValueError:
         day = None
     if day is None:

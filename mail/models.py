@@ -13,6 +13,8 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
+from audit.querysets import AuditedQuerySet
+
 
 class Source(models.TextChoices):
     SMTP = "smtp", "SMTP listener"
@@ -107,6 +109,8 @@ class InboundAddress(models.Model):
         "tenants.Customer", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
 
+    objects = AuditedQuerySet.as_manager()
+
     class Meta:
         ordering = ["address"]
 
@@ -124,6 +128,8 @@ class MailSettings(models.Model):
         default=False, help_text="Mail from a new sender in one of the customer's domains makes them a user."
     )
     accept_list_mail = models.BooleanField(default=False, help_text="Take mail that carries a List-Id.")
+
+    objects = AuditedQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"mail settings of {self.customer_id}"
@@ -145,6 +151,8 @@ class Mailbox(models.Model):
     last_uid = models.BigIntegerField(default=0)
     last_poll = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
+
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         ordering = ["host", "username"]

@@ -10,6 +10,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from audit.querysets import AuditedQuerySet
+
 
 class CustomerUser(models.Model):
     user = models.OneToOneField(
@@ -20,6 +22,8 @@ class CustomerUser(models.Model):
     )
     phone = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]

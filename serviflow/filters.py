@@ -232,7 +232,10 @@ class IdOrWordFilter(django_filters.Filter):
 
 
 # A day, whatever the model field it is compared with; the years core.parsers takes (1970 to 8999).
-@extend_schema_field({"type": "string", "format": "date", "pattern": r"^(19[7-9]\d|[2-8]\d{3})-\d{2}-\d{2}$"})
+DAY_SCHEMA = {"type": "string", "format": "date", "pattern": r"^(19[7-9]\d|[2-8]\d{3})-\d{2}-\d{2}$"}
+
+
+@extend_schema_field(DAY_SCHEMA)
 class DayFilter(django_filters.Filter):
     """A date (``YYYY-MM-DD``), read by ``core.fields.DayField``."""
 

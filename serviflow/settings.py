@@ -125,6 +125,8 @@ EMAIL_SENDER_LIMIT = env_int("EMAIL_SENDER_LIMIT", 20, minimum=1)
 MAIL_SWEEP_SECONDS = env_int("MAIL_SWEEP_SECONDS", 60, minimum=5)
 # How often beat polls the IMAP mailboxes (mail.imap).
 MAIL_POLL_SECONDS = env_int("MAIL_POLL_SECONDS", 60, minimum=5)
+# How often beat publishes every audit chain's head, signed, to the log (audit.chain).
+AUDIT_HEADS_SECONDS = env_int("AUDIT_HEADS_SECONDS", 3600, minimum=5)
 
 # --- applications ---------------------------------------------------------------------------
 
@@ -360,6 +362,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "mail.poll_mailboxes",
         "schedule": float(MAIL_POLL_SECONDS),
         "options": {"expires": float(MAIL_POLL_SECONDS)},
+    },
+    "audit-publish-heads": {
+        "task": "audit.publish_heads",
+        "schedule": float(AUDIT_HEADS_SECONDS),
+        "options": {"expires": float(AUDIT_HEADS_SECONDS)},
     },
     "sla-sweep": {
         "task": "sla.sweep",

@@ -37,6 +37,7 @@ customer_urlpatterns = [
     *cmdb.customer_urlpatterns,
     *sla.customer_urlpatterns,
     *mail.customer_urlpatterns,
+    *audit.customer_urlpatterns,
 ]
 
 urlpatterns = [

@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("sla.urls_console")),
     path("", include("imports.urls_console")),
     path("", include("mail.urls_console")),
+    path("", include("audit.urls_console")),
 ]
 
 handler400 = "serviflow.views.bad_request"

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("tickets.urls_portal")),
     path("", include("tickets.satisfaction.urls_portal")),
     path("", include("cmdb.urls_portal")),
+    path("", include("audit.urls_portal")),
 ]
 
 handler400 = "serviflow.views.bad_request"

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import models
 
+from audit.querysets import AuditedQuerySet
 from sla.engine.clocks import Clock
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
@@ -29,6 +30,8 @@ class BusinessHours(models.Model):
     timezone = models.CharField(max_length=64, default="UTC")
     schedule = models.JSONField(default=dict, help_text='{"mon": [["09:00", "17:00"]], ...}')
     holidays = models.JSONField(default=list, help_text='["2026-12-25", ...]')
+
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -56,6 +59,8 @@ class SlaPolicy(models.Model):
     targets = models.JSONField(default=dict)
     warning_percent = models.PositiveSmallIntegerField(default=80)
     is_default = models.BooleanField(default=False)
+
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

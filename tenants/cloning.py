@@ -6,8 +6,10 @@ The template is ours and holds only tables, constraints, indexes and the migrati
 copying those from the catalog is a few dozen statements and stays transactional: a failure
 anywhere leaves no schema behind.
 
-Anything else in the template (views, functions, triggers, plain sequences) is refused loudly
-rather than silently left out; ``tests/tenants/test_provisioning.py`` compares clone and template.
+Triggers are copied too, after the rows (the audit chain's, ``audit.chain``, whose functions live
+in the public schema). Anything else in the template (views, functions, plain sequences) is
+refused loudly rather than silently left out; ``tests/tenants/test_provisioning.py`` compares
+clone and template.
 """
 
 from __future__ import annotations
@@ -23,9 +25,6 @@ SELECT 'view ' || c.relname FROM pg_class c
  WHERE c.relnamespace = %(ns)s::regnamespace AND c.relkind IN ('v', 'm')
 UNION ALL
 SELECT 'function ' || p.proname FROM pg_proc p WHERE p.pronamespace = %(ns)s::regnamespace
-UNION ALL
-SELECT 'trigger ' || t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
- WHERE c.relnamespace = %(ns)s::regnamespace AND NOT t.tgisinternal
 UNION ALL
 SELECT 'sequence ' || c.relname FROM pg_class c
  WHERE c.relnamespace = %(ns)s::regnamespace AND c.relkind = 'S'
@@ -59,6 +58,13 @@ SELECT pg_get_indexdef(i.indexrelid)
  ORDER BY ic.relname
 """
 
+# Read with the public schema on the path: the table comes out qualified with the template's name.
+_TRIGGERS = """
+SELECT pg_get_triggerdef(t.oid) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+ WHERE c.relnamespace = %(ns)s::regnamespace AND NOT t.tgisinternal
+ ORDER BY c.relname, t.tgname
+"""
+
 _IDENTITY_COLUMNS = """
 SELECT a.attname FROM pg_attribute a
  WHERE a.attrelid = %(table)s::regclass AND a.attidentity <> '' AND NOT a.attisdropped
@@ -77,6 +83,7 @@ class CloneRecipe:
     constraints: tuple[tuple[str, str, str], ...]  # (table, name, definition)
     indexes: tuple[str, ...]
     identities: dict[str, tuple[str, ...]]
+    triggers: tuple[str, ...]
 
 
 # The catalog reads scan objects of every schema (no catalog index helps a filter by schema), so
@@ -109,7 +116,7 @@ def clone_schema(*, source: str, target: str) -> None:
             if not definition.startswith("FOREIGN KEY"):
                 _add_constraint(cursor, target, table, name, definition)
         for definition in recipe.indexes:
-            cursor.execute(_retarget_index(definition, source=source, target=target))
+            cursor.execute(_retarget(definition, source=source, target=target))
         for table in recipe.tables:
             cursor.execute(
                 sql.SQL("INSERT INTO {dst} SELECT * FROM {src}").format(
@@ -120,6 +127,8 @@ def clone_schema(*, source: str, target: str) -> None:
                 _advance_identities(cursor, target, table, recipe.identities[table])
         for table, name, definition in foreign_keys:
             _add_constraint(cursor, target, table, name, definition)
+        for definition in recipe.triggers:  # after the rows: copying them triggers nothing
+            cursor.execute(_retarget(definition, source=source, target=target))  # catalog output
         cursor.execute("SET LOCAL search_path TO public")
 
 
@@ -143,6 +152,8 @@ def _read_recipe(cursor: CursorWrapper, source: str) -> CloneRecipe:
         )
     cursor.execute(_TABLES, {"ns": source})
     tables = tuple(row[0] for row in cursor.fetchall())
+    cursor.execute(_TRIGGERS, {"ns": source})
+    triggers = tuple(row[0] for row in cursor.fetchall())
     cursor.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(source)))
     cursor.execute(_CONSTRAINTS, {"ns": source})
     constraints = tuple((row[0], row[1], row[2]) for row in cursor.fetchall())
@@ -150,7 +161,9 @@ def _read_recipe(cursor: CursorWrapper, source: str) -> CloneRecipe:
     indexes = tuple(row[0] for row in cursor.fetchall())
     identities = {table: _identity_columns(cursor, table) for table in tables}
     cursor.execute("SET LOCAL search_path TO public")
-    return CloneRecipe(tables=tables, constraints=constraints, indexes=indexes, identities=identities)
+    return CloneRecipe(
+        tables=tables, constraints=constraints, indexes=indexes, identities=identities, triggers=triggers
+    )
 
 
 def _identity_columns(cursor: CursorWrapper, table: str) -> tuple[str, ...]:
@@ -167,7 +180,8 @@ def _add_constraint(cursor: CursorWrapper, schema: str, table: str, name: str, d
     )
 
 
-def _retarget_index(definition: str, *, source: str, target: str) -> str:
+def _retarget(definition: str, *, source: str, target: str) -> str:
+    """An index's or trigger's definition, on the target's table instead of the source's."""
     # Schema names are generated (lowercase letters, digits, underscores), so never quoted.
     for keyword in (" ON ONLY ", " ON "):
         prefix = f"{keyword}{source}."

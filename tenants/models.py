@@ -12,6 +12,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django_tenants.models import DomainMixin, TenantMixin
 
+from audit.querysets import AuditedQuerySet
+
 
 class CustomerKind(models.TextChoices):
     PUBLIC = "public", "Provider console"
@@ -19,7 +21,7 @@ class CustomerKind(models.TextChoices):
     CUSTOMER = "customer", "Customer"
 
 
-class CustomerQuerySet(models.QuerySet["Customer"]):
+class CustomerQuerySet(AuditedQuerySet["Customer"]):
     def customers(self) -> CustomerQuerySet:
         return self.filter(kind=CustomerKind.CUSTOMER)
 
@@ -80,6 +82,8 @@ class Customer(TenantMixin):
 class Domain(DomainMixin):
     pass
 
+    objects = AuditedQuerySet.as_manager()
+
 
 class EmailDomain(models.Model):
     """A mail domain the customer's people write from (``acme.com``): mail from it is the
@@ -87,6 +91,8 @@ class EmailDomain(models.Model):
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="email_domains")
     domain = models.CharField(max_length=253, unique=True)
+
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         ordering = ["domain"]
@@ -113,6 +119,8 @@ class CustomerSettings(models.Model):
     satisfaction_surveys = models.BooleanField(
         default=True, help_text="Ask requesters to rate their resolved tickets (tickets.satisfaction)."
     )
+
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "customer settings"

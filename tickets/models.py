@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
+from audit.querysets import AuditedQuerySet
 from sla.models import PolicySource
 from tenants.schema import tenant_connection
 
@@ -138,6 +139,8 @@ class Ticket(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from"
     )
 
+    objects = AuditedQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         # A collaborator's right to one ticket (``tickets.collaborators``): a django-guardian
@@ -197,6 +200,8 @@ class Comment(models.Model):
     author_party = models.CharField(max_length=10, choices=Party.choices)
     created_at = models.DateTimeField()
 
+    objects = AuditedQuerySet.as_manager()
+
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["ticket", "created_at"], name="tickets_comment_thread")]
@@ -241,6 +246,8 @@ class Attachment(models.Model):
     size = models.PositiveBigIntegerField()
     uploaded_by = person()
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -314,6 +321,8 @@ class Merge(models.Model):
     undone_by = person(null=True)
     undone_at = models.DateTimeField(null=True, blank=True)
 
+    objects = AuditedQuerySet.as_manager()
+
     class Meta:
         ordering = ["-merged_at", "-id"]
         constraints = [
@@ -354,6 +363,8 @@ class TicketLink(models.Model):
     created_by = person()
     created_at = models.DateTimeField()
 
+    objects = AuditedQuerySet.as_manager()
+
     class Meta:
         ordering = ["id"]
         constraints = [
@@ -381,6 +392,8 @@ class Watcher(models.Model):
     ticket = models.ForeignKey(Ticket, on_delete=models.PROTECT, related_name="watchers")
     user = person()
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["ticket", "user"], name="tickets_watch_once")]

@@ -153,3 +153,12 @@ const shortcuts = (() => {
   };
 })();
 document.addEventListener("keydown", shortcuts);
+
+// <a data-print>: print the page (the access review; its print CSS keeps only the document).
+document.addEventListener("click", (event) => {
+  const link = event.target instanceof Element ? event.target.closest("[data-print]") : null;
+  if (link) {
+    event.preventDefault();
+    window.print();
+  }
+});

@@ -24,7 +24,7 @@ def test_the_audit_list_reads_one_chain_with_filters(cast: Cast) -> None:
     mine = [row for row in page.json()["results"] if row["object_type"] == "tickets.ticket"]
     assert mine and mine[0]["object_id"] == str(ticket.pk)
     row = mine[0]
-    assert row["actor"] == {"id": cast.bob.pk, "email": "bob@msp.test"} and row["job"] is None
+    assert row["actor"] == {"id": cast.bob.pk, "email": "bob@msp.test", "name": "bob"} and row["job"] is None
     assert (row["customer"], row["action"], row["channel"]) == ("acme", "create", "api")
     assert set(row) >= {
         "id",

@@ -10,7 +10,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from audit.models import AuditEntry
-from tests.conftest import PASSWORD, Cast
+from tests.conftest import PASSWORD, Cast, api_for
 
 
 def events(**where: Any) -> list[tuple[str, str, str | None, str]]:
@@ -64,3 +64,25 @@ def test_api_sign_in_and_its_failure_are_audited(cast: Cast) -> None:
         ("sign-in failed", "api", None, "accounts.sign_in"),
         ("signed in", "api", "alice@msp.test", ""),
     ]
+
+
+def test_an_occasional_agents_token_use_is_audited_once_per_touch(cast: Cast) -> None:
+    charlie, alice = api_for(cast.charlie), api_for(cast.alice)
+    for client in (charlie, charlie, alice):
+        assert client.get("/api/v1/me/").status_code == 200
+    assert events(object_pk=str(cast.charlie.pk)) == [("token used", "api", "charlie@msp.test", "")]
+    entry = AuditEntry.objects.filter(object_pk=str(cast.charlie.pk), action=AuditEntry.Action.ACCESS).get()
+    assert entry.additional_data["token"].startswith("test (id ")
+    assert events(object_pk=str(cast.alice.pk)) == []  # a full-time agent's token use is not an entry
+
+
+def test_a_password_set_is_on_record_without_the_password(cast: Cast) -> None:
+    from accounts.services import password_set
+    from audit.context import person_context
+
+    with person_context(cast.alice, channel="web"):
+        password_set(user=cast.bob, password="a-new-long-passphrase-7")
+    entry = AuditEntry.objects.filter(object_pk=str(cast.bob.pk), additional_data__event="password set").get()
+    assert entry.actor == cast.alice and entry.channel == "web"
+    assert entry.changes_dict == {"password": ["(hidden)", "(changed)"]}
+    assert "passphrase" not in str(entry.changes) and cast.bob.password not in str(entry.changes)

@@ -290,12 +290,14 @@ def test_wrong_credentials_and_an_unreachable_server_are_recorded_not_raised(dov
 
     with socket.socket() as closed:  # a port nobody listens on
         closed.bind(("127.0.0.1", 0))
-        Mailbox.objects.filter(pk=mailbox.pk).update(port=closed.getsockname()[1])
+        with job_context("tests.imap"):  # a change no person makes: moved under the test's name
+            Mailbox.objects.filter(pk=mailbox.pk).update(port=closed.getsockname()[1])
     assert _poll(mailbox).ran
     mailbox.refresh_from_db()
     assert mailbox.last_error.startswith("cannot reach 127.0.0.1:"), mailbox.last_error
 
-    Mailbox.objects.filter(pk=mailbox.pk).update(port=dovecot.port, password_encrypted="not a token")
+    with job_context("tests.imap"):
+        Mailbox.objects.filter(pk=mailbox.pk).update(port=dovecot.port, password_encrypted="not a token")
     assert _poll(mailbox).ran
     mailbox.refresh_from_db()
     assert "cannot be decrypted" in mailbox.last_error and "enter the password again" in mailbox.last_error

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
@@ -115,6 +115,7 @@ class Sent:
     error: str | None = None  # the server-side traceback of an uncaught exception
     cause: str | None = None  # its summary: exception, message, the project line it came through
     origin: str | None = None  # the exception's type and that line: what one fix fixes
+    inspected: Any = None  # what ``World.send(inspect=...)`` found before the rollback
 
     def json(self) -> Any:
         try:
@@ -167,10 +168,14 @@ class World:
         body: bytes = b"",
         content_type: str = "application/json",
         headers: dict[str, str] | None = None,
+        inspect: Callable[[], Any] | None = None,
+        pass_first: bool = True,
     ) -> Sent:
-        """One request, as ``caller``, in a savepoint that is rolled back right after it."""
+        """One request, as ``caller``, in a savepoint that is rolled back right after it (after
+        ``inspect``, if given, has looked at what the request wrote: ``Sent.inspected``)."""
         if (
-            caller.user is not None
+            pass_first
+            and caller.user is not None
             and needs_day_pass(caller.user)
             and not active_until(caller.user, timezone.now())
         ):
@@ -183,6 +188,7 @@ class World:
         with transaction.atomic():
             response: Any = client.generic(method, path, body, content_type=content_type, **extra)
             text = _text(response)
+            inspected = inspect() if inspect is not None else None
             transaction.set_rollback(True)
         forget_hosts()
         error = cause = origin = None
@@ -199,6 +205,7 @@ class World:
             error=error,
             cause=cause,
             origin=origin,
+            inspected=inspected,
         )
 
 

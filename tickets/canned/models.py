@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from audit.querysets import AuditedQuerySet
+
 
 class Scope(models.TextChoices):
     PERSONAL = "personal", "Personal"
@@ -36,6 +38,8 @@ class CannedResponse(models.Model):
     set_status = models.CharField(max_length=10, choices=SetStatus.choices, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         db_table = "canned_response"

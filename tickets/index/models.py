@@ -14,6 +14,8 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 
+from audit.querysets import AuditedQuerySet
+
 # Tickets without a resolution due time sort after every ticket that has one.
 NO_DUE = datetime(9999, 12, 31, tzinfo=UTC)
 
@@ -106,6 +108,8 @@ class SavedView(models.Model):
     position = models.PositiveSmallIntegerField(default=100)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         db_table = "ticket_saved_view"

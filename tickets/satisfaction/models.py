@@ -7,6 +7,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from audit.querysets import AuditedQuerySet
+
 
 class Score(models.TextChoices):
     GOOD = "good", "Good"
@@ -26,6 +28,8 @@ class Rating(models.Model):
     )
     rated_at = models.DateTimeField()
     sla_met = models.BooleanField()
+
+    objects = AuditedQuerySet.as_manager()
 
     class Meta:
         constraints = [
