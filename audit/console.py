@@ -21,8 +21,10 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from accounts.models import User
 from audit import chain
 from audit.api import AuditEntrySerializer, newest_first
+from audit.exports import record_export
 from audit.filtersets import ACTIONS, OBJECT_TYPES, AuditFilterSet
 from audit.forms import chain_customer, cleaned_period
 from audit.models import AuditEntry, Channel
@@ -136,6 +138,10 @@ def export(
     if rows is None:
         return entries_page(request, customer, side, **extra)  # the page names the bad filter
     slug = customer.slug if customer is not None else ""
+    filters = {name: request.GET.get(name, "") for name in ("customer", *AuditFilterSet.base_filters)}
+    record_export(
+        f"audit entries of {slug or 'the provider'}", of=AuditEntry, file_format=kind, filters=filters
+    )
     stamp = timezone.now().date().isoformat()
     name = f"audit-{slug or 'provider'}-{stamp}"
     if kind == "csv":
@@ -276,6 +282,12 @@ def access_review_csv(request: AuthenticatedHttpRequest) -> HttpResponse:
         start, end = cleaned_period(request.GET)
     except ValidationError:
         return access_review(request)
+    record_export(
+        "access review",
+        of=User,
+        file_format="csv",
+        filters={"from": start.isoformat(), "to": end.isoformat()},
+    )
     lines = csv_lines(REVIEW_HEADER, (_review_cells(row) for row in review.access_review(start, end)))
     response = HttpResponse("".join(lines), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="access-review-{start}-to-{end}.csv"'

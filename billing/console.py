@@ -34,6 +34,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.models import User, UserKind
+from audit.exports import record_export
 from billing import services
 from billing.filtersets import ConsumptionFilterSet
 from billing.models import Channel, DayPassConsumption, DayPassPool, DayPassPurchase
@@ -273,6 +274,8 @@ def day_passes_csv(request: AuthenticatedHttpRequest) -> HttpResponse:
     rows, problems = _filtered_log(request.GET)
     if rows is None:
         return _day_passes_page(request, problems=problems, status=400)
+    filters = {name: request.GET.get(name, "") for name in ConsumptionFilterSet.base_filters}
+    record_export("day-pass log", of=DayPassConsumption, file_format="csv", filters=filters)
     lines = csv_lines(
         CSV_HEADER, (_csv_cells(consumption) for consumption in rows.iterator(chunk_size=2_000))
     )

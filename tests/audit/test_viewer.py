@@ -126,3 +126,27 @@ def test_the_customer_scoped_api_is_for_its_admins_and_member_agents(cast: Cast)
     assert api_for(cast.charlie).get("/api/v1/customers/globex/audit/").status_code == 403  # no reports scope
     bad = api_for(cast.acme_admin).get("/api/v1/customers/acme/audit/", {"to": "\uff19"})
     assert bad.status_code == 400 and "to" in bad.json()["fields"]
+
+
+def test_an_export_is_on_record_with_who_what_and_which_filters(cast: Cast) -> None:
+    from billing.models import DayPassConsumption
+
+    client = console(cast.alice)
+    b"".join(client.get("/audit/entries.csv", {"customer": "acme", "action": "update"}).streaming_content)  # type: ignore[attr-defined]
+    b"".join(client.get("/billing/day-passes/log.csv").streaming_content)  # type: ignore[attr-defined]
+    client.get("/audit/access-review.csv", {"from": "2026-11-01", "to": "2026-11-30"})
+    exports = AuditEntry.objects.filter(additional_data__event="exported").order_by("id")
+    assert [(e.additional_data["export"], e.additional_data["format"]) for e in exports] == [
+        ("audit entries of acme", "csv"),
+        ("day-pass log", "csv"),
+        ("access review", "csv"),
+    ]
+    first, _, review = exports
+    assert first.actor == cast.alice and first.channel == "web" and first.action == AuditEntry.Action.ACCESS
+    assert first.additional_data["filters"] == {"customer": "acme", "action": "update"}
+    assert review.additional_data["filters"] == {"from": "2026-11-01", "to": "2026-11-30"}
+    assert exports[1].content_type.model_class() is DayPassConsumption
+    b"".join(portal(cast.acme_admin).get("/audit/entries.json").streaming_content)  # type: ignore[attr-defined]
+    with customer_schema(cast.acme):  # the portal's export is on the company's own record
+        mine = AuditEntry.objects.get(additional_data__event="exported")
+        assert mine.actor == cast.acme_admin and mine.additional_data["format"] == "json"
