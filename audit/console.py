@@ -26,14 +26,14 @@ from audit import chain
 from audit.api import AuditEntrySerializer, newest_first
 from audit.exports import record_export
 from audit.filtersets import ACTIONS, OBJECT_TYPES, AuditFilterSet
-from audit.forms import chain_customer, cleaned_period
+from audit.forms import VerifyForm, chain_customer, cleaned_period
 from audit.models import AuditEntry, Channel
 from audit.presenters import CSV_HEADER, csv_rows, entry_view
 from core.csvfiles import csv_lines
 from people import review
 from serviflow.filters import filtered
 from serviflow.http import AuthenticatedHttpRequest
-from serviflow.pages import page_of, problem_of, provider_page
+from serviflow.pages import cleaned, page_of, problem_of, provider_page
 from tenants.access import Reach, customers_visible_to
 from tenants.models import Customer
 from tenants.schema import PUBLIC_SCHEMA, customer_schema
@@ -71,7 +71,7 @@ def _rows(request: AuthenticatedHttpRequest) -> QuerySet[AuditEntry]:
 def entries_page(
     request: AuthenticatedHttpRequest, customer: Customer | None, side: Side, **extra: Any
 ) -> HttpResponse:
-    """One chain's entries, paged, with the filters, the chain's head and (``?verify=1``) a
+    """One chain's entries, paged, with the filters, the chain's head and (``?verify=true``) a
     verdict on the whole chain."""
     query = request.GET.copy()
     query.pop("page", None)
@@ -92,15 +92,17 @@ def entries_page(
     }
     status = 200
     schema = customer.schema_name if customer is not None else PUBLIC_SCHEMA
+    verify = False
     with _inside(customer):
         try:
+            verify = cleaned(VerifyForm(request.GET))["verify"]
             page = page_of(request, _rows(request), page_size=PAGE_SIZE)
             context["page"] = page
             context["rows"] = [entry_view(entry) for entry in page]
         except ValidationError as exc:
             status, context["errors"] = problem_of(exc)
         context["head"] = chain.signed(chain.head_of(schema), timezone.now())
-        if request.GET.get("verify") == "1":
+        if verify:
             context["verdict"] = chain.verify(schema)
     return render(request, "audit/entries.html", context, status=status)
 
@@ -138,9 +140,12 @@ def export(
     if rows is None:
         return entries_page(request, customer, side, **extra)  # the page names the bad filter
     slug = customer.slug if customer is not None else ""
-    filters = {name: request.GET.get(name, "") for name in ("customer", *AuditFilterSet.base_filters)}
     record_export(
-        f"audit entries of {slug or 'the provider'}", of=AuditEntry, file_format=kind, filters=filters
+        f"audit entries of {slug or 'the provider'}",
+        of=AuditEntry,
+        file_format=kind,
+        params=request.GET,
+        names=("customer", *AuditFilterSet.base_filters),
     )
     stamp = timezone.now().date().isoformat()
     name = f"audit-{slug or 'provider'}-{stamp}"
@@ -282,12 +287,7 @@ def access_review_csv(request: AuthenticatedHttpRequest) -> HttpResponse:
         start, end = cleaned_period(request.GET)
     except ValidationError:
         return access_review(request)
-    record_export(
-        "access review",
-        of=User,
-        file_format="csv",
-        filters={"from": start.isoformat(), "to": end.isoformat()},
-    )
+    record_export("access review", of=User, file_format="csv", params=request.GET, names=("from", "to"))
     lines = csv_lines(REVIEW_HEADER, (_review_cells(row) for row in review.access_review(start, end)))
     response = HttpResponse("".join(lines), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="access-review-{start}-to-{end}.csv"'

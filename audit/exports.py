@@ -6,10 +6,11 @@ portal), before the file is sent."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable
 
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model
+from django.http import QueryDict
 
 from audit.models import AuditEntry
 
@@ -17,9 +18,13 @@ EXPORTED = "exported"
 KEPT_FILTER = 200  # characters of one filter's value kept in the entry
 
 
-def record_export(what: str, *, of: type[Model], file_format: str, filters: Mapping[str, str]) -> None:
-    """One entry for an export of ``what`` (rows of the model ``of``), under whoever is acting."""
-    kept = {name: str(value)[:KEPT_FILTER] for name, value in filters.items() if value not in ("", None)}
+def record_export(
+    what: str, *, of: type[Model], file_format: str, params: QueryDict, names: Iterable[str]
+) -> None:
+    """One entry for an export of ``what`` (rows of the model ``of``), under whoever is acting,
+    with the filters ``names`` of the query string ``params``. The caller has checked them
+    (through its filter set or form) before anything is exported or recorded."""
+    kept = {name: params[name][:KEPT_FILTER] for name in names if params.get(name)}
     AuditEntry.objects.create(
         content_type=ContentType.objects.get_for_model(of),
         object_pk="",

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
 from accounts.models import User
-from core.fields import DayField
+from core.fields import DayField, FlagField
 from serviflow.pages import cleaned
 from tenants.access import customers_visible_to
 from tenants.models import Customer
@@ -55,3 +55,9 @@ def chain_customer(user: User, params: QueryDict) -> Customer | None:
     if customer is None:
         raise ValidationError({"customer": f"No customer has the slug {slug}."})
     return customer
+
+
+class VerifyForm(forms.Form):
+    """The audit page's "Verify the chain" (``?verify=true``)."""
+
+    verify = FlagField(required=False)

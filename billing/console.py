@@ -274,8 +274,13 @@ def day_passes_csv(request: AuthenticatedHttpRequest) -> HttpResponse:
     rows, problems = _filtered_log(request.GET)
     if rows is None:
         return _day_passes_page(request, problems=problems, status=400)
-    filters = {name: request.GET.get(name, "") for name in ConsumptionFilterSet.base_filters}
-    record_export("day-pass log", of=DayPassConsumption, file_format="csv", filters=filters)
+    record_export(
+        "day-pass log",
+        of=DayPassConsumption,
+        file_format="csv",
+        params=request.GET,
+        names=ConsumptionFilterSet.base_filters,
+    )
     lines = csv_lines(
         CSV_HEADER, (_csv_cells(consumption) for consumption in rows.iterator(chunk_size=2_000))
     )

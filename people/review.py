@@ -35,6 +35,7 @@ from accounts.models import AgentMembership, ApiToken, CustomerRole, Licence, Us
 from audit import chain
 from audit.models import AuditEntry
 from billing.models import DayPassConsumption
+from core.parsers import is_id
 from tenants.models import Customer
 
 ALL_CUSTOMERS = "*"
@@ -138,7 +139,7 @@ def access_review(start: Date, end: Date) -> list[AccessRow]:
     history = _changes([user_type, membership_type])
     of_person: dict[int, list[_Change]] = defaultdict(list)
     for change in history:
-        if change.content_type == user_type and change.object_pk.isascii() and change.object_pk.isdigit():
+        if change.content_type == user_type and is_id(change.object_pk):
             of_person[int(change.object_pk)].append(change)
 
     people = {
@@ -251,8 +252,8 @@ def _memberships(history: list[_Change]) -> dict[tuple[int, int], tuple[Grant, G
 
 
 def _pair(agent: str | None, customer: str | None) -> tuple[int, int] | None:
-    if agent and customer and agent.isdigit() and customer.isdigit():
-        return int(agent), int(customer)
+    if is_id(agent) and is_id(customer):
+        return int(str(agent)), int(str(customer))
     return None
 
 
