@@ -34,6 +34,11 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     DJANGO_SETTINGS_MODULE=serviflow.settings
 
+# WeasyPrint (the service report's PDF) draws text with Pango; DejaVu is the report's font.
+RUN apt-get update -qq \
+    && apt-get install -y -qq --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
 # A fixed UID/GID so file ownership on mounted volumes is predictable; USER below is numeric so a
 # runtime can verify it is not root without reading /etc/passwd.
 RUN groupadd --system --gid 10001 serviflow \

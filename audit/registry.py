@@ -56,6 +56,12 @@ AUDITED_MODELS: dict[str, list[str]] = {
     # An IMAP mailbox: never its password (encrypted or not), nor what each poll leaves.
     "mail.Mailbox": ["password_encrypted", "last_poll", "last_error", "last_uid", "uidvalidity", "messages"],
     "satisfaction.Rating": [],
+    "contracts.Contract": ["ledger"],
+    "contracts.PrepaidEntry": [],
+    "contracts.TimeEntry": ["reversed_by"],
+    "contracts.ClosedMonth": [],
+    # An issued report: its version, month and SHA-256 (the files themselves are left out).
+    "reports.IssuedReport": ["content", "csv", "pdf", "emailed_at"],
 }
 
 

@@ -19,6 +19,7 @@ class NotificationKind(models.TextChoices):
     TICKET_MENTION = "ticket_mention", "Mentioned in a note"
     SLA_WARNING = "sla_warning", "SLA warning"
     SLA_BREACH = "sla_breach", "SLA breached"
+    PREPAID_LOW = "prepaid_low", "Prepaid hours running low"
 
 
 class NotificationQuerySet(models.QuerySet["Notification"]):

@@ -146,6 +146,7 @@ SHARED_APPS = [
     "auditlog",
     "audit",
     "sla",
+    "contracts",
     "billing",
     "tickets.index",
     "tickets.canned",
@@ -153,6 +154,7 @@ SHARED_APPS = [
     "notifications",
     "imports",
     "mail",
+    "reports",
 ]
 # auditlog itself stays shared only: its own LogEntry table is unused (audit.AuditEntry is
 # swapped in), so customer schemas get just audit_auditentry.
@@ -274,6 +276,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "serviflow.api.pagination.PageNumberPagination",
     "DEFAULT_SCHEMA_CLASS": "serviflow.api.schema.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # `?format=` is a parameter of some views (csv, pdf), never DRF's renderer switch.
+    "URL_FORMAT_OVERRIDE": None,
     "DEFAULT_PARSER_CLASSES": [
         "serviflow.api.strict.JSONParser",  # marks what it read, for StrictJsonMixin
         "rest_framework.parsers.FormParser",
@@ -346,6 +350,8 @@ SLA_SWEEP_SECONDS = env_int("SLA_SWEEP_SECONDS", 30, minimum=1)
 DAY_PASS_EXPIRY_SECONDS = env_int("DAY_PASS_EXPIRY_SECONDS", 60, minimum=1)
 # A running CSV import whose worker has not been heard of for this long died (imports.progress).
 IMPORT_LEASE_SECONDS = env_int("IMPORT_LEASE_SECONDS", 20, minimum=2)
+# How often the job closes the prepaid blocks of contracts that ended (at local midnight).
+PREPAID_EXPIRY_SECONDS = env_int("PREPAID_EXPIRY_SECONDS", 60, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "sessions-clear-expired": {"task": "accounts.sessions_clear_expired", "schedule": 3600.0},
     "day-passes-expire": {
@@ -362,6 +368,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "mail.poll_mailboxes",
         "schedule": float(MAIL_POLL_SECONDS),
         "options": {"expires": float(MAIL_POLL_SECONDS)},
+    },
+    "prepaid-expire": {
+        "task": "contracts.expire_prepaid",
+        "schedule": float(PREPAID_EXPIRY_SECONDS),
+        "options": {"expires": float(PREPAID_EXPIRY_SECONDS)},
     },
     "audit-publish-heads": {
         "task": "audit.publish_heads",

@@ -13,10 +13,12 @@ from accounts import urls_api as accounts
 from audit import urls_api as audit
 from billing import urls_api as billing
 from cmdb import urls_api as cmdb
+from contracts import urls_api as contracts
 from imports import urls_api as imports
 from mail import urls_api as mail
 from notifications import urls_api as notifications
 from people import urls_api as people
+from reports import urls_api as reports
 from serviflow.api.views import JsonErrorsMixin
 from sla import urls_api as sla
 from tenants import urls_api as tenants
@@ -38,6 +40,7 @@ customer_urlpatterns = [
     *sla.customer_urlpatterns,
     *mail.customer_urlpatterns,
     *audit.customer_urlpatterns,
+    *contracts.customer_urlpatterns,
 ]
 
 urlpatterns = [
@@ -50,6 +53,7 @@ urlpatterns = [
     *imports.urlpatterns,
     *mail.urlpatterns,
     *notifications.urlpatterns,
+    *reports.urlpatterns,
     *sla.urlpatterns,
     *tenants.urlpatterns,
     *tickets.urlpatterns,

@@ -16,6 +16,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from audit.models import AuditEntry
+from contracts.time import minutes_by_ticket
 from core.changes import UNSET
 from serviflow.api.fields import ReferenceField
 from serviflow.api.serializers import InputModelSerializer, InputSerializer
@@ -122,6 +123,7 @@ class Related:
     # The rating when the caller knows it (a new ticket has none); UNSET: the ticket's own
     # (``selectors.tickets_visible`` joins it).
     rating: Any = UNSET
+    time_minutes: int = 0
 
 
 def related_of(tickets: list[Ticket], access: CustomerAccess | None) -> dict[int, Related]:
@@ -143,8 +145,10 @@ def related_of(tickets: list[Ticket], access: CustomerAccess | None) -> dict[int
                 links[end].append(link)
     people = collaborators_by_ticket(tickets)
     profiles = profiles_of([user for users in people.values() for user in users])
+    minutes = minutes_by_ticket(access.customer, ids) if access is not None else {}
     return {
         pk: Related(
+            time_minutes=minutes.get(pk, 0),
             links=links[pk],
             collaborators=[
                 {"user": profiles.get(user.pk), "name": user.name, "email": user.email}
@@ -171,6 +175,7 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
     links = serializers.SerializerMethodField()
     collaborators = serializers.SerializerMethodField()
     rating = serializers.SerializerMethodField()
+    time_minutes = serializers.SerializerMethodField()
 
     class Meta:
         model = Ticket
@@ -200,6 +205,7 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
             "links",
             "collaborators",
             "rating",
+            "time_minutes",
         ]
         read_only_fields = fields
 
@@ -231,6 +237,10 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
         if access is not None and not reads_rating(access.user, ticket, agent=access.works_tickets):
             return None  # the requester's and the agents' to read
         return None if rating is None else dict(RatingSerializer(rating).data)
+
+    def get_time_minutes(self, ticket: Ticket) -> int:
+        """The time logged on the ticket, reversals deducted (``contracts.time``)."""
+        return self._related(ticket).time_minutes
 
     def get_number(self, ticket: Ticket) -> str:
         return display_number(_customer(self), ticket.number)

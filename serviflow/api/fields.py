@@ -4,14 +4,14 @@ accepts) and a reference to another object by id or by a unique text."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
-from core.parsers import check_instant, zone_names
+from core.parsers import check_instant, parse_date_value, zone_names
 
 
 class InstantField(serializers.DateTimeField):
@@ -22,6 +22,18 @@ class InstantField(serializers.DateTimeField):
         at = super().to_internal_value(value)
         try:
             return check_instant(at, field="value")
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict["value"]) from None
+
+
+class DayField(serializers.DateField):
+    """A calendar date ``YYYY-MM-DD`` (ASCII digits) within range, through ``core.parsers``."""
+
+    def to_internal_value(self, value: Any) -> date:
+        if isinstance(value, date) and not isinstance(value, datetime):
+            value = value.isoformat()
+        try:
+            return parse_date_value(value, field="value")
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.message_dict["value"]) from None
 

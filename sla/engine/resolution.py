@@ -1,9 +1,10 @@
 """Which SLA policy applies to a ticket, and why (``spec/sla.md``, first match wins):
 
 1. the ticket's own override; 2. the requester's override; 3. the ticket's configuration item
-(its own policy, else the nearest ancestor's); 4. the customer's default; 5. the provider's
-default. The answer carries ``source`` and a ``reason`` naming the object that decided; the
-explanation endpoint shows every level with what it holds.
+(its own policy, else the nearest ancestor's); 4. the customer's active contract, when it names
+a policy; 5. the customer's default; 6. the provider's default. The answer carries ``source``
+and a ``reason`` naming the object that decided; the explanation endpoint shows every level with
+what it holds.
 
 The engine is told what the requester and the CI hold (``Held``); looking them up is the
 ticket's business (``tickets.sla.policy``), so the engine knows nothing of people or the CMDB.
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from contracts.services import contract_policy, local_today
 from sla.models import PolicySource, SlaPolicy
 
 if TYPE_CHECKING:
@@ -73,6 +75,7 @@ OWN_POLICY_REASONS: dict[str, str] = {
     PolicySource.TICKET: "this ticket has its own SLA policy '{policy}'",
     PolicySource.REQUESTER: "the requester's SLA policy '{policy}'",
     PolicySource.CI: "the SLA policy of the ticket's configuration item, '{policy}'",
+    PolicySource.CONTRACT: "the SLA policy of the company's contract, '{policy}'",
     PolicySource.CUSTOMER: "the company's default SLA policy '{policy}'",
     PolicySource.DEFAULT: "the service provider's default SLA policy '{policy}'",
 }
@@ -125,7 +128,7 @@ def policy_steps(
     requester: Callable[[], Held | None],
     ci: Callable[[], Held | None],
 ) -> Iterator[Step]:
-    """The five levels, in order, each looked up only when the one before did not decide (a
+    """The levels, in order, each looked up only when the one before did not decide (a
     caller that stops at the first policy pays for the levels up to it: ``requester`` and ``ci``
     are asked only when their level is reached)."""
     if override is not None:
@@ -145,6 +148,16 @@ def policy_steps(
         yield Step(PolicySource.CI, None, NO_CI)
     else:
         yield Step(PolicySource.CI, _policy(held_by_ci.policy_id), f"CI {held_by_ci.who}")
+    contract = contract_policy(customer, local_today(customer))
+    if contract is not None and contract.sla_policy is not None:
+        policy = _policy(contract.sla_policy_id)
+        named = contract.sla_policy.name
+        text = f"customer {customer.name} has contract '{contract.name}' with policy '{named}'"
+        yield Step(PolicySource.CONTRACT, policy, text)
+    else:
+        yield Step(
+            PolicySource.CONTRACT, None, f"customer {customer.name} has no active contract naming a policy"
+        )
     default = _customer_default(customer)
     if default is not None:
         yield Step(PolicySource.CUSTOMER, default, f"customer {customer.name} has default '{default.name}'")

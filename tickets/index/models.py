@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField, DateTimeRangeField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
@@ -55,6 +56,17 @@ class TicketIndexEntry(models.Model):
     last_public_from = models.CharField(max_length=10, blank=True, default="")
     # The customer wrote last after an agent had answered publicly: the ball is in our court.
     customer_replied = models.BooleanField(default=False)
+    # For the monthly figures (``reports``, spec/reports.md), derived from the SLA timeline: when
+    # each clock ended (its breach, else its stop) and whether it breached; the local months
+    # (YYYYMM, the customer's zone) in which the ticket was resolved; until when it is active (the
+    # start of its final stop, NO_DUE while open or pending) and its earlier, closed stops.
+    first_response_ended_at = models.DateTimeField(null=True, blank=True)
+    first_response_breached_at = models.DateTimeField(null=True, blank=True)
+    resolution_ended_at = models.DateTimeField(null=True, blank=True)
+    resolution_breached_at = models.DateTimeField(null=True, blank=True)
+    resolved_months = ArrayField(models.PositiveIntegerField(), default=list, blank=True)
+    active_until = models.DateTimeField(default=NO_DUE)
+    stopped_spans = ArrayField(DateTimeRangeField(), default=list, blank=True)
 
     class Meta:
         db_table = "ticket_index"
@@ -85,6 +97,14 @@ class TicketIndexEntry(models.Model):
             models.Index(fields=["-updated_at", "-id"], name="ticket_index_updated"),
             models.Index(fields=["customer", "status"], name="ticket_index_customer_status"),
             models.Index(fields=["assignee", "status"], name="ticket_index_assignee_status"),
+            # The monthly figures: each reads the month's rows of every customer in one scan.
+            models.Index(fields=["customer", "created_at"], name="ticket_index_customer_created"),
+            models.Index(fields=["first_response_ended_at"], name="ticket_index_fr_ended"),
+            models.Index(fields=["resolution_ended_at"], name="ticket_index_res_ended"),
+            models.Index(fields=["first_response_breached_at"], name="ticket_index_fr_breached"),
+            models.Index(fields=["resolution_breached_at"], name="ticket_index_res_breached"),
+            models.Index(fields=["active_until"], name="ticket_index_active_until"),
+            GinIndex(fields=["resolved_months"], name="ticket_index_resolved_months"),
         ]
 
     def __str__(self) -> str:

@@ -7,10 +7,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
+from psycopg.types.range import Range
 
-from sla.engine.clocks import FIRST_RESPONSE, PAUSED, RESOLUTION, STOPPED, ClockView
+from core.parsers import zone_or_utc
+from sla.engine.clocks import FIRST_RESPONSE, PAUSED, RESOLUTION, STOPPED, ClockView, segments_from
 from sla.engine.keeping import clocks_of
 from tenants.models import Customer
 from tickets.index.models import NO_DUE, TicketIndexEntry
@@ -42,6 +45,13 @@ PROJECTED = (
     "next_due_sort",
     "last_public_from",
     "customer_replied",
+    "first_response_ended_at",
+    "first_response_breached_at",
+    "resolution_ended_at",
+    "resolution_breached_at",
+    "resolved_months",
+    "active_until",
+    "stopped_spans",
 )
 
 
@@ -78,6 +88,52 @@ def shown_clock(ticket: Ticket, views: Mapping[str, ClockView] | None) -> dict[s
     }
 
 
+def month_key(at: datetime, zone: ZoneInfo) -> int:
+    """``at``'s calendar month in ``zone`` as YYYYMM."""
+    local = at.astimezone(zone)
+    return local.year * 100 + local.month
+
+
+def month_facts(customer: Customer, ticket: Ticket, views: Mapping[str, ClockView] | None) -> dict[str, Any]:
+    """What the monthly figures read of a ticket (spec/reports.md), from its SLA timeline and
+    the breaches recorded on it; never from the current instant, so the rebuild compares them.
+    A clock ends at its breach (a breach stays one when the ticket is resolved later) or, unbreached,
+    at its stop (a merged duplicate's clocks end only by a breach); a ticket is resolved in each
+    month in which its timeline moved to resolved."""
+    segments = segments_from(ticket.sla_segments)
+    facts: dict[str, Any] = {}
+    if ticket.sla_snapshot and segments:
+        views = views or clocks_of(ticket, timezone.now())
+        for clock, prefix in ((FIRST_RESPONSE, "first_response"), (RESOLUTION, "resolution")):
+            view = views[clock]
+            stopped = view.state == STOPPED
+            breached = getattr(ticket, f"{prefix}_breached_at") or (view.breached_at if stopped else None)
+            facts[f"{prefix}_breached_at"] = breached
+            # A merged duplicate's clocks stopped because it was merged, not served: only a
+            # breach before that counts.
+            stop = view.stopped_at if stopped and ticket.merged_into_id is None else None
+            facts[f"{prefix}_ended_at"] = breached or stop
+    else:
+        for prefix in ("first_response", "resolution"):
+            facts[f"{prefix}_breached_at"] = facts[f"{prefix}_ended_at"] = None
+    zone = zone_or_utc(customer.timezone)
+    resolutions = [s.start for s in segments if s.state == STOPPED and s.reason == "resolved"]
+    if not segments and ticket.resolved_at is not None:
+        resolutions = [ticket.resolved_at]
+    facts["resolved_months"] = sorted({month_key(at, zone) for at in resolutions})
+    final = segments[-1] if segments else None
+    if final is not None and final.state == STOPPED:
+        facts["active_until"] = final.start
+    elif final is None and ticket.status in ("resolved", "closed"):
+        facts["active_until"] = ticket.resolved_at or ticket.closed_at or ticket.updated_at
+    else:
+        facts["active_until"] = NO_DUE
+    facts["stopped_spans"] = [
+        Range(s.start, s.end, "[)") for s in segments if s.state == STOPPED and s.end is not None
+    ]
+    return facts
+
+
 def projection(
     customer: Customer, ticket: Ticket, views: Mapping[str, ClockView] | None = None
 ) -> dict[str, Any]:
@@ -102,6 +158,7 @@ def projection(
         "customer_replied": (
             ticket.last_public_from == Party.CUSTOMER and ticket.first_responded_at is not None
         ),
+        **month_facts(customer, ticket, views),
     }
 
 

@@ -1,0 +1,55 @@
+"""API representations of the monthly figures and the service report (api.md, reports.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from core.parsers import MONTH_PATTERN
+
+FORMATS = ["json", "csv"]
+REPORT_FORMATS = ["json", "csv", "pdf"]
+
+
+class FiguresQuerySerializer(serializers.Serializer[Any]):
+    month = serializers.RegexField(
+        MONTH_PATTERN,
+        required=False,
+        max_length=7,
+        trim_whitespace=False,
+        help_text="YYYY-MM (default: this month)",
+    )
+    format = serializers.ChoiceField(choices=FORMATS, required=False, default="json")
+
+
+class ReportQuerySerializer(serializers.Serializer[Any]):
+    format = serializers.ChoiceField(choices=REPORT_FORMATS, required=False, default="json")
+    version = serializers.IntegerField(
+        min_value=1, max_value=1_000_000, required=False, help_text="An issued version (default: the latest)."
+    )
+
+
+class CustomerFiguresSerializer(serializers.Serializer[Any]):
+    customer = serializers.CharField(help_text="the customer's slug")
+    name = serializers.CharField()
+    timezone = serializers.CharField()
+    month = serializers.CharField()
+    tickets_created = serializers.IntegerField()
+    tickets_resolved = serializers.IntegerField()
+    open_tickets = serializers.IntegerField()
+    first_response_met_pct = serializers.FloatField(allow_null=True)
+    resolution_met_pct = serializers.FloatField(allow_null=True)
+    breaches = serializers.IntegerField()
+    assets = serializers.DictField(child=serializers.IntegerField(), help_text="CIs not retired, by type")
+    assets_total = serializers.IntegerField()
+    users = serializers.IntegerField()
+    time_minutes = serializers.IntegerField()
+    billable_minutes = serializers.IntegerField()
+
+
+class IssuedSerializer(serializers.Serializer[Any]):
+    version = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    issued_at = serializers.DateTimeField()
+    differences = serializers.ListField(child=serializers.DictField())
