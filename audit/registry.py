@@ -62,6 +62,7 @@ AUDITED_MODELS: dict[str, list[str]] = {
     "contracts.ClosedMonth": [],
     # An issued report: its version, month and SHA-256 (the files themselves are left out).
     "reports.IssuedReport": ["content", "csv", "pdf", "emailed_at"],
+    "reports.ReportSchedule": [],
 }
 
 

@@ -9,6 +9,7 @@ as from the API."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -47,6 +48,7 @@ from billing.services import (
     needs_day_pass,
     next_local_midnight,
 )
+from core.charts import bars
 from core.csvfiles import csv_lines
 from core.fields import IntegerField
 from core.parsers import zone_or_utc
@@ -292,61 +294,42 @@ def day_passes_csv(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 # --- Admin → Licences ------------------------------------------------------------------------------
 
-CHART_WIDTH, CHART_HEIGHT = 640, 220
-CHART_LEFT, CHART_BOTTOM, CHART_TOP, CHART_RIGHT = 36, 28, 12, 8
 
+@dataclass(frozen=True)
+class DayBar:
+    day: int
+    passes: int
+    date_text: str
 
-def _chart_ceiling(peak: int) -> int:
-    """The top of the y axis: the busiest day rounded up to an even number (at least 2), so that
-    the middle grid line is a whole number of passes."""
-    return max(2, peak + peak % 2)
+    @property
+    def text(self) -> str:
+        return f"{self.date_text}: {self.passes} pass{'' if self.passes == 1 else 'es'}"
 
 
 def passes_chart(by_day: list[dict[str, Any]], month_label: str) -> dict[str, Any]:
-    """A bar per day of the month, laid out for an inline SVG (coordinates in the viewBox)."""
-    plot_width = CHART_WIDTH - CHART_LEFT - CHART_RIGHT
-    plot_height = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
-    counts = [int(day["passes"]) for day in by_day]
-    top = _chart_ceiling(max(counts, default=0))
-    slot = plot_width / max(1, len(by_day))
-    baseline = CHART_TOP + plot_height
-    bars = []
-    for n, (day, count) in enumerate(zip(by_day, counts, strict=True)):
-        when = date.fromisoformat(str(day["date"]))
-        height = plot_height * count / top
-        bars.append(
-            {
-                "x": f"{CHART_LEFT + n * slot + slot * 0.15:.1f}",
-                "y": f"{baseline - height:.1f}",
-                "width": f"{slot * 0.7:.1f}",
-                "height": f"{height:.1f}",
-                "label_x": f"{CHART_LEFT + (n + 0.5) * slot:.1f}",
-                "day": when.day,
-                "show_day": when.day == 1 or when.day % 5 == 0,
-                "date_text": f"{when:%a %d %b %Y}",
-                "text": f"{when:%a %d %b %Y}: {count} pass{'' if count == 1 else 'es'}",
-                "passes": count,
-            }
-        )
-    ticks = [
-        {"value": value, "y": f"{baseline - plot_height * value / top:.1f}"} for value in (0, top // 2, top)
+    """A bar per day of the month (``core.charts``), with the days that had passes as a table
+    and a sentence saying what it shows."""
+    days = [
+        DayBar(when.day, int(day["passes"]), f"{when:%a %d %b %Y}")
+        for day in by_day
+        for when in [date.fromisoformat(str(day["date"]))]
     ]
-    total = sum(counts)
+    total = sum(day.passes for day in days)
     summary = f"{total} day pass{'' if total == 1 else 'es'} used in {month_label}"
     if total:
-        busiest = max(range(len(counts)), key=counts.__getitem__)  # the first of equals
-        summary += f"; the busiest day was {bars[busiest]['text']}"
-    return {
-        "width": CHART_WIDTH,
-        "height": CHART_HEIGHT,
-        "left": CHART_LEFT,
-        "right": CHART_WIDTH - CHART_RIGHT,
-        "baseline": f"{baseline:.1f}",
-        "day_label_y": f"{baseline + 16:.1f}",
-        "bars": bars,
-        "ticks": ticks,
-        "summary": summary + ".",
-    }
+        busiest = max(days, key=lambda day: day.passes)  # the first of equals
+        summary += f"; the busiest day was {busiest.text}"
+    summary += "."
+    chart = bars(
+        "day-passes",
+        [str(day.day) for day in days],
+        {"Day passes": [day.passes for day in days]},
+        summary=summary,
+        whole=True,
+        label_every=5,
+        height=240,
+    )
+    return {"image": chart, "days": days, "summary": summary}
 
 
 def _month_links(month: Month) -> dict[str, str]:

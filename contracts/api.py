@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Sum
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status
@@ -21,7 +20,7 @@ from rest_framework.response import Response
 
 from accounts.models import CustomerRole
 from contracts import services, time
-from contracts.models import Contract, PrepaidEntry
+from contracts.models import Contract
 from contracts.serializers import (
     ContractInputSerializer,
     ContractSerializer,
@@ -30,7 +29,7 @@ from contracts.serializers import (
     TimeEntrySerializer,
     TopupSerializer,
 )
-from core.parsers import MONTH_PATTERN, parse_id, parse_month
+from core.parsers import MONTH_PATTERN, is_id, parse_month
 from serviflow.api.schema import error
 from serviflow.api.strict import JSONParser
 from serviflow.api.views import CustomerScopedViewSet
@@ -43,13 +42,8 @@ MONTH_CLOSED = error("`month_closed`: the work date's month is closed for time e
 
 
 def balances(contracts: list[Contract]) -> dict[int, int]:
-    """Each prepaid contract's balance, in one query."""
-    ids = [contract.pk for contract in contracts if contract.has_prepaid]
-    rows = (
-        PrepaidEntry.objects.filter(contract_id__in=ids).values("contract_id").annotate(total=Sum("minutes"))
-    )
-    found = {row["contract_id"]: int(row["total"]) for row in rows}
-    return {pk: found.get(pk, 0) for pk in ids}
+    """Each prepaid contract's balance in minutes."""
+    return {pk: balance.minutes for pk, balance in services.balances_of(contracts).items()}
 
 
 class ContractReadersMixin:
@@ -78,9 +72,8 @@ class ContractViewSet(
         return services.contracts_of(self.access.customer).order_by("-starts_on", "-id")
 
     def get_object(self) -> Contract:
-        found: Contract | None = (
-            self.get_queryset().filter(pk=parse_id(self.kwargs["pk"], field="id")).first()
-        )
+        pk = self.kwargs["pk"]
+        found: Contract | None = self.get_queryset().filter(pk=int(pk)).first() if is_id(pk) else None
         if found is None:
             raise Http404
         return found
@@ -122,11 +115,8 @@ class LedgerViewSet(ContractReadersMixin, CustomerScopedViewSet):
     serializer_class = LedgerSerializer
 
     def contract(self) -> Contract:
-        found = (
-            services.contracts_of(self.access.customer)
-            .filter(pk=parse_id(self.kwargs["contract_pk"], field="id"))
-            .first()
-        )
+        pk = self.kwargs["contract_pk"]
+        found = services.contracts_of(self.access.customer).filter(pk=int(pk)).first() if is_id(pk) else None
         if found is None:
             raise Http404
         return found

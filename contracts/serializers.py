@@ -16,6 +16,14 @@ from serviflow.api.serializers import InputSerializer
 from sla.models import SlaPolicy
 
 
+class HoursField(serializers.FloatField):
+    """Hours as a JSON number; ``hundredths`` keeps them to the hundredth (2.004 is 2.00)."""
+
+
+def hundredths(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value)).quantize(Decimal("0.01"))
+
+
 class ContractSerializer(serializers.ModelSerializer[Contract]):
     sla_policy = serializers.IntegerField(source="sla_policy_id", read_only=True, allow_null=True)
     prepaid_hours = serializers.DecimalField(
@@ -52,17 +60,14 @@ class ContractInputSerializer(InputSerializer):
     sla_policy = serializers.PrimaryKeyRelatedField(
         queryset=SlaPolicy.objects.all(), allow_null=True, required=False
     )
-    prepaid_hours = serializers.DecimalField(
-        max_digits=8,
-        decimal_places=2,
-        min_value=Decimal("0.01"),
-        max_value=MAX_PREPAID_HOURS,
-        allow_null=True,
-        required=False,
-        coerce_to_string=False,
+    prepaid_hours = HoursField(
+        min_value=0.01, max_value=float(MAX_PREPAID_HOURS), allow_null=True, required=False
     )
     rollover = serializers.BooleanField(required=False)
     warn_percent = serializers.IntegerField(min_value=0, max_value=100, required=False)
+
+    def validate_prepaid_hours(self, value: float | None) -> Decimal | None:
+        return hundredths(value)
 
 
 class LedgerEntrySerializer(serializers.ModelSerializer[PrepaidEntry]):

@@ -174,6 +174,30 @@ def balance_of(contract: Contract) -> Balance:
     return Balance(minutes=int(total), last_topup=int(last or 0), warn_percent=contract.warn_percent)
 
 
+def balances_of(contracts: list[Contract]) -> dict[int, Balance]:
+    """Each prepaid contract's balance, in two queries whatever their number."""
+    ids = [contract.pk for contract in contracts if contract.has_prepaid]
+    sums = dict(
+        PrepaidEntry.objects.filter(contract_id__in=ids)
+        .values_list("contract_id")
+        .annotate(total=Sum("minutes"))
+        .values_list("contract_id", "total")
+    )
+    last = dict(
+        PrepaidEntry.objects.filter(contract_id__in=ids, kind=EntryKind.TOPUP)
+        .order_by("contract_id", "-at", "-id")
+        .distinct("contract_id")
+        .values_list("contract_id", "minutes")
+    )
+    return {
+        contract.pk: Balance(
+            int(sums.get(contract.pk) or 0), int(last.get(contract.pk) or 0), contract.warn_percent
+        )
+        for contract in contracts
+        if contract.has_prepaid
+    }
+
+
 def ledger_of(contract: Contract) -> QuerySet[PrepaidEntry]:
     return PrepaidEntry.objects.filter(contract=contract).order_by("at", "id")
 

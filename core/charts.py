@@ -62,8 +62,18 @@ def bars(
     width: int = 640,
     height: int = 260,
     percent: bool = False,
+    whole: bool = False,
+    empty: str = "Nothing to show",
+    label_every: int = 1,
 ) -> Chart:
-    """A bar chart: one group of bars per label, one bar per series (a legend when several)."""
+    """A bar chart: one group of bars per label, one bar per series (a legend when several).
+    ``percent``: a 0-100 % axis; ``whole``: counts, so the axis marks whole numbers only."""
+    peak = max((value for values in series.values() for value in values if value is not None), default=0)
+    y_labels = None
+    if whole:
+        top = max(2, int(peak) + int(peak) % 2)
+        step = max(1, top // 5)
+        y_labels = list(range(0, top + step, step))
     chart = pygal.Bar(
         js=[],
         style=STYLE,
@@ -75,7 +85,11 @@ def bars(
         print_values=False,
         x_label_rotation=0,
         truncate_label=-1,
-        range=(0, 100) if percent else None,
+        range=(0, 100) if percent else ((0, y_labels[-1]) if y_labels else None),
+        y_labels=y_labels,
+        no_data_text=empty,
+        x_labels_major_every=label_every if label_every > 1 else None,
+        show_minor_x_labels=label_every <= 1,
         value_formatter=(lambda v: f"{v:.0f}%") if percent else (lambda v: f"{v:g}"),
         margin=12,
     )

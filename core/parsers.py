@@ -27,6 +27,8 @@ _ID = re.compile(r"[0-9]{1,19}")
 _INTEGER = re.compile(r"-?[0-9]{1,40}")
 # A month within EARLIEST..LATEST (1970-01..8999-12), as a pattern the API's schema states too.
 MONTH_PATTERN = r"^(19[7-9][0-9]|[2-8][0-9]{3})-(0[1-9]|1[0-2])$"
+# A date within EARLIEST..LATEST, as a pattern the API's schema states (the parser checks the rest).
+DAY_PATTERN = r"^(19[7-9][0-9]|[2-8][0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 # Instants and dates people may give: far enough for any real ticket, contract or report, and

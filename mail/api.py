@@ -15,7 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.parsers import parse_id
+from core.parsers import is_id
 from mail import services
 from mail.models import InboundMessage, State
 from mail.serializers import (
@@ -70,7 +70,8 @@ class TriageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet
         return InboundMessage.objects.filter(state=State.TRIAGE).defer("raw").order_by("-received_at", "-id")
 
     def get_object(self) -> InboundMessage:
-        found = self.get_queryset().filter(pk=parse_id(self.kwargs["pk"], field="id")).first()
+        pk = self.kwargs["pk"]  # digits (the route's pattern); beyond bigint names nothing: 404
+        found = self.get_queryset().filter(pk=int(pk)).first() if is_id(pk) else None
         if found is None:
             raise Http404
         return found

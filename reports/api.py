@@ -20,6 +20,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -33,7 +34,7 @@ from reports.figures import FIGURES, monthly_figures
 from reports.files import report_csv, report_pdf
 from reports.models import IssuedReport
 from reports.serializers import (
-    CustomerFiguresSerializer,
+    FiguresPageSerializer,
     FiguresQuerySerializer,
     IssuedSerializer,
     ReportQuerySerializer,
@@ -44,6 +45,18 @@ from serviflow.api.schema import error
 from serviflow.api.views import ApiView, CustomerScopedViewSet
 from tenants.access import CustomerAccess, Reach, customers_visible_to
 from tenants.models import Customer
+
+
+class FormatIsOurs(BaseContentNegotiation):
+    """These views read ``?format=`` themselves (json, csv, pdf) and answer JSON otherwise: DRF's
+    own use of the parameter (picking a renderer) would 404 on ``csv``."""
+
+    def select_renderer(self, request: Request, renderers: Any, format_suffix: Any = None) -> tuple[Any, str]:
+        return renderers[0], renderers[0].media_type
+
+    def select_parser(self, request: Request, parsers: Any) -> Any:
+        return DefaultContentNegotiation().select_parser(request, parsers)
+
 
 CSV_CHUNK = 500
 READERS = "Only provider staff and the customer's admins read its service reports."
@@ -64,12 +77,13 @@ def figures_row(customer: Customer, month: date, figures: dict[str, Any]) -> dic
 
 
 class CustomerFiguresView(ApiView):
+    content_negotiation_class = FormatIsOurs
     read_reach = write_reach = Reach.ADMIN
     refusal = "Only provider admins read the monthly figures."
 
     @extend_schema(
         parameters=[FiguresQuerySerializer],
-        responses={200: CustomerFiguresSerializer(many=True), (200, "text/csv"): OpenApiTypes.STR},
+        responses={200: FiguresPageSerializer, (200, "text/csv"): OpenApiTypes.STR},
     )
     def get(self, request: Request) -> Response | StreamingHttpResponse:
         """Each customer's figures of a month (reports.md): one statement per figure for the page."""
@@ -135,6 +149,7 @@ def _asset_types() -> list[str]:
 
 
 class ServiceReportViewSet(CustomerScopedViewSet):
+    content_negotiation_class = FormatIsOurs
     read_reach = Reach.SIGNED_IN
     write_reach = Reach.ADMIN
     refusal = "Only provider admins issue service reports."

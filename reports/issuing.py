@@ -75,7 +75,7 @@ def report_issue(*, customer: Customer, month: date, by: User) -> IssuedReport:
         ) + 1
         report["issued"] = {
             "version": version,
-            "issued_at": now.isoformat().replace("+00:00", "Z"),
+            "issued_at": now.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
             "by": by.name,
         }
         content = canonical(report)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from audit.querysets import AuditedQuerySet
@@ -27,6 +28,29 @@ class MonthEnd(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} at the end of {self.month:%Y-%m}"
+
+
+class ReportSchedule(models.Model):
+    """Who receives a customer's issued service report by email, and on which day of the next
+    month (in the customer's zone): the latest issued version of the month before goes out once."""
+
+    customer = models.OneToOneField("tenants.Customer", on_delete=models.PROTECT, related_name="+")
+    contacts = ArrayField(models.EmailField(max_length=254), default=list, blank=True, size=20)
+    day = models.PositiveSmallIntegerField(
+        default=3, help_text="Day of the month (1-28) the report goes out."
+    )
+
+    objects = AuditedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(day__gte=1, day__lte=28), name="reports_schedule_day_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"report schedule of customer {self.customer_id}"
 
 
 class IssuedReport(models.Model):

@@ -35,6 +35,7 @@ def charts(report: dict[str, Any]) -> dict[str, Chart]:
         "tickets-per-week",
         [_week_label(week) for week in weeks],
         {"Tickets created": [week["tickets"] for week in weeks]},
+        whole=True,
         summary=f"{total} tickets created in {report['month']}, by week: "
         + ", ".join(f"{_week_label(week)}: {week['tickets']}" for week in weeks),
     )
@@ -47,6 +48,7 @@ def charts(report: dict[str, Any]) -> dict[str, Chart]:
             "Resolution met": [line["resolution_met_pct"] for line in lines],
         },
         percent=True,
+        empty="No SLA clock ended this month",
         summary="SLA met per priority: "
         + "; ".join(
             f"{line['priority']} first response {pct(line['first_response_met_pct'])}, "

@@ -48,6 +48,14 @@ class CustomerFiguresSerializer(serializers.Serializer[Any]):
     billable_minutes = serializers.IntegerField()
 
 
+class FiguresPageSerializer(serializers.Serializer[Any]):
+    month = serializers.CharField()
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = CustomerFiguresSerializer(many=True)
+
+
 class IssuedSerializer(serializers.Serializer[Any]):
     version = serializers.IntegerField()
     sha256 = serializers.CharField()

@@ -276,8 +276,6 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "serviflow.api.pagination.PageNumberPagination",
     "DEFAULT_SCHEMA_CLASS": "serviflow.api.schema.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    # `?format=` is a parameter of some views (csv, pdf), never DRF's renderer switch.
-    "URL_FORMAT_OVERRIDE": None,
     "DEFAULT_PARSER_CLASSES": [
         "serviflow.api.strict.JSONParser",  # marks what it read, for StrictJsonMixin
         "rest_framework.parsers.FormParser",
@@ -352,6 +350,9 @@ DAY_PASS_EXPIRY_SECONDS = env_int("DAY_PASS_EXPIRY_SECONDS", 60, minimum=1)
 IMPORT_LEASE_SECONDS = env_int("IMPORT_LEASE_SECONDS", 20, minimum=2)
 # How often the job closes the prepaid blocks of contracts that ended (at local midnight).
 PREPAID_EXPIRY_SECONDS = env_int("PREPAID_EXPIRY_SECONDS", 60, minimum=1)
+# How often the reports' jobs run: recording each customer's month-end figures (assets, users)
+# and emailing issued service reports on their schedules.
+REPORTS_JOBS_SECONDS = env_int("REPORTS_JOBS_SECONDS", 300, minimum=5)
 CELERY_BEAT_SCHEDULE = {
     "sessions-clear-expired": {"task": "accounts.sessions_clear_expired", "schedule": 3600.0},
     "day-passes-expire": {
@@ -373,6 +374,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "contracts.expire_prepaid",
         "schedule": float(PREPAID_EXPIRY_SECONDS),
         "options": {"expires": float(PREPAID_EXPIRY_SECONDS)},
+    },
+    "reports-record-month-ends": {
+        "task": "reports.record_month_ends",
+        "schedule": float(REPORTS_JOBS_SECONDS),
+        "options": {"expires": float(REPORTS_JOBS_SECONDS)},
+    },
+    "reports-email-issued": {
+        "task": "reports.email_issued",
+        "schedule": float(REPORTS_JOBS_SECONDS),
+        "options": {"expires": float(REPORTS_JOBS_SECONDS)},
     },
     "audit-publish-heads": {
         "task": "audit.publish_heads",

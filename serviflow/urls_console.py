@@ -22,6 +22,8 @@ urlpatterns = [
     path("", include("imports.urls_console")),
     path("", include("mail.urls_console")),
     path("", include("audit.urls_console")),
+    path("", include("contracts.urls_console")),
+    path("", include("reports.urls_console")),
 ]
 
 handler400 = "serviflow.views.bad_request"

@@ -16,6 +16,8 @@ urlpatterns = [
     path("", include("tickets.satisfaction.urls_portal")),
     path("", include("cmdb.urls_portal")),
     path("", include("audit.urls_portal")),
+    path("", include("contracts.urls_portal")),
+    path("", include("reports.urls_portal")),
 ]
 
 handler400 = "serviflow.views.bad_request"

@@ -24,7 +24,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User, UserKind
 from cmdb import selectors as cmdb_selectors
+from contracts.time import TimeInput, time_log
 from core.fields import IdField
+from core.parsers import zone_or_utc
 from core.rehearsal import rehearse
 from mail.selectors import mails_of_ticket
 from people.models import CustomerUser
@@ -63,6 +65,7 @@ from tickets.forms import (
     SavedViewForm,
     TicketChangeForm,
     TicketSlaForm,
+    TimeForm,
     WatchForm,
 )
 from tickets.index import saved
@@ -72,7 +75,7 @@ from tickets.index.search import REFERENCE_RANK, Hit, search_page
 from tickets.index.services import display_number
 from tickets.index.states import next_change, row_state
 from tickets.models import TRANSITIONS, Attachment, Priority, Status, Ticket
-from tickets.presenters import PANEL_FIELDS, Change, field_changes, history_sentences, refresh_at
+from tickets.presenters import PANEL_FIELDS, Change, field_changes, history_sentences, refresh_at, time_card
 from tickets.presenters import news as ticket_news
 from tickets.sla.policy import sla_reader
 
@@ -356,6 +359,7 @@ def _ticket_context(access: CustomerAccess, ticket: Ticket, *, seen: int = 0) ->
         else None,
         "teamwork": family.teamwork(access, ticket),
         "mail_of": mails_of_ticket(access.customer, ticket.pk),  # what came by email: its original
+        "time": time_card(access, ticket),
     }
 
 
@@ -529,15 +533,29 @@ def post_reply(
     form = ReplyForm(request.POST, request.FILES)
     try:
         data = cleaned(form)
-        workflows.comment_add(
-            customer=access.customer,
-            ticket=ticket,
-            by=access.user,
-            body=data["body"],
-            public=form.public or not agent_side,
-            attachments=data["attachments"],
-            then_status=data["then"] if agent_side else "",
-        )
+        with transaction.atomic():  # the reply and the time spent on it, or neither
+            workflows.comment_add(
+                customer=access.customer,
+                ticket=ticket,
+                by=access.user,
+                body=data["body"],
+                public=form.public or not agent_side,
+                attachments=data["attachments"],
+                then_status=data["then"] if agent_side else "",
+            )
+            if agent_side and data.get("time_minutes"):
+                time_log(
+                    customer=access.customer,
+                    ticket_id=ticket.pk,
+                    by=access.user,
+                    agent=access.works_tickets,
+                    data=TimeInput(
+                        minutes=data["time_minutes"],
+                        work_date=timezone.now().astimezone(zone_or_utc(access.user.timezone)).date(),
+                        billable=bool(data.get("time_billable")),
+                        note="with a reply",
+                    ),
+                )
     except WORKFLOW_ERRORS as exc:
         return problem_of(exc)
     return None
@@ -816,6 +834,39 @@ def _act(
         action,
         refused=refused,
         shown_at=lambda shown: _ticket_url(access, shown) + "#teamwork",
+    )
+
+
+@require_POST
+@customer_page
+def ticket_time(request: AuthenticatedHttpRequest, access: CustomerAccess, ticket_id: int) -> HttpResponse:
+    """Log time on the ticket, or reverse an entry (``reverses``)."""
+    form = TimeForm(request.POST)
+
+    def log(ticket: Ticket, data: dict[str, Any]) -> Done:
+        entry = time_log(
+            customer=access.customer,
+            ticket_id=ticket.pk,
+            by=access.user,
+            agent=access.works_tickets,
+            data=form.time_input(),
+        )
+        if entry.reverses_id is not None:
+            return f"Time entry reversed ({entry.minutes} minutes, dated {entry.work_date}).", ticket.pk
+        return f"{entry.minutes} minutes logged for {entry.work_date}.", ticket.pk
+
+    def refused(status: int, problems: list[str]) -> HttpResponse:
+        context = live_page(request, access, ticket_id)[1] | {"time_errors": problems}
+        return render(request, "console/ticket.html", context, status=status)
+
+    return ticket_action(
+        request,
+        access,
+        ticket_id,
+        form,
+        log,
+        refused=refused,
+        shown_at=lambda shown: _ticket_url(access, shown) + "#time",
     )
 
 

@@ -12,7 +12,8 @@ from django.core.exceptions import ValidationError
 from accounts.models import User
 from cmdb.models import MAX_NAME, ConfigurationItem
 from cmdb.selectors import ci_from
-from core.fields import FilesField, FlagField, IdField, OneOfField
+from contracts.time import MAX_MINUTES, MAX_NOTE, TimeInput
+from core.fields import DayField, FilesField, FlagField, IdField, IntegerField, OneOfField
 from core.parsers import is_id
 from people.models import CustomerUser
 from sla.models import SlaPolicy
@@ -44,9 +45,34 @@ class ReplyForm(forms.Form):
     # The button pressed: "Send", "Send and set pending", "Send and resolve" (agents only).
     then = forms.ChoiceField(choices=[("", "Send"), *SetStatus.choices], required=False)
 
+    # Time spent, logged with the reply (agents; today, in the customer's zone).
+    time_minutes = IntegerField(minimum=1, maximum=MAX_MINUTES, required=False)
+    time_billable = forms.BooleanField(required=False)
+
     @property
     def public(self) -> bool:
         return self.cleaned_data.get("visibility") != "private"
+
+
+class TimeForm(forms.Form):
+    """A time entry on the ticket page, or (``reverses``) the reversal of one."""
+
+    minutes = IntegerField(minimum=1, maximum=MAX_MINUTES, required=False)
+    work_date = DayField(required=False)
+    billable = forms.BooleanField(required=False)
+    note = forms.CharField(required=False, max_length=MAX_NOTE)
+    reverses = IdField(required=False, what="a time entry")
+
+    def time_input(self) -> TimeInput:
+        data = self.cleaned_data
+        reversing = data.get("reverses") is not None
+        return TimeInput(
+            minutes=data.get("minutes"),
+            work_date=data.get("work_date"),
+            billable=None if reversing else bool(data.get("billable")),
+            note=data.get("note") or "",
+            reverses=data.get("reverses"),
+        )
 
 
 class CannedResponseForm(forms.Form):

@@ -24,6 +24,7 @@ from django.utils import timezone
 from accounts.models import User
 from audit.models import AuditEntry, Channel
 from cmdb.models import ConfigurationItem
+from contracts.time import entries_of_ticket
 from core.parsers import is_id, zone_or_utc
 from sla.models import SlaPolicy
 from tenants.access import CustomerAccess
@@ -427,3 +428,38 @@ def refresh_at(clocks: Iterable[Mapping[str, Any]], now: datetime) -> datetime |
             if isinstance(instant, datetime) and instant > now:
                 instants.append(instant)
     return min(instants)
+
+
+def minutes_text(minutes: int) -> str:
+    """``95`` → ``1 h 35 min``; negative for a reversal."""
+    sign, left = ("-" if minutes < 0 else ""), abs(minutes)
+    hours, rest = divmod(left, 60)
+    if not hours:
+        return f"{sign}{rest} min"
+    return f"{sign}{hours} h {rest:02d} min" if rest else f"{sign}{hours} h"
+
+
+def time_card(access: CustomerAccess, ticket: Ticket) -> dict[str, Any] | None:
+    """The ticket's time (agents only): its entries, oldest first, which were reversed, and the
+    totals; what a new entry defaults to (today in the reader's zone)."""
+    if not access.works_tickets:
+        return None
+    entries = list(entries_of_ticket(access.customer, ticket.pk))
+    reversed_ids = {entry.reverses_id for entry in entries if entry.reverses_id is not None}
+    total = sum(entry.minutes for entry in entries)
+    billable = sum(entry.minutes for entry in entries if entry.billable)
+    return {
+        "entries": [
+            {
+                "entry": entry,
+                "text": minutes_text(entry.minutes),
+                "reversed": entry.pk in reversed_ids,
+                "can_reverse": entry.reverses_id is None and entry.pk not in reversed_ids,
+            }
+            for entry in entries
+        ],
+        "total": total,
+        "total_text": minutes_text(total),
+        "billable_text": minutes_text(billable),
+        "today": timezone.now().astimezone(zone_or_utc(access.user.timezone)).date(),
+    }

@@ -48,6 +48,11 @@ urlpatterns = [
         name="console-canned-fill",
     ),
     path(
+        "customers/<slug:slug>/tickets/<int:ticket_id>/time/",
+        console.ticket_time,
+        name="console-ticket-time",
+    ),
+    path(
         "customers/<slug:slug>/tickets/<int:ticket_id>/merge/",
         console.ticket_merge,
         name="console-ticket-merge",

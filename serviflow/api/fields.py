@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
-from core.parsers import check_instant, parse_date_value, zone_names
+from core.parsers import DAY_PATTERN, check_instant, parse_date_value, zone_names
 
 
 class InstantField(serializers.DateTimeField):
@@ -36,6 +36,13 @@ class DayField(serializers.DateField):
             return parse_date_value(value, field="value")
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.message_dict["value"]) from None
+
+
+class DayFieldSchema(OpenApiSerializerFieldExtension):  # type: ignore[no-untyped-call]
+    target_class = DayField
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        return {"type": "string", "format": "date", "pattern": DAY_PATTERN}
 
 
 class TimezoneField(serializers.CharField):

@@ -171,6 +171,18 @@ OBJECTS: dict[str, tuple[str, ...]] = {
     "console-canned": ("canned.cannedresponse",),
     "console-canned-edit": ("canned.cannedresponse",),
     "portal-surveys-setting": ("tenants.customersettings",),
+    "api:contracts": ("contracts.contract", "contracts.prepaidentry"),
+    "api:contract-detail": ("contracts.contract", "contracts.prepaidentry"),
+    "api:contract-ledger": ("contracts.prepaidentry",),
+    "api:month-close": ("contracts.closedmonth",),
+    "api:ticket-time-entries": ("contracts.timeentry",),
+    "console-ticket-time": ("contracts.timeentry",),
+    "api:service-report-issue": ("reports.issuedreport",),
+    "console-contracts": ("contracts.contract", "contracts.prepaidentry"),
+    "console-contract": ("contracts.prepaidentry",),
+    "console-month-close": ("contracts.closedmonth",),
+    "console-service-report-issue": ("reports.issuedreport",),
+    "console-service-report-schedule": ("reports.reportschedule",),
 }
 
 # Detail routes whose ``pk`` is the id of the object their entries are about.
@@ -183,6 +195,7 @@ OWN_ID = {
     "api:saved-view-detail",
     "api:canned-response-detail",
     "api:mailbox-detail",
+    "api:contract-detail",
 }
 
 # Routes that take a POST (or any method) and change nothing of the customer's or the provider's
@@ -469,6 +482,22 @@ PREPARED: dict[tuple[str, str], Prepare] = {
     ("day-pass", "POST"): lambda world, r: replace(r, caller=_occasional_caller(world), pass_first=False),
     ("console-agent-new", "POST"): _body(email="walked@msp.test"),
     ("console-ticket-change", "POST"): _only(priority="P1"),
+    # A contract and time: dates and amounts that change something (the schema's smallest date
+    # may be in a month the world closed).
+    ("api:contracts", "POST"): _only(name="walked contract", starts_on="2026-12-01", prepaid_hours=5),
+    ("api:contract-detail", "PUT"): _only(name="walked contract", starts_on="2026-02-01"),
+    ("api:contract-detail", "PATCH"): _only(name="walked contract"),
+    ("api:contract-ledger", "POST"): _only(kind="topup", minutes=60),
+    ("api:month-close", "POST"): lambda world, r: replace(r, kwargs={**r.kwargs, "month": "2026-10"}),
+    ("api:ticket-time-entries", "POST"): _only(minutes=15, work_date="2026-12-01", billable=True),
+    ("console-ticket-time", "POST"): _only(
+        minutes="15", work_date="2026-12-01", billable="on", note="walked"
+    ),
+    ("console-contracts", "POST"): _only(name="walked contract", starts_on="2026-12-01", prepaid_hours="5"),
+    ("console-contract", "POST"): _only(hours="1.5", note="walked"),
+    ("console-month-close", "POST"): _only(month="2026-09"),
+    ("console-service-report-issue", "POST"): _only(month="2026-10"),
+    ("console-service-report-schedule", "POST"): _only(contacts="cfo@acme.test", day="5"),
     ("sla-policy-new", "POST"): _only(
         name="walk policy",
         warning_percent="80",

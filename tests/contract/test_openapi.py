@@ -285,6 +285,22 @@ MAY_REFUSE_VALID_DATA = {
         )
         for method in ("PUT", "PATCH")
     },
+    **{
+        f"{method} /api/v1/customers/{{slug}}/contracts/{suffix}": (
+            "a contract's last day may not come before its first (400 naming ends_on), its "
+            "policy id must name a policy, and a block, once given, moves by top-ups only "
+            "(400 naming prepaid_hours): a schema checks each value alone"
+        )
+        for method, suffix in (("POST", ""), ("PUT", "{id}/"), ("PATCH", "{id}/"))
+    },
+    "POST /api/v1/customers/{slug}/contracts/{contract_pk}/ledger/": (
+        "only a contract with a prepaid block takes a top-up (400 naming kind)"
+    ),
+    "POST /api/v1/customers/{slug}/tickets/{ticket_pk}/time-entries/": (
+        "minutes and work_date are required unless the entry reverses another (whose id must name "
+        "an entry of the ticket not reversed yet), and a work date may not be in the future "
+        "(400 naming the field): a schema checks each value alone"
+    ),
     "GET /api/v1/audit/": (
         "customer names an existing customer by its slug (400 naming customer): a schema can say "
         "it is text, not which customers exist"

@@ -60,6 +60,9 @@ KWARG_KINDS: dict[str, str] = {
     "mailbox_id": "mailbox",
     "mail_id": "triage_mail",
     "inbound_id": "routed_mail",
+    "contract_pk": "contract",
+    "contract_id": "contract",
+    "month": "report_month",
 }
 # ``pk`` names something else on every API route: what, by the route's url name.
 PK_KINDS: dict[str, str] = {
@@ -86,6 +89,7 @@ PK_KINDS: dict[str, str] = {
     "api:email-triage-detail": "triage_mail",
     "api:email-triage-assign": "triage_mail",
     "api:email-triage-discard": "triage_mail",
+    "api:contract-detail": "contract",
 }
 # Routes whose audience is narrower than "whoever may see the object": anyone else gets 404 too
 # (a refusal by role that an unknown id gets as well is accepted from the customer's own people).
@@ -102,10 +106,18 @@ ROUTE_AUDIENCE: dict[str, frozenset[str]] = {
     # the provider's mail settings of a customer: its member agents read them, its people never
     "api:customer-email": STAFF,
     "mail-settings": STAFF,
+    # closing a customer's month for time entries: the provider's admins only
+    "api:month-close": STAFF,
+    "console-month-close": STAFF,
 }
 # The same, for the writes (any method but GET) of a route.
 WRITE_AUDIENCE: dict[str, frozenset[str]] = {
     "api:customer-detail": STAFF,  # a customer's people read their customer; the provider changes it
+    # a customer's admins read its contracts, ledgers and issued reports; the provider changes them
+    "api:contracts": STAFF,
+    "api:contract-detail": STAFF,
+    "api:contract-ledger": STAFF,
+    "api:service-report-issue": STAFF,
 }
 
 HIDDEN, SIGNED_OUT, COLLISION, THROUGH = "hidden", "signed out", "collision", "through"

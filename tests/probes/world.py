@@ -15,6 +15,8 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
@@ -36,12 +38,14 @@ from billing.models import Channel
 from billing.services import active_until, day_pass_consume, day_passes_buy, needs_day_pass
 from cmdb import services as cmdb_services
 from cmdb.models import CiRelation, ConfigurationItem
+from contracts.services import contract_create
 from imports.models import Import
 from mail import processing
 from mail.mailboxes.services import MailboxFields, mailbox_create
 from mail.models import InboundMessage
 from mail.store import store_raw
 from notifications.models import Notification
+from reports.issuing import report_issue
 from sla.models import STANDARD_TARGETS, BusinessHours, SlaPolicy
 from tenants.hosts import forget_hosts
 from tenants.models import Customer
@@ -675,6 +679,32 @@ def _links_world(world: World, customers: list[Customer]) -> None:
         )
 
 
+# The month the contracts world issues each customer's service report for.
+REPORT_MONTH = "2026-11"
+
+
+def _contracts_world(world: World, customers: list[Customer]) -> None:
+    """A contract with a prepaid block per customer, and that customer's service report of
+    ``REPORT_MONTH``, issued (the report names the contract: its marker)."""
+    cast = world.cast
+    for customer in customers:
+        slug = customer.slug
+        contract = contract_create(
+            customer=customer,
+            by=cast.alice,
+            values={
+                "name": f"{slug}-secret-contract",
+                "starts_on": date(2026, 1, 1),
+                "prepaid_hours": Decimal(10),
+            },
+        )
+        seen = _seen_in(slug, *CUSTOMER_PEOPLE[slug])
+        markers = (f"{slug}-secret-contract",)
+        world.add(Instance("contract", f"{slug}'s contract", contract.pk, slug, seen, markers))
+        report_issue(customer=customer, month=date(2026, 11, 1), by=cast.alice)
+        world.add(Instance("report_month", f"{slug}'s issued month", REPORT_MONTH, slug, seen, markers))
+
+
 def _satisfaction_world(world: World, customers: list[Customer]) -> None:
     """Each customer's ticket rated (so that its rating reads through), and its survey email's
     rating link, good on its own portal only (the signed link is the credential)."""
@@ -727,6 +757,8 @@ BUILDERS: dict[str, Any] = {
     "triage_mail": _mail_world,
     "routed_mail": _mail_world,
     "rating_link": _satisfaction_world,  # after the tickets it rates
+    "contract": _contracts_world,
+    "report_month": _contracts_world,
     "activation": _links_world,  # last: signing in (the callers) changes a person's link
 }
 
