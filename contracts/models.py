@@ -165,7 +165,10 @@ class TimeEntry(models.Model):
         indexes = [
             models.Index(fields=["customer", "ticket_id"], name="contracts_time_ticket"),
             models.Index(fields=["customer", "work_date"], name="contracts_time_customer_date"),
-            models.Index(fields=["work_date"], name="contracts_time_date"),
+            # The monthly figures of every customer: one month's entries, from the index alone.
+            models.Index(
+                fields=["work_date", "customer"], include=["minutes", "billable"], name="contracts_time_date"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -16,11 +16,8 @@ from serviflow.api.serializers import InputSerializer
 from sla.models import SlaPolicy
 
 
-class HoursField(serializers.FloatField):
-    """Hours as a JSON number; ``hundredths`` keeps them to the hundredth (2.004 is 2.00)."""
-
-
 def hundredths(value: float | None) -> Decimal | None:
+    """Hours given as a JSON number, kept to the hundredth (2.004 is 2.00)."""
     return None if value is None else Decimal(str(value)).quantize(Decimal("0.01"))
 
 
@@ -60,7 +57,7 @@ class ContractInputSerializer(InputSerializer):
     sla_policy = serializers.PrimaryKeyRelatedField(
         queryset=SlaPolicy.objects.all(), allow_null=True, required=False
     )
-    prepaid_hours = HoursField(
+    prepaid_hours = serializers.FloatField(
         min_value=0.01, max_value=float(MAX_PREPAID_HOURS), allow_null=True, required=False
     )
     rollover = serializers.BooleanField(required=False)

@@ -25,7 +25,7 @@ from reports.figures import monthly_figures
 from reports.mailing import schedule_of, schedule_set
 from reports.models import IssuedReport
 from reports.presenters import hours, pct, report_context
-from reports.service import service_report
+from reports.service import service_report, time_by_agent
 from serviflow.http import AuthenticatedHttpRequest
 from serviflow.pages import WORKFLOW_ERRORS, cleaned, customer_page, problem_of, provider_page
 from tenants.access import CustomerAccess, Reach, customers_visible_to
@@ -197,6 +197,10 @@ def overview(request: AuthenticatedHttpRequest) -> HttpResponse:
         "rows": rows,
         "totals": totals | {"billable": hours(totals["billable_minutes"])},
         "low": low_balances(),
+        "agents": [
+            row | {"hours": hours(row["minutes"]), "billable": hours(row["billable_minutes"])}
+            for row in time_by_agent(month)
+        ],
         "month_text": f"{month:%Y-%m}",
         "month_label": f"{month:%B %Y}",
         "previous": f"{last_month(month):%Y-%m}",

@@ -1,23 +1,24 @@
-"""The monthly figures of many customers at once (``spec/reports.md``), one set-based query per
-figure over the public tables: the ticket index (whose rows carry each ticket's month facts,
-``tickets.index.services.month_facts``), the time entries, and the month-end records (assets and
-users at a month's last instant; for a month not over yet, the live counts).
+"""The monthly figures of many customers at once (``spec/reports.md``), a few set-based statements
+for all of them: over the public ticket index, whose rows carry each ticket's month facts in the
+customer's own zone (``tickets.index.services.month_facts``: the local month it was created, each
+clock ended and breached, it was resolved), over the time entries, and over the month-end records
+(assets and users at a month's last instant; for a month not over yet, the live counts).
 
 A customer's month runs from local midnight on the 1st to local midnight on the 1st of the next
-month in the customer's own zone. The bounds are computed here for each customer and travel to
-the database as arrays, so a thousand customers are still one statement per figure.
+month in the customer's own zone. The month columns are written with each index row; a change of a
+customer's zone applies to rows written after it (``manage.py rebuild_ticket_index`` rewrites the
+rest, ``manage.py rebuild_report_figures`` finds them).
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from accounts.models import User
@@ -63,49 +64,59 @@ def month_key(month: date) -> int:
     return month.year * 100 + month.month
 
 
-# Each statement takes the customers' bounds as three arrays (ids, starts, ends) and its own
-# parameters after them; ``b`` is one row per customer.
-_BOUNDS = (
-    "WITH b AS (SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[]) AS b(id, s, e))"
-)
-
-_CREATED = f"""{_BOUNDS}
-SELECT b.id, count(t.id) FROM b JOIN public.ticket_index t
-    ON t.customer_id = b.id AND t.created_at >= b.s AND t.created_at < b.e
-GROUP BY b.id"""  # noqa: S608
-
-_RESOLVED = """SELECT customer_id, count(*) FROM public.ticket_index
-WHERE resolved_months @> ARRAY[%s]::integer[] AND customer_id = ANY(%s::bigint[])
+# Each count reads one month of one of the ticket index's month columns (YYYYMM in the customer's
+# own zone, written with the row: ``tickets.index.services.month_facts``) for every customer at
+# once, from an index whose order is (month, customer): no join, no heap.
+_IN_MONTH = """SELECT customer_id, count(*), count(*) FILTER (WHERE {met}) FROM public.ticket_index
+WHERE {column} = %s AND customer_id = ANY(%s::bigint[])
 GROUP BY customer_id"""
 
-# The clocks that ended in the month (stopped, or breached while running) and how many of them met.
-_CLOCK = """{bounds}
-SELECT b.id, count(*), count(*) FILTER (WHERE t.{clock}_breached_at IS NULL)
-FROM public.ticket_index t JOIN b ON t.customer_id = b.id
-WHERE t.{clock}_ended_at >= %s AND t.{clock}_ended_at < %s
-  AND t.{clock}_ended_at >= b.s AND t.{clock}_ended_at < b.e
-GROUP BY b.id"""
+# Resolved in an earlier month than its last resolution (reopened, resolved again): few rows.
+_RESOLVED_EARLIER = """SELECT customer_id, count(*), 0 FROM public.ticket_index
+WHERE earlier_resolved_months @> ARRAY[%s]::integer[] AND customer_id = ANY(%s::bigint[])
+GROUP BY customer_id"""
 
-_BREACHES = f"""{_BOUNDS}
-SELECT b.id, count(*) FROM (
-    SELECT customer_id, first_response_breached_at AS at FROM public.ticket_index
-     WHERE first_response_breached_at >= %s AND first_response_breached_at < %s
-    UNION ALL
-    SELECT customer_id, resolution_breached_at FROM public.ticket_index
-     WHERE resolution_breached_at >= %s AND resolution_breached_at < %s
-) x JOIN b ON x.customer_id = b.id AND x.at >= b.s AND x.at < b.e
-GROUP BY b.id"""  # noqa: S608
-
-# Not resolved or closed at the month's last instant: created before the end, and not inside a
-# stop then (the final stop starts after it, and no earlier, closed stop covers it).
-_OPEN = f"""{_BOUNDS}
-SELECT b.id, count(*) FROM public.ticket_index t JOIN b ON t.customer_id = b.id
-WHERE t.active_until > %s AND t.active_until > b.e AND t.created_at < b.e
+# Not resolved or closed at the month's last instant: created before the month's end (in it or
+# earlier) and its final stop (if any) at or after it. A ticket that was reopened must not be inside
+# one of its earlier stops then; those few are checked instant by instant.
+_OPEN = f"""SELECT customer_id, count(*) FROM public.ticket_index
+WHERE active_until_month > %(month)s AND created_month <= %(month)s AND stopped_spans = '{{}}'
+  AND customer_id = ANY(%(ids)s::bigint[])
+GROUP BY customer_id
+UNION ALL
+SELECT t.customer_id, count(*) FROM public.ticket_index t
+JOIN public.{Customer._meta.db_table} c ON c.id = t.customer_id
+CROSS JOIN LATERAL (SELECT %(after)s::timestamp AT TIME ZONE c.timezone AS e) b
+WHERE t.stopped_spans <> '{{}}' AND t.active_until >= %(earliest)s AND t.customer_id = ANY(%(ids)s::bigint[])
+  AND t.active_until >= b.e AND t.created_at < b.e
   AND NOT EXISTS (SELECT 1 FROM unnest(t.stopped_spans) span WHERE span @> b.e)
-GROUP BY b.id"""  # noqa: S608
+GROUP BY t.customer_id"""  # noqa: S608
+
+_TIME = f"""SELECT customer_id, sum(minutes), sum(minutes) FILTER (WHERE billable)
+FROM public.{TimeEntry._meta.db_table}
+WHERE work_date >= %(month)s AND work_date < %(after)s AND customer_id = ANY(%(ids)s::bigint[])
+GROUP BY customer_id"""  # noqa: S608
+
+_RECORDED = f"""SELECT customer_id, assets, users FROM public.{MonthEnd._meta.db_table}
+WHERE month = %(month)s AND customer_id = ANY(%(ids)s::bigint[])"""  # noqa: S608
+
+_ASSETS = f"""SELECT customer_id, type, sum(count) FROM public.{AssetCount._meta.db_table}
+WHERE count > 0 AND status <> 'retired' AND customer_id = ANY(%(ids)s::bigint[])
+GROUP BY customer_id, type"""  # noqa: S608
+
+_USERS = f"""SELECT customer_id, count(*) FROM public.{User._meta.db_table}
+WHERE is_active AND customer_id = ANY(%(ids)s::bigint[])
+GROUP BY customer_id"""  # noqa: S608
 
 
-def _rows(statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+EARLIEST_OFFSET = timedelta(hours=14)  # the zone furthest ahead of UTC (Pacific/Kiritimati)
+
+
+def _in_month(column: str, met: str = "true") -> str:
+    return _IN_MONTH.format(column=column, met=met)
+
+
+def _rows(statement: str, params: Sequence[Any] | dict[str, Any]) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         return list(cursor.fetchall())
@@ -115,86 +126,61 @@ def _pct(met: int, ended: int) -> float | None:
     return None if ended == 0 else round(100 * met / ended, 1)
 
 
-def monthly_figures(
-    customers: Sequence[Customer], month: date, now: datetime | None = None
-) -> dict[int, dict[str, Any]]:
+def monthly_figures(customers: Sequence[Customer], month: date) -> dict[int, dict[str, Any]]:
     """Customer id -> the figures of ``month`` (reports.md), for all ``customers`` at once."""
-    now = now or timezone.now()
-    bounds = [bounds_of(customer, month) for customer in customers]
-    if not bounds:
+    ids = [customer.pk for customer in customers]
+    if not ids:
         return {}
-    ids = [b.customer_id for b in bounds]
-    arrays = [ids, [b.start for b in bounds], [b.end for b in bounds]]
-    low, high = min(b.start for b in bounds), max(b.end for b in bounds)
+    key = month_key(month)
     result: dict[int, dict[str, Any]] = {
         pk: {"tickets_created": 0, "tickets_resolved": 0, "open_tickets": 0, "breaches": 0} for pk in ids
     }
-    for pk, n in _rows(_CREATED, arrays):
+    asked = [key, ids]
+    for pk, n, _ in _rows(_in_month("created_month"), asked):
         result[pk]["tickets_created"] = n
-    for pk, n in _rows(_RESOLVED, [month_key(month), ids]):
-        result[pk]["tickets_resolved"] = n
+    for statement in (_in_month("last_resolved_month"), _RESOLVED_EARLIER):
+        for pk, n, _ in _rows(statement, asked):
+            result[pk]["tickets_resolved"] += n
     for clock, name in (("first_response", "first_response_met_pct"), ("resolution", "resolution_met_pct")):
-        ended = {pk: (0, 0) for pk in ids}
-        for pk, n, met in _rows(_CLOCK.format(bounds=_BOUNDS, clock=clock), [*arrays, low, high]):
+        ended = dict.fromkeys(ids, (0, 0))
+        for pk, n, met in _rows(_in_month(f"{clock}_ended_month", f"{clock}_breached_at IS NULL"), asked):
             ended[pk] = (n, met)
         for pk, (n, met) in ended.items():
             result[pk][name] = _pct(met, n)
             result[pk][f"{clock}_clocks_ended"] = n
-    for pk, n in _rows(_BREACHES, [*arrays, low, high, low, high]):
-        result[pk]["breaches"] = n
-    for pk, n in _rows(_OPEN, [*arrays, min(b.end for b in bounds)]):
-        result[pk]["open_tickets"] = n
-    _time(result, ids, month)
-    _month_end(result, customers, month, now)
+        for pk, n, _ in _rows(_in_month(f"{clock}_breached_month"), asked):
+            result[pk]["breaches"] += n
+    after = next_month(month)
+    end = datetime.combine(after, time(0))
+    # The earliest any customer's month can end (UTC+14), so the reopened tickets are read by range.
+    named = {"month": key, "ids": ids, "after": end, "earliest": end.replace(tzinfo=UTC) - EARLIEST_OFFSET}
+    for pk, n in _rows(_OPEN, named):
+        result[pk]["open_tickets"] += n
+    for pk in ids:
+        result[pk]["time_minutes"] = result[pk]["billable_minutes"] = 0
+    for pk, total, billable in _rows(_TIME, {"month": month, "after": after, "ids": ids}):
+        result[pk]["time_minutes"], result[pk]["billable_minutes"] = int(total or 0), int(billable or 0)
+    _month_end(result, ids, month)
     return result
 
 
-def _time(result: dict[int, dict[str, Any]], ids: list[int], month: date) -> None:
-    rows = (
-        TimeEntry.objects.filter(customer_id__in=ids, work_date__gte=month, work_date__lt=next_month(month))
-        .values("customer_id")
-        .annotate(total=Sum("minutes"), billable=Sum("minutes", filter=Q(billable=True)))
-    )
-    for pk in ids:
-        result[pk]["time_minutes"] = result[pk]["billable_minutes"] = 0
-    for row in rows:
-        result[row["customer_id"]]["time_minutes"] = int(row["total"] or 0)
-        result[row["customer_id"]]["billable_minutes"] = int(row["billable"] or 0)
-
-
-def _month_end(
-    result: dict[int, dict[str, Any]], customers: Sequence[Customer], month: date, now: datetime
-) -> None:
+def _month_end(result: dict[int, dict[str, Any]], ids: list[int], month: date) -> None:
     """Assets and users at the month's last instant: as recorded when it ended, else (the month
     is not over, or ended before the record was kept) as they are now."""
-    recorded = {
-        row.customer_id: row for row in MonthEnd.objects.filter(month=month, customer__in=list(result))
-    }
-    live = [c.pk for c in customers if c.pk not in recorded]
-    assets: dict[int, Counter[str]] = {pk: Counter() for pk in live}
+    recorded = {pk: (assets, users) for pk, assets, users in _rows(_RECORDED, {"month": month, "ids": ids})}
+    live = [pk for pk in ids if pk not in recorded]
+    assets: dict[int, dict[str, int]] = {pk: {} for pk in live}
     users: dict[int, int] = {}
     if live:
-        counts = (
-            AssetCount.objects.filter(customer_id__in=live, count__gt=0)
-            .exclude(status="retired")
-            .values_list("customer_id", "type")
-            .annotate(n=Sum("count"))
-        )
-        for pk, ci_type, n in counts:
-            assets[pk][ci_type] += n
-        users = dict(
-            User.objects.filter(customer_id__in=live, is_active=True)
-            .values_list("customer_id")
-            .annotate(n=Count("id"))
-            .values_list("customer_id", "n")
-        )
-    for pk in result:
-        if pk in recorded:
-            result[pk]["assets"] = dict(sorted(recorded[pk].assets.items()))
-            result[pk]["users"] = recorded[pk].users
-        else:
-            result[pk]["assets"] = dict(sorted(assets[pk].items()))
-            result[pk]["users"] = users.get(pk, 0)
+        for pk, ci_type, n in _rows(_ASSETS, {"ids": live}):
+            assets[pk][ci_type] = int(n)
+        users = {pk: n for pk, n in _rows(_USERS, {"ids": live})}
+    for pk in ids:
+        found, count = recorded.get(pk) or (assets[pk], users.get(pk, 0))
+        if isinstance(found, str):  # jsonb read by a raw cursor
+            found = json.loads(found)
+        result[pk]["assets"] = dict(sorted(found.items()))
+        result[pk]["users"] = count
 
 
 def month_ends_record(now: datetime | None = None) -> int:
@@ -214,7 +200,7 @@ def month_ends_record(now: datetime | None = None) -> int:
     rows = []
     for month in {current[pk] for pk in wanted}:
         group = [customers[pk] for pk in wanted if current[pk] == month]
-        for pk, figures in monthly_figures(group, month, now).items():
+        for pk, figures in monthly_figures(group, month).items():
             rows.append(
                 MonthEnd(
                     customer_id=pk,

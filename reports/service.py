@@ -53,7 +53,7 @@ def weeks_of(month: date) -> list[tuple[date, date]]:
 def service_report(customer: Customer, month: date, now: datetime | None = None) -> dict[str, Any]:
     now = now or timezone.now()
     bounds = bounds_of(customer, month)
-    figures = monthly_figures([customer], month, now)[customer.pk]
+    figures = monthly_figures([customer], month)[customer.pk]
     with customer_schema(customer):
         per_week, breached, csat, active_users, time_by_ticket = _from_schema(customer, month, bounds)
     figures["csat"] = csat
@@ -66,7 +66,7 @@ def service_report(customer: Customer, month: date, now: datetime | None = None)
         "tickets_per_week": per_week,
         "sla_by_priority": _sla_by_priority(customer, bounds),
         "breached_tickets": breached,
-        "time_by_agent": _time_by_agent(customer, month),
+        "time_by_agent": time_by_agent(month, customer),
         "time_by_ticket": time_by_ticket,
         "assets_by_type": figures["assets"],
         "contracts": _contracts(customer, month),
@@ -177,10 +177,14 @@ def _sla_by_priority(customer: Customer, bounds: Bounds) -> list[dict[str, Any]]
     return result
 
 
-def _time_by_agent(customer: Customer, month: date) -> list[dict[str, Any]]:
+def time_by_agent(month: date, customer: Customer | None = None) -> list[dict[str, Any]]:
+    """Each agent's time with work dates in ``month`` (of ``customer``, or of every customer),
+    most first."""
+    entries = TimeEntry.objects.filter(work_date__gte=month, work_date__lt=next_month(month))
+    if customer is not None:
+        entries = entries.filter(customer=customer)
     rows = (
-        TimeEntry.objects.filter(customer=customer, work_date__gte=month, work_date__lt=next_month(month))
-        .values("agent_id", "agent__name")
+        entries.values("agent_id", "agent__name")
         .annotate(total=Sum("minutes"), billable=Sum("minutes", filter=Q(billable=True)))
         .order_by("-total", "agent__name", "agent_id")
     )

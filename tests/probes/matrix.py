@@ -109,6 +109,13 @@ ROUTE_AUDIENCE: dict[str, frozenset[str]] = {
     # closing a customer's month for time entries: the provider's admins only
     "api:month-close": STAFF,
     "console-month-close": STAFF,
+    # a customer's contracts and service report in the console: the provider's (its own agents
+    # read the report in the portal once issued, and the contract there)
+    "console-contracts": STAFF,
+    "console-contract": STAFF,
+    "console-service-report": STAFF,
+    "console-service-report-issue": STAFF,
+    "console-service-report-schedule": STAFF,
 }
 # The same, for the writes (any method but GET) of a route.
 WRITE_AUDIENCE: dict[str, frozenset[str]] = {

@@ -134,6 +134,10 @@ def test_the_service_report_page_issues_and_the_portal_reads_it(cast: Cast) -> N
         assert pdf.status_code == 200 and pdf.content == bytes(report.pdf or b"")
         assert portal(cast.acme_user).get("/reports/").status_code == 403
         assert portal(cast.globex_admin, "globex").get("/reports/2026-11/").status_code == 404
+        # A malformed month names no report; a malformed version is a 400 naming it.
+        assert portal(cast.acme_admin).get("/reports/2026-13/").status_code == 404
+        bad = portal(cast.acme_admin).get("/reports/2026-11/?version=²")
+        assert bad.status_code == 400 and "version" in bad.content.decode()
 
 
 def test_issued_reports_are_emailed_once_on_the_customers_day(cast: Cast) -> None:

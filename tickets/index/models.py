@@ -56,16 +56,26 @@ class TicketIndexEntry(models.Model):
     last_public_from = models.CharField(max_length=10, blank=True, default="")
     # The customer wrote last after an agent had answered publicly: the ball is in our court.
     customer_replied = models.BooleanField(default=False)
-    # For the monthly figures (``reports``, spec/reports.md), derived from the SLA timeline: when
-    # each clock ended (its breach, else its stop) and whether it breached; the local months
-    # (YYYYMM, the customer's zone) in which the ticket was resolved; until when it is active (the
-    # start of its final stop, NO_DUE while open or pending) and its earlier, closed stops.
+    # For the monthly figures (``reports.figures``, spec/reports.md), derived from the SLA timeline:
+    # when each clock ended (its breach, else its stop) and whether it breached, and when the ticket
+    # was last resolved; each also as its local month (YYYYMM, the customer's zone), which is what
+    # the figures count by; the other months the ticket was resolved in (reopened, resolved again);
+    # until when it is active (the start of its final stop, NO_DUE while open or pending) and its
+    # earlier, closed stops.
+    created_month = models.PositiveIntegerField(default=0)
     first_response_ended_at = models.DateTimeField(null=True, blank=True)
+    first_response_ended_month = models.PositiveIntegerField(null=True, blank=True)
     first_response_breached_at = models.DateTimeField(null=True, blank=True)
+    first_response_breached_month = models.PositiveIntegerField(null=True, blank=True)
     resolution_ended_at = models.DateTimeField(null=True, blank=True)
+    resolution_ended_month = models.PositiveIntegerField(null=True, blank=True)
     resolution_breached_at = models.DateTimeField(null=True, blank=True)
-    resolved_months = ArrayField(models.PositiveIntegerField(), default=list, blank=True)
+    resolution_breached_month = models.PositiveIntegerField(null=True, blank=True)
+    last_resolved_at = models.DateTimeField(null=True, blank=True)
+    last_resolved_month = models.PositiveIntegerField(null=True, blank=True)
+    earlier_resolved_months = ArrayField(models.PositiveIntegerField(), default=list, blank=True)
     active_until = models.DateTimeField(default=NO_DUE)
+    active_until_month = models.PositiveIntegerField(default=999912)
     stopped_spans = ArrayField(DateTimeRangeField(), default=list, blank=True)
 
     class Meta:
@@ -97,14 +107,37 @@ class TicketIndexEntry(models.Model):
             models.Index(fields=["-updated_at", "-id"], name="ticket_index_updated"),
             models.Index(fields=["customer", "status"], name="ticket_index_customer_status"),
             models.Index(fields=["assignee", "status"], name="ticket_index_assignee_status"),
-            # The monthly figures: each reads the month's rows of every customer in one scan.
-            models.Index(fields=["customer", "created_at"], name="ticket_index_customer_created"),
-            models.Index(fields=["first_response_ended_at"], name="ticket_index_fr_ended"),
-            models.Index(fields=["resolution_ended_at"], name="ticket_index_res_ended"),
-            models.Index(fields=["first_response_breached_at"], name="ticket_index_fr_breached"),
-            models.Index(fields=["resolution_breached_at"], name="ticket_index_res_breached"),
-            models.Index(fields=["active_until"], name="ticket_index_active_until"),
-            GinIndex(fields=["resolved_months"], name="ticket_index_resolved_months"),
+            # The monthly figures: each counts one month of one of these, for every customer at
+            # once, from the index alone (grouped by customer in index order).
+            models.Index(fields=["created_month", "customer"], name="ticket_index_month_created"),
+            models.Index(
+                fields=["first_response_ended_month", "customer"],
+                include=["first_response_breached_at"],
+                name="ticket_index_fr_ended",
+            ),
+            models.Index(
+                fields=["resolution_ended_month", "customer"],
+                include=["resolution_breached_at"],
+                name="ticket_index_res_ended",
+            ),
+            models.Index(
+                fields=["first_response_breached_month", "customer"], name="ticket_index_fr_breached"
+            ),
+            models.Index(fields=["resolution_breached_month", "customer"], name="ticket_index_res_breached"),
+            models.Index(fields=["last_resolved_month", "customer"], name="ticket_index_resolved"),
+            GinIndex(fields=["earlier_resolved_months"], name="ticket_index_earlier_resolved"),
+            # Active at a month's end: most tickets never reopened (no earlier stops) and are
+            # counted by month from the index alone; the few that did are checked against their stops.
+            models.Index(
+                fields=["active_until_month", "created_month", "customer"],
+                condition=models.Q(stopped_spans=[]),
+                name="ticket_index_active_until",
+            ),
+            models.Index(
+                fields=["active_until"],
+                condition=~models.Q(stopped_spans=[]),
+                name="ticket_index_active_reopened",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -45,12 +45,20 @@ PROJECTED = (
     "next_due_sort",
     "last_public_from",
     "customer_replied",
+    "created_month",
     "first_response_ended_at",
+    "first_response_ended_month",
     "first_response_breached_at",
+    "first_response_breached_month",
     "resolution_ended_at",
+    "resolution_ended_month",
     "resolution_breached_at",
-    "resolved_months",
+    "resolution_breached_month",
+    "last_resolved_at",
+    "last_resolved_month",
+    "earlier_resolved_months",
     "active_until",
+    "active_until_month",
     "stopped_spans",
 )
 
@@ -99,7 +107,8 @@ def month_facts(customer: Customer, ticket: Ticket, views: Mapping[str, ClockVie
     the breaches recorded on it; never from the current instant, so the rebuild compares them.
     A clock ends at its breach (a breach stays one when the ticket is resolved later) or, unbreached,
     at its stop (a merged duplicate's clocks end only by a breach); a ticket is resolved in each
-    month in which its timeline moved to resolved."""
+    month in which its timeline moved to resolved: the month of its last resolution, and the
+    other months listed."""
     segments = segments_from(ticket.sla_segments)
     facts: dict[str, Any] = {}
     if ticket.sla_snapshot and segments:
@@ -120,7 +129,10 @@ def month_facts(customer: Customer, ticket: Ticket, views: Mapping[str, ClockVie
     resolutions = [s.start for s in segments if s.state == STOPPED and s.reason == "resolved"]
     if not segments and ticket.resolved_at is not None:
         resolutions = [ticket.resolved_at]
-    facts["resolved_months"] = sorted({month_key(at, zone) for at in resolutions})
+    last = max(resolutions, default=None)
+    facts["last_resolved_at"] = last
+    months = {month_key(at, zone) for at in resolutions}
+    facts["earlier_resolved_months"] = sorted(months - ({month_key(last, zone)} if last else set()))
     final = segments[-1] if segments else None
     if final is not None and final.state == STOPPED:
         facts["active_until"] = final.start
@@ -128,6 +140,18 @@ def month_facts(customer: Customer, ticket: Ticket, views: Mapping[str, ClockVie
         facts["active_until"] = ticket.resolved_at or ticket.closed_at or ticket.updated_at
     else:
         facts["active_until"] = NO_DUE
+    for name in (
+        "first_response_ended",
+        "first_response_breached",
+        "resolution_ended",
+        "resolution_breached",
+        "last_resolved",
+    ):
+        at = facts[f"{name}_at"]
+        facts[f"{name}_month"] = month_key(at, zone) if at is not None else None
+    facts["created_month"] = month_key(ticket.created_at, zone)
+    until = facts["active_until"]
+    facts["active_until_month"] = month_key(until, zone) if until < NO_DUE else 999912
     facts["stopped_spans"] = [
         Range(s.start, s.end, "[)") for s in segments if s.state == STOPPED and s.end is not None
     ]
