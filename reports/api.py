@@ -82,6 +82,7 @@ class CustomerFiguresView(ApiView):
     refusal = "Only provider admins read the monthly figures."
 
     @extend_schema(
+        operation_id="reports_customers_list",
         parameters=[FiguresQuerySerializer],
         responses={200: FiguresPageSerializer, (200, "text/csv"): OpenApiTypes.STR},
     )
@@ -163,6 +164,7 @@ class ServiceReportViewSet(CustomerScopedViewSet):
         return parse_month(self.kwargs["month"], field="month")
 
     @extend_schema(
+        operation_id="reports_customer_month_retrieve",
         parameters=[MONTH_PARAMETER, ReportQuerySerializer],
         responses={
             200: OpenApiResponse(OpenApiTypes.OBJECT, description="the service report (reports.md)"),

@@ -81,8 +81,15 @@ def test_hierarchy_first_match_wins_with_a_reason_naming_who_decided(cast: Cast)
     assert ticket_json(cast, overridden)["sla"]["source"] == "ticket"
     # the explanation lists every level and marks the one that decided
     chain = api_for(cast.bob).get(SLA_URL.format(overridden.pk)).json()["chain"]
-    assert [step["source"] for step in chain] == ["ticket", "requester", "ci", "customer", "default"]
-    assert [step["decides"] for step in chain] == [True, False, False, False, False]
+    assert [step["source"] for step in chain] == [
+        "ticket",
+        "requester",
+        "ci",
+        "contract",
+        "customer",
+        "default",
+    ]
+    assert [step["decides"] for step in chain] == [True, False, False, False, False, False]
     assert chain[2]["text"] == "CI db-01 inherits 'Gold' from parent rack-3"
 
 
@@ -287,7 +294,8 @@ def test_the_sla_explanation_showed_customers_every_level_and_policy(cast: Cast)
     staff = api_for(cast.bob).get(url).json()
     assert [step["policy"] for step in staff["chain"]][1:] == [
         gold.pk,
-        None,
+        None,  # no CI
+        None,  # no contract
         silver.pk,
         SlaPolicy.objects.get(is_default=True).pk,
     ]

@@ -25,12 +25,13 @@ BODY = {"subject": "The printer jams", "description": "Every second page.", "pri
 # The statements of one create, SET search_path included:
 #   SET search_path (public) · the token and its user · the customer with its settings and
 #   default policy · [the customer user's profile] · SAVEPOINT · SET search_path (the customer)
-#   · the next number · the provider's default policy (the test customers have no default) ·
+#   · the next number · the customer's active contract (the contract step of the SLA hierarchy) ·
+#   the provider's default policy (the test customers have no default) ·
 #   the ticket · its audit entry · its SLA timers · its index row · its search row · its outbox
 #   event · RELEASE.
 # A statement more is a regression of the hot path: find it with CaptureQueriesContext.
-AGENT_STATEMENTS = 14
-CUSTOMER_STATEMENTS = 15
+AGENT_STATEMENTS = 15
+CUSTOMER_STATEMENTS = 16
 # One SET for the public schema (the token, the customer), one for the customer's schema: the
 # backend (serviflow.database) sends it only when the path changes.
 SET_SEARCH_PATHS = 2
