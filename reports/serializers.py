@@ -6,20 +6,13 @@ from typing import Any
 
 from rest_framework import serializers
 
-from core.parsers import MONTH_PATTERN
+from billing.api import MonthQuerySerializer
 
 FORMATS = ["json", "csv"]
 REPORT_FORMATS = ["json", "csv", "pdf"]
 
 
-class FiguresQuerySerializer(serializers.Serializer[Any]):
-    month = serializers.RegexField(
-        MONTH_PATTERN,
-        required=False,
-        max_length=7,
-        trim_whitespace=False,
-        help_text="YYYY-MM (default: this month)",
-    )
+class FiguresQuerySerializer(MonthQuerySerializer):
     format = serializers.ChoiceField(choices=FORMATS, required=False, default="json")
 
 
