@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 
 from core.csvfiles import csv_lines
 from reports.presenters import report_context
 
 CSV_HEADER = ("section", "item", "figure", "value")
+PDF_STYLE = "serviflow/report-pdf.css"
 
 
 def csv_rows(report: dict[str, Any]) -> Iterator[tuple[object, ...]]:
@@ -56,7 +58,10 @@ def report_csv(report: dict[str, Any]) -> bytes:
 
 def report_pdf(report: dict[str, Any]) -> bytes:
     """The printable page as a PDF (WeasyPrint; charts are SVG images inside it)."""
-    from weasyprint import HTML  # imported when used: it loads Pango
+    from weasyprint import CSS, HTML  # imported when used: it loads Pango
 
-    html = render_to_string("reports/print.html", report_context(report) | {"standalone": True})
-    return bytes(HTML(string=html).write_pdf())
+    html = render_to_string("reports/print.html", report_context(report))
+    sheet = finders.find(PDF_STYLE)
+    if not isinstance(sheet, str):
+        raise RuntimeError(f"the report's style sheet {PDF_STYLE} is missing")
+    return bytes(HTML(string=html).write_pdf(stylesheets=[CSS(filename=sheet)]))
