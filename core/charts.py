@@ -31,6 +31,7 @@ STYLE = Style(
     value_font_size=11,
     legend_font_size=12,
     title_font_size=14,
+    no_data_font_size=16,
 )
 _ID = re.compile(r"chart-[0-9a-f-]{36}|(?<=\[')[0-9a-f-]{36}(?='\])")
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
