@@ -68,10 +68,6 @@ def entries_of_ticket(customer: Customer, ticket_id: int) -> QuerySet[TimeEntry]
     )
 
 
-def ticket_minutes(customer: Customer, ticket_id: int) -> int:
-    return minutes_by_ticket(customer, [ticket_id]).get(ticket_id, 0)
-
-
 @dataclass(frozen=True)
 class TimeInput:
     minutes: int | None = None

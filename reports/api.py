@@ -27,6 +27,7 @@ from rest_framework.response import Response
 from accounts.models import CustomerRole
 from audit.exports import record_export
 from billing.reports import month_of
+from cmdb.models import CiType
 from core.csvfiles import csv_lines
 from core.parsers import MONTH_PATTERN, parse_month
 from reports import issuing
@@ -121,7 +122,7 @@ class CustomerFiguresView(ApiView):
             *[name for name in FIGURES if name != "assets"],
             "assets_total",
         ]
-        types = sorted({ci_type for ci_type in _asset_types()})
+        types = sorted(CiType.values)
         header += [f"assets_{ci_type}" for ci_type in types]
 
         def rows() -> Iterator[list[object]]:
@@ -141,12 +142,6 @@ class CustomerFiguresView(ApiView):
                     ]
 
         return csv_lines(header, rows())
-
-
-def _asset_types() -> list[str]:
-    from cmdb.models import CiType
-
-    return list(CiType.values)
 
 
 class ServiceReportViewSet(CustomerScopedViewSet):
@@ -180,8 +175,7 @@ class ServiceReportViewSet(CustomerScopedViewSet):
         query.is_valid(raise_exception=True)
         wanted, version = query.validated_data["format"], query.validated_data.get("version")
         customer = self.access.customer
-        issued = IssuedReport.objects.filter(customer=customer, month=month)
-        found = issued.filter(version=version).first() if version else issued.order_by("-version").first()
+        found = issuing.issued_version(customer, month, version)
         if found is None and (version is not None or not self.access.is_provider_staff):
             raise Http404(NOT_ISSUED if version is None else "No such issued version.")
         if wanted != "json":

@@ -61,8 +61,7 @@ def issued_or_live(
     customer: Customer, month: date, version: int | None
 ) -> tuple[dict[str, Any], IssuedReport | None]:
     """The report as issued (the version asked, else the latest), or live when not issued."""
-    issued = IssuedReport.objects.filter(customer=customer, month=month)
-    found = issued.filter(version=version).first() if version else issued.order_by("-version").first()
+    found = issuing.issued_version(customer, month, version)
     if found is not None:
         return json.loads(bytes(found.content)), found
     report = service_report(customer, month)

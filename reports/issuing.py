@@ -55,7 +55,13 @@ def differences(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str,
 
 
 def issued_latest(customer: Customer, month: date) -> IssuedReport | None:
-    return IssuedReport.objects.filter(customer=customer, month=month).order_by("-version").first()
+    return issued_version(customer, month, None)
+
+
+def issued_version(customer: Customer, month: date, version: int | None) -> IssuedReport | None:
+    """The issued ``version`` of the month (None: the latest), or None."""
+    issued = IssuedReport.objects.filter(customer=customer, month=month)
+    return issued.filter(version=version).first() if version else issued.order_by("-version").first()
 
 
 def report_issue(*, customer: Customer, month: date, by: User) -> IssuedReport:

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_safe
 from accounts.models import CustomerRole
 from core.parsers import parse_month
 from reports.console import ReportMonthForm
+from reports.issuing import issued_version
 from reports.models import IssuedReport
 from reports.presenters import report_context
 from serviflow.http import AuthenticatedHttpRequest
@@ -37,8 +38,7 @@ def _issued(request: AuthenticatedHttpRequest, access: CustomerAccess, month_tex
     except ValidationError:
         raise Http404 from None
     version = cleaned(ReportMonthForm(request.GET)).get("version")
-    issued = IssuedReport.objects.filter(customer=access.customer, month=month)
-    found = issued.filter(version=version).first() if version else issued.order_by("-version").first()
+    found = issued_version(access.customer, month, version)
     if found is None:
         raise Http404
     return found

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Q, Sum
@@ -227,7 +226,3 @@ def _contracts(customer: Customer, month: date) -> list[dict[str, Any]]:
         }
         for contract in contracts
     ]
-
-
-def hours(minutes: int | None) -> str:
-    return "" if minutes is None else f"{Decimal(minutes) / 60:.2f}"
