@@ -32,6 +32,9 @@ AUDITED_MODELS: dict[str, list[str]] = {
         "rating",
     ],
     "tickets.Merge": [],
+    "tickets.RequestType": ["updated_at", "forms", "tickets"],
+    "tickets.RequestForm": ["tickets"],
+    "request_library.LibraryRequestType": ["updated_at"],
     "tickets.TicketLink": [],
     "tickets.Watcher": [],
     # A collaborator's access to one ticket (django-guardian, in the customer's schema).
@@ -63,6 +66,12 @@ AUDITED_MODELS: dict[str, list[str]] = {
     # An issued report: its version, month and SHA-256 (the files themselves are left out).
     "reports.IssuedReport": ["content", "csv", "pdf", "emailed_at"],
     "reports.ReportSchedule": [],
+    # Who is told of what (public rows: a customer's rules and the provider-wide ones), and each
+    # person's mutes and quiet hours.
+    "notifications.NotificationRule": ["updated_at"],
+    "notifications.NotificationPreference": ["updated_at"],
+    # An automation rule (what it did is in its RuleAction rows and the tickets' own entries).
+    "automations.Rule": ["updated_at"],
 }
 
 

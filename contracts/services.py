@@ -24,10 +24,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
-from accounts.models import CustomerRole, User, UserKind
+from accounts.models import User
 from contracts.models import Contract, EntryKind, PrepaidEntry, TimeEntry
 from core.parsers import zone_or_utc
-from notifications.models import NotificationKind
+from notifications.models import NotificationKind, RuleEvent
+from notifications.rules import customer_roles, deliveries, route
 from notifications.services import Message, notify_many
 from tenants.models import Customer
 
@@ -270,8 +271,9 @@ def drawdown_for(entry: TimeEntry) -> PrepaidEntry | None:
 
 
 def _warn_low(contract: Contract, entry: PrepaidEntry, balance: Balance) -> None:
-    """Tell the provider admins and the customer's admins, once per crossing (the event key is
-    the crossing entry's)."""
+    """Tell whom the customer's notification rules name for ``prepaid_low`` (by default the
+    provider admins and the customer's admins), once per crossing (the event key is the
+    crossing entry's)."""
     customer = contract.customer
     hours = Decimal(balance.minutes) / 60
     shown = f"{hours:.1f} h" if balance.minutes >= 0 else f"{-hours:.1f} h over"
@@ -285,11 +287,9 @@ def _warn_low(contract: Contract, entry: PrepaidEntry, balance: Balance) -> None
         ),
         url=f"/customers/{customer.slug}/contracts/{contract.pk}/",
     )
-    people = User.objects.filter(is_active=True).filter(
-        Q(kind=UserKind.PROVIDER_ADMIN) | Q(customer=customer, customer_role=CustomerRole.ADMIN)
-    )
     try:
-        notify_many([(person, message, f"prepaid-low:{entry.pk}") for person in people])
+        told = route(customer, RuleEvent.PREPAID_LOW, customer_roles(customer), assigned=False)
+        notify_many(deliveries(told, lambda _: message, f"prepaid-low:{entry.pk}"))
     except Exception:
         logger.exception("the prepaid warning of contract %s was not delivered", contract.pk)
 

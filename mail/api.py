@@ -30,6 +30,7 @@ from tenants.access import Reach, customer_access
 from tenants.schema import customer_schema
 from tickets.selectors import ticket_for
 from tickets.serializers import TicketSerializer
+from tickets.types.services import type_from
 
 
 class MailSettingsViewSet(CustomerScopedViewSet):
@@ -45,11 +46,12 @@ class MailSettingsViewSet(CustomerScopedViewSet):
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = MailSettingsInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        values = {k: v for k, v in data.validated_data.items() if k != "default_request_type"}
-        if data.validated_data.get("default_request_type") is not None:
-            raise ValidationError(
-                {"default_request_type": ["Request types are not available yet: give null."]}
-            )
+        values = dict(data.validated_data)
+        if "default_request_type" in values:
+            chosen = type_from(values["default_request_type"], field="default_request_type")
+            if chosen is not None and not chosen.active:
+                raise ValidationError({"default_request_type": [f"'{chosen.name}' is no longer offered."]})
+            values["default_request_type"] = chosen
         settings = services.mail_settings_update(
             customer=self.access.customer, changes=services.MailChanges(**values)
         )

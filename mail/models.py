@@ -128,6 +128,13 @@ class MailSettings(models.Model):
         default=False, help_text="Mail from a new sender in one of the customer's domains makes them a user."
     )
     accept_list_mail = models.BooleanField(default=False, help_text="Take mail that carries a List-Id.")
+    # A request type of the customer's own schema (ids are per schema: no database constraint),
+    # given to every ticket the email channel opens for it (``mail.processing``).
+    default_request_type = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="The request type of tickets opened by email (its id in the customer).",
+    )
 
     objects = AuditedQuerySet.as_manager()
 

@@ -10,6 +10,7 @@ leaves the message ``received``, and the sweep (``mail.tasks.sweep``) runs it ag
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -29,7 +30,8 @@ from tenants.models import Customer
 from tenants.schema import customer_schema
 from tickets import workflows
 from tickets.attachments import attachments_check
-from tickets.models import Comment, Ticket
+from tickets.models import Comment, RequestType, Ticket
+from tickets.types.values import form_fields, values_from_text, values_that_pass
 
 _SAVED = [
     "state",
@@ -170,15 +172,25 @@ def _write(
     """The ticket or the comment, written as the sender; returns the ticket it is on (a reply to
     a merged duplicate lands on the target) and the comment."""
     if decision.outcome == TICKET:
+        request_type = default_type_of(customer)
+        values, notes = _form_values(request_type, parsed.text, lenient=decision.from_triage)
         ticket = workflows.ticket_create(
             customer=customer,
             by=sender,
             new=workflows.NewTicket(
                 subject=(parsed.subject or "(no subject)")[: workflows.MAX_SUBJECT],
                 description=parsed.text[: workflows.MAX_BODY],
+                request_type=request_type,
+                fields=values,
+                fields_required=False,
             ),
             attachments=files,
         )
+        missing = missing_required(request_type, ticket.fields)
+        if missing:
+            notes.append(f"Required fields this mail did not give: {', '.join(missing)}.")
+        if notes:
+            workflows.job_note(customer=customer, ticket=ticket, job=JOB, body=" ".join(notes))
         return ticket, None
     if decision.ticket is None:
         raise RuntimeError("a comment is routed to its ticket")
@@ -190,6 +202,39 @@ def _write(
         attachments=files,
     )
     return comment.ticket, comment
+
+
+def default_type_of(customer: Customer) -> RequestType | None:
+    """The request type the customer's mail settings give tickets opened by email (an active
+    one of its schema), or None."""
+    settings_of = MailSettings.objects.filter(customer=customer)
+    chosen = settings_of.values_list("default_request_type", flat=True).first()
+    if chosen is None:
+        return None
+    return RequestType.objects.select_related("form").filter(pk=chosen, active=True).first()
+
+
+def _form_values(
+    request_type: RequestType | None, text: str, *, lenient: bool
+) -> tuple[dict[str, Any], list[str]]:
+    """The values a mail gives its type's form (``Label: value`` lines). Checked strictly by the
+    ticket's workflow, so a mail with a bad value goes to triage with a reason naming the field;
+    sent on from triage (``lenient``), the bad values are left out and named in a note."""
+    if request_type is None or request_type.form is None:
+        return {}, []
+    definitions = form_fields(request_type.form.definitions)
+    raw = values_from_text(definitions, text)
+    if not lenient:
+        return raw, []
+    kept, refused = values_that_pass(definitions, raw)
+    return kept, [f"Values left out of this mail: {' '.join(refused)}"] if refused else []
+
+
+def missing_required(request_type: RequestType | None, values: dict[str, Any]) -> list[str]:
+    if request_type is None or request_type.form is None:
+        return []
+    definitions = form_fields(request_type.form.definitions)
+    return [field.label for field in definitions if field.required and field.key not in values]
 
 
 def _files(customer: Customer, parsed: Parsed) -> tuple[list[SimpleUploadedFile], list[str]]:
@@ -226,6 +271,7 @@ def assign_from_triage(*, message: InboundMessage, customer: Customer, by: User)
         )
     decision = Decision(
         outcome=TICKET,
+        from_triage=True,
         reason=f"assigned from triage to {customer.slug} by {by.name}",
         customer=customer,
         sender=sender,

@@ -44,6 +44,9 @@ class Decision:
     new_user: bool = False  # make the sender a user of ``customer`` first
     flood: bool = False
     bounce: bool = False
+    # An agent sent the mail on from triage: values it gives the form that fail are left out
+    # (named in a note) instead of sending it back to triage (``mail.processing``).
+    from_triage: bool = False
     trace: list[dict[str, Any]] = field(default_factory=list)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from mail.models import InboundMessage
+from serviflow.api.fields import ReferenceField
 from serviflow.api.serializers import InputSerializer
 
 
@@ -19,7 +20,9 @@ class MailSettingsSerializer(serializers.Serializer[Any]):
     domains = serializers.ListField(child=serializers.CharField(max_length=253))
     accept_new_senders = serializers.BooleanField()
     accept_list_mail = serializers.BooleanField()
-    default_request_type = serializers.IntegerField(allow_null=True, read_only=True)
+    default_request_type = serializers.IntegerField(
+        allow_null=True, read_only=True, help_text="The request type of tickets opened by email (its id)."
+    )
 
 
 class MailSettingsInputSerializer(InputSerializer):
@@ -31,8 +34,12 @@ class MailSettingsInputSerializer(InputSerializer):
     )
     accept_new_senders = serializers.BooleanField(required=False)
     accept_list_mail = serializers.BooleanField(required=False)
-    default_request_type = serializers.IntegerField(
-        allow_null=True, required=False, help_text="Request types arrive with issue 19: null only."
+    default_request_type = ReferenceField(
+        text={"maxLength": 100},
+        allow_null=True,
+        required=False,
+        help_text="An active request type of the customer (id or name) for tickets opened by email; "
+        "null: none.",
     )
 
 

@@ -23,6 +23,7 @@ from mail.addresses import customer_address, inbound_domain, pinned_slug
 from mail.models import InboundAddress, InboundMessage, MailSettings, State
 from tenants.models import Customer
 from tenants.services import CustomerChanges, customer_email_domains, customer_update
+from tickets.models import RequestType
 
 MAX_ADDRESSES = 20
 
@@ -33,6 +34,7 @@ class MailChanges(Changes):
     domains: list[str] = UNSET
     accept_new_senders: bool = UNSET
     accept_list_mail: bool = UNSET
+    default_request_type: RequestType | None = UNSET  # of the customer's schema (the caller's)
 
 
 def mail_settings_of(customer: Customer) -> dict[str, Any]:
@@ -44,7 +46,7 @@ def mail_settings_of(customer: Customer) -> dict[str, Any]:
         "domains": customer_email_domains(customer),
         "accept_new_senders": bool(chosen and chosen.accept_new_senders),
         "accept_list_mail": bool(chosen and chosen.accept_list_mail),
-        "default_request_type": None,
+        "default_request_type": chosen.default_request_type if chosen else None,
     }
 
 
@@ -88,7 +90,12 @@ def mail_settings_update(*, customer: Customer, changes: MailChanges) -> dict[st
                 customer_update(
                     customer=customer, changes=CustomerChanges(email_domains=list(wanted["domains"]))
                 )
-            flags = {k: bool(wanted[k]) for k in ("accept_new_senders", "accept_list_mail") if k in wanted}
+            flags: dict[str, Any] = {
+                k: bool(wanted[k]) for k in ("accept_new_senders", "accept_list_mail") if k in wanted
+            }
+            if "default_request_type" in wanted:
+                chosen_type = wanted["default_request_type"]
+                flags["default_request_type"] = chosen_type.pk if chosen_type is not None else None
             if flags:
                 chosen, _ = MailSettings.objects.get_or_create(customer=customer)
                 for name, value in flags.items():

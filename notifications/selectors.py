@@ -9,7 +9,7 @@ def notifications_for(user: User) -> NotificationQuerySet:
     """A person's feed, limited to customers they may still see (a membership that ended
     takes that customer's notifications with it)."""
     visible = customers_visible_to(user).values("pk")
-    feed: NotificationQuerySet = Notification.objects.filter(user=user, customer__in=visible)
+    feed: NotificationQuerySet = Notification.objects.shown().filter(user=user, customer__in=visible)
     return feed.select_related("customer")
 
 

@@ -1,16 +1,22 @@
-"""Delivering a notification: the in-app row first (once per person and event), then its email."""
+"""Delivering a notification: the in-app row first (once per person and event), then its email,
+at once or, inside the person's quiet hours, in the digest sent when they end (``digests_send``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from itertools import groupby
 
 from django.core.mail import EmailMessage
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import User
+from core.parsers import zone_or_utc
 from notifications.hooks import email_headers
-from notifications.models import Notification
+from notifications.models import Notification, NotificationPreference
 from notifications.selectors import notifications_for
 from tenants.models import Customer
 
@@ -25,20 +31,29 @@ class Message:
     ticket_id: int | None = None
     ticket_number: str = ""
     subject: str = ""  # the email's subject, when it is not the title (a ticket's mail, email.md)
+    # The channels the rules chose for this person (``notifications.rules``): the feed, the email.
+    in_app: bool = True
+    email: bool = True
+    # P1 tickets and SLA breaches: their email goes through quiet hours.
+    urgent: bool = False
 
 
 Delivery = tuple[User, Message, str]  # (person, what to tell them, the event's key)
 
 
-def notify_many(deliveries: list[Delivery]) -> int:
+def notify_many(deliveries: list[Delivery], *, now: datetime | None = None) -> int:
     """Deliver a batch, idempotently per ``(person, event key)``: rows that do not exist yet are
     inserted in one statement (an existing or concurrently inserted one is skipped by the unique
     key), then each row not yet emailed is emailed and marked, so a repeated run sends only what
-    an earlier run died before sending. Inactive people get nothing. Returns how many people now
-    have their notification."""
-    deliveries = [item for item in deliveries if item[0].is_active]
+    an earlier run died before sending, and a concurrent run nothing (``_email_once``). A
+    non-urgent email inside the person's quiet hours is held for their digest instead (its
+    in-app row shows at once). Inactive people get nothing. Returns how many people now have
+    their notification."""
+    deliveries = [item for item in deliveries if item[0].is_active and (item[1].in_app or item[1].email)]
     if not deliveries:
         return 0
+    now = now or timezone.now()
+    quiet = quiet_hours_of([user for user, message, _ in deliveries if message.email and not message.urgent])
     Notification.objects.bulk_create(
         [
             Notification(
@@ -52,6 +67,13 @@ def notify_many(deliveries: list[Delivery]) -> int:
                 body=message.body,
                 url=message.url,
                 event_key=event_key,
+                in_app=message.in_app,
+                email=message.email,
+                held_until=(
+                    held_until(quiet.get(user.pk), user, now)
+                    if message.email and not message.urgent
+                    else None
+                ),
             )
             for user, message, event_key in deliveries
         ],
@@ -61,16 +83,95 @@ def notify_many(deliveries: list[Delivery]) -> int:
     wanted = {(user.pk, event_key) for user, _, event_key in deliveries}
     unsent = (
         Notification.objects.filter(
-            event_key__in={key for _, key in wanted}, user__in=users, emailed_at__isnull=True
+            event_key__in={key for _, key in wanted},
+            user__in=users,
+            email=True,
+            emailed_at__isnull=True,
+            held_until__isnull=True,
         )
         .select_related("customer")  # the email's headers name it (notifications.hooks)
         .order_by("id")
     )
     for notification in unsent:
         if (notification.user_id, notification.event_key) in wanted:
-            _email(users[notification.user_id], notification)
-            Notification.objects.filter(pk=notification.pk).update(emailed_at=timezone.now())
+            _email_once(users[notification.user_id], notification)
     return len(wanted)
+
+
+# --- quiet hours ---------------------------------------------------------------------------------
+
+
+def quiet_hours_of(users: list[User]) -> dict[int, tuple[time, time]]:
+    """The quiet hours of those of ``users`` who set them, by person (one query)."""
+    if not users:
+        return {}
+    found = NotificationPreference.objects.filter(
+        user__in={user.pk for user in users}, quiet_from__isnull=False, quiet_to__isnull=False
+    ).values_list("user_id", "quiet_from", "quiet_to")
+    return {user_id: (start, end) for user_id, start, end in found if start is not None and end is not None}
+
+
+def held_until(quiet: tuple[time, time] | None, user: User, now: datetime) -> datetime | None:
+    """When ``user``'s quiet hours that hold ``now`` end, or None outside them. Local times in
+    the person's own time zone; a start after the end spans midnight (22:00-07:00)."""
+    if quiet is None:
+        return None
+    start, end = quiet
+    zone = zone_or_utc(user.timezone)
+    local = now.astimezone(zone)
+    clock = local.time().replace(tzinfo=None)
+    if start < end:
+        inside, ends_on = start <= clock < end, local.date()
+    elif start > end:
+        inside = clock >= start or clock < end
+        ends_on = local.date() + timedelta(days=1) if clock >= start else local.date()
+    else:
+        return None
+    if not inside:
+        return None
+    return datetime.combine(ends_on, end, tzinfo=zone)
+
+
+def digests_send(*, now: datetime | None = None) -> int:
+    """Send each person whose quiet hours have ended one digest of the emails held for them,
+    and mark those held notifications emailed in the same transaction (rows locked, so a
+    concurrent run skips them: nothing is sent twice). Returns how many digests went out."""
+    now = now or timezone.now()
+    sent = 0
+    with transaction.atomic():
+        held = list(
+            Notification.objects.filter(email=True, emailed_at__isnull=True, held_until__lte=now)
+            .select_related("user", "customer")
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by("user_id", "created_at", "id")
+        )
+        for _, rows in groupby(held, key=lambda row: row.user_id):
+            notifications = list(rows)
+            user = notifications[0].user
+            if user.is_active:
+                _digest(user, notifications)
+                sent += 1
+            Notification.objects.filter(pk__in=[row.pk for row in notifications]).update(emailed_at=now)
+    return sent
+
+
+def _digest(user: User, notifications: list[Notification]) -> None:
+    count = len(notifications)
+    context = {"user": user, "notifications": notifications}
+    EmailMessage(
+        subject=f"ServiFlow: {count} notification{'s' if count != 1 else ''} from your quiet hours",
+        body=render_to_string("notifications/email/digest.txt", context),
+        to=[user.email],
+    ).send()
+
+
+def _email_once(user: User, notification: Notification) -> None:
+    """Claim the row (marked emailed), send, commit: a concurrent run's claim waits for this
+    commit and then finds the row sent; a failed send rolls the claim back for the next run."""
+    with transaction.atomic():
+        claimed = Notification.objects.filter(pk=notification.pk, emailed_at__isnull=True)
+        if claimed.update(emailed_at=timezone.now()):
+            _email(user, notification)
 
 
 def _email(user: User, notification: Notification) -> None:

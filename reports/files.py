@@ -42,6 +42,10 @@ def csv_rows(report: dict[str, Any]) -> Iterator[tuple[object, ...]]:
         yield ("time_by_agent", agent["name"], "billable_minutes", agent["billable_minutes"])
     for ticket in report["time_by_ticket"]:
         yield ("time_by_ticket", ticket["reference"], "minutes", ticket["minutes"])
+    for ticket in report.get("request_fields", []):  # reports issued before request types lack it
+        yield ("request_fields", ticket["reference"], "request_type", ticket["request_type"])
+        for field in ticket["fields"]:
+            yield ("request_fields", ticket["reference"], field["key"], field["value"])
     for contract in report["contracts"]:
         balance = contract["balance_minutes_at_month_end"]
         yield (

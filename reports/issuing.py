@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from datetime import date
 from typing import Any
 
@@ -18,11 +19,17 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import User
+from core.links import console_link, portal_link
+from notifications.models import NotificationKind, RuleEvent
+from notifications.rules import customer_roles, deliveries, route
+from notifications.services import Message, notify_many
 from reports.files import report_csv, report_pdf
 from reports.models import IssuedReport
 from reports.service import service_report
 from tenants.models import Customer
 from tenants.schema import customer_schema
+
+logger = logging.getLogger(__name__)
 
 
 def canonical(report: dict[str, Any]) -> bytes:
@@ -86,7 +93,7 @@ def report_issue(*, customer: Customer, month: date, by: User) -> IssuedReport:
         }
         content = canonical(report)
         changed = differences(json.loads(bytes(latest.content)), report) if latest is not None else []
-        return IssuedReport.objects.create(
+        issued = IssuedReport.objects.create(
             customer=customer,
             month=month,
             version=version,
@@ -98,3 +105,34 @@ def report_issue(*, customer: Customer, month: date, by: User) -> IssuedReport:
             issued_by=by,
             issued_at=now,
         )
+        transaction.on_commit(lambda: issued_notify(customer, issued, by))
+        return issued
+
+
+def issued_notify(customer: Customer, issued: IssuedReport, by: User) -> None:
+    """Tell whom the customer's notification rules name for ``report_issued`` (by default the
+    customer's admins), once per version; the issuer is not told of their own act. A failure is
+    logged: the report is issued whatever happens to its notice."""
+    month = f"{issued.month:%Y-%m}"
+    title = f"{customer.name}: service report for {month} issued (version {issued.version})"
+
+    def message_for(user: User) -> Message:
+        if user.may_use_console:
+            url = f"{console_link('console-service-report', slug=customer.slug)}?month={month}"
+        else:
+            url = portal_link(customer.portal_host, "portal-report", month=month)
+        return Message(
+            kind=NotificationKind.REPORT_ISSUED,
+            customer=customer,
+            title=title[:300],
+            body=f"Version {issued.version} of the service report for {month} was issued by {by.name}.",
+            url=url,
+        )
+
+    try:
+        told = route(
+            customer, RuleEvent.REPORT_ISSUED, customer_roles(customer), assigned=False, left_out={by.pk}
+        )
+        notify_many(deliveries(told, message_for, f"report-issued:{customer.pk}:{issued.pk}"))
+    except Exception:
+        logger.exception("the notice of report %s of %s was not delivered", issued.pk, customer.slug)

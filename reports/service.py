@@ -26,6 +26,7 @@ from tickets.index.models import TicketIndexEntry
 from tickets.index.services import display_number
 from tickets.models import Comment, Party, Priority, Ticket
 from tickets.satisfaction.models import Rating, Score
+from tickets.types.values import form_fields, value_shown, visible_fields
 
 CLOCK_NAMES = {"first_response": "first response", "resolution": "resolution"}
 
@@ -55,6 +56,7 @@ def service_report(customer: Customer, month: date, now: datetime | None = None)
     figures = monthly_figures([customer], month)[customer.pk]
     with customer_schema(customer):
         per_week, breached, csat, active_users, time_by_ticket = _from_schema(customer, month, bounds)
+        request_fields = _request_fields(customer, bounds)
     figures["csat"] = csat
     figures["active_users"] = active_users
     return {
@@ -67,6 +69,7 @@ def service_report(customer: Customer, month: date, now: datetime | None = None)
         "breached_tickets": breached,
         "time_by_agent": time_by_agent(month, customer),
         "time_by_ticket": time_by_ticket,
+        "request_fields": request_fields,
         "assets_by_type": figures["assets"],
         "contracts": _contracts(customer, month),
     }
@@ -158,6 +161,33 @@ def _from_schema(
         for row in rows
     ]
     return per_week, breached, csat, len(people), time_by_ticket
+
+
+def _request_fields(customer: Customer, bounds: Bounds) -> list[dict[str, Any]]:
+    """The tickets of the month filed as a request type, each with the values of the fields the
+    customer sees (the report is read by the customer's admins too), labelled as the form the
+    ticket was filed with labels them."""
+    month = {"created_at__gte": bounds.start, "created_at__lt": bounds.end}
+    typed = Ticket.objects.filter(**month, request_type__isnull=False).select_related(
+        "request_type", "request_form"
+    )
+    rows = []
+    for ticket in typed.order_by("number"):
+        definitions = form_fields(ticket.request_form.definitions if ticket.request_form else [])
+        shown = visible_fields(definitions, customer_side=True)
+        values = [(field, ticket.fields[field.key]) for field in shown if field.key in ticket.fields]
+        rows.append(
+            {
+                "ticket": ticket.pk,
+                "reference": display_number(customer, ticket.number),
+                "request_type": ticket.request_type.name if ticket.request_type else "",
+                "fields": [
+                    {"key": field.key, "label": field.label, "value": value_shown(field, value)}
+                    for field, value in values
+                ],
+            }
+        )
+    return rows
 
 
 def _sla_by_priority(customer: Customer, bounds: Bounds) -> list[dict[str, Any]]:

@@ -150,11 +150,13 @@ SHARED_APPS = [
     "billing",
     "tickets.index",
     "tickets.canned",
+    "tickets.library",
     "cmdb.inventory",
     "notifications",
     "imports",
     "mail",
     "reports",
+    "automations",
 ]
 # auditlog itself stays shared only: its own LogEntry table is unused (audit.AuditEntry is
 # swapped in), so customer schemas get just audit_auditentry.
@@ -304,12 +306,14 @@ SPECTACULAR_SETTINGS = {
         "PriorityEnum": "tickets.models.Priority",
         "TicketStatusEnum": "tickets.models.Status",
         "TicketLinkKindEnum": "tickets.models.LinkAs",
+        "FieldKindEnum": "tickets.types.values.FieldKind",
         "CiStatusEnum": "cmdb.models.CiStatus",
         "CiTypeEnum": "cmdb.models.CiType",
         "RelationKindEnum": "cmdb.models.RelationKind",
         "ImportKindEnum": "imports.models.ImportKind",
         "ImportStatusEnum": "imports.models.ImportStatus",
         "ImportOutcomeEnum": "imports.models.Outcome",
+        "AutomationEventEnum": "automations.models.Event",
     },  # the API lives on the console host only
 }
 
@@ -353,6 +357,10 @@ PREPAID_EXPIRY_SECONDS = env_int("PREPAID_EXPIRY_SECONDS", 60, minimum=1)
 # How often the reports' jobs run: recording each customer's month-end figures (assets, users)
 # and emailing issued service reports on their schedules.
 REPORTS_JOBS_SECONDS = env_int("REPORTS_JOBS_SECONDS", 300, minimum=5)
+# How often the time-based automation rules look for tickets that waited long enough.
+AUTOMATION_TIME_SECONDS = env_int("AUTOMATION_TIME_SECONDS", 300, minimum=5)
+# How often held email (quiet hours) is looked at: a digest goes out within this after they end.
+NOTIFICATIONS_DIGEST_SECONDS = env_int("NOTIFICATIONS_DIGEST_SECONDS", 60, minimum=5)
 CELERY_BEAT_SCHEDULE = {
     "sessions-clear-expired": {"task": "accounts.sessions_clear_expired", "schedule": 3600.0},
     "day-passes-expire": {
@@ -389,6 +397,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.publish_heads",
         "schedule": float(AUDIT_HEADS_SECONDS),
         "options": {"expires": float(AUDIT_HEADS_SECONDS)},
+    },
+    "automations-time-rules": {
+        "task": "automations.time_rules",
+        "schedule": float(AUTOMATION_TIME_SECONDS),
+        "options": {"expires": float(AUTOMATION_TIME_SECONDS)},
+    },
+    "notifications-digests": {
+        "task": "notifications.send_digests",
+        "schedule": float(NOTIFICATIONS_DIGEST_SECONDS),
+        "options": {"expires": float(NOTIFICATIONS_DIGEST_SECONDS)},
     },
     "sla-sweep": {
         "task": "sla.sweep",

@@ -11,6 +11,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from accounts import urls_api as accounts
 from audit import urls_api as audit
+from automations import urls_api as automations
 from billing import urls_api as billing
 from cmdb import urls_api as cmdb
 from contracts import urls_api as contracts
@@ -41,6 +42,8 @@ customer_urlpatterns = [
     *mail.customer_urlpatterns,
     *audit.customer_urlpatterns,
     *contracts.customer_urlpatterns,
+    *notifications.customer_urlpatterns,
+    *automations.customer_urlpatterns,
 ]
 
 urlpatterns = [
@@ -49,6 +52,7 @@ urlpatterns = [
     path("customers/<slug:slug>/", include(customer_urlpatterns)),
     *accounts.urlpatterns,
     *audit.urlpatterns,
+    *automations.urlpatterns,
     *billing.urlpatterns,
     *imports.urlpatterns,
     *mail.urlpatterns,

@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("audit.urls_console")),
     path("", include("contracts.urls_console")),
     path("", include("reports.urls_console")),
+    path("", include("automations.urls_console")),
 ]
 
 handler400 = "serviflow.views.bad_request"

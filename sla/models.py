@@ -91,6 +91,7 @@ class PolicySource(models.TextChoices):
     TICKET = "ticket", "Ticket override"
     REQUESTER = "requester", "Requester override"
     CI = "ci", "Configuration item"
+    REQUEST_TYPE = "request_type", "Request type"
     CONTRACT = "contract", "Customer contract"
     CUSTOMER = "customer", "Customer default"
     DEFAULT = "default", "Provider default"

@@ -53,6 +53,7 @@ from tickets.serializers import (
     related_of,
 )
 from tickets.sla.policy import sla_reader
+from tickets.types.services import type_from
 
 PARSERS = [JSONParser, parsers.MultiPartParser, parsers.FormParser]
 
@@ -155,7 +156,8 @@ class TicketViewSet(
     def get_queryset(self) -> QuerySet[Ticket]:
         if getattr(self, "swagger_fake_view", False):
             return Ticket.objects.none()
-        return selectors.tickets_visible(self.access)
+        # a page's request types and forms in one query each, none when no ticket has a type
+        return selectors.tickets_visible(self.access).prefetch_related("request_type", "request_form")
 
     def get_object(self) -> Ticket:
         return selectors.ticket_for(self.access, self.kwargs["pk"])
@@ -185,11 +187,13 @@ class TicketViewSet(
             new=workflows.NewTicket(
                 subject=values["subject"],
                 description=values["description"],
-                priority=values["priority"],
+                priority=values.get("priority", ""),
                 requester=requester_from(values.get("requester")),
                 assignee=assignee_from(values.get("assignee"), self.access.user),
                 sla_policy=values.get("sla_policy"),
                 ci=ci_from(self.access, values.get("ci")),
+                request_type=type_from(values.get("request_type")),
+                fields=values.get("fields"),
             ),
             attachments=request.FILES.getlist("attachments"),
         )
@@ -243,6 +247,10 @@ class TicketViewSet(
             changes["requester"] = requester_from(values["requester"])
             if changes["requester"] is None:
                 raise ValidationError({"requester": ["A ticket always has a requester."]})
+        if "request_type" in values:
+            changes["request_type"] = type_from(values["request_type"])
+        if "fields" in values:
+            changes["fields"] = values["fields"]
         return workflows.TicketChanges(**changes)
 
 

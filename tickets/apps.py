@@ -7,8 +7,12 @@ class TicketsConfig(AppConfig):
     name = "tickets"
 
     def ready(self) -> None:
+        from notifications.hooks import ticket_preview_from
         from sla.hooks import policy_referenced_by
         from tickets.models import Ticket
+        from tickets.notices import preview
+
+        ticket_preview_from(preview)
 
         policy_referenced_by(Ticket, "sla_policy", "a ticket's SLA override")
         policy_referenced_by(Ticket, "sla_applied", "tickets that ran on it")

@@ -78,6 +78,15 @@ from tickets.models import TRANSITIONS, Attachment, Priority, Status, Ticket
 from tickets.presenters import PANEL_FIELDS, Change, field_changes, history_sentences, refresh_at, time_card
 from tickets.presenters import news as ticket_news
 from tickets.sla.policy import sla_reader
+from tickets.types.pages import (
+    chosen_type,
+    form_inputs,
+    form_of,
+    posted_values,
+    ticket_form_shown,
+    type_step,
+)
+from tickets.types.values import form_fields
 
 QUEUE_PAGE_SIZE = 25
 PEOPLE_SHOWN = 20  # on the customer's page; the users page has them all
@@ -360,6 +369,12 @@ def _ticket_context(access: CustomerAccess, ticket: Ticket, *, seen: int = 0) ->
         "teamwork": family.teamwork(access, ticket),
         "mail_of": mails_of_ticket(access.customer, ticket.pk),  # what came by email: its original
         "time": time_card(access, ticket),
+        "request_form": ticket_form_shown(ticket, customer_side=False),
+        "field_inputs": form_inputs(
+            form_fields(ticket.request_form.definitions) if ticket.request_form else [],
+            customer_side=False,
+            values=ticket.fields,
+        ),
     }
 
 
@@ -697,16 +712,30 @@ def ticket_new(request: AuthenticatedHttpRequest, access: CustomerAccess) -> Htt
         "ci_names": _ci_names(access),
         "access": access,
     }
+    raw: dict[str, Any] = {}
+    try:
+        request_type = chosen_type(request)
+    except ValidationError as exc:
+        status, context["errors"] = problem_of(exc)
+        context |= type_step(None, customer_side=False)
+        return render(request, "console/ticket_new.html", context, status=status)
     if request.method != "POST":
+        context |= type_step(request_type, customer_side=False)
         return render(request, "console/ticket_new.html", context)
     form = ConsoleTicketForm(request.POST, request.FILES, access=access)
     try:
         data = cleaned(form)
+        raw = posted_values(form_of(request_type), request.POST, customer_side=False)
         ticket = workflows.ticket_create(
-            customer=access.customer, by=access.user, new=form.new_ticket(), attachments=data["attachments"]
+            customer=access.customer,
+            by=access.user,
+            new=form.new_ticket(request_type=request_type, fields=raw),
+            attachments=data["attachments"],
         )
     except WORKFLOW_ERRORS as exc:
         status, context["errors"] = problem_of(exc)
+        error = exc if isinstance(exc, ValidationError) else None
+        context |= type_step(request_type, customer_side=False, values=raw, error=error)
         return render(request, "console/ticket_new.html", context, status=status)
     messages.success(request, "Ticket created.")
     return HttpResponseRedirect(_ticket_url(access, ticket.pk))

@@ -11,6 +11,7 @@ from django.db import transaction
 from accounts.models import User
 from core.afterwards import after_response
 from tenants.schema import tenant_connection
+from tickets.hooks import ticket_event_recorded
 from tickets.models import Party, Ticket, TicketEvent
 
 
@@ -25,6 +26,7 @@ def record_event(ticket: Ticket, kind: str, by: User | None, **extra: Any) -> No
     """Write the outbox row of a change, in the change's transaction; the worker notifies after
     commit."""
     event = TicketEvent.objects.create(ticket=ticket, kind=kind, actor=by, **extra)
+    ticket_event_recorded(event)  # tickets.hooks: what the apps above note (automations)
     from tickets.tasks import notify_event
 
     schema = tenant_connection.schema_name

@@ -8,12 +8,14 @@ console's queue and customer pages); its ``ordering`` and ``cursor`` drive the k
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from typing import Any
 
 import django_filters
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -54,6 +56,7 @@ from tickets.index.search import (
 from tickets.index.states import SLA_FILTERS, sla_condition
 from tickets.models import Priority, Status, Ticket
 from tickets.selectors import sees_private
+from tickets.types.values import CHOICE_MAX, KEY_PATTERN
 
 TICKET_ORDERINGS = ("created_at", "updated_at", "priority")
 PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
@@ -72,6 +75,42 @@ class AssigneeFilter(IdOrWordFilter):
             return qs.filter(assignee__isnull=True)
         user = self.parent.user  # type: ignore[attr-defined]
         return qs.filter(assignee_id=user.pk if value == "me" else value)
+
+
+class FieldValueField(ParsedField):
+    """``key:value``: a custom field's key (``tickets.types.values.KEY_PATTERN``) and a value."""
+
+    def parse(self, value: Any) -> tuple[str, str]:
+        text = parsers.clean_text(value, field="value").strip()
+        key, colon, wanted = text.partition(":")
+        if not colon or not re.fullmatch(KEY_PATTERN, key) or not wanted.strip():
+            raise ValidationError({"value": ["Give a custom field and a value as key:value (laptop:Mac)."]})
+        if len(wanted) > CHOICE_MAX:
+            raise ValidationError({"value": [f"A value of at most {CHOICE_MAX} characters."]})
+        return key, wanted.strip()
+
+
+@extend_schema_field(OpenApiTypes.STR)  # parameter_schema states the rest
+class FieldValueFilter(django_filters.Filter):
+    """``?field=key:value``: tickets whose custom field ``key`` holds ``value`` (a text, a choice,
+    one of a multiple choice's, a number or a date as written, a user's or CI's id); a
+    containment test on the index's ``fields`` (GIN)."""
+
+    field_class = FieldValueField
+
+    def filter(self, qs: QuerySet[Any], value: tuple[str, str] | None) -> QuerySet[Any]:
+        if value is None:
+            return qs
+        key, wanted = value
+        matches = Q(fields__contains={key: wanted}) | Q(fields__contains={key: [wanted]})
+        if re.fullmatch(r"-?[0-9]{1,16}(\.[0-9]{1,6})?", wanted):
+            number = Decimal(wanted)
+            exact = int(number) if number == number.to_integral_value() else float(number)
+            matches |= Q(fields__contains={key: exact})
+        return qs.filter(matches)
+
+    def parameter_schema(self) -> dict[str, Any]:
+        return {"schema": {"type": "string", "pattern": r"^[a-z][a-z0-9_]{0,39}:\s*\S", "maxLength": 141}}
 
 
 class SearchQueryField(ParsedField):
@@ -159,6 +198,10 @@ class QueueFilterSet(FilterSet):
         method="customer_replied",
         help_text="true: the customer wrote last after an agent's public reply; false: the others",
     )
+    request_type = django_filters.CharFilter(
+        field_name="request_type_name", max_length=100, help_text="A request type's name (exact)"
+    )
+    field = FieldValueFilter(help_text="A custom field's value, key:value (laptop:Mac)")
     ordering = OneOfFilter(
         choices=[(key, key) for key in ORDERINGS],
         method="unfiltered",
@@ -202,7 +245,7 @@ class QueueFilterSet(FilterSet):
 
 
 # What a saved view may hold: the queue's filters (not its paging) and one of its orderings.
-VIEW_FILTERS = ("status", "priority", "customer", "assignee", "sla", "replied")
+VIEW_FILTERS = ("status", "priority", "customer", "assignee", "sla", "replied", "request_type", "field")
 
 
 def view_filters(filters: object, ordering: object, *, user: Any) -> tuple[dict[str, str], str]:

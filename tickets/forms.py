@@ -129,7 +129,7 @@ class _TicketFields(forms.Form):
         return NewTicket(
             subject=data["subject"],
             description=data["description"],
-            priority=data["priority"] or Priority.P3,
+            priority=data["priority"] or "",  # none chosen: the request type's, else P3
             ci=data["ci"],
             **extra,
         )

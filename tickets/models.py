@@ -120,7 +120,7 @@ class Ticket(models.Model):
         db_constraint=False,
         help_text="The policy in force (resolved from the hierarchy).",
     )
-    sla_source = models.CharField(max_length=10, choices=PolicySource.choices, blank=True)
+    sla_source = models.CharField(max_length=12, choices=PolicySource.choices, blank=True)
     sla_reason = models.CharField(max_length=300, blank=True)
     sla_snapshot: models.JSONField[dict[str, Any]] = models.JSONField(default=dict, blank=True)
     sla_segments: models.JSONField[list[dict[str, Any]]] = models.JSONField(default=list, blank=True)
@@ -132,6 +132,18 @@ class Ticket(models.Model):
     resolution_due = models.DateTimeField(null=True, blank=True)
     first_response_breached_at = models.DateTimeField(null=True, blank=True)
     resolution_breached_at = models.DateTimeField(null=True, blank=True)
+
+    # The request type the ticket was filed as, the version of its form the values were checked
+    # against (``tickets.types``: a form changed later never reinterprets an old ticket's values)
+    # and the values, by field key: text, a number, a "YYYY-MM-DD" date, a list of choices, or
+    # the id of a user or a CI of this customer.
+    request_type = models.ForeignKey(
+        "tickets.RequestType", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+    )
+    request_form = models.ForeignKey(
+        "tickets.RequestForm", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+    )
+    fields: models.JSONField[dict[str, Any]] = models.JSONField(default=dict, blank=True)
 
     # A merged duplicate points at the ticket it was merged into (``tickets.family``): it is
     # closed, its thread shows in the target, and replies to it go to the target.
@@ -176,6 +188,11 @@ class Ticket(models.Model):
             models.CheckConstraint(
                 condition=models.Q(created_by__isnull=False) | ~models.Q(created_by_job=""),
                 name="tickets_ticket_created_by_someone",
+            ),
+            models.CheckConstraint(  # values are kept with the form they were checked against
+                condition=models.Q(request_type__isnull=True, request_form__isnull=True)
+                | models.Q(request_type__isnull=False, request_form__isnull=False),
+                name="tickets_ticket_type_has_form",
             ),
         ]
 
@@ -400,3 +417,67 @@ class Watcher(models.Model):
 
     def __str__(self) -> str:
         return f"user {self.user_id} watches ticket {self.ticket_id}"
+
+
+class RequestType(models.Model):
+    """A kind of request this customer files ("New starter", "Hardware fault"), with its form.
+
+    The form's fields live in immutable versions (``RequestForm``): saving other fields makes a
+    new version and points ``form`` at it; tickets keep the version they were filed with. A type
+    may preset the priority and name an SLA policy (the hierarchy's ``request_type`` step).
+    Types are never deleted once used: they are made inactive."""
+
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    priority = models.CharField(max_length=2, choices=Priority.choices, blank=True, default="")
+    sla_policy = models.ForeignKey(
+        "sla.SlaPolicy",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+    )
+    active = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0)
+    form = models.ForeignKey(
+        "tickets.RequestForm", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AuditedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["name"], name="tickets_request_type_name_unique"),
+            models.CheckConstraint(
+                condition=models.Q(priority__in=["", *Priority.values]),
+                name="tickets_request_type_priority_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RequestForm(models.Model):
+    """One version of a request type's form: the field definitions as they were saved
+    (``tickets.types.values.FieldDef``, as JSON). Never changed once written."""
+
+    request_type = models.ForeignKey(RequestType, on_delete=models.PROTECT, related_name="forms")
+    version = models.PositiveIntegerField()
+    definitions: models.JSONField[list[dict[str, Any]]] = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AuditedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["request_type", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["request_type", "version"], name="tickets_request_form_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_type_id} v{self.version}"

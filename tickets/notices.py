@@ -1,23 +1,36 @@
-"""What a ticket event tells whom: the recipients of an outbox event, the message they get and
-the link to the ticket (console for agents, portal for customers), and what an occasional agent
-without an active day pass may be told (``screened``)."""
+"""What a ticket event tells whom: the recipients of an outbox event by the customer's
+notification rules (``notifications.rules``, fed the ticket's people by ``ticket_roles``), the
+message they get and the link to the ticket (console for agents, portal for customers), and what
+an occasional agent without an active day pass may be told (``screened``)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
+from typing import Any
 
 from django.utils import timezone
 
 from accounts.models import User
 from billing.services import holding_passes, needs_day_pass
 from core.links import console_link, portal_link
-from notifications.models import NotificationKind
+from notifications.models import NotificationKind, Role, RuleEvent
+from notifications.rules import (
+    BOTH,
+    CUSTOMER_WIDE_EVENTS,
+    Recipient,
+    Roles,
+    Router,
+    customer_roles,
+    deliveries,
+    route,
+)
 from notifications.services import Delivery, Message
 from tenants.models import Customer
 from tickets.collaborators import collaborators_of, watchers_of
 from tickets.index.services import display_number
-from tickets.models import EventKind, Party, Status, Ticket, TicketEvent
+from tickets.models import EventKind, Party, Priority, Status, Ticket, TicketEvent
 from tickets.satisfaction.services import rating_links, survey_text
 
 
@@ -28,46 +41,83 @@ def ticket_url(customer: Customer, ticket: Ticket, user: User) -> str:
     return portal_link(customer.portal_host, "portal-ticket", ticket_id=ticket.pk)
 
 
-def event_recipients(event: TicketEvent) -> list[tuple[User, str]]:
-    """Who hears about ``event``, and as what kind. Nobody is told about their own change,
-    except a requester's confirmation that their ticket was received. Beside the requester
-    and the assignee: the ticket's collaborators hear what the requester hears, its watchers
-    what the assignee hears, and agents ``@mentioned`` in a private note hear of that note."""
-    ticket = event.ticket
-    requester, assignee, actor = ticket.requester_user, ticket.assignee, event.actor
+# A ticket event's notification kind (what the feed and the mail call it), by rule event.
+KINDS: dict[str, str] = {
+    RuleEvent.TICKET_CREATED: NotificationKind.TICKET_CREATED,
+    RuleEvent.CUSTOMER_REPLIED: NotificationKind.TICKET_REPLY,
+    RuleEvent.AGENT_REPLIED: NotificationKind.TICKET_REPLY,
+    RuleEvent.ASSIGNED: NotificationKind.TICKET_ASSIGNED,
+    RuleEvent.STATUS_CHANGED: NotificationKind.TICKET_UPDATED,
+    RuleEvent.TICKET_UPDATED: NotificationKind.TICKET_UPDATED,
+    RuleEvent.RESOLVED: NotificationKind.TICKET_RESOLVED,
+}
+
+
+def rule_event(event: TicketEvent) -> str | None:
+    """The notification rules' event (``RuleEvent``) an outbox event is, or None for one the
+    rules do not route (a mention tells the agents it names, always)."""
     if event.kind == EventKind.CREATED:
-        return [(requester, NotificationKind.TICKET_CREATED)]
+        return RuleEvent.TICKET_CREATED
     if event.kind == EventKind.ASSIGNED:
-        return [(assignee, NotificationKind.TICKET_ASSIGNED)] if assignee and assignee != actor else []
+        return RuleEvent.ASSIGNED
+    if event.kind == EventKind.UPDATED:
+        if "status" not in event.changes:
+            return RuleEvent.TICKET_UPDATED
+        resolved = event.changes["status"][1] == Status.RESOLVED
+        return RuleEvent.RESOLVED if resolved else RuleEvent.STATUS_CHANGED
+    if event.kind == EventKind.REPLIED and event.comment is not None:
+        by_agent = event.comment.author_party == Party.AGENT
+        return RuleEvent.AGENT_REPLIED if by_agent else RuleEvent.CUSTOMER_REPLIED
+    return None
+
+
+def event_recipients(
+    event: TicketEvent, customer: Customer, *, router: Router | None = None, with_muted: bool = False
+) -> list[Recipient]:
+    """Who hears about ``event`` and on which channels: the customer's notification rules
+    (``notifications.rules``) applied to the ticket's people. Nobody is told about their own
+    change, except a requester's confirmation that their ticket was received. Agents
+    ``@mentioned`` in a private note hear of it, in the feed and by email, whatever the rules."""
+    actor = event.actor
     if event.kind == EventKind.MENTIONED:
         named = User.objects.filter(pk__in=event.changes.get("mentioned", []), is_active=True)
-        return [(user, NotificationKind.TICKET_MENTION) for user in named if user != actor]
-    customer_side = [requester, *collaborators_of(ticket)]
-    agent_side = [assignee, *watchers_of(ticket)]
-    if event.kind == EventKind.UPDATED:
-        resolved = event.changes.get("status", [None, None])[1] == Status.RESOLVED
-        kind = NotificationKind.TICKET_RESOLVED if resolved else NotificationKind.TICKET_UPDATED
-        told = [*customer_side, *agent_side[1:]]  # the assignee, as before, only if watching
-        return _once([(user, kind) for user in told], actor)
-    if event.kind == EventKind.REPLIED and event.comment is not None:
-        if event.comment.author_party == Party.AGENT:
-            told = [*customer_side, *agent_side[1:]]
-        else:
-            told = [*agent_side, *customer_side]
-        return _once([(user, NotificationKind.TICKET_REPLY) for user in told], actor)
-    return []
+        return [Recipient(user, BOTH, mutable=False) for user in named if user != actor]
+    name = rule_event(event)
+    if name is None:
+        return []
+    ticket = event.ticket
+    left_out = {actor.pk} if actor is not None else set()
+    if name == RuleEvent.TICKET_CREATED:
+        left_out.discard(ticket.requester_user_id)
+    return route(
+        customer,
+        name,
+        ticket_roles_read(customer, ticket),
+        assigned=ticket.assignee_id is not None,
+        router=router,
+        left_out=left_out,
+        with_muted=with_muted,
+    )
 
 
-def _once(recipients: list[tuple[User | None, str]], actor: User | None) -> list[tuple[User, str]]:
-    """Each person once, in order, leaving out nobody (None) and whoever acted."""
-    seen: set[int] = set()
-    told: list[tuple[User, str]] = []
-    for user, kind in recipients:
-        if user is None or user == actor or user.pk in seen:
-            continue
-        seen.add(user.pk)
-        told.append((user, kind))
-    return told
+def event_deliveries(event: TicketEvent, customer: Customer) -> list[Delivery]:
+    """The batch ``notify_many`` delivers for an outbox event (before ``screened``): each
+    recipient's message on their channels, under the event's key; urgent (through quiet hours)
+    on a P1 ticket."""
+    name = rule_event(event)
+    if event.kind == EventKind.MENTIONED:
+        kind = NotificationKind.TICKET_MENTION.value
+    elif name is not None:
+        kind = KINDS[name]
+    else:
+        return []
+    key = f"{customer.schema_name}:ticket-event:{event.pk}"
+    urgent = event.ticket.priority == Priority.P1
+    return deliveries(
+        event_recipients(event, customer),
+        lambda user: replace(event_message(event, customer, kind, user), urgent=urgent),
+        key,
+    )
 
 
 def mail_subject(number: str, ticket: Ticket) -> str:
@@ -79,9 +129,17 @@ def event_message(event: TicketEvent, customer: Customer, kind: str, user: User)
     ticket = event.ticket
     number = display_number(customer, ticket.number)
     who = event.actor.name if event.actor else "ServiFlow"
+    if user == ticket.requester_user:
+        created = f"[{number}] We received your request: {ticket.subject}"
+    else:
+        created = f"[{number}] New ticket from {ticket.requester_user.name}: {ticket.subject}"
+    if user == ticket.assignee or ticket.assignee is None:
+        assigned = f"[{number}] {who} assigned you: {ticket.subject}"
+    else:
+        assigned = f"[{number}] {who} assigned {ticket.assignee.name}: {ticket.subject}"
     titles: dict[str, str] = {
-        NotificationKind.TICKET_CREATED: f"[{number}] We received your request: {ticket.subject}",
-        NotificationKind.TICKET_ASSIGNED: f"[{number}] {who} assigned you: {ticket.subject}",
+        NotificationKind.TICKET_CREATED: created,
+        NotificationKind.TICKET_ASSIGNED: assigned,
         NotificationKind.TICKET_RESOLVED: f"[{number}] Resolved: {ticket.subject}",
         NotificationKind.TICKET_UPDATED: f"[{number}] Updated: {ticket.subject}",
         NotificationKind.TICKET_REPLY: f"[{number}] New reply from {who}: {ticket.subject}",
@@ -142,3 +200,81 @@ def without_ticket_text(message: Message) -> Message:
     label = NotificationKind(message.kind).label
     title = f"[{message.ticket_number}] {label}"[:300]
     return replace(message, title=title, subject=title, body=WITHHELD)
+
+
+# --- roles ---------------------------------------------------------------------------------------
+
+
+def ticket_roles_read(customer: Customer, ticket: Ticket, *, shared: Roles | None = None) -> Roles:
+    """The people of each recipient role of a notification rule (``notifications.models.Role``)
+    for ``ticket``, active ones only, each role read when first asked for: its requester,
+    collaborators, assignee and watchers, and the customer-wide roles (``notifications.rules.
+    customer_roles``: member agents, provider admins, customer admins; ``shared`` when the
+    caller has them). Inside the customer's schema (collaborators and watchers live there)."""
+    customer_wide = shared if shared is not None else customer_roles(customer)
+
+    def requester() -> list[User]:
+        return [ticket.requester_user] if ticket.requester_user.is_active else []
+
+    def assignee() -> list[User]:
+        person = ticket.assignee
+        return [person] if person is not None and person.is_active else []
+
+    return Roles(
+        {
+            Role.REQUESTER.value: requester,
+            Role.COLLABORATORS.value: lambda: collaborators_of(ticket).filter(is_active=True),
+            Role.ASSIGNEE.value: assignee,
+            Role.WATCHERS.value: lambda: watchers_of(ticket).order_by("name", "pk"),
+            **{role: partial(customer_wide.__getitem__, role) for role in customer_wide},
+        }
+    )
+
+
+def ticket_roles(customer: Customer, ticket: Ticket) -> dict[str, list[User]]:
+    """Every role's people for ``ticket`` at once (``ticket_roles_read``, all read): what an
+    automation rule's "notify" action hands ``notifications.rules.route``."""
+    roles = ticket_roles_read(customer, ticket)
+    return {role: list(roles[role]) for role in roles}
+
+
+def preview(customer: Customer, ticket_id: int) -> list[dict[str, Any]] | None:
+    """ "Who would be notified" of each event on ``customer``'s ticket ``ticket_id`` as it is now
+    (its assignee decides the rules ``only_unassigned``), by the rules that apply: per event the
+    people, their channels and what they muted. Nobody is left out as an actor (none is
+    assumed); events without a ticket (prepaid low, report issued) have only the customer-wide
+    roles. None if the customer has no such ticket. Inside the customer's schema."""
+    ticket = Ticket.objects.select_related("requester_user", "assignee").filter(pk=ticket_id).first()
+    if ticket is None:
+        return None
+    router = Router.load([customer])
+    shared = customer_roles(customer)
+    roles = ticket_roles_read(customer, ticket, shared=shared)
+    found: list[dict[str, Any]] = []
+    for event in RuleEvent:
+        wide = event.value in CUSTOMER_WIDE_EVENTS
+        recipients = router.route(
+            customer,
+            event.value,
+            shared if wide else roles,
+            assigned=False if wide else ticket.assignee_id is not None,
+            with_muted=True,
+        )
+        found.append(
+            {
+                "event": event.value,
+                "label": event.label,
+                "source": router.book.level(customer.pk, event.value),
+                "recipients": [
+                    {
+                        "user": one.user.pk,
+                        "name": one.user.name,
+                        "email": one.user.email,
+                        "channels": sorted(one.channels),
+                        "muted": sorted(one.muted),
+                    }
+                    for one in recipients
+                ],
+            }
+        )
+    return found

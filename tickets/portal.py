@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -41,6 +42,7 @@ from tickets.models import Priority, Status
 from tickets.presenters import history_sentences, refresh_at
 from tickets.presenters import news as ticket_news
 from tickets.satisfaction.portal import rating_prompt
+from tickets.types.pages import chosen_type, form_of, posted_values, ticket_form_shown, type_step
 
 SHOWN = {"open": ("open", "pending"), "closed": ("resolved", "closed"), "all": ()}
 
@@ -72,21 +74,37 @@ def my_tickets(request: AuthenticatedHttpRequest, access: CustomerAccess) -> Htt
 
 @portal_page
 def ticket_new(request: AuthenticatedHttpRequest, access: CustomerAccess) -> HttpResponse:
+    """Submit a request: the customer chooses a request type (when theirs has any), then fills
+    its form (the fields the customer sees) beside the usual ones."""
     context: dict[str, Any] = {
         "priorities": Priority.choices,
         "values": request.POST or request.GET,
         "ci_names": cmdb_selectors.name_hints(access),
     }
+    raw: dict[str, Any] = {}
+    try:
+        request_type = chosen_type(request)
+    except ValidationError as exc:
+        status, context["errors"] = problem_of(exc)
+        context |= type_step(None, customer_side=True)
+        return render(request, "portal/ticket_new.html", context, status=status)
     if request.method != "POST":
+        context |= type_step(request_type, customer_side=True)
         return render(request, "portal/ticket_new.html", context)
     form = PortalTicketForm(request.POST, request.FILES, access=access)
     try:
         data = cleaned(form)
+        raw = posted_values(form_of(request_type), request.POST, customer_side=True)
         ticket = workflows.ticket_create(
-            customer=access.customer, by=access.user, new=form.new_ticket(), attachments=data["attachments"]
+            customer=access.customer,
+            by=access.user,
+            new=form.new_ticket(request_type=request_type, fields=raw),
+            attachments=data["attachments"],
         )
     except WORKFLOW_ERRORS as exc:
         status, context["errors"] = problem_of(exc)
+        error = exc if isinstance(exc, ValidationError) else None
+        context |= type_step(request_type, customer_side=True, values=raw, error=error)
         return render(request, "portal/ticket_new.html", context, status=status)
     messages.success(request, "Thank you, we received your request.")
     return HttpResponseRedirect(reverse("portal-ticket", kwargs={"ticket_id": ticket.pk}))
@@ -109,6 +127,7 @@ def _context(
         "may_copy": collaborators.may_manage(access, ticket) and ticket.status != Status.CLOSED,
         "can_reopen": ticket.status == Status.RESOLVED,
         "rating_prompt": rating_prompt(access, ticket),  # the requester's survey, once resolved
+        "request_form": ticket_form_shown(ticket, customer_side=True),
         "now": now,
         "history": history_sentences(access, ticket),  # the public part only (changes_shown)
         "sla": sla,

@@ -35,6 +35,8 @@ from tickets.satisfaction.serializers import RatingSerializer
 from tickets.satisfaction.services import reads_rating
 from tickets.selectors import actor_shown, sees_all_tickets, tickets_visible
 from tickets.sla.policy import sla_reader
+from tickets.types.serializers import FIELD_VALUES_SCHEMA, FieldValuesField
+from tickets.types.values import form_fields, visible_fields
 
 
 def _customer(
@@ -176,6 +178,12 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
     collaborators = serializers.SerializerMethodField()
     rating = serializers.SerializerMethodField()
     time_minutes = serializers.SerializerMethodField()
+    request_type = serializers.IntegerField(source="request_type_id", read_only=True, allow_null=True)
+    request_type_name = serializers.SerializerMethodField()
+    fields = serializers.SerializerMethodField(  # type: ignore[assignment]
+        method_name="fields_of",
+        help_text="Custom field values by key (the customer's side: the fields the customer sees).",
+    )
 
     class Meta:
         model = Ticket
@@ -206,8 +214,26 @@ class TicketSerializer(serializers.ModelSerializer[Ticket]):
             "collaborators",
             "rating",
             "time_minutes",
+            "request_type",
+            "request_type_name",
+            "fields",
         ]
         read_only_fields = fields
+
+    def get_request_type_name(self, ticket: Ticket) -> str | None:
+        return ticket.request_type.name if ticket.request_type is not None else None
+
+    @extend_schema_field(FIELD_VALUES_SCHEMA)
+    def fields_of(self, ticket: Ticket) -> dict[str, Any]:
+        """The values, as the form the ticket was filed with defines them."""
+        if ticket.request_form is None:
+            return {}
+        access: CustomerAccess | None = self.context.get("access")
+        shown = visible_fields(
+            form_fields(ticket.request_form.definitions),
+            customer_side=access is None or not access.works_tickets,
+        )
+        return {field.key: ticket.fields[field.key] for field in shown if field.key in ticket.fields}
 
     def _related(self, ticket: Ticket) -> Related:
         """What hangs off the ticket: read for the whole page by the list view
@@ -295,7 +321,9 @@ class TicketCreateSerializer(InputSerializer):
 
     subject = serializers.CharField(max_length=200)
     description = serializers.CharField(max_length=50_000, allow_blank=True, required=False, default="")
-    priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.P3)
+    priority = serializers.ChoiceField(
+        choices=Priority.choices, required=False, help_text="Default: the request type's priority, else P3."
+    )
     requester = ReferenceField(
         text=BY_EMAIL,
         required=False,
@@ -305,6 +333,13 @@ class TicketCreateSerializer(InputSerializer):
     assignee = ReferenceField(text=ME, required=False, allow_null=True, help_text="An agent's id, or 'me'.")
     sla_policy = PolicyField()
     ci = ci_field()
+    request_type = ReferenceField(
+        text=BY_NAME,
+        required=False,
+        allow_null=True,
+        help_text="A request type of this customer: id or name.",
+    )
+    fields = FieldValuesField()  # type: ignore[assignment]
 
 
 class TicketUpdateSerializer(InputSerializer):
@@ -318,6 +353,15 @@ class TicketUpdateSerializer(InputSerializer):
     )
     sla_policy = PolicyField()
     ci = ci_field()
+    request_type = ReferenceField(
+        text=BY_NAME,
+        required=False,
+        allow_null=True,
+        help_text="Agents: a request type of this customer (id or name), or null for none.",
+    )
+    fields = FieldValuesField(  # type: ignore[assignment]
+        help_text="The values to change (the others are kept; null clears one)."
+    )
 
 
 class AttachmentSerializer(serializers.ModelSerializer[Attachment]):

@@ -14,16 +14,16 @@ from tenants.jobs import TenantTask
 from tenants.models import Customer
 from tenants.schema import tenant_connection
 from tickets.models import TicketEvent
-from tickets.notices import event_message, event_recipients, screened
+from tickets.notices import event_deliveries, screened
 from tickets.sla.sweep import sla_sweep
 
 
 # ignore_result: nobody waits for it, and a stored result costs the enqueuing request a round trip.
 @shared_task(base=TenantTask, name="tickets.notify_event", ignore_result=True)
 def notify_event(event_id: int) -> int:
-    """Runs inside the ticket's customer schema. Idempotent: a notification is unique per
-    person and event, so a redelivered message sends nothing twice. Returns how many people
-    were notified."""
+    """Runs inside the ticket's customer schema; the customer's notification rules choose who
+    is told, and how. Idempotent: a notification is unique per person and event, so a
+    redelivered message sends nothing twice. Returns how many people were notified."""
     event = (
         TicketEvent.objects.select_related("ticket__requester_user", "ticket__assignee", "actor", "comment")
         .filter(pk=event_id)
@@ -32,15 +32,7 @@ def notify_event(event_id: int) -> int:
     if event is None:
         return 0
     customer: Customer = tenant_connection.tenant
-    key = f"{customer.schema_name}:ticket-event:{event.pk}"
-    sent = notify_many(
-        screened(
-            [
-                (user, event_message(event, customer, kind, user), key)
-                for user, kind in event_recipients(event)
-            ]
-        )
-    )
+    sent = notify_many(screened(event_deliveries(event, customer)))
     TicketEvent.objects.filter(pk=event.pk, notified_at__isnull=True).update(notified_at=timezone.now())
     return sent
 

@@ -19,12 +19,15 @@ from tickets.api import (
 from tickets.canned.api import CannedResponseViewSet
 from tickets.index.api import BulkView, SavedViewViewSet, SearchView, UnifiedQueueView
 from tickets.satisfaction.api import RatingViewSet
+from tickets.types.api import LibraryTypeViewSet, RequestTypeViewSet
 
 router = SimpleRouter()
 router.register("tickets", TicketViewSet, basename="ticket")
+router.register("request-types", RequestTypeViewSet, basename="request-type")
 views_router = SimpleRouter()
 views_router.register("views", SavedViewViewSet, basename="saved-view")
 views_router.register("canned-responses", CannedResponseViewSet, basename="canned-response")
+views_router.register("request-types", LibraryTypeViewSet, basename="library-request-type")
 
 ticket_urlpatterns = [
     path("comments/", CommentViewSet.as_view({"get": "list", "post": "create"}), name="ticket-comments"),

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from tickets import console
 
 urlpatterns = [
     path("", console.queue, name="home"),
+    path("", include("tickets.types.urls_console")),
     path("queue/bulk/", console.queue_bulk, name="console-queue-bulk"),
     path("queue/views/", console.view_create, name="console-view-create"),
     path("queue/views/<int:view_id>/", console.view_change, name="console-view-change"),

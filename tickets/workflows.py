@@ -41,10 +41,13 @@ from tickets.models import (
     EventKind,
     Party,
     Priority,
+    RequestForm,
+    RequestType,
     Status,
     Ticket,
 )
 from tickets.sla.policy import ticket_resolution
+from tickets.types.values import clean_values, form_fields
 
 MAX_BODY = 50_000
 MAX_SUBJECT = 200
@@ -133,11 +136,38 @@ def _lock_open(ticket: Ticket, by: User | None = None) -> Ticket:
 class NewTicket:
     subject: str
     description: str = ""
-    priority: str = Priority.P3
+    priority: str = ""  # "": the request type's priority, else P3
     requester: CustomerUser | None = None  # None: the caller (when they are a customer user)
     assignee: User | None = None
     sla_policy: SlaPolicy | None = None
     ci: ConfigurationItem | None = None
+    # The request type (read with its current ``form``) and the values of its form's fields
+    # (``tickets.types.values``). ``fields_required=False``: a channel that cannot ask for a
+    # missing value (email) files the ticket without it.
+    request_type: RequestType | None = None
+    fields: dict[str, Any] | None = None
+    fields_required: bool = True
+
+
+def _new_form_values(
+    by: User | None, new: NewTicket
+) -> tuple[RequestType | None, RequestForm | None, dict[str, Any]]:
+    """The request type, its form version and the checked values of a new ticket."""
+    request_type = new.request_type
+    if request_type is None:
+        if new.fields:
+            raise ValidationError({"fields": ["Custom fields belong to a request type: give request_type."]})
+        return None, None, {}
+    if not request_type.active:
+        raise ValidationError({"request_type": [f"'{request_type.name}' is no longer offered."]})
+    form = request_type.form
+    if form is None:
+        raise RuntimeError(f"request type {request_type.pk} has no form (tickets.types.services makes one)")
+    customer_side = by is not None and party_of(by) == Party.CUSTOMER
+    values = clean_values(
+        form_fields(form.definitions), new.fields, customer_side=customer_side, required=new.fields_required
+    )
+    return request_type, form, values
 
 
 def ticket_create(
@@ -151,7 +181,9 @@ def ticket_create(
     require_schema(customer, "tickets")
     subject = _clean_text(new.subject, field="subject", max_length=MAX_SUBJECT)
     description = _clean_text(new.description, field="description", max_length=MAX_BODY, required=False)
-    _check_priority(new.priority)
+    request_type, request_form, values = _new_form_values(by, new)
+    priority = new.priority or (request_type.priority if request_type is not None else "") or Priority.P3
+    _check_priority(priority)
     requester, requester_user = _resolve_requester(customer, by, new.requester)
     if by is not None and party_of(by) == Party.CUSTOMER and new.assignee:
         raise PermissionDenied("Customer users cannot set the assignee or the SLA policy.")
@@ -166,12 +198,15 @@ def ticket_create(
     ticket = Ticket(
         subject=subject,
         description=description,
-        priority=new.priority,
+        priority=priority,
         requester=requester,
         requester_user=requester_user,
         assignee=new.assignee,
         sla_policy=new.sla_policy,
         ci=new.ci,
+        request_type=request_type,
+        request_form=request_form,
+        fields=values,
         created_by=by,
         created_by_job="" if by is not None else _job_name(),
         last_public_from=Party.CUSTOMER if requester is not None else party_of(requester_user),
@@ -230,6 +265,8 @@ class TicketChanges(Changes):
     requester: CustomerUser = UNSET
     sla_policy: SlaPolicy | None = UNSET
     ci: ConfigurationItem | None = UNSET
+    request_type: RequestType | None = UNSET
+    fields: dict[str, Any] = UNSET
 
 
 # --- one verb per change -------------------------------------------------------------------------
@@ -263,6 +300,24 @@ def ticket_override_sla(
 
 def ticket_link_ci(*, customer: Customer, ticket: Ticket, by: User, ci: ConfigurationItem | None) -> Ticket:
     return _change(customer, ticket, by, {"ci": ci})
+
+
+def ticket_set_fields(
+    *,
+    customer: Customer,
+    ticket: Ticket,
+    by: User,
+    values: dict[str, Any],
+    request_type: RequestType | None = UNSET,
+) -> Ticket:
+    """Change custom field values (the keys given; an empty value clears one), and with
+    ``request_type`` the type itself: the ticket then takes that type's current form, keeping
+    the values of the keys the new form also has. Values are checked against the form the
+    ticket was filed with (``tickets.types.values``); audited like every ticket change."""
+    wanted: dict[str, Any] = {"fields": values}
+    if request_type is not UNSET:
+        wanted["request_type"] = request_type
+    return _change(customer, ticket, by, wanted)
 
 
 def ticket_update(*, customer: Customer, ticket: Ticket, by: User, changes: TicketChanges) -> Ticket:
@@ -318,6 +373,41 @@ def _ci_ok(customer: Customer, ticket: Ticket, by: User, ci: ConfigurationItem |
         _check_ci(ci)
 
 
+def _request_type_ok(customer: Customer, ticket: Ticket, by: User, request_type: RequestType | None) -> None:
+    if party_of(by) == Party.CUSTOMER:
+        raise PermissionDenied("Only agents change a ticket's request type.")
+    if request_type is not None and request_type.pk != ticket.request_type_id and not request_type.active:
+        raise ValidationError({"request_type": [f"'{request_type.name}' is no longer offered."]})
+
+
+def _fields_ok(customer: Customer, ticket: Ticket, by: User, values: dict[str, Any]) -> None:
+    if party_of(by) == Party.CUSTOMER:
+        _require_owner_side(ticket, by, "change its fields")
+
+
+def _apply_form(ticket: Ticket, by: User, wanted: dict[str, Any]) -> None:
+    """The locked ticket's request type, form version and values after the change."""
+    previous = ticket.fields
+    if "request_type" in wanted and wanted["request_type"] != ticket.request_type:
+        request_type: RequestType | None = wanted["request_type"]
+        ticket.request_type = request_type
+        ticket.request_form = request_type.form if request_type is not None else None
+    if ticket.request_form_id is None:
+        if wanted.get("fields"):
+            raise ValidationError({"fields": ["Custom fields belong to a request type: give request_type."]})
+        ticket.fields = {}
+        return
+    form = ticket.request_form
+    assert form is not None  # noqa: S101 (narrowing for the type checker)
+    ticket.fields = clean_values(
+        form_fields(form.definitions),
+        wanted.get("fields") or {},
+        customer_side=party_of(by) == Party.CUSTOMER,
+        partial=True,
+        previous=previous,
+    )
+
+
 _CHECKS: dict[str, Callable[[Customer, Ticket, User, Any], None]] = {
     "status": _status_ok,
     "priority": _priority_ok,
@@ -325,6 +415,8 @@ _CHECKS: dict[str, Callable[[Customer, Ticket, User, Any], None]] = {
     "requester": _requester_ok,
     "sla_policy": _sla_policy_ok,
     "ci": _ci_ok,
+    "request_type": _request_type_ok,
+    "fields": _fields_ok,
 }
 
 
@@ -343,6 +435,8 @@ def _change(customer: Customer, ticket: Ticket, by: User, wanted: dict[str, Any]
         for name in ("priority", "assignee", "requester", "sla_policy", "ci"):
             if name in wanted:
                 setattr(ticket, name, wanted[name])
+        if "fields" in wanted or "request_type" in wanted:
+            _apply_form(ticket, by, wanted)
         after = _tracked(ticket)
         if name_changes := {
             name: [before[name], after[name]] for name in after if before[name] != after[name]
@@ -356,7 +450,7 @@ def _change(customer: Customer, ticket: Ticket, by: User, wanted: dict[str, Any]
             ticket.save(update_fields=[*_SAVED_ON_UPDATE, *SLA_FIELDS])
             timers_write(customer=customer, ticket=ticket, views=clocks)
             index_write(customer=customer, tickets=[ticket], clocks={ticket.pk: clocks})
-            if "requester" in name_changes:  # whose ticket it is decides who finds it
+            if name_changes.keys() & {"requester", "fields"}:  # who finds it, and by which words
                 search_write(customer=customer, tickets=[ticket])
             public = {k: v for k, v in name_changes.items() if k in ("status", "priority")}
             if public:
@@ -413,7 +507,7 @@ def _pending_reason(ticket: Ticket) -> str:
 
 
 # A change of any of these runs the SLA hierarchy again (sla.md).
-_RERESOLVED_ON = {"priority", "requester", "sla_policy", "ci"}
+_RERESOLVED_ON = {"priority", "requester", "sla_policy", "ci", "request_type"}
 _TRACKED = {
     "status": "status",
     "priority": "priority",
@@ -421,6 +515,8 @@ _TRACKED = {
     "requester": "requester_id",
     "sla_policy": "sla_policy_id",
     "ci": "ci_id",
+    "request_type": "request_type_id",
+    "fields": "fields",
 }
 _SAVED_ON_UPDATE = (
     "status",
@@ -430,6 +526,9 @@ _SAVED_ON_UPDATE = (
     "requester_user",
     "sla_policy",
     "ci",
+    "request_type",
+    "request_form",
+    "fields",
     "resolved_at",
     "closed_at",
     "updated_at",

@@ -1,13 +1,14 @@
 """Which SLA policy applies to a ticket, and why (``spec/sla.md``, first match wins):
 
 1. the ticket's own override; 2. the requester's override; 3. the ticket's configuration item
-(its own policy, else the nearest ancestor's); 4. the customer's active contract, when it names
-a policy; 5. the customer's default; 6. the provider's default. The answer carries ``source``
-and a ``reason`` naming the object that decided; the explanation endpoint shows every level with
-what it holds.
+(its own policy, else the nearest ancestor's); 4. the ticket's request type, when it names a
+policy; 5. the customer's active contract, when it names a policy; 6. the customer's default;
+7. the provider's default. The answer carries ``source`` and a ``reason`` naming the object that
+decided; the explanation endpoint shows every level with what it holds.
 
-The engine is told what the requester and the CI hold (``Held``); looking them up is the
-ticket's business (``tickets.sla.policy``), so the engine knows nothing of people or the CMDB.
+The engine is told what the requester, the CI and the request type hold (``Held``); looking them
+up is the ticket's business (``tickets.sla.policy``), so the engine knows nothing of people, the
+CMDB or request types.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ class Step:
 
 @dataclass(frozen=True)
 class Held:
-    """What a requester or a CI holds for the hierarchy: a policy (by id) or none, and who holds
-    it, in words ("Ann Lee", "db-01 inherits 'Gold' from rack-3")."""
+    """What a requester, a CI or a request type holds for the hierarchy: a policy (by id) or none,
+    and who holds it, in words ("Ann Lee", "db-01 inherits 'Gold' from rack-3", "New starter")."""
 
     policy_id: int | None
     who: str
@@ -75,6 +76,7 @@ OWN_POLICY_REASONS: dict[str, str] = {
     PolicySource.TICKET: "this ticket has its own SLA policy '{policy}'",
     PolicySource.REQUESTER: "the requester's SLA policy '{policy}'",
     PolicySource.CI: "the SLA policy of the ticket's configuration item, '{policy}'",
+    PolicySource.REQUEST_TYPE: "the SLA policy of the ticket's request type, '{policy}'",
     PolicySource.CONTRACT: "the SLA policy of the company's contract, '{policy}'",
     PolicySource.CUSTOMER: "the company's default SLA policy '{policy}'",
     PolicySource.DEFAULT: "the service provider's default SLA policy '{policy}'",
@@ -127,10 +129,11 @@ def policy_steps(
     override: SlaPolicy | None,
     requester: Callable[[], Held | None],
     ci: Callable[[], Held | None],
+    request_type: Callable[[], Held | None] = lambda: None,
 ) -> Iterator[Step]:
     """The levels, in order, each looked up only when the one before did not decide (a
-    caller that stops at the first policy pays for the levels up to it: ``requester`` and ``ci``
-    are asked only when their level is reached)."""
+    caller that stops at the first policy pays for the levels up to it: ``requester``, ``ci``
+    and ``request_type`` are asked only when their level is reached)."""
     if override is not None:
         yield Step(PolicySource.TICKET, override, f"ticket override '{override.name}'")
     else:
@@ -148,6 +151,14 @@ def policy_steps(
         yield Step(PolicySource.CI, None, NO_CI)
     else:
         yield Step(PolicySource.CI, _policy(held_by_ci.policy_id), f"CI {held_by_ci.who}")
+    held_by_type = request_type()
+    if held_by_type is None:
+        yield Step(PolicySource.REQUEST_TYPE, None, "no request type")
+    else:
+        held = _policy(held_by_type.policy_id)
+        name = held_by_type.who
+        text = f"request type '{name}' has " + (f"policy '{held.name}'" if held else "no policy")
+        yield Step(PolicySource.REQUEST_TYPE, held, text)
     contract = contract_policy(customer, local_today(customer))
     if contract is not None and contract.sla_policy is not None:
         policy = _policy(contract.sla_policy_id)
@@ -173,9 +184,10 @@ def policy_resolve(
     override: SlaPolicy | None,
     requester: Callable[[], Held | None],
     ci: Callable[[], Held | None],
+    request_type: Callable[[], Held | None] = lambda: None,
 ) -> Resolution:
     """The first level that holds a policy decides; the provider default always does."""
-    steps = policy_steps(customer, override=override, requester=requester, ci=ci)
+    steps = policy_steps(customer, override=override, requester=requester, ci=ci, request_type=request_type)
     decided = next(step for step in steps if step.policy is not None)
     assert decided.policy is not None  # noqa: S101 (narrowing for the type checker)
     return Resolution(policy=decided.policy, source=decided.source, reason=decided.text)

@@ -11,6 +11,7 @@ route that writes fails here until it is audited and listed (``OBJECTS``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -49,6 +50,7 @@ from tickets import family, workflows
 from tickets.models import Ticket
 from tickets.satisfaction.services import rating_token
 from tickets.sla.reapply import reapply_preview
+from tickets.types import services as type_services
 
 ROUTES = all_routes()
 WRITES = [
@@ -183,6 +185,39 @@ OBJECTS: dict[str, tuple[str, ...]] = {
     "console-month-close": ("contracts.closedmonth",),
     "console-service-report-issue": ("reports.issuedreport",),
     "console-service-report-schedule": ("reports.reportschedule",),
+    "api:customer-automations": ("automations.rule",),
+    "api:customer-automation": ("automations.rule",),
+    "api:automation-list": ("automations.rule",),
+    "api:automation-detail": ("automations.rule",),
+    "console-automations": ("automations.rule",),
+    "console-automation": ("automations.rule",),
+    "console-automation-delete": ("automations.rule",),
+    "console-customer-automations": ("automations.rule",),
+    "console-customer-automation": ("automations.rule",),
+    "console-customer-automation-delete": ("automations.rule",),
+    # Request types: the type and its form's versions (a customer's), the library (the provider's),
+    # a copy (a new type of the customer), a ticket's values (the ticket).
+    "api:request-type-list": ("tickets.requesttype", "tickets.requestform"),
+    "api:request-type-detail": ("tickets.requesttype", "tickets.requestform"),
+    "api:library-request-type-list": ("request_library.libraryrequesttype",),
+    "api:library-request-type-detail": ("request_library.libraryrequesttype",),
+    "api:library-request-type-copy": ("tickets.requesttype", "tickets.requestform"),
+    "console-request-types": ("tickets.requesttype", "tickets.requestform"),
+    "console-request-type": ("tickets.requesttype", "tickets.requestform"),
+    "console-request-library": ("request_library.libraryrequesttype",),
+    "console-request-library-copy": ("tickets.requesttype", "tickets.requestform"),
+    "console-ticket-fields": ("tickets.ticket",),
+    # Notification rules (a customer's, provider-wide) and a person's own preferences.
+    "api:notification-rules": ("notifications.notificationrule",),
+    "api:notification-rule": ("notifications.notificationrule",),
+    "api:customer-notification-rules": ("notifications.notificationrule",),
+    "api:customer-notification-rule": ("notifications.notificationrule",),
+    "api:notification-preferences": ("notifications.notificationpreference",),
+    "console-notification-rules": ("notifications.notificationrule",),
+    "console-notification-rule-delete": ("notifications.notificationrule",),
+    "console-customer-notifications": ("notifications.notificationrule",),
+    "console-customer-notification-rule-delete": ("notifications.notificationrule",),
+    "notification-preferences": ("notifications.notificationpreference",),
 }
 
 # Detail routes whose ``pk`` is the id of the object their entries are about.
@@ -196,6 +231,12 @@ OWN_ID = {
     "api:canned-response-detail",
     "api:mailbox-detail",
     "api:contract-detail",
+    "api:customer-automation",
+    "api:automation-detail",
+    "api:request-type-detail",
+    "api:library-request-type-detail",
+    "api:notification-rule",
+    "api:customer-notification-rule",
 }
 
 # Routes that take a POST (or any method) and change nothing of the customer's or the provider's
@@ -203,6 +244,8 @@ OWN_ID = {
 NOT_WRITES: dict[str, str] = {
     "api:sla-simulate": "computes targets for a made-up ticket; nothing is stored",
     "api:canned-response-render": "fills a response's placeholders; nothing is stored",
+    "api:customer-automation-dry-run": "replays a rule on the tickets; nothing is stored",
+    "api:automation-dry-run": "replays a rule on a customer's tickets; nothing is stored",
     "console-ticket-sla-preview": "shows what a policy would do; nothing is stored",
     "sla-profile-preview": "shows a profile's calendar; nothing is stored",
     "console-sla-simulator": "computes targets for a made-up ticket; nothing is stored",
@@ -418,9 +461,23 @@ def _without(*names: str, **values: Any) -> Prepare:
     return prepare
 
 
+WALKED_FIELDS = [{"key": "walked_code", "label": "Walked code", "kind": "text"}]
+
+
+def _typed_ticket(world: World) -> int:
+    """An Acme ticket filed as the world's request type (whose form has ``secret_code``)."""
+    acme = world.cast.acme
+    type_id = next(i.value for i in world.instances["request_type"] if i.customer == "acme")
+    with _in_acme(world), job_context("tests.walk"):
+        new = workflows.NewTicket(subject="walk typed", request_type=type_services.type_from(type_id))
+        return workflows.ticket_create(customer=acme, by=world.cast.acme_user, new=new).pk
+
+
 # Requests the crawl and the schema cannot make valid, by route id and method: a state to start
 # from (made inside the test's transaction), another caller, or values that must agree with the
 # world's objects.
+WALKED_ACTIONS = [{"action": "note", "body": "walked"}]
+
 PREPARED: dict[tuple[str, str], Prepare] = {
     ("login", "POST"): _only(email="alice@msp.test", password=PASSWORD),
     ("portal:login", "POST"): _only(email="admin@acme.test", password=PASSWORD),
@@ -577,6 +634,68 @@ PREPARED: dict[tuple[str, str], Prepare] = {
         r, kwargs={"agent_id": str(_deactivated_agent(world))}
     ),
     ("console-customer-restore", "POST"): lambda world, r: replace(r, kwargs={"slug": _archived_acme(world)}),
+    # Automation rules: a body the rule language takes (the schema's JSON fields say nothing of it).
+    ("api:customer-automations", "POST"): _only(name="walked rule", event="created", actions=WALKED_ACTIONS),
+    ("api:customer-automation", "PUT"): _only(name="walked rule", event="created", actions=WALKED_ACTIONS),
+    ("api:customer-automation", "PATCH"): _only(name="walked rule"),
+    ("api:automation-list", "POST"): _only(name="walked rule", event="created", actions=WALKED_ACTIONS),
+    ("api:automation-detail", "PUT"): _only(name="walked rule", event="created", actions=WALKED_ACTIONS),
+    ("api:automation-detail", "PATCH"): _only(name="walked rule"),
+    ("api:automation-dry-run", "POST"): _only(customer="acme"),
+    # Request types: a form the walk can fill (new names where a route creates), a copy to a
+    # customer that has no type of that name yet, a ticket value its form takes.
+    ("api:request-type-list", "POST"): _only(name="walked type", fields=WALKED_FIELDS),
+    ("api:request-type-detail", "PUT"): _only(name="walked type", fields=WALKED_FIELDS),
+    ("api:request-type-detail", "PATCH"): _only(fields=WALKED_FIELDS),
+    ("api:library-request-type-list", "POST"): _only(name="walked type", fields=WALKED_FIELDS),
+    ("api:library-request-type-detail", "PUT"): _only(name="walked type", fields=WALKED_FIELDS),
+    ("api:library-request-type-detail", "PATCH"): _only(fields=WALKED_FIELDS),
+    ("api:library-request-type-copy", "POST"): _only(customer="acme"),
+    **{
+        (name, "POST"): _only(
+            name="walked type",
+            active="on",
+            **{"fields-TOTAL_FORMS": "1", "fields-INITIAL_FORMS": "0"},
+            **{f"fields-0-{key}": value for key, value in WALKED_FIELDS[0].items()},
+        )
+        for name in ("console-request-types", "console-request-type", "console-request-library")
+    },
+    ("console-request-library-copy", "POST"): _only(customer="acme"),
+    # Notification rules: a recipient is either a role or a person (the schema allows both keys).
+    **{
+        (name, method): _only(
+            name="walked notice", event="resolved", recipients=[{"role": "requester"}], channels=["email"]
+        )
+        for name, method in (
+            ("api:notification-rules", "POST"),
+            ("api:notification-rule", "PUT"),
+            ("api:customer-notification-rules", "POST"),
+            ("api:customer-notification-rule", "PUT"),
+        )
+    },
+    ("api:notification-rule", "PATCH"): _only(name="walked notice"),
+    ("api:customer-notification-rule", "PATCH"): _only(name="walked notice"),
+    ("api:notification-preferences", "PUT"): _only(
+        muted={"resolved": ["email"]}, quiet_from="22:00", quiet_to="07:00"
+    ),
+    ("api:notification-preferences", "PATCH"): _only(quiet_from="21:00", quiet_to="06:00"),
+    **{
+        (name, "POST"): _only(name="walked notice", event="resolved", roles="requester", channels="email")
+        for name in ("console-notification-rules", "console-customer-notifications")
+    },
+    ("notification-preferences", "POST"): _only(quiet_from="22:00", quiet_to="07:00"),
+    ("console-ticket-fields", "POST"): lambda world, r: replace(
+        r, kwargs={**r.kwargs, "ticket_id": str(_typed_ticket(world))}, body={"field.secret_code": "walked"}
+    ),
+    **{
+        (name, "POST"): _only(name="walked rule", event="created", actions=json.dumps(WALKED_ACTIONS))
+        for name in (
+            "console-automations",
+            "console-automation",
+            "console-customer-automations",
+            "console-customer-automation",
+        )
+    },
 }
 
 

@@ -91,7 +91,7 @@ def test_agent_sees_the_countdown_and_why_this_sla(
     assert f"SLA · {default.name}" in card.locator("h2").inner_text()
     assert "Why this SLA" in card.inner_text()
     chain = card.locator("ol.sla-chain li")
-    assert chain.count() == 6  # ticket, requester, CI, contract, customer, provider
+    assert chain.count() == 7  # ticket, requester, CI, request type, contract, customer, provider
     decides = card.locator("ol.sla-chain li.decides")
     assert decides.get_attribute("data-source") == "default"
     assert f"provider default '{default.name}'" in decides.inner_text()

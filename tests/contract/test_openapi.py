@@ -31,6 +31,7 @@ from django.test import override_settings
 from accounts.models import User
 from accounts.services import AgentFields, agent_create, token_issue
 from audit.context import job_context
+from automations import services as automation_services
 from cmdb import services as cmdb_services
 from imports.models import Import
 from mail.mailboxes.services import MailboxFields, mailbox_create
@@ -80,6 +81,8 @@ class Targets:
     policy_ids: tuple[int, ...]
     import_job: int
     mailbox: int
+    automation: int  # one of Acme's automation rules, and a provider-wide one, made for the run
+    provider_automation: int
 
 
 def _targets(caller: User, tag: str) -> Targets:
@@ -153,6 +156,17 @@ def _targets(caller: User, tag: str) -> Targets:
         mailbox = mailbox_create(
             fields=MailboxFields(host="imap.contract.test", username=f"contract-{tag}", password=PASSWORD)
         )
+        alice = User.objects.get(email="alice@msp.test")
+        automations = [
+            automation_services.rule_create(
+                by=alice,
+                customer=customer,
+                fields=automation_services.RuleFields(
+                    name=f"contract {tag}", event="created", actions=[{"action": "note", "body": tag}]
+                ),
+            )
+            for customer in (acme, None)
+        ]
         _, raw = token_issue(user=caller, name=f"contract {tag}")
         _, spare_raw = token_issue(user=caller, name=f"contract {tag} (to revoke)")
     return Targets(
@@ -178,6 +192,8 @@ def _targets(caller: User, tag: str) -> Targets:
         policy_ids=(policy.pk,),
         import_job=import_job.pk,
         mailbox=mailbox.pk,
+        automation=automations[0].pk,
+        provider_automation=automations[1].pk,
     )
 
 
@@ -200,6 +216,13 @@ def _real_values(t: Targets) -> dict[str, Any]:
         f"{API}/imports/{{id}}/": {"id": t.import_job},
         f"{API}/imports/{{id}}/retry/": {"id": t.import_job},
         f"{API}/email/mailboxes/{{id}}/": {"id": t.mailbox},
+        f"{API}/automations/{{id}}/": {"id": t.provider_automation},
+        f"{API}/automations/{{id}}/dry-run/": {"id": t.provider_automation},
+        f"{customer}/automations/": acme,
+        f"{customer}/automations/{{id}}/": {**acme, "id": t.automation},
+        f"{customer}/automations/{{id}}/dry-run/": {**acme, "id": t.automation},
+        f"{customer}/notification-rules/": acme,
+        f"{customer}/notification-rules/preview/": acme,
         f"{customer}/": acme,
         **{f"{method} {customer}/": {"slug": t.spare_slug} for method in ("PUT", "PATCH", "DELETE")},
         f"{customer}/users/": acme,
@@ -241,6 +264,7 @@ def _real_values(t: Targets) -> dict[str, Any]:
             "assignee": ["me", "none", *map(str, t.agent_ids)],
         },
         f"{customer}/cis/": {"owner": list(t.requester_emails)},
+        f"{customer}/notification-rules/preview/": {"ticket": [str(t.ticket)]},
     }
     return {"path": path, "body": body, "query": query}
 
@@ -249,6 +273,48 @@ def _real_values(t: Targets) -> dict[str, Any]:
 # that no schema can state: positive_data_acceptance there also accepts 400 (its other statuses
 # as by default). Each entry is one operation and its reason; everything else keeps every check.
 MAY_REFUSE_VALID_DATA = {
+    **{
+        f"{method} /api/v1/{prefix}notification-rules/{suffix}": (
+            "a named recipient must be someone who may see the customer (provider-wide rules: "
+            "provider staff), 400 naming recipients: a schema can say what an id is, not whose"
+        )
+        for prefix in ("", "customers/{slug}/")
+        for method, suffix in (("POST", ""), ("PUT", "{id}/"), ("PATCH", "{id}/"))
+    },
+    **{
+        f"{method} /api/v1/me/notification-preferences/": (
+            "quiet hours have both ends or neither, and end at another time than they start "
+            "(400 naming quiet_from or quiet_to), also with the end already stored: a schema "
+            "checks each value alone"
+        )
+        for method in ("PUT", "PATCH")
+    },
+    **{
+        f"{method} /api/v1/customers/{{slug}}/request-types/{suffix}": (
+            "a type's name is unique in the customer, field keys are unique in its form, and only "
+            "choice kinds take choices, which they need (400 naming it): a schema checks each "
+            "value alone"
+        )
+        for method, suffix in (("POST", ""), ("PUT", "{id}/"), ("PATCH", "{id}/"))
+    },
+    **{
+        f"{method} /api/v1/request-types/{suffix}": (
+            "a library type's name is unique, field keys are unique in its form, and only choice "
+            "kinds take choices, which they need (400 naming it): a schema checks each value alone"
+        )
+        for method, suffix in (("POST", ""), ("PUT", "{id}/"), ("PATCH", "{id}/"))
+    },
+    "POST /api/v1/request-types/{id}/copy/": (
+        "the customer must be one the caller may see (404) without a type of that name (400 "
+        "naming name): a schema can say what a slug is, not which customers exist"
+    ),
+    **{
+        f"{method} /api/v1/customers/{{slug}}/tickets/{suffix}": (
+            "request_type names one of the customer's active types and fields are checked against "
+            "its form, by kind (400 naming fields.<key>): a schema cannot know a customer's forms"
+        )
+        for method, suffix in (("POST", ""), ("PATCH", "{id}/"))
+    },
     "GET /api/v1/audit/access-review/": (
         "the period's last day may not come before its first, and a review covers at most 366 "
         "days (400 naming to): a schema checks each date alone"
@@ -280,8 +346,8 @@ MAY_REFUSE_VALID_DATA = {
     },
     **{
         f"{method} /api/v1/customers/{{slug}}/email/": (
-            "default_request_type takes null only until request types exist (issue 19; 400 naming "
-            "it): an OpenAPI 3.0 enum of null alone is not valid, so the schema says integer or null"
+            "default_request_type names one of the customer's active request types (400 naming "
+            "it): a schema can say it is an id or a name, not which types the customer has"
         )
         for method in ("PUT", "PATCH")
     },
@@ -293,6 +359,19 @@ MAY_REFUSE_VALID_DATA = {
         )
         for method, suffix in (("POST", ""), ("PUT", "{id}/"), ("PATCH", "{id}/"))
     },
+    **{
+        f"{method} {path}": (
+            "a rule's conditions and actions are checked by its language (400 naming the condition "
+            "or action), a time rule needs its wait, and a name is unique where the rule lives: "
+            "the schema can say they are JSON, not which"
+        )
+        for base in ("/api/v1/automations/", "/api/v1/customers/{slug}/automations/")
+        for method, path in (("POST", base), ("PUT", f"{base}{{id}}/"), ("PATCH", f"{base}{{id}}/"))
+    },
+    "POST /api/v1/automations/{id}/dry-run/": (
+        "customer names an existing customer by its slug (404 otherwise): a schema can say it is "
+        "text, not which customers exist"
+    ),
     "POST /api/v1/customers/{slug}/contracts/{contract_pk}/ledger/": (
         "only a contract with a prepaid block takes a top-up (400 naming kind)"
     ),

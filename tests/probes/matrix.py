@@ -63,6 +63,12 @@ KWARG_KINDS: dict[str, str] = {
     "contract_pk": "contract",
     "contract_id": "contract",
     "month": "report_month",
+    "rule_id": "provider_automation_rule",
+    "customer_rule_id": "automation_rule",
+    "type_id": "request_type",
+    "entry_id": "library_request_type",
+    "notification_rule_id": "provider_notification_rule",
+    "customer_notification_rule_id": "notification_rule",
 }
 # ``pk`` names something else on every API route: what, by the route's url name.
 PK_KINDS: dict[str, str] = {
@@ -90,6 +96,15 @@ PK_KINDS: dict[str, str] = {
     "api:email-triage-assign": "triage_mail",
     "api:email-triage-discard": "triage_mail",
     "api:contract-detail": "contract",
+    "api:customer-automation": "automation_rule",
+    "api:customer-automation-dry-run": "automation_rule",
+    "api:automation-detail": "provider_automation_rule",
+    "api:automation-dry-run": "provider_automation_rule",
+    "api:request-type-detail": "request_type",
+    "api:library-request-type-detail": "library_request_type",
+    "api:library-request-type-copy": "library_request_type",
+    "api:customer-notification-rule": "notification_rule",
+    "api:notification-rule": "provider_notification_rule",
 }
 # Routes whose audience is narrower than "whoever may see the object": anyone else gets 404 too
 # (a refusal by role that an unknown id gets as well is accepted from the customer's own people).
@@ -116,6 +131,25 @@ ROUTE_AUDIENCE: dict[str, frozenset[str]] = {
     "console-service-report": STAFF,
     "console-service-report-issue": STAFF,
     "console-service-report-schedule": STAFF,
+    # a customer's automation rules: the provider's admins (its agents get 403), never its people
+    "api:customer-automations": STAFF,
+    "api:customer-automation": STAFF,
+    "api:customer-automation-dry-run": STAFF,
+    "console-customer-automations": STAFF,
+    "console-customer-automation": STAFF,
+    "console-customer-automation-delete": STAFF,
+    "console-customer-automation-dry-run": STAFF,
+    # a customer's request types in the console: the provider's pages (its people use the API
+    # and the portal's form)
+    "console-request-types": STAFF,
+    "console-request-type": STAFF,
+    # a customer's notification rules and their preview: the provider's admins (its agents get
+    # 403), never its people
+    "api:customer-notification-rules": STAFF,
+    "api:customer-notification-rule": STAFF,
+    "api:customer-notification-rules-preview": STAFF,
+    "console-customer-notifications": STAFF,
+    "console-customer-notification-rule-delete": STAFF,
 }
 # The same, for the writes (any method but GET) of a route.
 WRITE_AUDIENCE: dict[str, frozenset[str]] = {
@@ -125,6 +159,9 @@ WRITE_AUDIENCE: dict[str, frozenset[str]] = {
     "api:contract-detail": STAFF,
     "api:contract-ledger": STAFF,
     "api:service-report-issue": STAFF,
+    # everyone of the customer reads its request types; the provider's admins write them
+    "api:request-type-list": STAFF,
+    "api:request-type-detail": STAFF,
 }
 
 HIDDEN, SIGNED_OUT, COLLISION, THROUGH = "hidden", "signed out", "collision", "through"

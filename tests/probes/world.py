@@ -34,6 +34,7 @@ from django.utils.http import urlsafe_base64_encode
 from accounts.models import User
 from accounts.services import AgentFields, agent_create, token_issue
 from audit.context import job_context
+from automations import services as automation_services
 from billing.models import Channel
 from billing.services import active_until, day_pass_consume, day_passes_buy, needs_day_pass
 from cmdb import services as cmdb_services
@@ -44,6 +45,7 @@ from mail import processing
 from mail.mailboxes.services import MailboxFields, mailbox_create
 from mail.models import InboundMessage
 from mail.store import store_raw
+from notifications import configure as notification_configure
 from notifications.models import Notification
 from reports.issuing import report_issue
 from sla.models import STANDARD_TARGETS, BusinessHours, SlaPolicy
@@ -57,6 +59,8 @@ from tickets.index.models import SavedView
 from tickets.models import Attachment, Comment, Ticket, TicketLink
 from tickets.satisfaction.models import Rating
 from tickets.satisfaction.services import rating_token
+from tickets.types import services as type_services
+from tickets.types.values import definitions_clean
 
 ANONYMOUS = "anonymous"
 STAFF = frozenset({"alice", "bob", "charlie"})
@@ -705,6 +709,39 @@ def _contracts_world(world: World, customers: list[Customer]) -> None:
         world.add(Instance("report_month", f"{slug}'s issued month", REPORT_MONTH, slug, seen, markers))
 
 
+def _automations_world(world: World, customers: list[Customer]) -> None:
+    """An automation rule per customer (the provider's admins write it; its member agents are
+    refused with 403, counted as let through; its own people never see it) and a provider-wide
+    one (provider staff, the same way)."""
+    cast = world.cast
+
+    def rule(customer: Customer | None, name: str) -> int:
+        fields = automation_services.RuleFields(
+            name=name, event="created", actions=[{"action": "note", "body": f"{name}-body"}]
+        )
+        return automation_services.rule_create(by=cast.alice, customer=customer, fields=fields).pk
+
+    for customer in customers:
+        slug = customer.slug
+        pk = rule(customer, f"{slug}-secret-rule")
+        world.add(
+            Instance(
+                "automation_rule",
+                f"{slug}'s automation rule",
+                pk,
+                slug,
+                MEMBERS[slug],
+                (f"{slug}-secret-rule",),
+            )
+        )
+    pk = rule(None, "provider-secret-rule")
+    world.add(
+        Instance(
+            "provider_automation_rule", "a provider-wide rule", pk, None, STAFF, ("provider-secret-rule",)
+        )
+    )
+
+
 def _satisfaction_world(world: World, customers: list[Customer]) -> None:
     """Each customer's ticket rated (so that its rating reads through), and its survey email's
     rating link, good on its own portal only (the signed link is the credential)."""
@@ -734,6 +771,72 @@ def _satisfaction_world(world: World, customers: list[Customer]) -> None:
         )
 
 
+def _request_types_world(world: World, customers: list[Customer]) -> None:
+    """A request type per customer (every one of the customer reads it, its member agents and
+    the provider's admins too; provider admins write it) and a library entry (provider staff)."""
+    cast = world.cast
+    fields = definitions_clean([{"key": "secret_code", "label": "Secret code", "kind": "text"}])
+    for customer in customers:
+        slug = customer.slug
+        with customer_schema(customer):
+            made = type_services.request_type_create(
+                customer=customer,
+                by=cast.alice,
+                values=type_services.TypeValues(name=f"{slug}-secret-type", fields=fields),
+            )
+        seen = _seen_in(slug, *CUSTOMER_PEOPLE[slug])
+        world.add(
+            Instance("request_type", f"{slug}'s request type", made.pk, slug, seen, (f"{slug}-secret-type",))
+        )
+    entry = type_services.library_save(entry=None, values={"name": "library-secret-type", "fields": fields})
+    world.add(
+        Instance(
+            "library_request_type", "a library request type", entry.pk, None, STAFF, ("library-secret-type",)
+        )
+    )
+
+
+def _notification_rules_world(world: World, customers: list[Customer]) -> None:
+    """A notification rule per customer (the provider's admins read and write it; its member
+    agents are refused with 403, counted as let through; its own people never see it) and a
+    provider-wide one (provider staff, the same way)."""
+    cast = world.cast
+
+    def rule(customer: Customer | None, name: str) -> int:
+        values = {
+            "name": name,
+            "event": "resolved",
+            "recipients": [{"role": "requester"}],
+            "channels": ["email"],
+        }
+        return notification_configure.rule_create(customer=customer, by=cast.alice, values=values).pk
+
+    for customer in customers:
+        slug = customer.slug
+        pk = rule(customer, f"{slug}-secret-notice")
+        world.add(
+            Instance(
+                "notification_rule",
+                f"{slug}'s notification rule",
+                pk,
+                slug,
+                MEMBERS[slug],
+                (f"{slug}-secret-notice",),
+            )
+        )
+    pk = rule(None, "provider-secret-notice")
+    world.add(
+        Instance(
+            "provider_notification_rule",
+            "a provider-wide notification rule",
+            pk,
+            None,
+            STAFF,
+            ("provider-secret-notice",),
+        )
+    )
+
+
 # How the objects of each kind a path argument can name are made (tests.probes.matrix.KWARG_KINDS
 # maps the arguments to these kinds). Builders run once each, in this order.
 BUILDERS: dict[str, Any] = {
@@ -758,6 +861,12 @@ BUILDERS: dict[str, Any] = {
     "routed_mail": _mail_world,
     "rating_link": _satisfaction_world,  # after the tickets it rates
     "contract": _contracts_world,
+    "automation_rule": _automations_world,
+    "request_type": _request_types_world,
+    "library_request_type": _request_types_world,
+    "provider_automation_rule": _automations_world,
+    "notification_rule": _notification_rules_world,
+    "provider_notification_rule": _notification_rules_world,
     "report_month": _contracts_world,
     "activation": _links_world,  # last: signing in (the callers) changes a person's link
 }

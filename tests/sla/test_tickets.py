@@ -85,11 +85,12 @@ def test_hierarchy_first_match_wins_with_a_reason_naming_who_decided(cast: Cast)
         "ticket",
         "requester",
         "ci",
+        "request_type",
         "contract",
         "customer",
         "default",
     ]
-    assert [step["decides"] for step in chain] == [True, False, False, False, False, False]
+    assert [step["decides"] for step in chain] == [True, False, False, False, False, False, False]
     assert chain[2]["text"] == "CI db-01 inherits 'Gold' from parent rack-3"
 
 
@@ -295,6 +296,7 @@ def test_the_sla_explanation_showed_customers_every_level_and_policy(cast: Cast)
     assert [step["policy"] for step in staff["chain"]][1:] == [
         gold.pk,
         None,  # no CI
+        None,  # no request type
         None,  # no contract
         silver.pk,
         SlaPolicy.objects.get(is_default=True).pk,

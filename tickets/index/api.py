@@ -71,6 +71,8 @@ class QueueItemSerializer(serializers.Serializer[Any]):
     customer_replied = serializers.BooleanField(
         help_text="The customer wrote the latest public message, after an agent's public reply."
     )
+    request_type = serializers.CharField(allow_null=True, help_text="The request type's name.")
+    fields = serializers.DictField(help_text="Custom field values by key.")  # type: ignore[assignment]
     url = serializers.CharField()
 
 
@@ -110,6 +112,8 @@ def queue_item(row: dict[str, Any], now: Any) -> dict[str, Any]:
         },
         "last_public_from": row["last_public_from"],
         "customer_replied": row["customer_replied"],
+        "request_type": row["request_type_name"] or None,
+        "fields": row["fields"],
         "url": f"/api/v1/customers/{slug}/tickets/{row['ticket_id']}/",
     }
 

@@ -39,7 +39,7 @@ class TicketIndexEntry(models.Model):
     resolution_due = models.DateTimeField(null=True, blank=True)
     due_sort = models.DateTimeField(default=NO_DUE)
     # Where the ticket's SLA policy came from (the queue marks a requester's override).
-    sla_source = models.CharField(max_length=10, blank=True, default="")
+    sla_source = models.CharField(max_length=12, blank=True, default="")
     # The clock the queue shows (the running clock due first; first response runs until it is
     # met; "" once both stopped), its due and warning instants (None while paused short of them), whether the
     # clocks are paused, and the first breach recorded on either clock. The row's state is read
@@ -52,6 +52,11 @@ class TicketIndexEntry(models.Model):
     sla_breached_at = models.DateTimeField(null=True, blank=True)
     # The non-null sort key of "next due" (ordering ``next_due``): sla_due, or NO_DUE.
     next_due_sort = models.DateTimeField(default=NO_DUE)
+    # The ticket's request type (by name: ids are per customer) and its custom field values,
+    # as the ticket holds them (``tickets.types``), for the queue's ``request_type`` and
+    # ``field=key:value`` filters (a containment test the GIN index answers).
+    request_type_name = models.CharField(max_length=100, blank=True, default="")
+    fields = models.JSONField(default=dict, blank=True)
     # Who wrote the latest public message (the queue's "customer replied" marker).
     last_public_from = models.CharField(max_length=10, blank=True, default="")
     # The customer wrote last after an agent had answered publicly: the ball is in our court.
@@ -126,6 +131,7 @@ class TicketIndexEntry(models.Model):
             models.Index(fields=["resolution_breached_month", "customer"], name="ticket_index_res_breached"),
             models.Index(fields=["last_resolved_month", "customer"], name="ticket_index_resolved"),
             GinIndex(fields=["earlier_resolved_months"], name="ticket_index_earlier_resolved"),
+            GinIndex(fields=["fields"], opclasses=["jsonb_path_ops"], name="ticket_index_fields"),
             # Active at a month's end: most tickets never reopened (no earlier stops) and are
             # counted by month from the index alone; the few that did are checked against their stops.
             models.Index(
@@ -243,6 +249,14 @@ class TicketSearchEntry(models.Model):
         output_field=SearchVectorField(),
         db_persist=True,
     )
+    # The values of the ticket's custom fields that the customer sees (``tickets.types``), by
+    # key; anyone who may open the ticket finds it by them.
+    fields_text = models.TextField(blank=True, default="")
+    fields_vector = models.GeneratedField(
+        expression=Words("fields_text", weight="B"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
 
     class Meta:
         db_table = "ticket_search"
@@ -254,6 +268,7 @@ class TicketSearchEntry(models.Model):
         indexes = [
             GinIndex(fields=["public_vector"], name="ticket_search_public"),
             GinIndex(fields=["private_vector"], name="ticket_search_private"),
+            GinIndex(fields=["fields_vector"], name="ticket_search_fields"),
             # A reference (ACME-1042, or 1042 inside a customer) finds its row at once.
             models.Index(fields=["customer", "number"], name="ticket_search_number"),
             # The candidates of a common word are the newest matches: walked newest first.

@@ -33,7 +33,8 @@ from tenants.access import customers_visible_to
 from tenants.models import Customer, CustomerSettings
 from tickets.index.models import SEARCH_CONFIG, TicketIndexEntry, TicketSearchEntry
 from tickets.index.services import Drift
-from tickets.models import Comment, Ticket
+from tickets.models import Comment, RequestForm, Ticket
+from tickets.types.values import form_fields, visible_fields
 
 MAX_QUERY = 200  # characters of a query
 MAX_WORDS = 8  # words of a query that count
@@ -112,6 +113,7 @@ def search_write(*, customer: Customer, tickets: Iterable[Ticket]) -> None:
             subject=ticket.subject,
             public_text=ticket.description,
             private_text="",
+            fields_text=fields_text(ticket),
         )
         for ticket in tickets
     ]
@@ -120,8 +122,23 @@ def search_write(*, customer: Customer, tickets: Iterable[Ticket]) -> None:
             rows,
             update_conflicts=True,
             unique_fields=["customer", "ticket_id"],
-            update_fields=["number", "requester_user", "subject"],
+            update_fields=["number", "requester_user", "subject", "fields_text"],
         )
+
+
+def fields_text(ticket: Ticket) -> str:
+    """The words of the ticket's custom values the customer sees, by key (a multiple choice's
+    each), as ``_derived`` reads them from the schema: what the search finds the ticket by."""
+    if ticket.request_form_id is None or not ticket.fields:
+        return ""
+    form = ticket.request_form
+    assert form is not None  # noqa: S101 (narrowing for the type checker)
+    shown = {field.key for field in visible_fields(form_fields(form.definitions), customer_side=True)}
+    words: list[str] = []
+    for key in sorted(key for key in ticket.fields if key in shown):
+        value = ticket.fields[key]
+        words.append(" ".join(value) if isinstance(value, list) else str(value))
+    return " ".join(words)
 
 
 def search_add_comment(*, customer: Customer, ticket: Ticket, body: str, public: bool) -> None:
@@ -139,7 +156,7 @@ def search_add_comment(*, customer: Customer, ticket: Ticket, body: str, public:
 
 # --- the rebuild (manage.py rebuild_ticket_index) -----------------------------------------------
 
-SEARCH_COLUMNS = ("number", "requester_user_id", "subject", "public_text", "private_text")
+SEARCH_COLUMNS = ("number", "requester_user_id", "subject", "public_text", "private_text", "fields_text")
 
 
 def _texts(public: bool) -> str:
@@ -151,13 +168,31 @@ def _texts(public: bool) -> str:
     )
 
 
+def _fields_text() -> str:
+    """``fields_text`` as the schema derives it (``fields_text`` in Python): the values of the
+    fields the ticket's form shows the customer, by key in byte order, a list's items each."""
+    forms = RequestForm._meta.db_table
+    value = (
+        "CASE jsonb_typeof(v.value) WHEN 'array' THEN"
+        " (SELECT string_agg(e, ' ' ORDER BY n) FROM jsonb_array_elements_text(v.value)"
+        " WITH ORDINALITY AS a(e, n)) ELSE v.value #>> '{}' END"
+    )
+    return (
+        f"COALESCE((SELECT string_agg({value}, ' ' ORDER BY v.key COLLATE \"C\")"  # noqa: S608 (our table names)
+        f" FROM jsonb_each(t.fields) v JOIN {forms} f ON f.id = t.request_form_id"
+        " WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(f.definitions) d"
+        " WHERE d->>'key' = v.key AND COALESCE((d->>'customer_visible')::boolean, true))), '')"
+    )
+
+
 def _derived() -> tuple[str, list[str]]:
     """The search columns of every ticket of the current schema, as the workflows write them:
     a query (ticket id first) and its parameters."""
     return (
         "SELECT t.id, t.number, t.requester_user_id, t.subject,"  # noqa: S608 (our table names)
         f" concat_ws(%s, NULLIF(t.description, ''), {_texts(True)}),"
-        f" COALESCE({_texts(False)}, '')"
+        f" COALESCE({_texts(False)}, ''),"
+        f" {_fields_text()}"
         f" FROM {Ticket._meta.db_table} t",
         [SEPARATOR, SEPARATOR, SEPARATOR],
     )
@@ -333,10 +368,11 @@ def _matches(reader: Reader, query: ParsedQuery, filters: Filters, params: dict[
     params["tsquery"] = query.tsquery
     params["candidates"] = CANDIDATES
     tsquery = "to_tsquery(%(config)s::regconfig, %(tsquery)s)"
-    vector = "s.public_vector || s.private_vector" if reader.private else "s.public_vector"
-    found = f"s.public_vector @@ {tsquery}"
+    vector = "s.public_vector || s.fields_vector" + (" || s.private_vector" if reader.private else "")
+    found = f"s.public_vector @@ {tsquery} OR s.fields_vector @@ {tsquery}"
     if reader.private:
-        found = f"({found} OR s.private_vector @@ {tsquery})"
+        found = f"{found} OR s.private_vector @@ {tsquery}"
+    found = f"({found})"
     where = _filtering(filters, params)
     joined = (
         f" JOIN {INDEX} i ON i.customer_id = s.customer_id AND i.ticket_id = s.ticket_id" if where else ""
@@ -446,7 +482,7 @@ def _words_match(query: ParsedQuery, *, private: bool) -> Q:
     from django.contrib.postgres.search import SearchQuery
 
     tsquery = SearchQuery(query.tsquery, search_type="raw", config=SEARCH_CONFIG)
-    found = Q(public_vector=tsquery)
+    found = Q(public_vector=tsquery) | Q(fields_vector=tsquery)
     if private:
         found |= Q(private_vector=tsquery)
     return found

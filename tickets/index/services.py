@@ -16,8 +16,9 @@ from core.parsers import zone_or_utc
 from sla.engine.clocks import FIRST_RESPONSE, PAUSED, RESOLUTION, STOPPED, ClockView, segments_from
 from sla.engine.keeping import clocks_of
 from tenants.models import Customer
+from tenants.schema import customer_schema
 from tickets.index.models import NO_DUE, TicketIndexEntry
-from tickets.models import Party, Ticket
+from tickets.models import Party, RequestType, Ticket
 
 # A ticket's clocks as the workflow or the sweep just evaluated them (ticket id -> clock -> view),
 # so the index does not evaluate them again.
@@ -45,6 +46,8 @@ PROJECTED = (
     "next_due_sort",
     "last_public_from",
     "customer_replied",
+    "request_type_name",
+    "fields",
     "created_month",
     "first_response_ended_at",
     "first_response_ended_month",
@@ -158,11 +161,41 @@ def month_facts(customer: Customer, ticket: Ticket, views: Mapping[str, ClockVie
     return facts
 
 
+def request_type_name(ticket: Ticket) -> str:
+    """The name of the ticket's request type (read from the active schema unless loaded)."""
+    return ticket.request_type.name if ticket.request_type is not None else ""
+
+
+def _type_names(tickets: list[tuple[Customer, Ticket]]) -> dict[tuple[int, int], str]:
+    """(customer id, ticket id) -> its request type's name, for tickets whose type is not
+    loaded: one query per customer that has some, in its own schema (the SLA sweep writes the
+    rows of several customers from the public schema)."""
+    wanted: dict[int, tuple[Customer, list[Ticket]]] = {}
+    for customer, ticket in tickets:
+        if ticket.request_type_id is not None and not _TYPE_FIELD.is_cached(ticket):
+            wanted.setdefault(customer.pk, (customer, []))[1].append(ticket)
+    names: dict[tuple[int, int], str] = {}
+    for customer, typed in wanted.values():
+        with customer_schema(customer):
+            ids = {ticket.request_type_id for ticket in typed}
+            found = dict(RequestType.objects.filter(pk__in=ids).values_list("pk", "name"))
+        names |= {(customer.pk, ticket.pk): found.get(ticket.request_type_id or 0, "") for ticket in typed}
+    return names
+
+
+_TYPE_FIELD = Ticket._meta.get_field("request_type")
+
+
 def projection(
-    customer: Customer, ticket: Ticket, views: Mapping[str, ClockView] | None = None
+    customer: Customer,
+    ticket: Ticket,
+    views: Mapping[str, ClockView] | None = None,
+    *,
+    type_name: str | None = None,
 ) -> dict[str, Any]:
-    """What the index holds for ``ticket`` (its requester_user must be loaded or loadable;
-    ``views``: its clocks if the caller just evaluated them)."""
+    """What the index holds for ``ticket`` (its requester_user must be loaded or loadable, and
+    so must its request type unless ``type_name`` is given; ``views``: its clocks if the caller
+    just evaluated them)."""
     resolution_due = ticket.resolution_due
     return {
         "number": display_number(customer, ticket.number),
@@ -182,6 +215,8 @@ def projection(
         "customer_replied": (
             ticket.last_public_from == Party.CUSTOMER and ticket.first_responded_at is not None
         ),
+        "request_type_name": type_name if type_name is not None else request_type_name(ticket),
+        "fields": ticket.fields,
         **month_facts(customer, ticket, views),
     }
 
@@ -197,11 +232,18 @@ def index_write_across(
     """The index rows of tickets of several customers in one statement (the SLA sweep);
     ``clocks``: customer id -> the tickets' clocks already evaluated."""
     known = clocks or {}
+    tickets = list(tickets)
+    names = _type_names(tickets)
     rows = [
         TicketIndexEntry(
             customer=customer,
             ticket_id=ticket.pk,
-            **projection(customer, ticket, known.get(customer.pk, {}).get(ticket.pk)),
+            **projection(
+                customer,
+                ticket,
+                known.get(customer.pk, {}).get(ticket.pk),
+                type_name=names.get((customer.pk, ticket.pk)),
+            ),
         )
         for customer, ticket in tickets
     ]
@@ -236,7 +278,7 @@ def index_compare(*, customer: Customer, batch_size: int = 2000) -> tuple[Drift,
         row["ticket_id"]: row
         for row in TicketIndexEntry.objects.filter(customer=customer).values("ticket_id", *PROJECTED)
     }
-    tickets = Ticket.objects.select_related("requester_user").order_by("pk")
+    tickets = Ticket.objects.select_related("requester_user", "request_type").order_by("pk")
     for ticket in tickets.iterator(chunk_size=batch_size):
         row = indexed.pop(ticket.pk, None)
         if row is None:

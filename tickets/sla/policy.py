@@ -1,6 +1,6 @@
 """Which SLA policy a ticket runs on: the facts of the hierarchy (the ticket's override, its
-requester's override, its CI's effective policy) gathered here and judged by the engine
-(``sla.engine.resolution``)."""
+requester's override, its CI's effective policy, its request type's policy) gathered here and
+judged by the engine (``sla.engine.resolution``)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,15 @@ def _ci(ticket: Ticket) -> Held | None:
     return Held(policy_id=effective.policy_id, who=effective.reason)
 
 
+def _request_type(ticket: Ticket) -> Held | None:
+    """A ticket without a request type costs no query (``request_type_id`` is on the row)."""
+    if ticket.request_type_id is None:
+        return None
+    request_type = ticket.request_type
+    assert request_type is not None  # noqa: S101 (narrowing for the type checker)
+    return Held(policy_id=request_type.sla_policy_id, who=request_type.name)
+
+
 def ticket_policy_steps(customer: Customer, ticket: Ticket) -> Iterator[Step]:
     """The hierarchy's levels for ``ticket`` as it is now (looked up lazily, level by level)."""
     yield from policy_steps(
@@ -40,6 +49,7 @@ def ticket_policy_steps(customer: Customer, ticket: Ticket) -> Iterator[Step]:
         override=ticket.sla_policy,
         requester=partial(_requester, ticket),
         ci=partial(_ci, ticket),
+        request_type=partial(_request_type, ticket),
     )
 
 
@@ -49,6 +59,7 @@ def ticket_resolution(customer: Customer, ticket: Ticket) -> Resolution:
         override=ticket.sla_policy,
         requester=partial(_requester, ticket),
         ci=partial(_ci, ticket),
+        request_type=partial(_request_type, ticket),
     )
 
 

@@ -27,8 +27,9 @@ import copy
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cache, partial
 from itertools import groupby
 from typing import Any
 
@@ -36,11 +37,12 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import User, UserKind
+from accounts.models import User
 from audit.bulk import update_entries
 from audit.models import AuditEntry
 from core.parsers import zone_or_utc
-from notifications.models import NotificationKind
+from notifications.models import Channel, NotificationKind, Role, RuleEvent
+from notifications.rules import BOTH, Roles, Router, customer_roles, provider_admins
 from notifications.services import Message, notify_many
 from sla.engine.clocks import STOPPED, ClockView
 from sla.engine.keeping import SLA_FIELDS, sla_compute, wanted_timers, warning_generation
@@ -50,8 +52,8 @@ from tenants.across import rows_insert, rows_lock, rows_update
 from tenants.models import Customer
 from tenants.schema import customer_schema
 from tickets.index.services import display_number, index_write_across
-from tickets.models import Ticket
-from tickets.notices import mail_subject, screened, ticket_url
+from tickets.models import Priority, Ticket
+from tickets.notices import mail_subject, screened, ticket_roles_read, ticket_url
 from tickets.sla.policy import sla_reader
 
 SWEEP_LOCK = 5_140_001  # pg advisory lock key of the sweep
@@ -112,7 +114,7 @@ def sla_sweep(*, now: datetime | None = None) -> SweepResult:
         if not locked:
             return SweepResult(ran=False)
         at = now or timezone.now()
-        admins = _provider_admins()
+        admins = cache(provider_admins)  # read once per sweep, if a rule asks for them
         seen: dict[TicketKey, Ticket] = {}
         after = Q()
         while True:
@@ -142,7 +144,7 @@ def _fire_chunk(
     chunk: list[tuple[Customer, list[SlaTimer]]],
     *,
     now: datetime,
-    admins: list[int],
+    admins: Callable[[], list[User]],
     seen: dict[TicketKey, Ticket],
     result: SweepResult,
 ) -> int:
@@ -160,20 +162,31 @@ def _fire_chunk(
         tickets: dict[str, list[Ticket]] = {}
         for schema, ticket in locked:
             tickets.setdefault(schema, []).append(ticket)
-        assignees = {ticket.assignee_id for _, ticket in locked if ticket.assignee_id is not None}
-        active = set(User.objects.filter(pk__in=assignees, is_active=True).values_list("pk", flat=True))
+        router = Router.load(customers.values())
+        users = User.objects.in_bulk(
+            {ticket.assignee_id for _, ticket in locked if ticket.assignee_id is not None}
+            | {ticket.requester_user_id for _, ticket in locked}
+        )
+        for _, ticket in locked:  # what the rules' roles read of each ticket, read at once
+            ticket.requester_user = users[ticket.requester_user_id]
+            ticket.assignee = users.get(ticket.assignee_id) if ticket.assignee_id is not None else None
         for schema, timers in due.items():
             customer = customers[schema]
             try:
-                fired[schema] = timers_fire(
-                    customer=customer,
-                    timers=timers,
-                    tickets=tickets.get(schema, []),
-                    now=now,
-                    recipients=lambda ticket: (
-                        [ticket.assignee_id] if ticket.assignee_id in active else admins
-                    ),
-                )
+                # inside the schema: the rules' roles read the tickets' collaborators and watchers
+                with customer_schema(customer):
+                    fired[schema] = timers_fire(
+                        customer=customer,
+                        timers=timers,
+                        tickets=tickets.get(schema, []),
+                        now=now,
+                        recipients=partial(
+                            sla_recipients,
+                            customer,
+                            router=router,
+                            shared=customer_roles(customer, admins=admins),
+                        ),
+                    )
             except Exception:
                 logger.exception("SLA sweep: %s failed; its timers wait for the next sweep", customer.slug)
                 result.failed.append(customer.slug)
@@ -214,7 +227,7 @@ def timers_fire(
     timers: list[SlaTimer],
     tickets: list[Ticket],
     now: datetime,
-    recipients: Callable[[Ticket], list[int]],
+    recipients: Callable[[Ticket, str], list[dict[str, Any]]],
 ) -> Fired:
     """Evaluate the clocks of ``customer``'s locked ``tickets`` at ``now`` for their due
     ``timers``: the facts are set on the tickets in memory and what the caller writes is
@@ -234,7 +247,7 @@ def timers_fire(
             event = _event_due(ticket, timer, views[timer.clock], now)
             if event is not None:
                 event.customer, event.recorded_at = customer, now
-                event.recipients = recipients(ticket)
+                event.recipients = recipients(ticket, timer.kind)
                 fired.events.append(event)
         fired.timers += [
             SlaTimer(customer=customer, ticket_id=ticket.pk, clock=clock, kind=kind, fire_at=fire_at)
@@ -292,10 +305,34 @@ def _event_due(ticket: Ticket, timer: SlaTimer, view: ClockView, now: datetime) 
     )
 
 
-def _provider_admins() -> list[int]:
-    return sorted(
-        User.objects.filter(is_active=True, kind=UserKind.PROVIDER_ADMIN).values_list("pk", flat=True)
-    )
+SLA_RULE_EVENTS: dict[str, str] = {
+    SlaEventKind.WARNING: RuleEvent.SLA_WARNING,
+    SlaEventKind.BREACH: RuleEvent.SLA_BREACH,
+}
+
+
+def sla_recipients(
+    customer: Customer, ticket: Ticket, kind: str, *, router: Router, shared: Roles
+) -> list[dict[str, Any]]:
+    """Who hears of a warning or breach of ``ticket``, on which channels, by the customer's
+    notification rules (by default: the assignee, or the provider admins while nobody active
+    is assigned), as recorded on the event: ``[{"user": id, "channels": [...]}]``. Inside the
+    customer's schema; ``shared`` are its customer-wide roles, read once per sweep."""
+    roles = ticket_roles_read(customer, ticket, shared=shared)
+    recipients = router.route(customer, SLA_RULE_EVENTS[kind], roles, assigned=bool(roles[Role.ASSIGNEE]))
+    return [{"user": one.user.pk, "channels": sorted(one.channels)} for one in recipients]
+
+
+def recorded_recipients(recorded: list[Any]) -> dict[int, frozenset[str]]:
+    """An event's recorded recipients by person, with their channels (an id alone, as events
+    recorded before the notification rules have it: both channels)."""
+    found: dict[int, frozenset[str]] = {}
+    for item in recorded:
+        if isinstance(item, dict):
+            found[int(item["user"])] = frozenset(item.get("channels", BOTH))
+        else:
+            found[int(item)] = BOTH
+    return found
 
 
 def events_deliver(*, seen: dict[TicketKey, Ticket] | None = None, limit: int = BATCH) -> int:
@@ -316,12 +353,22 @@ def events_deliver(*, seen: dict[TicketKey, Ticket] | None = None, limit: int = 
             with customer_schema(customer):
                 found = Ticket.objects.in_bulk(missing)
             tickets |= {(customer.pk, pk): ticket for pk, ticket in found.items()}
-    people = User.objects.in_bulk({pk for event in pending for pk in event.recipients})
+    told = {event.pk: recorded_recipients(event.recipients) for event in pending}
+    people = User.objects.in_bulk({pk for recipients in told.values() for pk in recipients})
     deliveries = [
-        (people[pk], _message(event.customer, ticket, event, people[pk]), f"sla-event:{event.pk}")
+        (
+            people[pk],
+            replace(
+                _message(event.customer, ticket, event, people[pk]),
+                in_app=Channel.IN_APP in channels,
+                email=Channel.EMAIL in channels,
+                urgent=event.kind == SlaEventKind.BREACH or ticket.priority == Priority.P1,
+            ),
+            f"sla-event:{event.pk}",
+        )
         for event in pending
         if (ticket := tickets.get((event.customer_id, event.ticket_id))) is not None
-        for pk in event.recipients
+        for pk, channels in told[event.pk].items()
         if pk in people
     ]
     sent = notify_many(screened(deliveries))
