@@ -17,7 +17,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Exists, Max, OuterRef, Q
 from django.utils import timezone
 
 from accounts.models import User, UserKind
@@ -40,7 +40,7 @@ from tenants.access import ticket_workers
 from tenants.models import Customer
 from tenants.schema import customer_schema
 from tickets.index.services import display_number
-from tickets.models import Ticket
+from tickets.models import Comment, Party, Ticket
 
 NAME_MAX = 80
 DRY_RUN_DAYS = 30
@@ -168,8 +168,9 @@ class Match:
 
 def rule_dry_run(*, rule: Rule, customer: Customer) -> list[Match]:
     """What ``rule`` would do to ``customer``'s tickets created in the last 30 days, as they are
-    now: each ticket that meets the conditions (and, for a time rule, has waited long enough),
-    with the actions in words. Reads only: no ticket, pointer, log or audit entry is written."""
+    now: each ticket that meets the conditions (for a reply rule, one the customer replied on;
+    for a time rule, one that has waited long enough), with the actions in words. Reads only:
+    no ticket, pointer, log or audit entry is written."""
     since = timezone.now() - timedelta(days=DRY_RUN_DAYS)
     loaded = LoadedRule.of(rule)
     names = dict(
@@ -187,6 +188,9 @@ def rule_dry_run(*, rule: Rule, customer: Customer) -> list[Match]:
     found: list[Match] = []
     with customer_schema(customer):
         tickets = Ticket.objects.filter(created_at__gte=since).order_by("-created_at", "-id")
+        if rule.event == Event.CUSTOMER_REPLY:  # only where the customer did reply
+            replied = Comment.objects.filter(ticket=OuterRef("pk"), public=True, author_party=Party.CUSTOMER)
+            tickets = tickets.filter(Exists(replied))
         for ticket in tickets.iterator(chunk_size=500):
             if not matches(loaded.conditions, Facts.of(ticket)):
                 continue

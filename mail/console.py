@@ -77,6 +77,7 @@ def mail_settings(request: AuthenticatedHttpRequest, access: CustomerAccess) -> 
         "domains": "\n".join(current["domains"]),
         "accept_new_senders": current["accept_new_senders"],
         "accept_list_mail": current["accept_list_mail"],
+        "default_request_type": current["default_request_type"],
     }
     form = MailSettingsForm(initial=initial)
     status = 200
@@ -91,6 +92,7 @@ def mail_settings(request: AuthenticatedHttpRequest, access: CustomerAccess) -> 
                     domains=form.lines("domains"),
                     accept_new_senders=form.cleaned_data["accept_new_senders"],
                     accept_list_mail=form.cleaned_data["accept_list_mail"],
+                    default_request_type=form.cleaned_data["default_request_type"],
                 ),
             )
         except WORKFLOW_ERRORS as exc:

@@ -10,6 +10,7 @@ from accounts.models import User
 from core.fields import FlagField
 from tenants.access import customers_visible_to
 from tenants.models import Customer
+from tickets.models import RequestType
 
 
 class TriageAssignForm(forms.Form):
@@ -41,6 +42,17 @@ class MailSettingsForm(forms.Form):
         required=False, label="Accept mail from new senders in these domains (they become users)"
     )
     accept_list_mail = forms.BooleanField(required=False, label="Accept mailing-list mail (List-Id)")
+    default_request_type = forms.ModelChoiceField(
+        queryset=RequestType.objects.none(),
+        required=False,
+        empty_label="(none: a plain ticket)",
+        help_text="The request type of tickets opened by email; lines 'Label: value' fill its fields.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # the customer's active types (the page runs inside its schema)
+        self.fields["default_request_type"].queryset = RequestType.objects.filter(active=True)  # type: ignore[attr-defined]
 
     def lines(self, name: str) -> list[str]:
         return [line.strip() for line in str(self.cleaned_data.get(name) or "").splitlines() if line.strip()]

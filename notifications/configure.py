@@ -20,12 +20,8 @@ ADMINS_ONLY = "Only provider admins change notification rules."
 MAX_RULES_PER_LEVEL = 200
 
 
-def rules_of(customer: Customer | None) -> list[NotificationRule]:
-    """The rule rows of one level: a customer's own, or the provider-wide ones (None)."""
-    return list(NotificationRule.objects.filter(customer=customer).order_by("event", "id"))
-
-
 def rule_of(customer: Customer | None, rule_id: int) -> NotificationRule | None:
+    """A rule of one level (a customer's, or provider-wide for None), or None."""
     return NotificationRule.objects.filter(customer=customer, pk=rule_id).first()
 
 
@@ -70,6 +66,8 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def rule_create(*, customer: Customer | None, by: User, values: dict[str, Any]) -> NotificationRule:
+    """A new rule of ``customer`` (None: provider-wide); from now on the rules of its level
+    decide its event there."""
     _require_admin(by)
     values = _clean(values)
     check_recipients(customer, values["recipients"])
@@ -80,6 +78,7 @@ def rule_create(*, customer: Customer | None, by: User, values: dict[str, Any]) 
 
 
 def rule_update(*, rule: NotificationRule, by: User, changes: dict[str, Any]) -> NotificationRule:
+    """Change the fields given (named recipients checked again)."""
     _require_admin(by)
     changes = _clean(changes)
     if "recipients" in changes:

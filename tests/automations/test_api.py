@@ -192,6 +192,21 @@ def test_the_dry_run_lists_what_the_rule_would_do_and_writes_nothing(cast: Cast)
     assert _counts(cast) == before
 
 
+def test_a_reply_rules_dry_run_lists_the_tickets_the_customer_replied_on(cast: Cast) -> None:
+    with customer_schema(cast.acme):
+        quiet, answered = (
+            workflows.ticket_create(
+                customer=cast.acme, by=cast.acme_user, new=workflows.NewTicket(subject=subject)
+            )
+            for subject in ("Quiet", "Answered")
+        )
+        workflows.comment_add(customer=cast.acme, ticket=answered, by=cast.acme_user, body="Any news?")
+    rule = make_rule(cast, cast.acme, name="Replies", event="customer_reply", actions=[{"action": "close"}])
+    reply = api_for(cast.alice).post(f"{ACME}{rule.pk}/dry-run/", format="json")
+    assert [match["ticket"] for match in reply.json()["matches"]] == [answered.pk]
+    assert quiet.pk != answered.pk
+
+
 def test_a_provider_rule_is_dry_run_on_a_named_customer(cast: Cast) -> None:
     rule = make_rule(cast, None, **BODY)
     client = api_for(cast.alice)

@@ -50,6 +50,17 @@ def test_the_mail_settings_name_a_default_type(cast: Cast) -> None:
     )
 
 
+def test_the_mail_settings_page_chooses_the_default_type(cast: Cast) -> None:
+    request_type = make_type(cast)
+    page = console(cast.alice).get("/customers/acme/email/").content.decode()
+    assert 'name="default_request_type"' in page and "New starter" in page
+    post = {"domains": "acme.test", "default_request_type": str(request_type.pk)}
+    assert console(cast.alice).post("/customers/acme/email/", post).status_code == 302
+    assert api_for(cast.alice).get(EMAIL_URL).json()["default_request_type"] == request_type.pk
+    refused = console(cast.alice).post("/customers/acme/email/", {**post, "default_request_type": "999"})
+    assert refused.status_code == 400
+
+
 def test_an_email_ticket_takes_the_default_type_and_its_values(cast: Cast) -> None:
     request_type = make_type(cast)
     api_for(cast.alice).patch(EMAIL_URL, {"default_request_type": request_type.pk}, format="json")

@@ -397,3 +397,26 @@ def test_search_finds_a_ticket_by_the_values_the_customer_sees(cast: Cast) -> No
     with customer_schema(cast.acme):
         drift, _ = search_compare(customer=cast.acme)
     assert not drift.any, drift
+
+
+def test_a_typed_create_costs_one_statement_more_an_untyped_none(
+    cast: Cast, django_assert_max_num_queries: Any
+) -> None:
+    """The create's statement budget (``test_create_cost``): a ticket without a type reads nothing
+    of request types; with one, the type with its form is one more statement (its name goes to the
+    index and its values to the search row without another read)."""
+    from tests.tickets.test_create_cost import AGENT_STATEMENTS
+
+    request_type = make_type(cast, fields=[{"key": "room", "label": "Room", "kind": "text"}])
+    client = api_for(cast.bob)
+    # the first call of the day notes the agent's activity and touches the token: once each
+    assert client.post(tickets_url(), {"subject": "warm-up"}, format="json").status_code == 201
+    with django_assert_max_num_queries(AGENT_STATEMENTS + 1):
+        typed = client.post(
+            tickets_url(),
+            {"subject": "Typed", "request_type": request_type.pk, "fields": {"room": "4.12"}},
+            format="json",
+        )
+    assert typed.status_code == 201, typed.content
+    with django_assert_max_num_queries(AGENT_STATEMENTS):
+        assert client.post(tickets_url(), {"subject": "Plain"}, format="json").status_code == 201
