@@ -264,7 +264,8 @@ def test_the_worker_sends_ticket_notifications_after_commit(
         ]
         # never of what he did himself; of the new ticket only if the worker got to it before he
         # took it (the default rule tells member agents of tickets still unassigned when sent)
-        assert set(Notification.objects.filter(user=agent).values_list("kind", flat=True)) <= {"ticket_created"}
+        told = set(Notification.objects.filter(user=agent).values_list("kind", flat=True))
+        assert told <= {"ticket_created"}
         with customer_schema(customer):
             wait_for(lambda: not TicketEvent.objects.filter(notified_at__isnull=True).exists())
     mails = "\n".join(path.read_text() for path in mail_dir.glob("*.log"))
