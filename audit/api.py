@@ -27,6 +27,7 @@ from serviflow.filters import DAY_SCHEMA, FilterBackend
 from serviflow.http import ApiRequest
 from tenants.access import CustomerAccess, Reach
 from tenants.schema import customer_schema
+from tickets.types.masking import changes_for_customer, hidden_keys
 
 AUDIT_REFUSAL = "Only provider admins can verify the audit trail."
 CUSTOMER_REFUSAL = "Only your company's admins can read its audit trail."
@@ -128,6 +129,13 @@ class AuditEntrySerializer(serializers.ModelSerializer[AuditEntry]):
         ]
         read_only_fields = fields
 
+    def to_representation(self, instance: AuditEntry) -> dict[str, Any]:
+        data: dict[str, Any] = super().to_representation(instance)
+        hidden = self.context.get("hidden_fields")
+        if hidden is not None:  # a customer-side reader: not the fields only the desk sees
+            data["changes"] = changes_for_customer(data["object_type"], data["changes"], hidden)
+        return data
+
     @extend_schema_field(ActorSerializer(allow_null=True))
     def get_actor(self, entry: AuditEntry) -> dict[str, Any] | None:
         if entry.actor_id is None:
@@ -209,6 +217,8 @@ class CustomerAuditViewSet(mixins.ListModelMixin, CustomerScopedViewSet):
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
         context["customer"] = self.access.customer.slug if hasattr(self, "access") else None
+        if hasattr(self, "access") and not self.access.works_tickets:
+            context["hidden_fields"] = hidden_keys()  # customer admins (changes_shown's rule)
         return context
 
 

@@ -8,7 +8,7 @@ The portal's page (``audit.portal``) is this page, over the customer's own chain
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
@@ -37,6 +37,7 @@ from serviflow.pages import cleaned, page_of, problem_of, provider_page
 from tenants.access import Reach, customers_visible_to
 from tenants.models import Customer
 from tenants.schema import PUBLIC_SCHEMA, customer_schema
+from tickets.types.masking import changes_for_customer, hidden_keys
 
 PAGE_SIZE = 50
 EXPORT_CHUNK = 2_000
@@ -56,10 +57,22 @@ class Side:
 
 
 CONSOLE = Side(name="console", csv_url="audit-entries-csv", json_url="audit-entries-json")
+PORTAL_SIDE = "portal"  # audit.portal.PORTAL's name
 
 
 def _inside(customer: Customer | None) -> AbstractContextManager[Any]:
     return customer_schema(customer) if customer is not None else nullcontext()
+
+
+def _for_side(entries: Iterable[AuditEntry], side: Side) -> Iterator[AuditEntry]:
+    """The entries as ``side`` shows them: the portal (the customer's admins) without the custom
+    fields only the service desk sees (``tickets.types.masking``; the rows are not saved)."""
+    hidden = hidden_keys() if side.name == PORTAL_SIDE else None
+    for entry in entries:
+        if hidden is not None:
+            object_type = f"{entry.content_type.app_label}.{entry.content_type.model}"
+            entry.changes = changes_for_customer(object_type, entry.changes, hidden)
+        yield entry
 
 
 def _rows(request: AuthenticatedHttpRequest) -> QuerySet[AuditEntry]:
@@ -98,7 +111,7 @@ def entries_page(
             verify = cleaned(VerifyForm(request.GET))["verify"]
             page = page_of(request, _rows(request), page_size=PAGE_SIZE)
             context["page"] = page
-            context["rows"] = [entry_view(entry) for entry in page]
+            context["rows"] = [entry_view(entry) for entry in _for_side(page, side)]
         except ValidationError as exc:
             status, context["errors"] = problem_of(exc)
         context["head"] = chain.signed(chain.head_of(schema), timezone.now())
@@ -152,14 +165,16 @@ def export(
     if kind == "csv":
         return _streamed(
             customer,
-            lambda: csv_lines(CSV_HEADER, csv_rows(rows.iterator(chunk_size=EXPORT_CHUNK), slug)),
+            lambda: csv_lines(
+                CSV_HEADER, csv_rows(_for_side(rows.iterator(chunk_size=EXPORT_CHUNK), side), slug)
+            ),
             "text/csv; charset=utf-8",
             f"{name}.csv",
         )
 
     def as_json() -> Iterator[str]:
         yield "["
-        for n, entry in enumerate(rows.iterator(chunk_size=EXPORT_CHUNK)):
+        for n, entry in enumerate(_for_side(rows.iterator(chunk_size=EXPORT_CHUNK), side)):
             data = AuditEntrySerializer(entry, context={"customer": slug or None}).data
             yield ("," if n else "") + json.dumps(data, ensure_ascii=False, default=str)
         yield "]"

@@ -47,7 +47,7 @@ class _RuleRoutes(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             return Rule.objects.none()
         return (
             Rule.objects.filter(customer=self.rules_customer)
-            .select_related("customer")
+            .select_related("customer", "owner")
             .order_by("position", "id")
         )
 

@@ -8,7 +8,8 @@ class AutomationsConfig(AppConfig):
     name = "automations"
 
     def ready(self) -> None:
-        from automations.engine import on_ticket_event
-        from tickets.hooks import after_ticket_event
+        from automations.engine import on_fields_change, on_ticket_event
+        from tickets.hooks import after_fields_change, after_ticket_event
 
         after_ticket_event(on_ticket_event)
+        after_fields_change(on_fields_change)

@@ -21,6 +21,7 @@ private note and the rule's owner an in-app notice, once per window, and no more
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
@@ -32,29 +33,31 @@ from typing import Any
 from django.core.cache import caches
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from accounts.models import AgentMembership, User, UserKind
+from accounts.models import User
 from audit.context import Actor, acting
 from audit.models import Channel
 from automations.language import ROUND_ROBIN, Facts, matches
 from automations.models import Event, Outcome, RotationPointer, Rule, RuleAction, job_name
 from core.errors import RuleViolation
 from notifications.models import NotificationKind
+from notifications.rules import audience
 from notifications.services import Delivery, Message, notify_many
+from tenants.access import member_agents
 from tenants.models import Customer
 from tenants.schema import customer_schema, tenant_connection
 from tickets import workflows
 from tickets.index.services import display_number
 from tickets.models import EventKind, Party, Status, Ticket, TicketEvent
-from tickets.notices import ticket_roles, ticket_url
+from tickets.notices import mail_subject, screened, ticket_roles_read, ticket_url
 
 logger = logging.getLogger(__name__)
 
 LIMIT = 10  # rule actions per ticket
 WINDOW = timedelta(minutes=1)
 _CACHE_SECONDS = 3600
+_ROW = "_row"  # the id of the action's RuleAction row, handed to the action with it
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,9 @@ class _Run:
 
     def __call__(self) -> None:
         self.ran = True
+        key = (self.customer.pk, self.ticket.pk, self.event, self.origin)
+        if _pending().get(key) is self:
+            del _pending()[key]
         # Usually still inside the customer's schema (the change's own block): switching again
         # would make the next statement set the search path once more.
         here = tenant_connection.schema_name == self.customer.schema_name
@@ -182,23 +188,52 @@ def on_ticket_event(event: TicketEvent) -> None:
     rule_event = rule_event_of(event)
     if rule_event is None:
         return
+    _note_run(event.ticket, rule_event)
+
+
+def on_fields_change(ticket: Ticket) -> None:
+    """The ``tickets.hooks`` hook of a change of custom fields or request type: the ticket's
+    "updated" rules run, as on an outbox event of an update (none is written for it)."""
+    _note_run(ticket, Event.UPDATED)
+
+
+# The runs noted and not yet run, per thread (a connection is a thread's own): one change that
+# writes many outbox rows of one kind, or a bulk change of many tickets, finds its run in O(1).
+_noted = threading.local()
+_NOTED_MAX = 10_000  # runs of rolled-back transactions are left here; past this, forget them all
+
+
+def _pending() -> dict[tuple[int, int, str, int | None], _Run]:
+    found: dict[tuple[int, int, str, int | None], _Run] | None = getattr(_noted, "runs", None)
+    if found is None or len(found) > _NOTED_MAX:
+        found = _noted.runs = {}
+    return found
+
+
+@dataclass(frozen=True)
+class _Trigger:
+    """One note's commit callback: runs the shared ``_Run`` (which runs once). Each note adds
+    its own, so that a run noted in a savepoint later rolled back still runs for the notes
+    that stay."""
+
+    run: _Run
+
+    def __call__(self) -> None:
+        if not self.run.ran:
+            self.run()
+
+
+def _note_run(ticket: Ticket, rule_event: str) -> None:
     customer = tenant_connection.tenant
     origin = _acting_rule.get()
-    for noted in connection.run_on_commit:  # already noted in this transaction: (savepoints, callback, ...)
-        pending = noted[1]
-        if (
-            isinstance(pending, _Run)
-            and not pending.ran
-            and (pending.ticket.pk, pending.event, pending.origin)
-            == (
-                event.ticket_id,
-                rule_event,
-                origin,
-            )
-        ):
-            pending.ticket = event.ticket  # the latest state in memory
-            return
-    transaction.on_commit(_Run(customer, event.ticket, rule_event, origin))
+    key = (customer.pk, ticket.pk, rule_event, origin)
+    pending = _pending()
+    run = pending.get(key)
+    if run is None or run.ran:
+        run = pending[key] = _Run(customer, ticket, rule_event, origin)
+    else:  # the latest state in memory (a run left by a rolled-back transaction is reused)
+        run.customer, run.ticket = customer, ticket
+    transaction.on_commit(_Trigger(run))
 
 
 def run_event(customer: Customer, ticket: Ticket, event: str, *, origin: int | None = None) -> int:
@@ -242,16 +277,18 @@ def rule_apply(customer: Customer, ticket_id: int, rule: LoadedRule, *, check: b
         for action in rule.actions:
             if not _allowed(customer, ticket, rule, owner):
                 break
-            outcome, detail = _attempt(customer, ticket, rule, owner, action)
-            RuleAction.objects.create(
+            row = RuleAction.objects.create(  # first: its id keys what the action sends
                 rule_id=rule.id,
                 customer=customer,
                 ticket_id=ticket.pk,
                 action=action["action"],
-                outcome=outcome,
-                detail=detail[:300],
+                outcome=Outcome.DONE,
+                detail="",
                 at=timezone.now(),
             )
+            outcome, detail = _attempt(customer, ticket, rule, owner, {**action, _ROW: row.pk})
+            row.outcome, row.detail = outcome, detail[:300]
+            row.save(update_fields=["outcome", "detail"])
             ran = True
         return ran
 
@@ -295,7 +332,8 @@ def _allowed(customer: Customer, ticket: Ticket, rule: LoadedRule, owner: User) 
 
 
 def _deliver(deliveries: list[Delivery]) -> None:
-    notify_many(deliveries)
+    """After commit: an occasional agent without a day pass is told without ticket text."""
+    notify_many(screened(deliveries))
 
 
 def _attempt(
@@ -341,21 +379,16 @@ def _assign(customer: Customer, ticket: Ticket, rule: LoadedRule, owner: User, a
     return f"assigned to {agent.email}"
 
 
-def member_agents(customer: Customer) -> list[User]:
-    """Who round robin takes turns among: the customer's active member agents (provider agents
-    who are members of it, or of every customer), in a fixed order."""
-    member = AgentMembership.objects.filter(agent=OuterRef("pk"), customer=customer)
-    return list(
-        User.objects.filter(is_active=True, kind=UserKind.AGENT)
-        .filter(Q(all_customers=True) | Q(Exists(member)))
-        .order_by("pk")
-    )
+def round_robin_agents(customer: Customer) -> list[User]:
+    """Who round robin takes turns among: the customer's active member agents
+    (``tenants.access.member_agents``), in a fixed order."""
+    return list(member_agents(customer).order_by("pk"))
 
 
 def round_robin_next(customer: Customer, rule: LoadedRule) -> User | None:
     """The member agent after the one who got this rule's last ticket, the rule's pointer moved
     under its row lock: concurrent tickets take turns, none is skipped or doubled."""
-    agents = member_agents(customer)
+    agents = round_robin_agents(customer)
     if not agents:
         return None
     RotationPointer.objects.bulk_create(
@@ -375,16 +408,21 @@ def _note(customer: Customer, ticket: Ticket, rule: LoadedRule, owner: User, act
 
 
 def _notify(customer: Customer, ticket: Ticket, rule: LoadedRule, owner: User, action: dict[str, Any]) -> str:
+    """Tell the roles' and the named people who may still see the customer (membership may have
+    ended since the rule was saved; a provider rule's named staff are checked against each
+    ticket's customer here), screened for day passes when delivered."""
     ticket = Ticket.objects.select_related("requester_user", "assignee").get(pk=ticket.pk)
-    roles = ticket_roles(customer, ticket) if action["roles"] else {}
-    people = [person for role in action["roles"] for person in roles.get(role, [])]
+    roles = ticket_roles_read(customer, ticket)
+    people = [person for role in action["roles"] for person in roles[role]]
     people += list(User.objects.filter(pk__in=action["users"], is_active=True))
+    allowed = set(
+        audience(customer).filter(pk__in={person.pk for person in people}).values_list("pk", flat=True)
+    )
     number = display_number(customer, ticket.number)
-    stamp = timezone.now().isoformat()
     deliveries: list[Delivery] = []
     seen: set[int] = set()
     for person in people:
-        if person.pk in seen or (person.customer_id not in (None, customer.pk)):
+        if person.pk in seen or person.pk not in allowed:
             continue
         seen.add(person.pk)
         message = Message(
@@ -395,11 +433,10 @@ def _notify(customer: Customer, ticket: Ticket, rule: LoadedRule, owner: User, a
             url=ticket_url(customer, ticket, person),
             ticket_id=ticket.pk,
             ticket_number=number,
-            subject=f"[{number}] {ticket.subject}"[:300],
+            subject=mail_subject(number, ticket),
         )
-        deliveries.append(
-            (person, message, f"{customer.schema_name}:automation:{rule.id}:{ticket.pk}:{stamp}")
-        )
+        key = f"{customer.schema_name}:automation:{action[_ROW]}"  # the RuleAction row: idempotent
+        deliveries.append((person, message, key))
     transaction.on_commit(partial(_deliver, deliveries), robust=True)
     return f"{len(deliveries)} notified"
 

@@ -20,17 +20,17 @@ _JSON = {"rows": 5, "spellcheck": "false"}
 class RuleForm(forms.Form):
     name = forms.CharField(max_length=NAME_MAX)
     event = forms.ChoiceField(choices=Event.choices)
-    conditions = forms.JSONField(
+    conditions = fields.JSONField(
         required=False,
         initial=list,
         widget=forms.Textarea(attrs=_JSON),
         help_text='All must hold, e.g. [{"field": "subject", "op": "contains", "value": "vpn"}].',
     )
-    actions = forms.JSONField(
+    actions = fields.JSONField(
         widget=forms.Textarea(attrs=_JSON),
         help_text='Done in order, e.g. [{"action": "assign", "to": "round_robin"}].',
     )
-    wait = forms.JSONField(
+    wait = fields.JSONField(
         required=False,
         widget=forms.Textarea(attrs={**_JSON, "rows": 2}),
         help_text='Time rules only, e.g. {"status": "pending", "for": 5, "unit": "business_days"}.',

@@ -42,6 +42,7 @@ from django.core.exceptions import ValidationError
 from core.parsers import BIGINT_MAX
 from notifications.models import Role
 from tickets.models import Priority, Status, Ticket
+from tickets.types.values import is_empty
 
 MAX_CONDITIONS = 20
 MAX_ACTIONS = 10
@@ -268,10 +269,6 @@ class Facts:
         return self.values[field]
 
 
-def _empty(value: Any) -> bool:
-    return value is None or value == "" or value == []
-
-
 def _holds(condition: dict[str, Any], facts: Facts) -> bool:
     field, op, wanted = condition["field"], condition["op"], condition["value"]
     if field == "subject":
@@ -279,7 +276,7 @@ def _holds(condition: dict[str, Any], facts: Facts) -> bool:
         return found if op == "contains" else not found
     actual = facts.value(field)
     if op == "is_empty":
-        return _empty(actual) is wanted
+        return is_empty(actual) is wanted
     if op == "contains":
         if isinstance(actual, list):
             return wanted in actual

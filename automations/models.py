@@ -69,6 +69,17 @@ class Rule(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    OWNER_INACTIVE = "owner inactive: this rule does not run"
+
+    @property
+    def stopped_because(self) -> str | None:
+        """Why the rule does not run though enabled (its owner was deactivated), or None."""
+        return None if self.owner.is_active else self.OWNER_INACTIVE
+
+    @property
+    def runs(self) -> bool:
+        return self.enabled and self.stopped_because is None
+
     @property
     def job(self) -> str:
         return job_name(self.name)

@@ -23,6 +23,15 @@ class RuleSerializer(serializers.ModelSerializer[Rule]):
         help_text="The customer's slug; null for a provider-wide rule.",
     )
     owner = serializers.IntegerField(source="owner_id", read_only=True, help_text="The admin it acts as.")
+    runs = serializers.BooleanField(
+        read_only=True, help_text="Whether it runs: enabled and its owner active (see not_running)."
+    )
+    not_running = serializers.CharField(
+        source="stopped_because",
+        read_only=True,
+        allow_null=True,
+        help_text='Why an enabled rule does not run ("owner inactive: ..."), or null.',
+    )
     conditions = serializers.JSONField(help_text="All must hold: [{field, op, value}] (README, Automations).")
     actions = serializers.JSONField(help_text="Done in order: [{action, ...}] (README, Automations).")
     wait = serializers.JSONField(
@@ -42,6 +51,8 @@ class RuleSerializer(serializers.ModelSerializer[Rule]):
             "position",
             "customer",
             "owner",
+            "runs",
+            "not_running",
             "created_at",
             "updated_at",
         ]

@@ -15,12 +15,12 @@ from dataclasses import dataclass, fields
 from datetime import timedelta
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, Max, OuterRef, Q
+from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
-from accounts.models import User, UserKind
+from accounts.models import User
 from automations.engine import LoadedRule, rules_forget
 from automations.language import (
     ROUND_ROBIN,
@@ -36,6 +36,8 @@ from automations.language import (
 from automations.models import Event, Rule
 from automations.timed import waited_since
 from core.changes import UNSET, Changes
+from notifications.configure import provider_staff
+from notifications.rules import audience
 from tenants.access import ticket_workers
 from tenants.models import Customer
 from tenants.schema import customer_schema
@@ -62,17 +64,15 @@ class RuleFields(Changes):
 
 def _id_check(customer: Customer | None) -> IdCheck:
     """Ids named by actions: an agent to assign must work the customer's tickets (any
-    customer's, for a provider rule: provider staff); a person to notify must be provider staff
-    or one of the customer's people."""
+    customer's, for a provider rule: provider staff); a person to notify must be allowed to see
+    the customer (``notifications.rules.audience``; a provider rule: provider staff only, and
+    each ticket's customer's audience again at delivery)."""
 
     def check(what: str, noun: str, ids: list[int]) -> None:
         if noun == "agent":
-            people = ticket_workers(customer) if customer is not None else _staff()
+            people = ticket_workers(customer) if customer is not None else provider_staff()
         else:
-            people = User.objects.filter(is_active=True).filter(
-                Q(kind__in=(UserKind.PROVIDER_ADMIN, UserKind.AGENT))
-                | (Q(customer=customer) if customer is not None else Q(pk__in=[]))
-            )
+            people = audience(customer) if customer is not None else provider_staff()
         found = set(people.filter(pk__in=ids).values_list("pk", flat=True))
         missing = [pk for pk in ids if pk not in found]
         if missing:
@@ -81,8 +81,12 @@ def _id_check(customer: Customer | None) -> IdCheck:
     return check
 
 
-def _staff() -> Any:
-    return User.objects.filter(is_active=True, kind__in=(UserKind.PROVIDER_ADMIN, UserKind.AGENT))
+ADMINS_ONLY = "Only provider admins change automation rules."
+
+
+def _require_admin(by: User) -> None:
+    if not (by.is_active and by.is_provider_admin):
+        raise PermissionDenied(ADMINS_ONLY)
 
 
 def _clean(customer: Customer | None, rule: Rule, given: dict[str, Any]) -> None:
@@ -129,6 +133,7 @@ def _save(rule: Rule) -> Rule:
 
 def rule_create(*, by: User, customer: Customer | None, fields: RuleFields) -> Rule:
     """A new rule owned by ``by``; without a position it goes last."""
+    _require_admin(by)
     given = fields.given()
     for required in ("name", "event", "actions"):
         if required not in given:
@@ -142,11 +147,13 @@ def rule_create(*, by: User, customer: Customer | None, fields: RuleFields) -> R
 
 
 def rule_update(*, by: User, rule: Rule, fields: RuleFields) -> Rule:
+    _require_admin(by)
     _clean(rule.customer, rule, fields.given())
     return _save(rule)
 
 
 def rule_delete(*, by: User, rule: Rule) -> None:
+    _require_admin(by)
     customer_id = rule.customer_id
     rule.delete()
     rules_forget(customer_id)

@@ -147,13 +147,17 @@ def _fire(customer: Customer, rules: list[LoadedRule], now: datetime) -> int:
 
 
 def _fire_once(customer: Customer, ticket: Ticket, rule: LoadedRule, since: datetime, now: datetime) -> bool:
-    """The firing recorded and the actions applied in one transaction: both or neither."""
+    """The firing recorded and the actions applied in one transaction: both or neither. A rule
+    that did nothing (its conditions no longer hold under the lock, its owner is inactive) is
+    not recorded as fired: it may fire later in the same stretch."""
     try:
         with transaction.atomic():
             TimeFiring.objects.create(
                 rule_id=rule.id, customer=customer, ticket_id=ticket.pk, since=since, fired_at=now
             )
-            rule_apply(customer, ticket.pk, rule)
+            if not rule_apply(customer, ticket.pk, rule):
+                transaction.set_rollback(True)
+                return False
     except IntegrityError:  # fired by a concurrent run
         return False
     return True

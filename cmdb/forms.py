@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import User
 from cmdb.models import CiStatus, CiType, RelationKind
+from core import fields
 from people.models import CustomerUser
 from serviflow.pages import problem_of
 from sla.models import SlaPolicy
@@ -35,7 +36,7 @@ class CiForm(forms.Form):
         empty_label="None (inherit from the parent chain)",
         label="SLA policy",
     )
-    attributes = forms.JSONField(
+    attributes = fields.JSONField(
         required=False,
         initial=dict,
         widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),

@@ -19,19 +19,12 @@ from contracts.presenters import ledger_context
 from core.parsers import parse_month
 from reports.presenters import hours
 from serviflow.http import AuthenticatedHttpRequest
-from serviflow.pages import WORKFLOW_ERRORS, cleaned, customer_page, problem_of
+from serviflow.pages import WORKFLOW_ERRORS, cleaned, customer_page, refused
 from tenants.access import CustomerAccess, Reach
 
 
 def _list_url(access: CustomerAccess) -> str:
     return reverse("console-contracts", kwargs={"slug": access.customer.slug})
-
-
-def _refused(request: AuthenticatedHttpRequest, exc: Exception) -> int:
-    status, problems = problem_of(exc)
-    for problem in problems:
-        messages.error(request, problem)
-    return status
 
 
 @customer_page(read=Reach.STAFF, write=Reach.ADMIN)
@@ -46,7 +39,7 @@ def contract_list(request: AuthenticatedHttpRequest, access: CustomerAccess) -> 
                 customer=access.customer, by=access.user, values=cleaned(form) and form.values()
             )
         except WORKFLOW_ERRORS as exc:
-            status = _refused(request, exc)
+            status = refused(request, exc)
         else:
             messages.success(request, f"Contract {contract.name} added.")
             return HttpResponseRedirect(_list_url(access))
@@ -93,7 +86,7 @@ def contract_detail(
                 contract=contract, by=access.user, minutes=int(data["hours"] * 60), note=data["note"]
             )
         except WORKFLOW_ERRORS as exc:
-            status = _refused(request, exc)
+            status = refused(request, exc)
         else:
             messages.success(request, f"{data['hours']} hours added to {contract.name}.")
             return HttpResponseRedirect(
@@ -118,7 +111,7 @@ def month_close(request: AuthenticatedHttpRequest, access: CustomerAccess) -> Ht
         month = parse_month(cleaned(form)["month"], field="month")
         time.month_close(customer=access.customer, month=month, by=access.user)
     except WORKFLOW_ERRORS as exc:
-        _refused(request, exc)
+        refused(request, exc)
     else:
         messages.success(request, f"{month:%Y-%m} is closed for time entries.")
     return HttpResponseRedirect(_list_url(access) + "#months")

@@ -160,3 +160,20 @@ class LinesField(ParsedField):
 
     def prepare_value(self, value: Any) -> Any:
         return "\n".join(value) if isinstance(value, list | tuple) else value
+
+
+class JSONField(forms.JSONField):
+    """``forms.JSONField`` that refuses what ``core.parsers.json_problem`` refuses (nesting a
+    parser would recurse too deep into, a NUL) before parsing: a field error, never a 500."""
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str) and not self.disabled:
+            problem = parsers.json_problem(value.encode())
+            if problem:
+                raise ValidationError(problem, code="invalid")
+        return super().to_python(value)
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        if isinstance(data, str) and not self.disabled and parsers.json_problem(data.encode()):
+            return forms.fields.InvalidJSONInput(data)  # redisplayed as typed, never parsed
+        return super().bound_data(data, initial)

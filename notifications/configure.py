@@ -110,8 +110,10 @@ def preference_set(
     quiet: tuple[time | None, time | None] | None = None,
 ) -> NotificationPreference:
     """Change the caller's own mutes (``{event: [channel]}``, replacing them) and/or quiet
-    hours (both times, or neither). An event nobody may mute is refused by name."""
-    preference = preference_of(user)
+    hours (both times, or neither). An event nobody may mute is refused by name. The row is
+    created or changed by its unique key under its lock (``update_or_create``), so two first
+    saves at once both succeed, the later one's fields winning."""
+    changes: dict[str, Any] = {}
     if muted is not None:
         refused = sorted(
             event for event, channels in muted.items() if channels and event in unmutable_events()
@@ -119,7 +121,7 @@ def preference_set(
         if refused:
             label = RuleEvent(refused[0]).label
             raise ValidationError({"muted": [f"{label} notifications cannot be muted."]})
-        preference.muted = {
+        changes["muted"] = {
             event: sorted(set(channels)) for event, channels in sorted(muted.items()) if channels
         }
     if quiet is not None:
@@ -130,6 +132,7 @@ def preference_set(
             )
         if start is not None and start == end:
             raise ValidationError({"quiet_to": ["Quiet hours must end at another time than they start."]})
-        preference.quiet_from, preference.quiet_to = start, end
-    preference.save()
+        changes["quiet_from"], changes["quiet_to"] = start, end
+    with transaction.atomic():
+        preference, _ = NotificationPreference.objects.update_or_create(user=user, defaults=changes)
     return preference

@@ -25,18 +25,11 @@ from notifications.hooks import ticket_preview
 from notifications.models import RuleEvent
 from notifications.rules import audience, effective_rules, unmutable_events
 from serviflow.http import AuthenticatedHttpRequest
-from serviflow.pages import WORKFLOW_ERRORS, cleaned, customer_page, problem_of, provider_page
+from serviflow.pages import WORKFLOW_ERRORS, cleaned, customer_page, provider_page, refused
 from tenants.access import CustomerAccess, Reach
 from tenants.models import Customer
 
 REFUSAL = configure.ADMINS_ONLY
-
-
-def _refused(request: AuthenticatedHttpRequest, exc: Exception) -> int:
-    status, problems = problem_of(exc)
-    for problem in problems:
-        messages.error(request, problem)
-    return status
 
 
 def _people(customer: Customer | None) -> Any:
@@ -53,7 +46,7 @@ def _rules_page(request: AuthenticatedHttpRequest, customer: Customer | None, he
         try:
             configure.rule_create(customer=customer, by=request.user, values=cleaned(form) and form.values())
         except WORKFLOW_ERRORS as exc:
-            status = _refused(request, exc)
+            status = refused(request, exc)
         else:
             messages.success(request, "Rule added: it now decides its event here.")
             return HttpResponseRedirect(here)
@@ -149,7 +142,7 @@ def preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
                 user=user, muted=form.muted(), quiet=(values.get("quiet_from"), values.get("quiet_to"))
             )
         except WORKFLOW_ERRORS as exc:
-            status = _refused(request, exc)
+            status = refused(request, exc)
         else:
             messages.success(request, "Your notification preferences are saved.")
             return HttpResponseRedirect(reverse("notification-preferences"))

@@ -21,14 +21,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 
-from accounts.models import AgentMembership, CustomerRole, User, UserKind
+from accounts.models import CustomerRole, User, UserKind
 from core.parsers import is_id
 from notifications.models import Channel, NotificationPreference, NotificationRule, Role, RuleEvent
 from notifications.services import Delivery, Message
+from tenants.access import member_agents, ticket_workers
 from tenants.models import Customer
 
 BOTH = frozenset({Channel.EMAIL.value, Channel.IN_APP.value})
@@ -48,6 +50,8 @@ class Rule:
     id: int | None = None
     customer_id: int | None = None
     name: str = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
 
     @property
     def is_default(self) -> bool:
@@ -65,6 +69,8 @@ class Rule:
             "mutable": self.mutable,
             "enabled": self.enabled,
             "default": self.is_default,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
         }
 
 
@@ -111,6 +117,8 @@ def as_rule(row: NotificationRule) -> Rule:
         id=row.pk,
         customer_id=row.customer_id,
         name=row.name,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
 
 
@@ -150,14 +158,11 @@ class RuleBook:
 
 
 def audience(customer: Customer) -> QuerySet[User]:
-    """Everyone who may see ``customer`` (active): provider admins, its member agents (and the
-    agents of every customer), and its own people."""
-    member = AgentMembership.objects.filter(agent=OuterRef("pk"), customer=customer)
+    """Everyone who may see ``customer`` (active): those who may work its tickets
+    (``ticket_workers``: provider admins, its member agents, its own agents) and all its own
+    people."""
     return User.objects.filter(is_active=True).filter(
-        Q(kind=UserKind.PROVIDER_ADMIN)
-        | Q(kind=UserKind.AGENT, all_customers=True)
-        | Q(Exists(member), kind=UserKind.AGENT)
-        | Q(kind=UserKind.CUSTOMER_USER, customer=customer)
+        Q(pk__in=ticket_workers(customer).values("pk")) | Q(kind=UserKind.CUSTOMER_USER, customer=customer)
     )
 
 
@@ -189,13 +194,10 @@ def customer_roles(customer: Customer, *, admins: Callable[[], Iterable[User]] =
     """The customer-wide roles (active people): the provider agents who are its members
     (explicitly or through ``all_customers``), the provider admins (``admins``: a reader a
     caller with many customers shares), the customer's admins."""
-    member = AgentMembership.objects.filter(agent=OuterRef("pk"), customer=customer)
     active = User.objects.filter(is_active=True).order_by("name", "pk")
     return Roles(
         {
-            Role.MEMBER_AGENTS.value: lambda: active.filter(kind=UserKind.AGENT).filter(
-                Q(all_customers=True) | Q(Exists(member))
-            ),
+            Role.MEMBER_AGENTS.value: lambda: member_agents(customer).order_by("name", "pk"),
             Role.PROVIDER_ADMINS.value: admins,
             Role.CUSTOMER_ADMINS.value: lambda: active.filter(
                 kind=UserKind.CUSTOMER_USER, customer=customer, customer_role=CustomerRole.ADMIN
@@ -334,7 +336,8 @@ def unmutable_events(book: RuleBook | None = None) -> set[str]:
 def effective_rules(customer: Customer | None) -> list[dict[str, Any]]:
     """What the rules list shows for one level (a customer's, or provider-wide for None): its
     own rules, and for each event it has none of, the rules it inherits (provider-wide ones, or
-    the built-in defaults), marked ``inherited``."""
+    the built-in defaults), marked ``inherited``. Each carries the keys of a rule's detail
+    (``customer``, ``created_at``, ``updated_at``: null for a built-in default)."""
     own_level = "customer" if customer is not None else "provider"
     customer_id = customer.pk if customer is not None else None
     book = RuleBook.load([customer] if customer is not None else [])
@@ -342,5 +345,12 @@ def effective_rules(customer: Customer | None) -> list[dict[str, Any]]:
     for event in RuleEvent.values:
         level = book.level(customer_id, event)
         for rule in book.rules(customer_id, event, disabled=True):
-            shown.append({**rule.as_data(), "source": level, "inherited": level != own_level})
+            shown.append(
+                {
+                    **rule.as_data(),
+                    "customer": customer.slug if customer is not None and level == "customer" else None,
+                    "source": level,
+                    "inherited": level != own_level,
+                }
+            )
     return shown

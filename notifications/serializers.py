@@ -119,10 +119,15 @@ class EffectiveNotificationRuleSerializer(serializers.Serializer[Any]):
     only_unassigned = serializers.BooleanField()
     mutable = serializers.BooleanField()
     enabled = serializers.BooleanField()
+    customer = serializers.CharField(
+        allow_null=True, help_text="The customer's slug: null for a provider-wide rule or a default."
+    )
     source = serializers.CharField(  # type: ignore[assignment]
         help_text="customer, provider (provider-wide) or default."
     )
     default = serializers.BooleanField()
+    created_at = serializers.DateTimeField(allow_null=True, help_text="Null for a built-in default.")
+    updated_at = serializers.DateTimeField(allow_null=True, help_text="Null for a built-in default.")
     inherited = serializers.BooleanField(help_text="Not this level's own rule: it applies for want of one.")
 
 

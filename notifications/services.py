@@ -4,12 +4,13 @@ at once or, inside the person's quiet hours, in the digest sent when they end (`
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from itertools import groupby
 
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -19,6 +20,8 @@ from notifications.hooks import email_headers
 from notifications.models import Notification, NotificationPreference
 from notifications.selectors import notifications_for
 from tenants.models import Customer
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -134,25 +137,38 @@ def held_until(quiet: tuple[time, time] | None, user: User, now: datetime) -> da
 
 def digests_send(*, now: datetime | None = None) -> int:
     """Send each person whose quiet hours have ended one digest of the emails held for them,
-    and mark those held notifications emailed in the same transaction (rows locked, so a
-    concurrent run skips them: nothing is sent twice). Returns how many digests went out."""
+    one transaction per person, claimed before it is sent as ``_email_once`` does: their held
+    rows are locked (a concurrent run skips them) and marked emailed, the digest is sent, and
+    the claim commits. A failed send rolls back that person's claim alone (logged), so the next
+    run sends their digest and nobody else's again. Returns how many digests went out."""
     now = now or timezone.now()
+    due = Notification.objects.filter(email=True, emailed_at__isnull=True, held_until__lte=now)
     sent = 0
-    with transaction.atomic():
-        held = list(
-            Notification.objects.filter(email=True, emailed_at__isnull=True, held_until__lte=now)
-            .select_related("user", "customer")
-            .select_for_update(skip_locked=True, of=("self",))
-            .order_by("user_id", "created_at", "id")
-        )
-        for _, rows in groupby(held, key=lambda row: row.user_id):
-            notifications = list(rows)
-            user = notifications[0].user
-            if user.is_active:
-                _digest(user, notifications)
-                sent += 1
-            Notification.objects.filter(pk__in=[row.pk for row in notifications]).update(emailed_at=now)
+    for user_id in due.order_by("user_id").values_list("user_id", flat=True).distinct():
+        try:
+            sent += _digest_once(due.filter(user_id=user_id), now)
+        except Exception:
+            logger.exception("The digest of user %s was not sent; the next run tries again.", user_id)
     return sent
+
+
+def _digest_once(held: QuerySet[Notification], now: datetime) -> int:
+    """Claim one person's held rows (locked, marked emailed), send their digest, commit: 1 when
+    a digest went out (none to an inactive person, whose rows are only marked)."""
+    with transaction.atomic():
+        notifications = list(
+            held.select_related("user", "customer")
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by("created_at", "id")
+        )
+        if not notifications:
+            return 0  # a concurrent run has them
+        Notification.objects.filter(pk__in=[row.pk for row in notifications]).update(emailed_at=now)
+        user = notifications[0].user
+        if not user.is_active:
+            return 0
+        _digest(user, notifications)
+        return 1
 
 
 def _digest(user: User, notifications: list[Notification]) -> None:

@@ -18,6 +18,7 @@ from functools import wraps
 from typing import Any, Concatenate, overload
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
@@ -165,6 +166,14 @@ def problem_of(exc: Exception) -> tuple[int, list[str]]:
             return 400, [f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items()]
         return 400, list(exc.messages)
     raise exc
+
+
+def refused(request: HttpRequest, exc: Exception) -> int:
+    """``problem_of`` as flash messages (a page that shows its refusals at the top): the status."""
+    status, problems = problem_of(exc)
+    for problem in problems:
+        messages.error(request, problem)
+    return status
 
 
 def page_of(request: HttpRequest, rows: Any, *, page_size: int) -> Page[Any]:

@@ -198,16 +198,23 @@ def works_tickets_of(user: User, customer: Customer) -> bool:
     return customers_visible_to(user).filter(pk=customer.pk, is_active=True).exists()
 
 
+def member_agents(customer: Customer) -> QuerySet[User]:
+    """The provider agents who are members of ``customer`` (explicitly or through
+    ``all_customers``), active ones, unordered."""
+    member = AgentMembership.objects.filter(agent=OuterRef("pk"), customer=customer)
+    return User.objects.filter(is_active=True, kind=UserKind.AGENT).filter(
+        Q(all_customers=True) | Q(Exists(member))
+    )
+
+
 def ticket_workers(customer: Customer) -> QuerySet[User]:
     """Everyone who may work ``customer``'s tickets: provider admins, agents of all customers,
     member agents and the customer's own agents (active ones)."""
-    member = AgentMembership.objects.filter(agent=OuterRef("pk"), customer=customer)
     return (
         User.objects.filter(is_active=True)
         .filter(
             Q(kind=UserKind.PROVIDER_ADMIN)
-            | Q(kind=UserKind.AGENT, all_customers=True)
-            | Q(Exists(member), kind=UserKind.AGENT)
+            | Q(pk__in=member_agents(customer).values("pk"))
             | Q(kind=UserKind.CUSTOMER_USER, customer=customer, customer_role=CustomerRole.AGENT)
         )
         .order_by("name")

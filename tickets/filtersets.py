@@ -9,7 +9,6 @@ console's queue and customer pages); its ``ordering`` and ``cursor`` drive the k
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from typing import Any
 
 import django_filters
@@ -56,7 +55,7 @@ from tickets.index.search import (
 from tickets.index.states import SLA_FILTERS, sla_condition
 from tickets.models import Priority, Status, Ticket
 from tickets.selectors import sees_private
-from tickets.types.values import CHOICE_MAX, KEY_PATTERN
+from tickets.types.values import CHOICE_MAX, KEY_PATTERN, parse_number
 
 TICKET_ORDERINGS = ("created_at", "updated_at", "priority")
 PAGE_SIZE, MAX_PAGE_SIZE = 50, 200
@@ -103,10 +102,8 @@ class FieldValueFilter(django_filters.Filter):
             return qs
         key, wanted = value
         matches = Q(fields__contains={key: wanted}) | Q(fields__contains={key: [wanted]})
-        if re.fullmatch(r"-?[0-9]{1,16}(\.[0-9]{1,6})?", wanted):
-            number = Decimal(wanted)
-            exact = int(number) if number == number.to_integral_value() else float(number)
-            matches |= Q(fields__contains={key: exact})
+        if (number := parse_number(wanted)) is not None:
+            matches |= Q(fields__contains={key: number})
         return qs.filter(matches)
 
     def parameter_schema(self) -> dict[str, Any]:

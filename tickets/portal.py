@@ -86,10 +86,10 @@ def ticket_new(request: AuthenticatedHttpRequest, access: CustomerAccess) -> Htt
         request_type = chosen_type(request)
     except ValidationError as exc:
         status, context["errors"] = problem_of(exc)
-        context |= type_step(None, customer_side=True)
+        context |= type_step(None, customer_side=True, access=access)
         return render(request, "portal/ticket_new.html", context, status=status)
     if request.method != "POST":
-        context |= type_step(request_type, customer_side=True)
+        context |= type_step(request_type, customer_side=True, access=access)
         return render(request, "portal/ticket_new.html", context)
     form = PortalTicketForm(request.POST, request.FILES, access=access)
     try:
@@ -104,7 +104,7 @@ def ticket_new(request: AuthenticatedHttpRequest, access: CustomerAccess) -> Htt
     except WORKFLOW_ERRORS as exc:
         status, context["errors"] = problem_of(exc)
         error = exc if isinstance(exc, ValidationError) else None
-        context |= type_step(request_type, customer_side=True, values=raw, error=error)
+        context |= type_step(request_type, customer_side=True, access=access, values=raw, error=error)
         return render(request, "portal/ticket_new.html", context, status=status)
     messages.success(request, "Thank you, we received your request.")
     return HttpResponseRedirect(reverse("portal-ticket", kwargs={"ticket_id": ticket.pk}))

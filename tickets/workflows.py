@@ -25,13 +25,14 @@ from core.errors import RuleViolation
 from people.models import CustomerUser
 from sla.engine.keeping import SLA_FIELDS, sla_begin, sla_compute, sla_move, sla_reresolve, timers_write
 from sla.models import SlaPolicy
-from tenants.access import require_scope, require_sets_policies, works_tickets_of
+from tenants.access import CustomerAccess, require_scope, require_sets_policies, works_tickets_of
 from tenants.models import Customer
 from tenants.schema import require_schema
 from tickets.attachments import attachments_check, attachments_store, stored_files
 from tickets.collaborators import is_collaborator, mentioned
 from tickets.events import party_of, record_event
 from tickets.family import refuse_with_open_children
+from tickets.hooks import ticket_fields_changed
 from tickets.index.search import search_add_comment, search_write
 from tickets.index.services import index_write
 from tickets.models import (
@@ -150,7 +151,7 @@ class NewTicket:
 
 
 def _new_form_values(
-    by: User | None, new: NewTicket
+    customer: Customer, by: User | None, new: NewTicket
 ) -> tuple[RequestType | None, RequestForm | None, dict[str, Any]]:
     """The request type, its form version and the checked values of a new ticket."""
     request_type = new.request_type
@@ -165,7 +166,11 @@ def _new_form_values(
         raise RuntimeError(f"request type {request_type.pk} has no form (tickets.types.services makes one)")
     customer_side = by is not None and party_of(by) == Party.CUSTOMER
     values = clean_values(
-        form_fields(form.definitions), new.fields, customer_side=customer_side, required=new.fields_required
+        form_fields(form.definitions),
+        new.fields,
+        customer_side=customer_side,
+        required=new.fields_required,
+        access=CustomerAccess(customer=customer, user=by) if by is not None else None,
     )
     return request_type, form, values
 
@@ -181,7 +186,7 @@ def ticket_create(
     require_schema(customer, "tickets")
     subject = _clean_text(new.subject, field="subject", max_length=MAX_SUBJECT)
     description = _clean_text(new.description, field="description", max_length=MAX_BODY, required=False)
-    request_type, request_form, values = _new_form_values(by, new)
+    request_type, request_form, values = _new_form_values(customer, by, new)
     priority = new.priority or (request_type.priority if request_type is not None else "") or Priority.P3
     _check_priority(priority)
     requester, requester_user = _resolve_requester(customer, by, new.requester)
@@ -385,7 +390,7 @@ def _fields_ok(customer: Customer, ticket: Ticket, by: User, values: dict[str, A
         _require_owner_side(ticket, by, "change its fields")
 
 
-def _apply_form(ticket: Ticket, by: User, wanted: dict[str, Any]) -> None:
+def _apply_form(customer: Customer, ticket: Ticket, by: User, wanted: dict[str, Any]) -> None:
     """The locked ticket's request type, form version and values after the change."""
     previous = ticket.fields
     if "request_type" in wanted and wanted["request_type"] != ticket.request_type:
@@ -405,6 +410,7 @@ def _apply_form(ticket: Ticket, by: User, wanted: dict[str, Any]) -> None:
         customer_side=party_of(by) == Party.CUSTOMER,
         partial=True,
         previous=previous,
+        access=CustomerAccess(customer=customer, user=by),
     )
 
 
@@ -436,7 +442,7 @@ def _change(customer: Customer, ticket: Ticket, by: User, wanted: dict[str, Any]
             if name in wanted:
                 setattr(ticket, name, wanted[name])
         if "fields" in wanted or "request_type" in wanted:
-            _apply_form(ticket, by, wanted)
+            _apply_form(customer, ticket, by, wanted)
         after = _tracked(ticket)
         if name_changes := {
             name: [before[name], after[name]] for name in after if before[name] != after[name]
@@ -452,6 +458,8 @@ def _change(customer: Customer, ticket: Ticket, by: User, wanted: dict[str, Any]
             index_write(customer=customer, tickets=[ticket], clocks={ticket.pk: clocks})
             if name_changes.keys() & {"requester", "fields"}:  # who finds it, and by which words
                 search_write(customer=customer, tickets=[ticket])
+            if name_changes.keys() & {"fields", "request_type"}:  # no event: a hook only
+                ticket_fields_changed(ticket)
             public = {k: v for k, v in name_changes.items() if k in ("status", "priority")}
             if public:
                 record_event(ticket, EventKind.UPDATED, by, changes=public)

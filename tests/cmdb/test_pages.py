@@ -78,6 +78,11 @@ def test_creating_and_editing_through_the_forms(cast: Cast) -> None:
         f"{BASE}new/", {"name": "x", "type": "server", "status": "active", "attributes": "[1]"}
     )
     assert bad_json.status_code == 400 and "Give a JSON object" in bad_json.content.decode()
+    deep = "[" * 10_000 + "]" * 10_000  # refused before parsing (core.fields.JSONField): no 500
+    too_deep = client.post(
+        f"{BASE}new/", {"name": "x", "type": "server", "status": "active", "attributes": deep}
+    )
+    assert too_deep.status_code == 400 and "nested at most" in too_deep.content.decode()
     renamed = client.post(
         f"{BASE}{web.pk}/edit/",
         {"name": "web-01a", "type": "server", "status": "retired", "parent": "rack-1", "attributes": "{}"},

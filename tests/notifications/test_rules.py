@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from aiosmtpd.controller import Controller
 from django.core import mail
 
 from accounts.models import User
@@ -22,6 +23,7 @@ from sla.models import STANDARD_TARGETS, SlaPolicy
 from tenants.models import Customer
 from tenants.schema import customer_schema
 from tests.conftest import Cast, api_for
+from tests.support.processes import free_port
 from tickets import collaborators, workflows
 from tickets.models import Ticket, TicketEvent
 from tickets.sla.sweep import sla_sweep
@@ -217,6 +219,24 @@ def test_a_customers_rules_replace_the_provider_wide_ones_for_their_event(cast: 
     )
 
 
+def test_the_rules_list_carries_the_keys_of_a_rules_detail(cast: Cast) -> None:
+    admin = api_for(cast.alice)
+    body = {"event": "resolved", "recipients": [{"role": "assignee"}], "channels": ["email"]}
+    made = admin.post(rules_url(), body, format="json")
+    provider = admin.post("/api/v1/notification-rules/", {**body, "event": "assigned"}, format="json")
+    assert made.status_code == provider.status_code == 201
+    detail = admin.get(f"{rules_url()}{made.json()['id']}/").json()
+    listed = admin.get(rules_url()).json()
+    assert all(set(item) == {*detail, "inherited"} for item in listed), listed[0]
+    (own,) = (item for item in listed if item["id"] == detail["id"])
+    assert own == {**detail, "inherited": False} and own["customer"] == "acme"
+    (inherited,) = (item for item in listed if item["event"] == "assigned")
+    assert inherited["id"] == provider.json()["id"] and inherited["customer"] is None
+    assert inherited["source"] == "provider" and inherited["created_at"] == provider.json()["created_at"]
+    default = next(item for item in listed if item["default"])
+    assert (default["id"], default["customer"], default["created_at"], default["updated_at"]) == (None,) * 4
+
+
 def test_preview_says_who_would_be_notified(cast: Cast) -> None:
     ticket = open_ticket(cast)
     with customer_schema(cast.acme):
@@ -311,6 +331,69 @@ def test_quiet_hours_hold_a_p3_update_and_release_one_digest_at_their_end(cast: 
     assert digests_send() == 0
     held = Notification.objects.filter(ticket_id=ticket.pk, held_until__isnull=False)
     assert held.count() == 4 and not held.filter(emailed_at__isnull=True).exists()
+
+
+class RefusingSink:
+    """A real SMTP server (aiosmtpd) that refuses the addresses in ``refused`` at RCPT and keeps
+    every message it accepts, by recipient."""
+
+    def __init__(self) -> None:
+        self.refused: set[str] = set()
+        self.accepted: list[str] = []
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address in self.refused:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.accepted.extend(envelope.rcpt_tos)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_sink(settings: Any) -> Iterator[RefusingSink]:
+    """Mail goes over SMTP to a ``RefusingSink`` of this test's own."""
+    sink = RefusingSink()
+    server = Controller(sink, hostname="127.0.0.1", port=free_port())
+    server.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    yield sink
+    server.stop()
+
+
+def test_a_digest_refused_for_one_person_is_retried_alone(
+    cast: Cast, clock: Any, smtp_sink: RefusingSink
+) -> None:
+    clock(EVENING - timedelta(hours=9))
+    ticket = open_ticket(cast, subject="Slow VPN")  # P3
+    with customer_schema(cast.acme):
+        collaborators.grant(ticket, cast.acme_user2)
+    for user in (cast.acme_user, cast.acme_user2):  # both quiet 22:00-07:00 in Berlin
+        quiet(user, "Europe/Berlin", time(22, 0), time(7, 0))
+    clock(EVENING)
+    smtp_sink.accepted.clear()  # the mail of the day
+    with customer_schema(cast.acme):
+        workflows.comment_add(customer=cast.acme, ticket=ticket, by=cast.bob, body="Rebooted the gateway")
+    run_events(cast.acme, ticket)
+    held = Notification.objects.filter(ticket_id=ticket.pk, held_until__isnull=False)
+    assert held.count() == 2 and smtp_sink.accepted == []
+    clock(datetime(2026, 12, 9, 6, 0, tzinfo=UTC))  # 07:00 in Berlin
+    smtp_sink.refused = {"user@acme.test"}
+    # the requester's server refuses it: their digest stays held, the collaborator's goes out
+    assert digests_send() == 1
+    assert smtp_sink.accepted == ["user2@acme.test"]
+    assert list(held.filter(emailed_at__isnull=True).values_list("user_id", flat=True)) == [cast.acme_user.pk]
+    # the next run sends the requester's digest, and the collaborator's not again
+    smtp_sink.refused = set()
+    assert digests_send() == 1
+    assert smtp_sink.accepted == ["user2@acme.test", "user@acme.test"]
+    assert digests_send() == 0
+    assert not held.filter(emailed_at__isnull=True).exists()
 
 
 def test_a_p1_goes_through_quiet_hours(cast: Cast, clock: Any) -> None:

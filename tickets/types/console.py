@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from serviflow.http import AuthenticatedHttpRequest
-from serviflow.pages import WORKFLOW_ERRORS, cleaned, customer_page, problem_of, provider_page
+from serviflow.pages import WORKFLOW_ERRORS, cleaned, customer_page, problem_of, provider_page, refused
 from tenants.access import CustomerAccess, Reach, customer_access
 from tenants.models import Customer
 from tenants.schema import customer_schema
@@ -31,13 +31,6 @@ from tickets.types.forms import (
 )
 from tickets.types.pages import form_inputs, posted_values
 from tickets.types.values import form_fields
-
-
-def _refused(request: AuthenticatedHttpRequest, exc: Exception) -> int:
-    status, problems = problem_of(exc)
-    for problem in problems:
-        messages.error(request, problem)
-    return status
 
 
 def _type_values(form: RequestTypeForm, formset: Any) -> services.TypeValues:
@@ -69,7 +62,7 @@ def type_list(request: AuthenticatedHttpRequest, access: CustomerAccess) -> Http
                 customer=access.customer, by=access.user, values=_type_values(form, formset)
             )
         except WORKFLOW_ERRORS as exc:
-            status = _refused(request, exc)
+            status = refused(request, exc)
         else:
             messages.success(request, f"Request type {created.name} added.")
             return HttpResponseRedirect(_list_url(access.customer))
@@ -112,7 +105,7 @@ def type_detail(request: AuthenticatedHttpRequest, access: CustomerAccess, type_
                 values=_type_values(form, formset),
             )
         except WORKFLOW_ERRORS as exc:
-            status = _refused(request, exc)
+            status = refused(request, exc)
         else:
             messages.success(request, f"Request type {request_type.name} saved.")
             return HttpResponseRedirect(_list_url(access.customer))
@@ -180,7 +173,7 @@ def library(request: AuthenticatedHttpRequest) -> HttpResponse:
                 },
             )
         except WORKFLOW_ERRORS as exc:
-            status = _refused(request, exc)
+            status = refused(request, exc)
         else:
             messages.success(request, f"{entry.name} added to the library.")
             return HttpResponseRedirect(reverse("console-request-library"))
@@ -202,14 +195,14 @@ def library_copy(request: AuthenticatedHttpRequest, entry_id: int) -> HttpRespon
     try:
         slug = cleaned(LibraryCopyForm(request.POST))["customer"]
     except WORKFLOW_ERRORS as exc:
-        _refused(request, exc)
+        refused(request, exc)
         return HttpResponseRedirect(reverse("console-request-library"))
     access = customer_access(request.user, slug)
     with customer_schema(access.customer):
         try:
             services.library_copy(entry=entry, customer=access.customer, by=request.user)
         except WORKFLOW_ERRORS as exc:
-            _refused(request, exc)
+            refused(request, exc)
             return HttpResponseRedirect(reverse("console-request-library"))
     messages.success(request, f"{entry.name} copied to {access.customer.name}.")
     return HttpResponseRedirect(_list_url(access.customer))

@@ -14,8 +14,10 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, QueryDict
 
 from cmdb.models import ConfigurationItem
+from cmdb.selectors import cis_visible
 from core.fields import IdField
 from people.models import CustomerUser
+from tenants.access import CustomerAccess
 from tickets.models import RequestType
 from tickets.types.services import offered_types
 from tickets.types.values import FieldDef, FieldKind, form_fields, value_shown, visible_fields
@@ -79,14 +81,25 @@ class FieldInput:
         return f"field-{self.field.key}"
 
     @property
+    def typed(self) -> bool:
+        """A user named by email (a customer user who is not shown the list of colleagues)."""
+        return self.field.kind == FieldKind.USER and not self.options
+
+    @property
     def chosen(self) -> list[str]:
         """The selected options as text (a multiple choice's list, another kind's value)."""
         values = self.value if isinstance(self.value, list) else [self.value]
         return [str(value) for value in values if value not in (None, "")]
 
 
-def _options(kind: str) -> list[tuple[str, str]]:
+def _options(kind: str, reader: CustomerAccess | None) -> list[tuple[str, str]]:
+    """The users or CIs a select offers (``reader``: the customer-side person filling the form,
+    None on the agent side). The customer's side sees the CIs the portal shows them
+    (``cis_visible``) and the colleagues it lists to them (its admins, who manage the users);
+    other customer users name a colleague by email, as when copying one on a ticket."""
     if kind == FieldKind.USER:
+        if reader is not None and not reader.manages_users:
+            return []
         people = (
             CustomerUser.objects.filter(user__is_active=True).select_related("user").order_by("user__name")
         )
@@ -94,8 +107,9 @@ def _options(kind: str) -> list[tuple[str, str]]:
             (str(person.pk), f"{person.user.name} <{person.user.email}>") for person in people[:MAX_OPTIONS]
         ]
     if kind == FieldKind.CI:
-        cis = ConfigurationItem.objects.filter(retired_at__isnull=True).order_by("name")
-        return [(str(ci.pk), ci.name) for ci in cis[:MAX_OPTIONS]]
+        cis = ConfigurationItem.objects.all() if reader is None else cis_visible(reader)
+        in_use = cis.filter(retired_at__isnull=True).order_by("name")
+        return [(str(ci.pk), ci.name) for ci in in_use[:MAX_OPTIONS]]
     return []
 
 
@@ -103,18 +117,27 @@ def form_inputs(
     definitions: list[FieldDef],
     *,
     customer_side: bool,
+    access: CustomerAccess | None = None,
     values: dict[str, Any] | None = None,
     error: ValidationError | None = None,
 ) -> list[FieldInput]:
     """The inputs of the fields the reader may fill, with the values to show and the refusal of
-    each (``error``: the workflow's, keyed ``fields.<key>``)."""
+    each (``error``: the workflow's, keyed ``fields.<key>``). ``customer_side`` readers are
+    offered only the users and CIs ``access`` may see (none without it)."""
     problems = error.message_dict if error is not None and hasattr(error, "error_dict") else {}
     shown = visible_fields(definitions, customer_side=customer_side)
+    reader = access if customer_side else None
+
+    def offered(item: FieldDef) -> list[tuple[str, str]]:
+        if item.choices:
+            return [(choice, choice) for choice in item.choices]
+        return [] if customer_side and access is None else _options(item.kind, reader)
+
     return [
         FieldInput(
             field=item,
             value=(values or {}).get(item.key, [] if item.kind == FieldKind.MULTI_CHOICE else ""),
-            options=[(choice, choice) for choice in item.choices] or _options(item.kind),
+            options=offered(item),
             error=" ".join(problems.get(f"fields.{item.key}", [])),
         )
         for item in shown

@@ -87,7 +87,8 @@ def _clean_name(name: str) -> str:
     return text
 
 
-def _check(values: TypeValues, by: User) -> dict[str, Any]:
+def _check(values: TypeValues, by: User | None) -> dict[str, Any]:
+    """What ``values`` gives, cleaned (a type's and a library entry's: the same 400s)."""
     given = values.given()
     if "name" in given:
         given["name"] = _clean_name(given["name"])
@@ -169,21 +170,20 @@ def _save_unique(request_type: RequestType, **kwargs: Any) -> None:
 # --- the provider's library ---------------------------------------------------------------------
 
 
+LIBRARY_VALUES = ("name", "description", "priority", "fields")  # a library entry's (no policy, no state)
+
+
 def library_save(*, entry: LibraryRequestType | None, values: dict[str, Any]) -> LibraryRequestType:
     """Create (``entry`` None) or change a library type (provider admins: the view checks)."""
     entry = entry or LibraryRequestType()
-    if "name" in values:
-        entry.name = _clean_name(values["name"])
-    elif entry.pk is None:
+    given = _check(TypeValues(**{name: values[name] for name in LIBRARY_VALUES if name in values}), None)
+    if "name" not in given and entry.pk is None:
         raise ValidationError({"name": ["A request type needs a name."]})
-    if "description" in values:
-        entry.description = (values["description"] or "").strip()[:DESCRIPTION_MAX]
-    if "priority" in values:
-        if values["priority"] not in (None, "", *Priority.values):
-            raise ValidationError({"priority": ["Use P1, P2, P3, P4 or null."]})
-        entry.priority = values["priority"] or ""
-    if "fields" in values:
-        entry.definitions = [field.as_json() for field in values["fields"]]
+    for name in ("name", "description", "priority"):
+        if name in given:
+            setattr(entry, name, given[name])
+    if "fields" in given:
+        entry.definitions = [field.as_json() for field in given["fields"]]
     try:
         with transaction.atomic():
             entry.save()

@@ -8,8 +8,9 @@ A form is a list of field definitions (``FieldDef``), stored as JSON in an immut
 - ``number`` (an integer or a decimal, stored as a JSON number);
 - ``date`` (stored as ``"YYYY-MM-DD"``);
 - ``choice`` (one of ``choices``) and ``multi_choice`` (a list of them, in the form's order);
-- ``user`` (the id of an active user of this customer, ``people.CustomerUser``);
-- ``ci`` (the id of a configuration item of this customer that is in use).
+- ``user`` (an active user of this customer, ``people.CustomerUser``, by id or email; stored as the id);
+- ``ci`` (the id of a configuration item of this customer that is in use; a customer user who
+  is not an admin names only the ones they own, ``cmdb.selectors.cis_visible``).
 
 Every problem is a ``ValidationError`` keyed ``fields.<key>`` whose message names the field by its
 label, so the API's 400 and a page's form error both say which field is wrong.
@@ -19,15 +20,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
 
 from cmdb.models import ConfigurationItem
+from cmdb.selectors import cis_visible
 from core.parsers import clean_text, is_id, parse_date_value
 from people.models import CustomerUser
+from tenants.access import CustomerAccess
 
 MAX_FIELDS = 40
 MAX_CHOICES = 100
@@ -184,8 +187,23 @@ def _invalid(field: FieldDef, message: str) -> ValidationError:
     return ValidationError({f"fields.{field.key}": [f"{field.label}: {message}"]})
 
 
-def _empty(value: object) -> bool:
+def is_empty(value: object) -> bool:
+    """A value that clears a field (null, "", [])."""
     return value is None or value == "" or value == []
+
+
+NUMBER_PATTERN = r"-?[0-9]{1,16}(\.[0-9]{1,6})?"
+_NUMBER = re.compile(NUMBER_PATTERN)
+
+
+def parse_number(text: str) -> int | float | None:
+    """A number field's value as written (``12``, ``-4.5``: at most 16 digits and 6 decimals) as
+    it is stored (an int when whole, else a float); None for anything else."""
+    text = text.strip()
+    if not _NUMBER.fullmatch(text):
+        return None
+    number = Decimal(text)  # the pattern admits only decimals
+    return int(number) if number == number.to_integral_value() else float(number)
 
 
 def clean_values(
@@ -196,6 +214,7 @@ def clean_values(
     partial: bool = False,
     previous: dict[str, Any] | None = None,
     required: bool = True,
+    access: CustomerAccess | None = None,
 ) -> dict[str, Any]:
     """The values ``raw`` (a ``{key: value}`` object) gives a form, checked and normalised.
 
@@ -203,7 +222,9 @@ def clean_values(
     refused by name), and the fields they do not see are not required of them. ``partial`` (a
     change of some values): the keys not given keep ``previous``; the required check applies to
     the result (``required=False``: not at all, for a channel that cannot ask, email). Empty
-    values (null, "", []) clear a field."""
+    values (null, "", []) clear a field. ``access``: who gives the values; customer-side people
+    may name only the CIs they see (``cmdb.selectors.cis_visible``)."""
+    reader = access if customer_side else None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -220,19 +241,21 @@ def clean_values(
         field = by_key[key]
         if customer_side and not field.customer_visible:
             raise _invalid(field, "only the service desk sets this field.")
-        if _empty(value):
+        if is_empty(value):
             result.pop(key, None)
         else:
-            result[key] = clean_value(field, value)
+            result[key] = clean_value(field, value, reader=reader)
     for field in definitions if required else ():
         if field.required and field.key not in result and not (customer_side and not field.customer_visible):
             raise _invalid(field, "this field is required.")
     return result
 
 
-def clean_value(field: FieldDef, value: object) -> Any:
+def clean_value(field: FieldDef, value: object, *, reader: CustomerAccess | None = None) -> Any:
     """One value, for its field's kind (references to users and CIs are checked against the
-    active customer's schema)."""
+    active customer's schema; a CI against what ``reader``, a customer-side person, sees)."""
+    if field.kind == FieldKind.CI:
+        return _ci(field, value, reader)
     checker = _CHECKERS[FieldKind(field.kind)]
     return checker(field, value)
 
@@ -253,15 +276,12 @@ def _number(field: FieldDef, value: object) -> int | float:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise _invalid(field, "enter a number.")
     text = str(value).strip()
-    if not re.fullmatch(r"-?[0-9]{1,16}(\.[0-9]{1,6})?", text):
+    number = parse_number(text)
+    if number is None:
         raise _invalid(field, f"enter a number such as 12 or 4.5 (got {text[:40]!r}).")
-    try:
-        number = Decimal(text)
-    except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
-        raise _invalid(field, "enter a number.") from None
     if abs(number) >= NUMBER_MAX:
         raise _invalid(field, "the number is too large.")
-    return int(number) if number == number.to_integral_value() else float(number)
+    return number
 
 
 def _date(field: FieldDef, value: object) -> str:
@@ -293,18 +313,26 @@ def _multi_choice(field: FieldDef, value: object) -> list[str]:
 
 
 def _user(field: FieldDef, value: object) -> int:
-    if not is_id(value):
-        raise _invalid(field, "give the id of one of this customer's users.")
-    found = CustomerUser.objects.filter(pk=int(str(value)), user__is_active=True).exists()
-    if not found:
-        raise _invalid(field, f"no active user of this customer has id {value}.")
-    return int(str(value))
+    """A colleague by profile id or email (as when copying one on a ticket)."""
+    people = CustomerUser.objects.filter(user__is_active=True)
+    if is_id(value):
+        found = people.filter(pk=int(str(value))).values_list("pk", flat=True).first()
+    elif isinstance(value, str) and "@" in value and len(value) <= 254:
+        found = people.filter(user__email__iexact=value.strip()).values_list("pk", flat=True).first()
+    else:
+        raise _invalid(field, "give the id or email of one of this customer's users.")
+    if found is None:
+        raise _invalid(field, f"no active user of this customer is {str(value)[:60]}.")
+    return int(found)
 
 
-def _ci(field: FieldDef, value: object) -> int:
+def _ci(field: FieldDef, value: object, reader: CustomerAccess | None) -> int:
+    """A CI in use that the reader sees (``cis_visible``: a customer user who is not an admin,
+    the ones they own); None: a channel's or an agent's, any of the customer's."""
     if not is_id(value):
         raise _invalid(field, "give the id of one of this customer's configuration items.")
-    ci = ConfigurationItem.objects.filter(pk=int(str(value))).first()
+    cis = ConfigurationItem.objects.all() if reader is None else cis_visible(reader)
+    ci = cis.filter(pk=int(str(value))).first()
     if ci is None or ci.is_retired:
         raise _invalid(field, f"no configuration item in use of this customer has id {value}.")
     return int(str(value))
@@ -318,7 +346,6 @@ _CHECKERS = {
     FieldKind.CHOICE: _choice,
     FieldKind.MULTI_CHOICE: _multi_choice,
     FieldKind.USER: _user,
-    FieldKind.CI: _ci,
 }
 
 
