@@ -314,6 +314,9 @@ SPECTACULAR_SETTINGS = {
         "ImportStatusEnum": "imports.models.ImportStatus",
         "ImportOutcomeEnum": "imports.models.Outcome",
         "AutomationEventEnum": "automations.models.Event",
+        "NotificationEventEnum": "notifications.models.RuleEvent",
+        "NotificationChannelEnum": "notifications.models.Channel",
+        "NotificationRoleEnum": "notifications.models.Role",
     },  # the API lives on the console host only
 }
 

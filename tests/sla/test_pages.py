@@ -125,8 +125,16 @@ def test_ticket_page_explains_why_with_the_deciding_level_and_the_timeline(
     assert "SLA · Fast 24x7" in card and "Why this SLA" in card
     assert "Customer default: customer Acme has default &#x27;Fast 24x7&#x27;" in card
     chain = re.findall(r'<li data-source="(\w+)"( class="decides")?', card)
-    assert [source for source, _ in chain] == ["ticket", "requester", "ci", "contract", "customer", "default"]
-    assert [bool(decides) for _, decides in chain] == [False, False, False, False, True, False]
+    assert [source for source, _ in chain] == [
+        "ticket",
+        "requester",
+        "ci",
+        "request_type",
+        "contract",
+        "customer",
+        "default",
+    ]
+    assert [bool(decides) for _, decides in chain] == [False, False, False, False, False, True, False]
     resolution = card.split('data-clock="resolution"', 1)[1].split("</tr>", 1)[0]
     assert 'title="2026-11-24T16:00:00Z"' in resolution and "Tue 24 Nov 2026, 17:00" in resolution
     assert "due in 2 h 30 min" in resolution
