@@ -15,11 +15,10 @@ from playwright.sync_api import Browser
 from accounts.models import User
 from accounts.services import AgentFields, agent_create
 from audit.context import job_context
-from people.services import CustomerUserFields, customer_user_create
 from tenants.models import Customer
 from tenants.schema import customer_schema
 from tenants.services import customer_provision
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import customer_person, sign_in
 from tests.conftest import ARTIFACTS, PASSWORD
 from tickets import workflows
 from tickets.models import Ticket
@@ -35,16 +34,6 @@ class World:
     agent: User
     requester: User
     other_user: User
-
-
-def _user(customer: Customer, email: str) -> User:
-    with customer_schema(customer):
-        profile = customer_user_create(
-            customer=customer,
-            fields=CustomerUserFields(email=email, name=email.split("@")[0]),
-            password=PASSWORD,
-        )
-    return profile.user
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +54,8 @@ def world(django_db_blocker: Any, django_db_setup: None) -> World:
                 fields=AgentFields(email=f"finn-{tag}@msp.test", name="Finn Agent", customers=(home,)),
                 password=PASSWORD,
             ),
-            requester=_user(home, f"dana@forms-{tag}.test"),
-            other_user=_user(other, f"olga@plain-{tag}.test"),
+            requester=customer_person(home, f"dana@forms-{tag}.test"),
+            other_user=customer_person(other, f"olga@plain-{tag}.test"),
         )
         with customer_schema(home):  # a ticket without the type, which the filter leaves out
             workflows.ticket_create(

@@ -16,11 +16,10 @@ from accounts.models import User
 from accounts.services import AgentFields, agent_create
 from audit.context import job_context
 from notifications.models import Notification
-from people.services import CustomerUserFields, customer_user_create
 from tenants.models import Customer
 from tenants.schema import customer_schema
 from tenants.services import customer_provision
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import customer_person, sign_in
 from tests.conftest import ARTIFACTS, PASSWORD
 from tests.support.processes import wait_for
 from tickets import workflows
@@ -38,16 +37,6 @@ class World:
     other_user: User
 
 
-def _user(customer: Customer, email: str) -> User:
-    with customer_schema(customer):
-        profile = customer_user_create(
-            customer=customer,
-            fields=CustomerUserFields(email=email, name=email.split("@")[0]),
-            password=PASSWORD,
-        )
-    return profile.user
-
-
 @pytest.fixture(scope="module")
 def world(django_db_blocker: Any, django_db_setup: None) -> World:
     """Committed data of its own (the server and the worker are other processes)."""
@@ -58,7 +47,7 @@ def world(django_db_blocker: Any, django_db_setup: None) -> World:
         world = World(
             home=home,
             other=other,
-            requester=_user(home, f"dana@home-{tag}.test"),
+            requester=customer_person(home, f"dana@home-{tag}.test"),
             member_agent=agent_create(
                 fields=AgentFields(email=f"mia-{tag}@msp.test", name="Mia Member", customers=(home,)),
                 password=PASSWORD,
@@ -67,10 +56,10 @@ def world(django_db_blocker: Any, django_db_setup: None) -> World:
                 fields=AgentFields(email=f"otto-{tag}@msp.test", name="Otto Outsider", customers=(other,)),
                 password=PASSWORD,
             ),
-            other_user=_user(other, f"olga@other-{tag}.test"),
+            other_user=customer_person(other, f"olga@other-{tag}.test"),
         )
         # The other customer has tickets with the same ids (owned by someone else there).
-        owner = _user(other, f"owner@other-{tag}.test")
+        owner = customer_person(other, f"owner@other-{tag}.test")
         with customer_schema(other):
             for n in range(3):
                 workflows.ticket_create(
