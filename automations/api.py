@@ -36,7 +36,6 @@ class _RuleRoutes(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     serializer_class = RuleSerializer
     parser_classes = [JSONParser]
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
-    pagination_class = None
 
     @property
     def rules_customer(self) -> Customer | None:

@@ -89,7 +89,6 @@ class RuleViewSet(ApiViewSet):
     refusal = configure.ADMINS_ONLY
     serializer_class = NotificationRuleSerializer
     parser_classes = [JSONParser]
-    pagination_class = None
 
     @property
     def level(self) -> Customer | None:
@@ -106,7 +105,8 @@ class RuleViewSet(ApiViewSet):
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """This level's rules, and per event without any, what it inherits (provider-wide rules
         or the built-in defaults, ``default: true``)."""
-        return Response(EffectiveNotificationRuleSerializer(effective_rules(self.level), many=True).data)
+        page = self.paginate_queryset(effective_rules(self.level))
+        return self.get_paginated_response(EffectiveNotificationRuleSerializer(page, many=True).data)
 
     @extend_schema(request=NotificationRuleInputSerializer, responses={201: NotificationRuleSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

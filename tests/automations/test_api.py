@@ -32,8 +32,8 @@ def test_an_admin_writes_reads_and_deletes_a_customers_rule(cast: Cast) -> None:
     assert created.status_code == 201, created.content
     rule = created.json()
     assert rule["customer"] == "acme" and rule["owner"] == cast.alice.pk and rule["enabled"] is True
-    assert [item["id"] for item in client.get(ACME).json()] == [rule["id"]]
-    assert client.get(PROVIDER).json() == []
+    assert [item["id"] for item in client.get(ACME).json()["results"]] == [rule["id"]]
+    assert client.get(PROVIDER).json()["results"] == []
     changed = client.patch(f"{ACME}{rule['id']}/", {"enabled": False}, format="json")
     assert changed.status_code == 200 and changed.json()["enabled"] is False
     with customer_schema(cast.acme):

@@ -149,10 +149,10 @@ def test_a_time_firing_that_did_nothing_is_not_recorded(cast: Cast) -> None:
 def test_the_console_and_the_api_show_that_an_inactive_owners_rule_does_not_run(cast: Cast) -> None:
     owner = _admin("gone@msp.test")
     rule = make_rule(cast, cast.acme, by=owner, name="Orphan", event="created", actions=_notify(cast.bob))
-    listed = api_for(cast.alice).get("/api/v1/customers/acme/automations/").json()
+    listed = api_for(cast.alice).get("/api/v1/customers/acme/automations/").json()["results"]
     assert [(item["runs"], item["not_running"]) for item in listed] == [(True, None)]
     User.objects.filter(pk=owner.pk).update(is_active=False)
-    (item,) = api_for(cast.alice).get("/api/v1/customers/acme/automations/").json()
+    (item,) = api_for(cast.alice).get("/api/v1/customers/acme/automations/").json()["results"]
     assert (item["id"], item["runs"], item["not_running"]) == (rule.pk, False, Rule.OWNER_INACTIVE)
     page = console(cast.alice).get("/customers/acme/automations/").content.decode()
     assert "owner inactive: this rule does not run" in page

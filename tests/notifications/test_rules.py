@@ -188,13 +188,13 @@ def test_a_customers_rules_replace_the_provider_wide_ones_for_their_event(cast: 
         format="json",
     )
     assert made.status_code == 201
-    listed = admin.get("/api/v1/notification-rules/").json()
+    listed = admin.get("/api/v1/notification-rules/").json()["results"]
     resolved = [rule for rule in listed if rule["event"] == "resolved"]
     assert [(rule["source"], rule["inherited"]) for rule in resolved] == [("provider", False)]
     created = [rule for rule in listed if rule["event"] == "ticket_created"]
     assert created and all(rule["default"] and rule["inherited"] for rule in created)
     # Acme inherits the provider-wide rule until it has its own
-    acme = admin.get(rules_url()).json()
+    acme = admin.get(rules_url()).json()["results"]
     assert [rule["source"] for rule in acme if rule["event"] == "resolved"] == ["provider"]
     ticket = open_ticket(cast)
     with customer_schema(cast.acme):
@@ -226,7 +226,7 @@ def test_the_rules_list_carries_the_keys_of_a_rules_detail(cast: Cast) -> None:
     provider = admin.post("/api/v1/notification-rules/", {**body, "event": "assigned"}, format="json")
     assert made.status_code == provider.status_code == 201
     detail = admin.get(f"{rules_url()}{made.json()['id']}/").json()
-    listed = admin.get(rules_url()).json()
+    listed = admin.get(rules_url()).json()["results"]
     assert all(set(item) == {*detail, "inherited"} for item in listed), listed[0]
     (own,) = (item for item in listed if item["id"] == detail["id"])
     assert own == {**detail, "inherited": False} and own["customer"] == "acme"

@@ -43,7 +43,6 @@ class RequestTypeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Custo
     parser_classes = [JSONParser]
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
     method_hints = {"DELETE": "Request types are kept for their tickets: set active to false instead."}
-    pagination_class = None
     read_reach = Reach.SIGNED_IN
     write_reach = Reach.ADMIN
     refusal = WRITERS
@@ -109,7 +108,6 @@ class LibraryTypeViewSet(
     read_reach = Reach.STAFF
     write_reach = Reach.ADMIN
     refusal = WRITERS
-    pagination_class = None
     queryset = LibraryRequestType.objects.all()
 
     def get_object(self) -> LibraryRequestType:
