@@ -45,7 +45,7 @@ class RuleEvent(models.TextChoices):
 
 class Role(models.TextChoices):
     """Recipients named by what they are to the ticket or the customer (``tickets.notices.
-    ticket_roles`` finds them; events without a ticket have only the customer-wide roles)."""
+    ticket_roles_read`` finds them; events without a ticket have only the customer-wide roles)."""
 
     REQUESTER = "requester", "Requester"
     COLLABORATORS = "collaborators", "Collaborators"

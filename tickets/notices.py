@@ -1,5 +1,5 @@
 """What a ticket event tells whom: the recipients of an outbox event by the customer's
-notification rules (``notifications.rules``, fed the ticket's people by ``ticket_roles``), the
+notification rules (``notifications.rules``, fed the ticket's people by ``ticket_roles_read``), the
 message they get and the link to the ticket (console for agents, portal for customers), and what
 an occasional agent without an active day pass may be told (``screened``)."""
 
@@ -229,13 +229,6 @@ def ticket_roles_read(customer: Customer, ticket: Ticket, *, shared: Roles | Non
             **{role: partial(customer_wide.__getitem__, role) for role in customer_wide},
         }
     )
-
-
-def ticket_roles(customer: Customer, ticket: Ticket) -> dict[str, list[User]]:
-    """Every role's people for ``ticket`` at once (``ticket_roles_read``, all read): what an
-    automation rule's "notify" action hands ``notifications.rules.route``."""
-    roles = ticket_roles_read(customer, ticket)
-    return {role: list(roles[role]) for role in roles}
 
 
 def preview(customer: Customer, ticket_id: int) -> list[dict[str, Any]] | None:
