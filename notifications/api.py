@@ -105,7 +105,8 @@ class RuleViewSet(ApiViewSet):
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """This level's rules, and per event without any, what it inherits (provider-wide rules
         or the built-in defaults, ``default: true``)."""
-        page = self.paginate_queryset(effective_rules(self.level))
+        # DRF's paginators page any sequence; their stubs name QuerySets only
+        page = self.paginate_queryset(effective_rules(self.level))  # type: ignore[arg-type]
         return self.get_paginated_response(EffectiveNotificationRuleSerializer(page, many=True).data)
 
     @extend_schema(request=NotificationRuleInputSerializer, responses={201: NotificationRuleSerializer})
