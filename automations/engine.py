@@ -273,6 +273,11 @@ def rule_apply(customer: Customer, ticket_id: int, rule: LoadedRule, *, check: b
         ticket = Ticket.objects.select_for_update().filter(pk=ticket_id).first()
         if ticket is None or (check and not matches(rule.conditions, Facts.of(ticket))):
             return False
+        if not Rule.objects.filter(pk=rule.id, enabled=True).exists():
+            # a rule deleted or disabled since the list was read (another process's cache, or
+            # a rolled-back transaction's): nothing to do, and the list is read again next time
+            rules_forget(rule.customer_id)
+            return False
         ran = False
         for action in rule.actions:
             if not _allowed(customer, ticket, rule, owner):

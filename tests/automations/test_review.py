@@ -15,7 +15,8 @@ from django.utils import timezone
 from accounts.models import AgentMembership, User
 from accounts.services import AgentFields, agent_create
 from automations import services
-from automations.models import Rule, RuleAction, TimeFiring
+from automations.engine import rules_for, run_event
+from automations.models import Event, Rule, RuleAction, TimeFiring
 from automations.timed import time_rules_run
 from notifications.models import Notification, NotificationKind
 from tenants.models import Customer
@@ -231,3 +232,20 @@ def test_a_run_is_noted_once_per_transaction_and_survives_a_rolled_back_savepoin
         workflows.ticket_reprioritise(customer=cast.acme, ticket=ticket, by=cast.bob, priority="P1")
     with customer_schema(cast.acme):
         assert RuleAction.objects.filter(ticket_id=ticket.pk).count() == 1
+
+
+# --- a rule gone behind the cached list ----------------------------------------------------------
+
+
+def test_a_rule_deleted_behind_the_cached_list_is_skipped_and_the_list_read_again(cast: Cast) -> None:
+    """The list of rules is cached; a rule deleted without the cache hearing of it (another
+    process's read before the delete committed, or a test's rolled-back rule) is skipped when
+    its conditions match, instead of failing the ticket's run at commit."""
+    rule = make_rule(cast, cast.acme, name="Gone", event="created", actions=[{"action": "note", "body": "x"}])
+    assert [loaded.id for loaded in rules_for(cast.acme)] == [rule.pk]  # read and cached
+    Rule.objects.filter(pk=rule.pk).delete()
+    ticket = _open(cast, cast.acme, cast.acme_user)
+    with customer_schema(cast.acme):
+        assert run_event(cast.acme, ticket, Event.CREATED) == 0
+    assert not RuleAction.objects.filter(ticket_id=ticket.pk).exists()
+    assert rules_for(cast.acme) == []
