@@ -29,6 +29,7 @@ class SignInForm(forms.Form):
     def __init__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
         self.request = request
         self.user: User | None = None
+        self.retry_after: int | None = None  # seconds, when the attempt was throttled
         super().__init__(*args, **kwargs)
 
     def clean(self) -> dict[str, Any]:
@@ -44,6 +45,7 @@ class SignInForm(forms.Form):
                 channel=Channel.WEB,
             )
         except LoginThrottled as exc:
+            self.retry_after = exc.retry_after
             raise forms.ValidationError(str(exc), code="throttled") from None
         except InvalidCredentials:
             raise forms.ValidationError(

@@ -6,6 +6,7 @@ import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.password_validation import validate_password
@@ -24,6 +25,7 @@ from accounts.models import (
     UserKind,
     token_digest,
 )
+from core.afterwards import after_response
 from core.changes import UNSET, Changes
 from core.parsers import validate_timezone
 from core.statistics import analyze_after_commit
@@ -136,8 +138,8 @@ def memberships_set(*, agent: User, customers: Iterable[Customer]) -> None:
 def _send_activation_after_commit(user: User) -> None:
     from accounts.tasks import send_activation_email
 
-    user_id = user.pk
-    transaction.on_commit(lambda: send_activation_email.delay(user_id))
+    # robust, after the response: a broker outage is logged and does not fail the saved change
+    transaction.on_commit(partial(after_response, partial(send_activation_email.delay, user.pk)), robust=True)
 
 
 def person_deactivate(*, user: User) -> User:

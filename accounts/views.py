@@ -38,8 +38,11 @@ class LoginView(View):
     def post(self, request: HttpRequest) -> HttpResponse:
         form = SignInForm(request, data=request.POST)
         if not form.is_valid() or form.user is None:
-            status = 429 if any(e.code == "throttled" for e in form.non_field_errors().as_data()) else 400
-            return render(request, self.template_name, {"form": form}, status=status)
+            if form.retry_after is None:
+                return render(request, self.template_name, {"form": form}, status=400)
+            response = render(request, self.template_name, {"form": form}, status=429)
+            response["Retry-After"] = str(form.retry_after)
+            return response
         address = client_ip(request)
         with audit_context.person_context(form.user, channel=Channel.WEB, remote_addr=address):
             login(request, form.user, backend="django.contrib.auth.backends.ModelBackend")

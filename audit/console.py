@@ -36,6 +36,7 @@ from serviflow.http import AuthenticatedHttpRequest
 from serviflow.pages import cleaned, page_of, problem_of, provider_page
 from tenants.access import Reach, customers_visible_to
 from tenants.models import Customer
+from tenants.replica import replica_reads
 from tenants.schema import PUBLIC_SCHEMA, customer_schema
 from tickets.types.masking import changes_for_customer, hidden_keys
 
@@ -127,7 +128,7 @@ def _streamed(
     returned by then, so the schema is entered by the stream itself)."""
 
     def stream() -> Iterator[str]:
-        with _inside(customer):
+        with _inside(customer), replica_reads():
             yield from rows()
 
     response = StreamingHttpResponse(stream(), content_type=content_type)
@@ -303,7 +304,9 @@ def access_review_csv(request: AuthenticatedHttpRequest) -> HttpResponse:
     except ValidationError:
         return access_review(request)
     record_export("access review", of=User, file_format="csv", params=request.GET, names=("from", "to"))
-    lines = csv_lines(REVIEW_HEADER, (_review_cells(row) for row in review.access_review(start, end)))
-    response = HttpResponse("".join(lines), content_type="text/csv; charset=utf-8")
+    with replica_reads():
+        cells = (_review_cells(row) for row in review.access_review(start, end))
+        lines = "".join(csv_lines(REVIEW_HEADER, cells))
+    response = HttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="access-review-{start}-to-{end}.csv"'
     return response

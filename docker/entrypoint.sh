@@ -3,9 +3,10 @@
 #
 #   web      gunicorn on :8000
 #   worker   Celery worker
-#   beat     Celery beat (run exactly one)
+#   beat     Celery beat (one is enough; extra copies stand by: serviflow/beat.py)
 #   mail     the SMTP listener of the email channel on :2525 (manage.py mail_server)
-#   migrate  manage.py sync_platform: migrates public, template and every customer schema; idempotent
+#   migrate  manage.py sync_platform: migrates public, template and every customer schema and grants
+#            DATABASE_APP_ROLE; idempotent. The only process that connects as the owner role
 #
 # Further arguments are appended to that process's command line (e.g. `web --workers 4`).
 # Anything else is run as given, e.g.

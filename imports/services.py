@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -23,6 +24,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from audit.context import Actor, acting
+from core.afterwards import after_response
 from core.errors import RuleViolation
 from imports.cis import import_cis
 from imports.csvfile import parse_csv
@@ -72,10 +74,30 @@ def import_submit(
 
 
 def _enqueue_after_commit(job: Import) -> None:
+    """After commit and the response: a broker outage is logged, the import stays queued and
+    ``imports_redrive`` enqueues it again (the request's work is saved, so no error for it)."""
     from imports.tasks import import_run_task
 
-    attempt = job.attempt
-    transaction.on_commit(lambda: import_run_task.delay(job.pk, attempt))
+    enqueue = partial(import_run_task.delay, job.pk, job.attempt)
+    transaction.on_commit(partial(after_response, enqueue), robust=True)
+
+
+def imports_redrive(*, now: datetime | None = None) -> int:
+    """Beat (``imports.redrive``): enqueue again the imports still queued ``OUTBOX_REDRIVE_AFTER``
+    seconds after their upload (their enqueue failed, or its message was lost); how many. A
+    second message for an import is harmless, a retried one's included (counted from its
+    upload): only the queued attempt is claimed, by one of them."""
+    from imports.tasks import import_run_task
+
+    since = (now or timezone.now()) - timedelta(seconds=settings.OUTBOX_REDRIVE_AFTER)
+    waiting = list(
+        Import.objects.filter(status=ImportStatus.QUEUED, created_at__lt=since)
+        .order_by("pk")
+        .values_list("pk", "attempt")[:100]
+    )
+    for pk, attempt in waiting:
+        import_run_task.delay(pk, attempt)
+    return len(waiting)
 
 
 def _dead_before() -> timedelta:

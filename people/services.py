@@ -22,6 +22,7 @@ from accounts.services import (
 )
 from audit.bulk import create_entries
 from audit.models import AuditEntry
+from core.afterwards import after_response
 from core.changes import UNSET, Changes
 from people.models import CustomerUser
 from sla.models import SlaPolicy
@@ -106,7 +107,9 @@ def _invite_after_commit(profiles: list[CustomerUser]) -> None:
     # The schema is named now: an outer transaction may commit after we left it.
     schema = tenant_connection.schema_name
     for profile in profiles:
-        transaction.on_commit(partial(send_invitation.apply_async, (profile.pk,), schema=schema))
+        # robust, after the response: a broker outage is logged and does not fail the saved change
+        enqueue = partial(send_invitation.apply_async, (profile.pk,), schema=schema)
+        transaction.on_commit(partial(after_response, enqueue), robust=True)
 
 
 def customer_users_create_many(

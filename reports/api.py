@@ -46,6 +46,7 @@ from serviflow.api.schema import error
 from serviflow.api.views import ApiView, CustomerScopedViewSet
 from tenants.access import CustomerAccess, Reach, customers_visible_to
 from tenants.models import Customer
+from tenants.replica import replica_reads
 
 
 class FormatIsOurs(BaseContentNegotiation):
@@ -108,7 +109,8 @@ class CustomerFiguresView(ApiView):
             return response
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(customers, request, view=self) or []
-        figures = monthly_figures(page, month)
+        with replica_reads():
+            figures = monthly_figures(page, month)
         rows = [figures_row(customer, month, figures[customer.pk]) for customer in page]
         listed = paginator.get_paginated_response(rows)
         listed.data = {"month": f"{month:%Y-%m}", **listed.data}
@@ -128,7 +130,8 @@ class CustomerFiguresView(ApiView):
         def rows() -> Iterator[list[object]]:
             for start in range(0, len(customers), CSV_CHUNK):
                 chunk = customers[start : start + CSV_CHUNK]
-                figures = monthly_figures(chunk, month)
+                with replica_reads():
+                    figures = monthly_figures(chunk, month)
                 for customer in chunk:
                     row = figures_row(customer, month, figures[customer.pk])
                     values = [
@@ -190,7 +193,8 @@ class ServiceReportViewSet(CustomerScopedViewSet):
         if found is not None:
             content = {"json": found.content, "csv": found.csv, "pdf": found.pdf}[wanted]
             return _file(bytes(content or b""), wanted, name)
-        report = service_report(customer, month)
+        with replica_reads():
+            report = service_report(customer, month)
         report["issued"] = None
         if wanted == "csv":
             return _file(report_csv(report), "csv", name)

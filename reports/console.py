@@ -30,6 +30,7 @@ from serviflow.http import AuthenticatedHttpRequest
 from serviflow.pages import WORKFLOW_ERRORS, cleaned, customer_page, problem_of, provider_page
 from tenants.access import CustomerAccess, Reach, customers_visible_to
 from tenants.models import Customer
+from tenants.replica import replica_reads
 
 
 class ReportMonthForm(forms.Form):
@@ -64,7 +65,8 @@ def issued_or_live(
     found = issuing.issued_version(customer, month, version)
     if found is not None:
         return json.loads(bytes(found.content)), found
-    report = service_report(customer, month)
+    with replica_reads():
+        report = service_report(customer, month)
     report["issued"] = None
     return report, None
 
@@ -176,7 +178,10 @@ def overview(request: AuthenticatedHttpRequest) -> HttpResponse:
             messages.error(request, problem)
         month = last_month(timezone.localdate())
     customers = list(customers_visible_to(request.user).order_by("name", "id"))
-    figures = monthly_figures(customers, month)
+    with replica_reads():
+        figures = monthly_figures(customers, month)
+        low = low_balances()
+        agents = time_by_agent(month)
     rows: list[dict[str, Any]] = [
         {
             "customer": customer,
@@ -195,10 +200,10 @@ def overview(request: AuthenticatedHttpRequest) -> HttpResponse:
     context = {
         "rows": rows,
         "totals": totals | {"billable": hours(totals["billable_minutes"])},
-        "low": low_balances(),
+        "low": low,
         "agents": [
             row | {"hours": hours(row["minutes"]), "billable": hours(row["billable_minutes"])}
-            for row in time_by_agent(month)
+            for row in agents
         ],
         "month_text": f"{month:%Y-%m}",
         "month_label": f"{month:%B %Y}",

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
@@ -27,6 +26,7 @@ from contracts.models import TimeEntry
 from core.parsers import zone_or_utc
 from reports.models import MonthEnd
 from tenants.models import Customer
+from tenants.replica import reading_connection
 
 FIGURES = (
     "tickets_created",
@@ -117,7 +117,7 @@ def _in_month(column: str, met: str = "true") -> str:
 
 
 def _rows(statement: str, params: Sequence[Any] | dict[str, Any]) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
+    with reading_connection().cursor() as cursor:
         cursor.execute(statement, params)
         return list(cursor.fetchall())
 

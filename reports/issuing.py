@@ -27,6 +27,7 @@ from reports.files import report_csv, report_pdf
 from reports.models import IssuedReport
 from reports.service import service_report
 from tenants.models import Customer
+from tenants.replica import replica_reads
 from tenants.schema import customer_schema
 
 logger = logging.getLogger(__name__)
@@ -77,7 +78,8 @@ def report_issue(*, customer: Customer, month: date, by: User) -> IssuedReport:
     into that customer's chain."""
     if not (by.is_active and by.is_provider_admin):
         raise PermissionDenied("Only provider admins issue service reports.")
-    report = service_report(customer, month)
+    with replica_reads():  # the figures (a replica a few seconds behind is fine for a month past)
+        report = service_report(customer, month)
     now = timezone.now()
     with transaction.atomic(), customer_schema(customer):
         # One issuer at a time per customer: the customer's row orders them.

@@ -77,13 +77,36 @@ DATABASES["default"]["OPTIONS"]["pool"] = {
     "timeout": float(DB_POOL_TIMEOUT),
 }
 pooling.forget_pools_after_fork()  # see serviflow/pooling.py (also: why no reset callback)
-DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+# A streaming replica for the reads of reports and exports (tenants/replica.py): same backend and
+# pool as the primary; used inside replica_reads() blocks only, and only while it answers and is
+# at most REPLICA_MAX_LAG_SECONDS behind (checked every REPLICA_CHECK_SECONDS per process).
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
+if DATABASE_REPLICA_URL:
+    _replica = parse_database_url(DATABASE_REPLICA_URL, variable="DATABASE_REPLICA_URL")
+    DATABASES["replica"] = {
+        **DATABASES["default"],
+        **_replica,
+        "ENGINE": DATABASES["default"]["ENGINE"],
+        "OPTIONS": {**_replica["OPTIONS"], "pool": dict(DATABASES["default"]["OPTIONS"]["pool"])},
+        "TEST": {"MIRROR": "default"},
+    }
+REPLICA_MAX_LAG_SECONDS = env_int("REPLICA_MAX_LAG_SECONDS", 30, minimum=0)
+REPLICA_CHECK_SECONDS = env_int("REPLICA_CHECK_SECONDS", 5, minimum=0)
+DATABASE_ROUTERS = ("tenants.replica.ReplicaRouter", "django_tenants.routers.TenantSyncRouter")
+# The role web, worker, beat and mail connect as; `manage.py sync_platform`, run as the owner,
+# grants it what they need (tenants/roles.py, README "Database roles"). Empty: no grants.
+DATABASE_APP_ROLE = env_str("DATABASE_APP_ROLE").strip()
 
 REDIS_URL = check_redis_url(env_str("REDIS_URL") or embedded.valkey_url())
 
+# serviflow.cache: with Redis down, reads miss and writes are skipped, so pages still answer;
+# short socket timeouts keep a failing call brief, and the backend then skips Redis a few seconds.
+_CACHE_BACKEND = "serviflow.cache.ResilientRedisCache"
+_CACHE_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 1.0}
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": _CACHE_BACKEND,
+        "OPTIONS": _CACHE_OPTIONS,
         "LOCATION": REDIS_URL,
         # Every key carries the active schema, so one customer's entry is never another's.
         "KEY_FUNCTION": "django_tenants.cache.make_key",
@@ -91,13 +114,15 @@ CACHES = {
     },
     # Sign-in throttling counts across every host, so its keys deliberately carry no schema.
     "throttle": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": _CACHE_BACKEND,
+        "OPTIONS": _CACHE_OPTIONS,
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "sf") + "-throttle",
     },
     # Facts about people that hold on every host (an agent's day-pass validity): no schema either.
     "platform": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": _CACHE_BACKEND,
+        "OPTIONS": _CACHE_OPTIONS,
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "sf") + "-platform",
     },
@@ -335,6 +360,31 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "serviflow")
 CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A task running longer than this is killed (its message is then rejected: acks_late,
+# reject_on_worker_lost). The broker hands an unacknowledged message to another worker after
+# BROKER_VISIBILITY_TIMEOUT, so that must be longer, or a long task would run twice at once.
+TASK_TIME_LIMIT = env_int("TASK_TIME_LIMIT", 1800, minimum=10)
+BROKER_VISIBILITY_TIMEOUT = env_int("BROKER_VISIBILITY_TIMEOUT", 3600, minimum=20)
+if BROKER_VISIBILITY_TIMEOUT <= TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        f"BROKER_VISIBILITY_TIMEOUT ({BROKER_VISIBILITY_TIMEOUT}) must be longer than TASK_TIME_LIMIT "
+        f"({TASK_TIME_LIMIT}): a message still being worked on would be delivered again"
+    )
+CELERY_TASK_TIME_LIMIT = TASK_TIME_LIMIT
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": BROKER_VISIBILITY_TIMEOUT,
+    "socket_connect_timeout": 1.0,
+}
+# An enqueue while the broker is down fails within about a second (one retry), logged by its
+# caller, instead of holding a request thread: what it would have done is re-driven from the
+# database (tickets.redrive_events, mail.sweep, imports.redrive).
+CELERY_BROKER_CONNECTION_TIMEOUT = 1.0
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 CELERY_TIMEZONE = "UTC"
 # Celery's Django fixup closes each prefork child's whole connection pool before and after every
 # task (celery#10554, open): every task then starts a new PostgreSQL session, whose start and
@@ -342,6 +392,10 @@ CELERY_TIMEZONE = "UTC"
 # only every 2 x CELERY_DB_REUSE_MAX tasks; ``tenants.jobs.hand_back_connection`` returns the
 # task's connection to the child's pool after every task instead, as a request does.
 CELERY_DB_REUSE_MAX = 5000
+# Every beat competes for a lock in Redis and only its holder sends the periodic tasks, so a second
+# beat started by mistake doubles nothing and takes over within BEAT_LOCK_SECONDS if the first dies.
+CELERY_BEAT_SCHEDULER = "serviflow.beat:LockedScheduler"
+BEAT_LOCK_SECONDS = env_int("BEAT_LOCK_SECONDS", 15, minimum=3)
 # --- licences and day passes ----------------------------------------------------------------
 # Prices in the provider's billing currency (decimal strings), for purchases and the licence
 # report's recommendations.
@@ -364,6 +418,12 @@ REPORTS_JOBS_SECONDS = env_int("REPORTS_JOBS_SECONDS", 300, minimum=5)
 AUTOMATION_TIME_SECONDS = env_int("AUTOMATION_TIME_SECONDS", 300, minimum=5)
 # How often held email (quiet hours) is looked at: a digest goes out within this after they end.
 NOTIFICATIONS_DIGEST_SECONDS = env_int("NOTIFICATIONS_DIGEST_SECONDS", 60, minimum=5)
+# How often beat enqueues again what a broker outage or a lost task left undone (tickets.outbox,
+# imports.redrive): outbox events un-notified for OUTBOX_REDRIVE_AFTER seconds (so the normal
+# enqueue is not raced) but not older than OUTBOX_REDRIVE_WITHIN, and imports still queued.
+OUTBOX_REDRIVE_SECONDS = env_int("OUTBOX_REDRIVE_SECONDS", 60, minimum=5)
+OUTBOX_REDRIVE_AFTER = env_int("OUTBOX_REDRIVE_AFTER", 120, minimum=5)
+OUTBOX_REDRIVE_WITHIN = env_int("OUTBOX_REDRIVE_WITHIN", 86400, minimum=60)
 CELERY_BEAT_SCHEDULE = {
     "sessions-clear-expired": {"task": "accounts.sessions_clear_expired", "schedule": 3600.0},
     "day-passes-expire": {
@@ -416,6 +476,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(SLA_SWEEP_SECONDS),
         # a sweep that could not run in time is replaced by the next one, not queued up
         "options": {"expires": float(SLA_SWEEP_SECONDS)},
+    },
+    "outbox-redrive": {
+        "task": "tickets.redrive_events",
+        "schedule": float(OUTBOX_REDRIVE_SECONDS),
+        "options": {"expires": float(OUTBOX_REDRIVE_SECONDS)},
+    },
+    "imports-redrive": {
+        "task": "imports.redrive",
+        "schedule": float(OUTBOX_REDRIVE_SECONDS),
+        "options": {"expires": float(OUTBOX_REDRIVE_SECONDS)},
     },
 }
 

@@ -9,6 +9,7 @@ from psycopg import sql
 
 from tenants.hosts import forget_hosts
 from tenants.models import Customer, CustomerKind, Domain
+from tenants.roles import owner_functions_install
 
 
 def ensure_public_tenant(*, provider_name: str | None = None) -> Customer:
@@ -25,7 +26,8 @@ def ensure_public_tenant(*, provider_name: str | None = None) -> Customer:
 
 def ensure_template_tenant(*, verbosity: int = 0) -> Customer:
     """The template is a registered tenant, so ``migrate_schemas`` keeps it current; it is the
-    only schema whose migrations are ever replayed from scratch."""
+    only schema whose migrations are ever replayed from scratch. The functions the application
+    role provisions through are generated from it afterwards (``tenants.roles``)."""
     schema = settings.TENANT_TEMPLATE_SCHEMA
     template = Customer.objects.filter(schema_name=schema).first()
     if template is None:
@@ -40,6 +42,7 @@ def ensure_template_tenant(*, verbosity: int = 0) -> Customer:
             with connection.cursor() as cursor:
                 cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
     call_command("migrate_schemas", tenant=True, schema_name=schema, interactive=False, verbosity=verbosity)
+    owner_functions_install()
     return template
 
 

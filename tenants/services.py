@@ -53,7 +53,7 @@ def customer_provision(
                 business_hours=business_hours,
             )
             customer.save()
-            clone_schema(source=settings.TENANT_TEMPLATE_SCHEMA, target=customer.schema_name)
+            clone_schema(target=customer.schema_name)
             Domain.objects.create(domain=customer.portal_host, tenant=customer, is_primary=True)
             _create_settings(customer, ticket_prefix or ticket_prefix_for(slug))
             for domain in domains:  # one by one: each is audited

@@ -54,6 +54,12 @@ def schema_name_for(slug: str) -> str:
     return "c_" + slug.replace("-", "_")
 
 
+# What ``schema_name_for`` makes of a valid slug (the same regex in Python and PostgreSQL): the
+# clone function, which runs with the owner's rights, creates no schema of another name.
+SCHEMA_NAME_REGEX = r"^c_[a-z0-9]+(_[a-z0-9]+)*$"
+MAX_SCHEMA_NAME = len("c_") + 40  # slugs have at most 40 characters
+
+
 def ticket_prefix_for(slug: str) -> str:
     letters = re.sub(r"[^A-Za-z0-9]", "", slug).upper()
     if not letters or not letters[0].isalpha():

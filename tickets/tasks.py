@@ -1,5 +1,5 @@
-"""The tickets' worker tasks: notifications from the outbox after commit, and the SLA sweep
-(scheduled by beat every SLA_SWEEP_SECONDS)."""
+"""The tickets' worker tasks: notifications from the outbox after commit, the outbox's re-drive
+(beat, every OUTBOX_REDRIVE_SECONDS) and the SLA sweep (beat, every SLA_SWEEP_SECONDS)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from tenants.models import Customer
 from tenants.schema import tenant_connection
 from tickets.models import TicketEvent
 from tickets.notices import event_deliveries, screened
+from tickets.outbox import events_redrive
 from tickets.sla.sweep import sla_sweep
 
 
@@ -41,3 +42,10 @@ def notify_event(event_id: int) -> int:
 def sweep() -> dict[str, int | bool]:
     """Record due warnings and breaches and notify; safe to run twice or after a crash."""
     return asdict(sla_sweep())
+
+
+@shared_task(base=JobTask, name="tickets.redrive_events")
+def redrive_events() -> int:
+    """Enqueue again the events left un-notified (a broker outage at commit, a lost task);
+    returns how many (``tickets.outbox``)."""
+    return events_redrive()

@@ -176,7 +176,7 @@ def test_customer_people_get_404(cast: Cast) -> None:
 def activations(callbacks: list[Any]) -> int:
     """The activation emails queued after commit (other work waits for the commit too: the
     membership table's ANALYZE, core.statistics)."""
-    return sum(getattr(c, "__qualname__", "").startswith("_send_activation_after_commit") for c in callbacks)
+    return sum("send_activation_email" in repr(c) for c in callbacks)
 
 
 def test_an_admin_creates_a_full_time_agent_with_a_password(

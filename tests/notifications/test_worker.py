@@ -14,11 +14,13 @@ from typing import Any
 
 import pytest
 
+from accounts.models import User
 from accounts.services import AgentFields, agent_create
 from accounts.tasks import sessions_clear_expired
 from audit.context import job_context
 from notifications.models import Notification
 from people.services import CustomerUserFields, customer_user_create
+from tenants.models import Customer
 from tenants.schema import customer_schema
 from tenants.services import customer_provision
 from tests.conftest import PASSWORD
@@ -44,31 +46,38 @@ def sent_to(mail_dir: Path, address: str, subject: str) -> int:
     return count
 
 
+def committed_desk(name: str, tag: str) -> tuple[Customer, User, User]:
+    """A customer ``<name>-<tag>`` with a requester and a member agent, committed (for tests
+    whose worker or server is another process): (customer, requester, agent)."""
+    with job_context("tests.worker"):
+        customer = customer_provision(name=f"{name} {tag}", slug=f"{name}-{tag}")
+        with customer_schema(customer):
+            requester = customer_user_create(
+                customer=customer,
+                fields=CustomerUserFields(email=f"req-{tag}@{name}.test", name="Req"),
+                password=PASSWORD,
+            ).user
+        agent = agent_create(
+            fields=AgentFields(email=f"agent-{tag}@msp.test", name="Member", customers=(customer,)),
+            password=PASSWORD,
+        )
+    return customer, requester, agent
+
+
 def test_each_notification_is_sent_once_when_the_worker_runs_an_event_again(
     worker_queue: str, mail_dir: Path, django_db_blocker: Any
 ) -> None:
     tag = uuid.uuid4().hex[:6]
     with django_db_blocker.unblock():
-        with job_context("tests.worker"):
-            customer = customer_provision(name=f"Once {tag}", slug=f"once-{tag}")
-            with customer_schema(customer):
-                requester = customer_user_create(
-                    customer=customer,
-                    fields=CustomerUserFields(email=f"req-{tag}@once.test", name="Req"),
-                    password=PASSWORD,
-                ).user
-            agent = agent_create(
-                fields=AgentFields(email=f"agent-{tag}@msp.test", name="Member", customers=(customer,)),
-                password=PASSWORD,
+        customer, requester, agent = committed_desk("once", tag)
+        with job_context("tests.worker"), customer_schema(customer):
+            ticket = workflows.ticket_create(
+                customer=customer, by=requester, new=workflows.NewTicket(subject=f"Once {tag}")
             )
-            with customer_schema(customer):
-                ticket = workflows.ticket_create(
-                    customer=customer, by=requester, new=workflows.NewTicket(subject=f"Once {tag}")
-                )
-                (event,) = TicketEvent.objects.filter(ticket=ticket)
-                # the same event twice more, behind the run enqueued after commit
-                notify_event.delay(event.pk)
-                notify_event.delay(event.pk)
+            (event,) = TicketEvent.objects.filter(ticket=ticket)
+            # the same event twice more, behind the run enqueued after commit
+            notify_event.delay(event.pk)
+            notify_event.delay(event.pk)
         # the worker is solo: a task enqueued after them finishes after them
         assert isinstance(sessions_clear_expired.delay().get(timeout=TIMEOUT), int)
         wait_for(lambda: Notification.objects.filter(customer=customer).count() == 2)

@@ -188,6 +188,11 @@ def _request(target: Target, spoils: list[Spoil]) -> tuple[str, bytes, str]:
     return path, urlencode(pairs).encode(), "application/x-www-form-urlencoded"
 
 
+def valid_request(target: Target) -> tuple[str, bytes, str]:
+    """(path with query, body, content type) of ``target``'s valid request, nothing spoiled."""
+    return _request(target, [])
+
+
 def signed_out(world: World, target: Target) -> bool:
     """Does the route turn an anonymous caller away as it is (401 not_authenticated, or the
     sign-in redirect)? A 401 for wrong credentials is the route serving them."""

@@ -42,8 +42,8 @@ def process_env(**extra: str) -> dict[str, str]:
         REDIS_URL=settings.REDIS_URL,
         DEBUG="1",
         DJANGO_SETTINGS_MODULE="serviflow.settings",
-        **extra,
     )
+    env.update(extra)  # a test's own Redis or database, say
     return env
 
 
@@ -123,11 +123,17 @@ def start_worker(queue: str, env: dict[str, str], log: Path, *, prefork: int = 0
         )
 
 
-def start_beat(env: dict[str, str], log: Path, schedule_file: Path) -> subprocess.Popen[bytes]:
-    """Celery beat, sending the periodic tasks (the SLA sweep) to the queue in ``env``."""
+def start_beat(
+    env: dict[str, str], log: Path, schedule_file: Path, *, scheduler: str = ""
+) -> subprocess.Popen[bytes]:
+    """Celery beat, sending the periodic tasks (the SLA sweep) to the queue in ``env`` while it holds
+    the beat lock (``serviflow.beat``). Start it twice, each with its own log and ``schedule_file``,
+    for two beats competing for the lock. ``scheduler``: another one than settings' (Celery's own
+    ``celery.beat:PersistentScheduler``: no lock, to show what the lock prevents)."""
+    command = [str(VENV_BIN / "celery"), "-A", "serviflow", "beat", "-l", "INFO", "-s", str(schedule_file)]
     with log.open("wb") as out:
         return subprocess.Popen(
-            [str(VENV_BIN / "celery"), "-A", "serviflow", "beat", "-l", "INFO", "-s", str(schedule_file)],
+            [*command, *(["--scheduler", scheduler] if scheduler else [])],
             cwd=ROOT,
             env=env,
             stdout=out,

@@ -2,17 +2,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from audit.context import job_context
 from tenants.platform import ensure_public_tenant, ensure_template_tenant, sync_customer_domains
+from tenants.roles import app_role_grant
 
 
 class Command(BaseCommand):
     help = (
         "Migrate the public schema, make sure the console and the provisioning template exist, "
-        "then migrate every customer schema. Safe to run on every deploy."
+        "then migrate every customer schema and grant the application role (DATABASE_APP_ROLE). "
+        "Run as the owner role. Safe to run on every deploy."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -38,5 +41,11 @@ class Command(BaseCommand):
                 executor=options["executor"],
             )
             moved = sync_customer_domains()
+        granted = ""
+        if settings.DATABASE_APP_ROLE:
+            schemas = app_role_grant(role=settings.DATABASE_APP_ROLE)
+            granted = f"; {settings.DATABASE_APP_ROLE} granted on {schemas} schemas"
         if verbosity:
-            self.stdout.write(self.style.SUCCESS(f"Platform in sync ({moved} portal domains updated)."))
+            self.stdout.write(
+                self.style.SUCCESS(f"Platform in sync ({moved} portal domains updated{granted}).")
+            )
