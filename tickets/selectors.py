@@ -35,7 +35,8 @@ def _own_or_copied(access: CustomerAccess) -> Q:
 
 
 def tickets_visible(access: CustomerAccess) -> QuerySet[Ticket]:
-    tickets = Ticket.objects.select_related("requester_user", "assignee", "ci", "rating")
+    # The requester's profile too: every ticket page asks for its SLA override (tickets.sla.policy).
+    tickets = Ticket.objects.select_related("requester", "requester_user", "assignee", "ci", "rating")
     if not sees_all_tickets(access):
         tickets = tickets.filter(_own_or_copied(access))
     return tickets

@@ -46,3 +46,19 @@ def test_the_ticket_page_costs_the_same_at_5_and_50_comments(cast: Cast) -> None
     )
     customer = portal(cast.acme_user)
     assert _queries(customer, f"/tickets/{short.pk}/") == _queries(customer, f"/tickets/{long.pk}/")
+
+
+def test_the_ticket_page_reads_the_requester_with_the_ticket(cast: Cast) -> None:
+    """The SLA card names the requester's override: their profile comes with the ticket (a join)
+    and their name from the user the ticket already holds, not from two more queries (found by
+    profiling the console's ticket page, the slowest page of ``bench/load``)."""
+    ticket = _ticket_with(cast, 1)
+    agent = console(cast.bob)
+    path = f"/customers/acme/tickets/{ticket.pk}/"
+    agent.get(path)
+    with CaptureQueriesContext(connection) as captured:
+        assert agent.get(path).status_code == 200
+    statements = [query["sql"] for query in captured.captured_queries]
+    assert not [sql for sql in statements if sql.startswith('SELECT "people_customeruser"."id"')]
+    user_id = str(cast.acme_user.pk)
+    assert not [sql for sql in statements if sql.endswith(f'WHERE "accounts_user"."id" = {user_id} LIMIT 21')]

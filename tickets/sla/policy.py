@@ -23,7 +23,9 @@ def _requester(ticket: Ticket) -> Held | None:
     requester = ticket.requester
     if requester is None:
         return None
-    return Held(policy_id=requester.sla_policy_id, who=requester.user.name)
+    # The ticket keeps the requester's user beside the profile (read with it on every page).
+    user = ticket.requester_user if ticket.requester_user_id == requester.user_id else requester.user
+    return Held(policy_id=requester.sla_policy_id, who=user.name if user is not None else "")
 
 
 def _ci(ticket: Ticket) -> Held | None:
