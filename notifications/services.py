@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
+from django.core.cache import caches
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import QuerySet
@@ -181,13 +182,34 @@ def _digest(user: User, notifications: list[Notification]) -> None:
     ).send()
 
 
+# How long a mail the relay accepted is remembered in Redis (``_email_once``): far longer than
+# any outage the re-drive (``tickets.outbox``) would retry through.
+SENT_MARK_SECONDS = 24 * 3600
+
+
+def sent_mark_key(notification: Notification) -> str:
+    return f"notification-emailed:{notification.pk}"
+
+
 def _email_once(user: User, notification: Notification) -> None:
     """Claim the row (marked emailed), send, commit: a concurrent run's claim waits for this
-    commit and then finds the row sent; a failed send rolls the claim back for the next run."""
+    commit and then finds the row sent; a failed send rolls the claim back for the next run.
+
+    The one gap is a commit that fails after the relay accepted the mail (the database went
+    away in between): the claim rolls back and the next run would send it again. So a sent mail
+    is also marked in Redis before the commit, and a run that finds the mark records the row as
+    emailed without sending (the mail's Message-ID row, written with the lost send, is gone with
+    that transaction: a reply to it still finds its ticket by the signed reply address)."""
+    marks = caches["platform"]
     with transaction.atomic():
         claimed = Notification.objects.filter(pk=notification.pk, emailed_at__isnull=True)
-        if claimed.update(emailed_at=timezone.now()):
-            _email(user, notification)
+        if not claimed.update(emailed_at=timezone.now()):
+            return
+        if marks.get(sent_mark_key(notification)):
+            logger.warning("notification %s: sent by a run whose commit failed; recorded now", notification.pk)
+            return
+        _email(user, notification)
+        marks.set(sent_mark_key(notification), 1, timeout=SENT_MARK_SECONDS)
 
 
 def _email(user: User, notification: Notification) -> None:

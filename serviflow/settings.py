@@ -75,6 +75,11 @@ DATABASES["default"]["OPTIONS"]["pool"] = {
     "min_size": DB_POOL_MIN_SIZE,
     "max_size": DB_POOL_MAX_SIZE,
     "timeout": float(DB_POOL_TIMEOUT),
+    # psycopg_pool retries a connection that failed after 1, 2, 4, 8 ... seconds until this much
+    # time has passed, then drops the attempt; the next request that finds no connection starts a
+    # new one at once. Its default, 300 s, left a pool that failed through a 15-second database
+    # restart waiting about as long again before its next try (bench/faults).
+    "reconnect_timeout": float(DB_POOL_TIMEOUT),
 }
 pooling.forget_pools_after_fork()  # see serviflow/pooling.py (also: why no reset callback)
 # A streaming replica for the reads of reports and exports (tenants/replica.py): same backend and
@@ -87,7 +92,12 @@ if DATABASE_REPLICA_URL:
         **DATABASES["default"],
         **_replica,
         "ENGINE": DATABASES["default"]["ENGINE"],
-        "OPTIONS": {**_replica["OPTIONS"], "pool": dict(DATABASES["default"]["OPTIONS"]["pool"])},
+        # A standby that does not answer costs a read 2 s, not the OS's TCP timeout.
+        "OPTIONS": {
+            "connect_timeout": 2,
+            **_replica["OPTIONS"],
+            "pool": dict(DATABASES["default"]["OPTIONS"]["pool"]),
+        },
         "TEST": {"MIRROR": "default"},
     }
 REPLICA_MAX_LAG_SECONDS = env_int("REPLICA_MAX_LAG_SECONDS", 30, minimum=0)
@@ -220,6 +230,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 900, minimum=1)
+# Proxies in front that append to X-Forwarded-For (audit.middleware.client_ip); 0 = REMOTE_ADDR.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 
 MIDDLEWARE = [
     # Outermost: work that can wait (the broker's enqueues) runs once the response has gone out

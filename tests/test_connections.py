@@ -106,6 +106,7 @@ def test_every_process_uses_the_bounded_pool() -> None:
         "min_size": settings.DB_POOL_MIN_SIZE,
         "max_size": settings.DB_POOL_MAX_SIZE,
         "timeout": float(settings.DB_POOL_TIMEOUT),
+        "reconnect_timeout": float(settings.DB_POOL_TIMEOUT),
     }
 
 
