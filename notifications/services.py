@@ -206,7 +206,9 @@ def _email_once(user: User, notification: Notification) -> None:
         if not claimed.update(emailed_at=timezone.now()):
             return
         if marks.get(sent_mark_key(notification)):
-            logger.warning("notification %s: sent by a run whose commit failed; recorded now", notification.pk)
+            logger.warning(
+                "notification %s: sent by a run whose commit failed; recorded now", notification.pk
+            )
             return
         _email(user, notification)
         marks.set(sent_mark_key(notification), 1, timeout=SENT_MARK_SECONDS)

@@ -236,6 +236,9 @@ BEGIN
                     WHERE schema_name = target AND kind = 'customer') THEN
         RAISE EXCEPTION 'no customer row names schema %', target USING ERRCODE = 'invalid_schema_name';
     END IF;
+    -- Held to the commit: no migration of the template (which records itself there, and which
+    -- tenants.migrating starts by locking this table) lands between this check and the copy.
+    LOCK TABLE {src}.django_migrations IN SHARE MODE;
     IF (SELECT count(*) || ':' || COALESCE(max(id), 0) FROM {src}.django_migrations)
        <> {_literal(fingerprint)} THEN
         RAISE EXCEPTION 'the template was migrated after the clone function was made: %',

@@ -57,12 +57,17 @@ def customer_batches(*, size: int, start: str = "") -> list[list[str]]:
     return [names[first : first + size] for first in range(0, len(names), size)]
 
 
+def migrate_template(*, lock_timeout_s: float = 5.0) -> Migrated:
+    """The template first: customers are listed after it committed (``customer_batches``), so one
+    provisioned meanwhile is either cloned in the new shape or listed and migrated."""
+    return migrate_schema(settings.TENANT_TEMPLATE_SCHEMA, batch=0, lock_timeout_s=lock_timeout_s)
+
+
 def migrate_in_batches(
     batches: list[list[str]], *, pause_s: float = 0.0, lock_timeout_s: float = 5.0
 ) -> Iterator[Migrated]:
-    """The template, then ``batches`` one after the other (``pause_s`` between two), one result
+    """``batches`` of customer schemas one after the other (``pause_s`` between two), one result
     per schema as it commits. Raises ``SchemaMigrationFailed`` at the first schema that fails."""
-    yield migrate_schema(settings.TENANT_TEMPLATE_SCHEMA, batch=0, lock_timeout_s=lock_timeout_s)
     for number, batch in enumerate(batches, start=1):
         if number > 1 and pause_s:
             time.sleep(pause_s)
@@ -96,10 +101,11 @@ def _migrate(schema: str, lock_timeout_s: float) -> int:
             sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(f"{lock_timeout_s * 1000:.0f}ms"))
         )
         if schema == settings.TENANT_TEMPLATE_SCHEMA:
-            # The clone function reads the template's migration records first (its fingerprint):
-            # a provisioning that meets this migration waits for its commit and is then refused
-            # (TemplateChanged, nothing made), one already cloning finishes before the template
-            # changes. No clone mixes the two shapes.
+            # The clone function locks the template's migration records (SHARE, to its commit)
+            # before it reads them (its fingerprint) or any template table: a provisioning that
+            # meets this migration waits for its commit and is then refused (TemplateChanged,
+            # nothing made), one already cloning finishes before the template changes. No clone
+            # mixes the two shapes, and both take this table first: no deadlock.
             cursor.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(table))
         cursor.execute(records)
         before = int(cursor.fetchone()[0])

@@ -4,7 +4,8 @@ Migrations run as the owner role (``manage.py sync_platform``, which owns every 
 table); the processes that serve connect as a role of their own, named by ``DATABASE_APP_ROLE``,
 which ``app_role_grant`` (run by ``sync_platform`` as the owner, after migrating) grants exactly:
 
-- USAGE on the public, template and every customer schema, and no CREATE anywhere (no DDL);
+- USAGE on the public, template and every customer schema, and no CREATE anywhere (no DDL) nor
+  TEMPORARY on the database (revoked from PUBLIC too);
 - SELECT, INSERT, UPDATE and DELETE on their tables, USAGE and SELECT on their sequences;
 - on the audit chain's tables (``audit.chain``) SELECT and INSERT only. The head also needs
   UPDATE: the seal trigger, which runs as the writer, moves it; its ``audit_guard`` trigger
@@ -59,17 +60,25 @@ END
 $analyze$
 """  # noqa: S608 (constants)
 
+# Unrestricted: the owner or a member of it, or holding (itself or through a role it belongs to)
+# an attribute or predefined role that passes by privileges or reads and writes everything.
 _ROLE = """
-SELECT r.rolsuper OR r.rolbypassrls OR r.rolcreaterole OR r.rolname = current_user
-       OR pg_has_role(r.oid, current_user, 'MEMBER')
+SELECT r.rolname = current_user OR pg_has_role(r.oid, current_user, 'MEMBER')
+       OR EXISTS (SELECT 1 FROM pg_roles m
+                   WHERE pg_has_role(r.oid, m.oid, 'MEMBER')
+                     AND (m.rolsuper OR m.rolbypassrls OR m.rolcreaterole OR m.rolreplication
+                          OR m.rolname IN ('pg_read_all_data', 'pg_write_all_data',
+                                           'pg_execute_server_program', 'pg_read_server_files',
+                                           'pg_write_server_files')))
   FROM pg_roles r WHERE r.rolname = %s
 """
 
 # Each table's and sequence's privileges held by the role now, in every schema at once (one scan
-# of pg_class, however many customers).
+# of pg_class, however many customers). The role by its exact name: ::regrole would fold case.
 _HELD = """
 SELECT n.nspname, c.relname, c.relkind = 'S',
-       COALESCE(array_agg(a.privilege_type) FILTER (WHERE a.grantee = %(role)s::regrole), '{}')
+       COALESCE(array_agg(a.privilege_type)
+                FILTER (WHERE a.grantee = (SELECT oid FROM pg_roles WHERE rolname = %(role)s)), '{}')
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN LATERAL aclexplode(c.relacl) a ON true
  WHERE n.nspname = ANY(%(schemas)s) AND c.relkind IN ('r', 'p', 'S')
@@ -100,8 +109,9 @@ def app_role_grant(*, role: str) -> int:
             raise UnsuitableRole(f"the application role {role!r} does not exist: create it first")
         if row[0]:
             raise UnsuitableRole(
-                f"the application role {role!r} is the owner, a superuser, has CREATEROLE or BYPASSRLS, "
-                "or is a member of the owner: it would not be restricted"
+                f"the application role {role!r} is the owner, a superuser, has CREATEROLE, BYPASSRLS or "
+                "REPLICATION, or is a member of the owner, of such a role or of a pg_*_all_data or "
+                "pg_*_server_* role: it would not be restricted"
             )
         cursor.execute(
             "SELECT n.nspname FROM pg_namespace n JOIN public.tenants_customer c ON c.schema_name = n.nspname"
@@ -115,6 +125,13 @@ def app_role_grant(*, role: str) -> int:
     grantee = sql.Identifier(role)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        # No temporary tables: a trigger function of its own on one would run inside the seal
+        # trigger's depth and pass audit_guard (nothing the application runs needs them).
+        cursor.execute(
+            sql.SQL("REVOKE TEMPORARY ON DATABASE {} FROM PUBLIC, {}").format(
+                sql.Identifier(connection.settings_dict["NAME"]), grantee
+            )
+        )
         for function in (f"{CLONE_FUNCTION}(text)", f"{ANALYZE_FUNCTION}(text[])"):
             cursor.execute(sql.SQL(f"GRANT EXECUTE ON FUNCTION {function} TO {{}}").format(grantee))
     for schema in schemas:  # one transaction each: a thousand customers hold no long locks

@@ -218,6 +218,8 @@ def process_env(mail_dir: str) -> dict[str, str]:
         "EMAIL_URL": f"file://{mail_dir}",  # the notifications' mail, to files
         "SECURE_SSL_REDIRECT": "0",
         "PYTHONUNBUFFERED": "1",
+        # smoke: no collectstatic (bench/load/smoke_settings.py)
+        **({"DJANGO_SETTINGS_MODULE": "bench.load.smoke_settings"} if SMOKE else {}),
     }
 
 
@@ -284,7 +286,7 @@ def deployment(env: dict[str, str], schedule: Path) -> Iterator[tuple[int, int]]
     worker = [*celery, "worker", "-l", "INFO", "--concurrency", str(WORKER_CONCURRENCY)]
     beat = [*celery, "beat", "-l", "INFO", "-s", str(schedule)]
     mail = [sys.executable, "manage.py", "mail_server", "--host", "127.0.0.1", "--port", str(smtp_port)]
-    if not static_collected():  # DEBUG off: pages name their files from the manifest
+    if not SMOKE and not static_collected():  # DEBUG off: pages name their files from the manifest
         log("==> collectstatic, as the image's build does (minutes; again when static/ or uv.lock change)")
         collect = [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"]
         subprocess.run(collect, cwd=ROOT, env=env, check=True)

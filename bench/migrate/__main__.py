@@ -232,9 +232,9 @@ def report_catalog(
 
 
 def migrate_batched() -> list[Any]:
-    from tenants.migrating import customer_batches, migrate_in_batches
+    from tenants.migrating import customer_batches, migrate_in_batches, migrate_template
 
-    results = []
+    results = [migrate_template()]
     for result in migrate_in_batches(customer_batches(size=BATCH)):
         results.append(result)
         if len(results) % BATCH == 1:

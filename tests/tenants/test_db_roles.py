@@ -166,11 +166,27 @@ def test_a_stale_clone_function_refuses(cast: Cast, actor: None) -> None:
         customer_provision(name="Stale", slug="stale-template")
 
 
+def test_the_role_cannot_create_temporary_tables(cast: Cast, as_app: psycopg.Connection[Any]) -> None:
+    """A trigger of its own on one would run inside the seal trigger's depth and pass audit_guard."""
+    _refused(as_app, "CREATE TEMP TABLE intruder (id int)")
+
+
 def test_an_unrestricted_role_is_refused(cast: Cast) -> None:
     with pytest.raises(UnsuitableRole, match="superuser"):
         app_role_grant(role=connection.settings_dict["USER"] or "postgres")
     with pytest.raises(UnsuitableRole, match="does not exist"):
         app_role_grant(role=f"sf_missing_{uuid.uuid4().hex[:8]}")
+
+
+@pytest.mark.parametrize("grant", ["GRANT pg_read_all_data TO {role}", "ALTER ROLE {role} REPLICATION"])
+def test_a_role_that_reads_everything_or_replicates_is_refused(cast: Cast, grant: str) -> None:
+    """Rolled back with the test, role and all."""
+    role = f"Sf_Reader_{uuid.uuid4().hex[:8]}"  # mixed case: looked up by its exact name
+    with connection.cursor() as cursor:
+        cursor.execute(sql.SQL("CREATE ROLE {}").format(sql.Identifier(role)).as_string(None))
+        cursor.execute(sql.SQL(grant).format(role=sql.Identifier(role)).as_string(None))
+    with pytest.raises(UnsuitableRole, match="would not be restricted"):
+        app_role_grant(role=role)
 
 
 _PRODUCT_RUN = """
@@ -224,7 +240,9 @@ def test_compose_migrates_as_the_owner_and_serves_as_the_application_role() -> N
     compose = yaml.safe_load((processes.ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
     owner = services["migrate"]["environment"]
-    assert owner["DATABASE_URL"].startswith("postgres://serviflow:")
+    # Not POSTGRES_USER (a superuser): the owner's SECURITY DEFINER functions would run as one.
+    assert owner["DATABASE_URL"].startswith("postgres://serviflow_owner:")
+    assert services["postgres"]["environment"]["POSTGRES_USER"] != "serviflow_owner"
     assert owner["DATABASE_APP_ROLE"] == "serviflow_app"
     for name in ("web", "worker", "beat", "mail"):
         environment = services[name]["environment"]
@@ -234,4 +252,11 @@ def test_compose_migrates_as_the_owner_and_serves_as_the_application_role() -> N
         volume.startswith(f"{APP_ROLE_SCRIPT}:/docker-entrypoint-initdb.d/")
         for volume in services["postgres"]["volumes"]
     )
-    assert "CREATE ROLE serviflow_app LOGIN" in (processes.ROOT / APP_ROLE_SCRIPT).read_text()
+    script = (processes.ROOT / APP_ROLE_SCRIPT).read_text()
+    for statement in (
+        "CREATE ROLE serviflow_owner LOGIN",
+        'ALTER DATABASE :"db" OWNER TO serviflow_owner',
+        "ALTER SCHEMA public OWNER TO serviflow_owner",
+        "CREATE ROLE serviflow_app LOGIN",
+    ):
+        assert statement in script

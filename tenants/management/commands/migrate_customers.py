@@ -9,7 +9,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.context import job_context
 from core.parsers import parse_int
-from tenants.migrating import Migrated, SchemaMigrationFailed, customer_batches, migrate_in_batches
+from tenants.migrating import (
+    Migrated,
+    SchemaMigrationFailed,
+    customer_batches,
+    migrate_in_batches,
+    migrate_template,
+)
 
 
 def _whole(option: str, *, minimum: int, maximum: int) -> Callable[[str], int]:
@@ -55,12 +61,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        batches = customer_batches(size=options["batch_size"], start=options["start"].strip())
-        total = sum(len(batch) for batch in batches)
-        self.stdout.write(f"Template, then {total} customer schemas in {len(batches)} batches.")
         current: list[Migrated] = []
         with job_context("manage.migrate_customers"):
             try:
+                template = migrate_template(lock_timeout_s=options["lock_timeout"])
+                self.stdout.write(f"template {template.schema}: {template.applied} migrations applied")
+                # Listed only now: a customer provisioned before the template's commit is included.
+                batches = customer_batches(size=options["batch_size"], start=options["start"].strip())
+                total = sum(len(batch) for batch in batches)
+                self.stdout.write(f"Then {total} customer schemas in {len(batches)} batches.")
                 for result in migrate_in_batches(
                     batches, pause_s=options["pause"], lock_timeout_s=options["lock_timeout"]
                 ):
@@ -68,9 +77,6 @@ class Command(BaseCommand):
                         self.stdout.write(
                             f"  {result.schema}: {result.applied} applied, {result.seconds:.2f} s"
                         )
-                    if result.batch == 0:
-                        self.stdout.write(f"template {result.schema}: {result.applied} migrations applied")
-                        continue
                     current.append(result)
                     if len(current) == len(batches[result.batch - 1]):
                         self._batch_done(current, len(batches))
