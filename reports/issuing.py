@@ -27,7 +27,7 @@ from reports.files import report_csv, report_pdf
 from reports.models import IssuedReport
 from reports.service import service_report
 from tenants.models import Customer
-from tenants.replica import replica_reads
+from tenants.replica import primary_reads
 from tenants.schema import customer_schema
 
 logger = logging.getLogger(__name__)
@@ -72,14 +72,16 @@ def issued_version(customer: Customer, month: date, version: int | None) -> Issu
     return issued.filter(version=version).first() if version else issued.order_by("-version").first()
 
 
+@primary_reads()
 def report_issue(*, customer: Customer, month: date, by: User) -> IssuedReport:
     """Freeze ``month`` of ``customer`` as the next version (provider admins). The version's row
     is written inside the customer's schema, so its audit entry (with the SHA-256) is sealed
-    into that customer's chain."""
+    into that customer's chain. Everything reads the primary, even inside ``replica_reads()``:
+    the figures are frozen for good, and a replica up to ``REPLICA_MAX_LAG_SECONDS`` behind
+    could freeze numbers already corrected."""
     if not (by.is_active and by.is_provider_admin):
         raise PermissionDenied("Only provider admins issue service reports.")
-    with replica_reads():  # the figures (a replica a few seconds behind is fine for a month past)
-        report = service_report(customer, month)
+    report = service_report(customer, month)
     now = timezone.now()
     with transaction.atomic(), customer_schema(customer):
         # One issuer at a time per customer: the customer's row orders them.

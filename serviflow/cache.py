@@ -11,7 +11,10 @@ open while Redis is down: failures are neither counted nor checked (logged once 
 Each call waits at most the sockets' short timeouts (settings ``CACHES`` ``OPTIONS``), and after
 a failure the backend does not try Redis again for ``RETRY_AFTER`` seconds (a circuit breaker,
 per process and server), so during an outage a request pays no timeout at all on most calls.
-An outage is logged when it starts and when Redis answers again, not on every call.
+An outage is logged when it starts and when Redis answers again, not on every call. Redis
+refusing writes (read-only, out of memory, MISCONF) counts as an outage. A delete skipped during
+an outage is remembered (per process, at most ``PENDING_DELETES_MAX`` keys) and replayed before
+the first call once Redis answers, so an invalidation is never lost while this process lives.
 """
 
 from __future__ import annotations
@@ -19,21 +22,30 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import OutOfMemoryError, ReadOnlyError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER = 5.0  # seconds without trying Redis after a failure
 UNREACHABLE = (RedisConnectionError, RedisTimeoutError)  # BusyLoadingError (starting up) is one
+# Deletes skipped during an outage, remembered per process and server to replay once it answers.
+PENDING_DELETES_MAX = 10_000
 
 T = TypeVar("T")
+
+
+def _refuses(error: ResponseError) -> bool:
+    """Redis answering but refusing writes (a replica, maxmemory, a failed snapshot with
+    stop-writes-on-bgsave-error) is an outage to the cache too: a write would fail each call."""
+    return isinstance(error, ReadOnlyError | OutOfMemoryError) or str(error).startswith("MISCONF")
 
 
 class _Breaker:
@@ -43,6 +55,7 @@ class _Breaker:
         self.lock = threading.Lock()
         self.down_since: float | None = None
         self.skip_until = 0.0
+        self.pending_deletes: set[str] = set()  # full keys
 
     def closed(self) -> bool:
         return time.monotonic() >= self.skip_until
@@ -60,6 +73,25 @@ class _Breaker:
             location,
             error,
         )
+
+    def remember_deletes(self, location: str, keys: Sequence[str]) -> None:
+        """A key whose delete was skipped would be served stale until it expires (the automation
+        rules for an hour), so the delete is replayed when Redis answers again."""
+        with self.lock:
+            room = PENDING_DELETES_MAX - len(self.pending_deletes)
+            self.pending_deletes.update(keys[: max(room, 0)])
+        if len(keys) > room:
+            logger.error(
+                "cache: more than %s deletes skipped while Redis at %s is down; %s will not be replayed",
+                PENDING_DELETES_MAX,
+                location,
+                len(keys) - max(room, 0),
+            )
+
+    def take_deletes(self) -> list[str]:
+        with self.lock:
+            keys, self.pending_deletes = list(self.pending_deletes), set()
+        return keys
 
     def answered(self, location: str) -> None:
         if self.down_since is None:
@@ -89,16 +121,34 @@ class ResilientRedisCache(RedisCache):
         self._location = server if isinstance(server, str) else ",".join(server)
         self._breaker = _breaker(self._location)
 
-    def _guarded(self, call: Callable[[], T], fallback: T) -> T:
+    def _guarded(self, call: Callable[[], T], fallback: T, *, deleting: Sequence[str] = ()) -> T:
         if not self._breaker.closed():
+            self._breaker.remember_deletes(self._location, deleting)
             return fallback
         try:
+            self._replay_deletes()  # first, so that no read after an outage sees a deleted key
             result = call()
-        except UNREACHABLE as error:
+        except (*UNREACHABLE, ResponseError) as error:
+            if isinstance(error, ResponseError) and not _refuses(error):
+                raise
+            self._breaker.remember_deletes(self._location, deleting)
             self._breaker.failed(self._location, error)
             return fallback
         self._breaker.answered(self._location)
         return result
+
+    def _replay_deletes(self) -> None:
+        keys = self._breaker.take_deletes()
+        if not keys:
+            return
+        try:
+            self._cache.delete_many(keys)  # type: ignore[attr-defined]  # the keys are made already
+        except Exception:
+            self._breaker.remember_deletes(self._location, keys)
+            raise
+        logger.warning(
+            "cache: replayed %s deletes skipped while Redis at %s was down", len(keys), self._location
+        )
 
     def add(self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
         return self._guarded(partial(super().add, key, value, timeout, version), True)
@@ -113,7 +163,8 @@ class ResilientRedisCache(RedisCache):
         return self._guarded(partial(super().touch, key, timeout, version), False)
 
     def delete(self, key: Any, version: Any = None) -> bool:
-        return self._guarded(partial(super().delete, key, version), False)
+        full = [self.make_and_validate_key(key, version=version)]
+        return self._guarded(partial(super().delete, key, version), False, deleting=full)
 
     def get_many(self, keys: Any, version: Any = None) -> dict[str, Any]:
         return self._guarded(partial(super().get_many, keys, version), {})
@@ -128,7 +179,9 @@ class ResilientRedisCache(RedisCache):
         return self._guarded(partial(super().set_many, data, timeout, version), [])
 
     def delete_many(self, keys: Any, version: Any = None) -> None:
-        self._guarded(partial(super().delete_many, keys, version), None)
+        keys = list(keys)
+        full = [self.make_and_validate_key(key, version=version) for key in keys]
+        self._guarded(partial(super().delete_many, keys, version), None, deleting=full)
 
     def clear(self) -> None:
         self._guarded(super().clear, None)

@@ -13,7 +13,7 @@ inside an explicit ``replica_reads()`` block, and even there only while:
   replica that has caught up is never "lagging", however old its last transaction; a replica
   that is behind counts its lag from the last transaction it replayed (an overestimate when the
   primary had been idle, which only sends a read to the primary). The verdict is kept for
-  ``REPLICA_CHECK_SECONDS`` per process.
+  ``REPLICA_CHECK_SECONDS`` per process (``UNREACHABLE_RECHECK_SECONDS`` for one that did not answer).
 
 Otherwise the block reads from the primary, as everything outside such blocks always does: a
 ticket page, the queue and the API never read the replica. Every write goes to the primary.
@@ -43,13 +43,26 @@ REPLICA = "replica"
 
 _reading: ContextVar[bool] = ContextVar("replica_reads", default=False)
 _lock = threading.Lock()
-_verdict: tuple[bool, float] | None = None  # (usable, when it was checked: time.monotonic())
+_verdict: tuple[bool, float] | None = None  # (usable, when to check again: time.monotonic())
+# How long a replica that did not answer is left alone (a lagging one: REPLICA_CHECK_SECONDS).
+UNREACHABLE_RECHECK_SECONDS = 30
 
 
 @contextmanager
 def replica_reads() -> Iterator[None]:
     """Reads inside the block may go to the replica (see the module's conditions)."""
     token = _reading.set(True)
+    try:
+        yield
+    finally:
+        _reading.reset(token)
+
+
+@contextmanager
+def primary_reads() -> Iterator[None]:
+    """Reads inside the block go to the primary, even inside a ``replica_reads()`` block: for
+    what is kept for good (an issued report's figures), where a lagging replica will not do."""
+    token = _reading.set(False)
     try:
         yield
     finally:
@@ -82,15 +95,16 @@ def replica_usable() -> bool:
     global _verdict
     now = time.monotonic()
     with _lock:
-        if _verdict is not None and now - _verdict[1] < settings.REPLICA_CHECK_SECONDS:
+        if _verdict is not None and now < _verdict[1]:
             return _verdict[0]
-    usable = _check()
+    usable, recheck = _check()
     with _lock:
-        _verdict = (usable, now)
+        _verdict = (usable, now + recheck)
     return usable
 
 
-def _check() -> bool:
+def _check() -> tuple[bool, int]:
+    """Whether the replica is usable, and for how many seconds that verdict holds."""
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute("SELECT pg_current_wal_lsn()::text")
         (written,) = cursor.fetchone()
@@ -106,16 +120,19 @@ def _check() -> bool:
     except DatabaseError as exc:
         logger.warning("the replica is not used: %s", exc)
         replica.close()  # a broken session is not handed back to the pool
-        return False
+        # Each try costs this process up to the connect timeout (or DB_POOL_TIMEOUT waiting on
+        # the replica's pool), so one that did not answer is tried less often than a lagging one.
+        return False, max(settings.REPLICA_CHECK_SECONDS, UNREACHABLE_RECHECK_SECONDS)
+    recheck = settings.REPLICA_CHECK_SECONDS
     if not in_recovery:
         logger.warning("the replica is not used: DATABASE_REPLICA_URL names a server not in recovery")
-        return False
+        return False, recheck
     if caught_up:
-        return True
+        return True, recheck
     lagging = behind is None or behind > settings.REPLICA_MAX_LAG_SECONDS
     if lagging:
         logger.info("the replica is not used: %s s behind", "?" if behind is None else round(behind, 1))
-    return not lagging
+    return not lagging, recheck
 
 
 class ReplicaRouter:

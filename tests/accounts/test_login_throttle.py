@@ -115,3 +115,29 @@ def test_sign_in_pages_answer_429_with_the_wait(
     page = browser.post("/login/", {"email": email, "password": PASSWORD})
     assert page.status_code == 429 and page["Retry-After"] == "1"
     assert "Too many failed sign-in attempts. Try again in 1 second." in page.content.decode()
+
+
+PROXY = "10.0.0.2"
+
+
+def _sign_in_via_proxy(forwarded_for: str, password: str = PASSWORD) -> Any:
+    client = APIClient(HTTP_HOST="localhost", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=forwarded_for)
+    return client.post("/api/v1/auth/token/", {"email": BOB, "password": password}, format="json")
+
+
+def test_behind_a_trusted_proxy_each_client_is_throttled_on_its_own(
+    cast: Cast, settings: Any, clock: time_machine.Traveller
+) -> None:
+    settings.TRUSTED_PROXY_COUNT = 1
+    for n in range(settings.LOGIN_FAILURE_LIMIT):
+        # What the client put in the header is left of what the proxy appended: it changes nothing.
+        assert _sign_in_via_proxy(f"192.0.2.{n}, 203.0.113.5", "wrong").status_code == 401
+    assert _throttled_for(_sign_in_via_proxy("203.0.113.5")) == 1
+    assert _sign_in_via_proxy("198.51.100.7").status_code == 200
+
+
+def test_without_a_trusted_proxy_the_forwarded_header_is_ignored(
+    cast: Cast, settings: Any, clock: time_machine.Traveller
+) -> None:
+    _fail(settings.LOGIN_FAILURE_LIMIT, PROXY)
+    assert _throttled_for(_sign_in_via_proxy("198.51.100.7")) == 1

@@ -153,8 +153,8 @@ def main() -> dict[str, Any]:
         answer = api.get(f"/api/v1/customers/{customer.slug}/tickets/")
     facts["caught_up_tickets_api"] = {"status": answer.status_code, "reads": reads_on(ran)}
 
-    # Writes inside a block go to the primary: issuing reads its figures from the standby,
-    # its version and row in the primary's transaction.
+    # Issuing reads and writes the primary only, even inside a block: its figures are frozen for
+    # good, so a lagging standby must not supply them.
     with job_context("tests.replica"), statements() as ran, replica_reads():
         issued = report_issue(customer=customer, month=month, by=admin)
     facts["issue"] = {"reads": reads_on(ran), "writes": writes_on(ran), "version": issued.version}
