@@ -86,7 +86,8 @@ PRIORITIES = ("P1", "P2", "P3", "P4")
 BEAT_WINDOW_S = 8 if SMOKE else 40
 BEAT_START_S = 5  # after a beat's first tick: the second beat started beside it is up as well
 UNLOCKED = "celery.beat:PersistentScheduler"  # Celery's own scheduler: what the lock replaces
-SETTLE_S = 90 if SMOKE else 240  # for the worker and the outbox's re-drive to finish
+SETTLE_S = 40 if SMOKE else 240  # for the worker and the outbox's re-drive to finish
+WAIT_S = 30 if SMOKE else 120  # for a part to start what a scenario waits on (a dead one: FAIL)
 JOB = "bench.faults"
 # Short periods, so that beat's jobs run often within a window, and the outbox's re-drive takes
 # events left un-notified for 5 s (instead of 2 minutes).
@@ -329,7 +330,7 @@ def kill_notifications(stack: Stack, world: World) -> list[Check]:
             {"subject": f"Burst {n}", "priority": "P3"},
         )
     expected = BURST * (AGENTS + 1)
-    wait_until(lambda: Notification.objects.count() > before, 60, "the first notification", every=0.05)
+    wait_until(lambda: Notification.objects.count() > before, WAIT_S, "the first notification", every=0.05)
     partial = Notification.objects.count() - before
     killed = kill_children(stack)
     result = settled(stack, world, since)
@@ -377,10 +378,10 @@ def kill_import(stack: Stack, world: World) -> list[Check]:
         def status() -> str:
             return str(import_state(Import.objects.get(pk=job.pk)).status)
 
-        wait_until(lambda: status() not in (ImportStatus.QUEUED,), 120, "the import to start", every=0.05)
+        wait_until(lambda: status() not in (ImportStatus.QUEUED,), WAIT_S, "the import to start", every=0.05)
         hit = status() == ImportStatus.RUNNING
         killed = kill_children(stack)
-        wait_until(lambda: status() != ImportStatus.RUNNING, 60, "the killed import to fail")
+        wait_until(lambda: status() != ImportStatus.RUNNING, WAIT_S, "the killed import to fail")
         after_kill, imported_then = status(), imported.count()
         if after_kill == ImportStatus.FAILED:
             import_retry(job=Import.objects.get(pk=job.pk), by=world.admin)
@@ -432,7 +433,10 @@ def kill_mail(stack: Stack, world: World) -> list[Check]:
     finally:
         smtp.quit()
     wait_until(
-        lambda: batch.exclude(state=State.RECEIVED).exists(), 60, "the first mail to be parsed", every=0.05
+        lambda: batch.exclude(state=State.RECEIVED).exists(),
+        WAIT_S,
+        "the first mail to be parsed",
+        every=0.05,
     )
     done_then = batch.exclude(state=State.RECEIVED).count()
     killed = kill_children(stack)
@@ -488,7 +492,7 @@ def kill_sla_sweep(stack: Stack, world: World) -> list[Check]:
         call(stack.web_port, "POST", f"/api/v1/customers/{slug}/tickets/", token, body)
     time.sleep(2)  # 1 % of 2 minutes: every warning is due
     sweep.delay()
-    wait_until(events.exists, 60, "the sweep to record a warning", every=0.05)
+    wait_until(events.exists, WAIT_S, "the sweep to record a warning", every=0.05)
     recorded_then, unnotified_then = events.count(), events.filter(notified_at__isnull=True).count()
     killed = kill_children(stack)
     expected_events = 2 * SLA_TICKETS  # a warning of each clock (breaches come a minute later)
@@ -599,12 +603,28 @@ def main() -> int:
             except RuntimeError as exc:  # a wait that timed out: the part did not recover
                 log(f"    {exc}")
                 checks.append((f"{scenario.__name__}: ran to its end", False, str(exc)))
+            checks += restart_the_dead(stack, scenario.__name__)
         from django.db import connections
 
         connections.close_all()
     log(f"==> {time.monotonic() - started:.0f} s; stopped every process and removed the folder")
     print_verdict(checks)
     return 0
+
+
+def restart_the_dead(stack: Stack, scenario: str) -> list[Check]:
+    """A process of the deployment that exited during ``scenario`` is a failure of it; it is
+    started again (as docker-compose's restart policy would) so the next scenarios still run."""
+    checks: list[Check] = []
+    for name, proc in list(stack.procs.items()):
+        if proc.poll() is None or name.startswith("beat2"):
+            continue
+        died = stack.log_file(f"{name}-died-in-{scenario}")
+        stack.log_file(name).rename(died)  # kept: the copy of the folder's logs takes it too
+        log(f"    {name} exited (code {proc.returncode}) during {scenario}: started again ({died.name})")
+        checks.append((f"{scenario}: the {name} process kept running", False, f"exit code {proc.returncode}"))
+        stack.start(name)
+    return checks
 
 
 if __name__ == "__main__":
