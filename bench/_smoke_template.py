@@ -18,7 +18,7 @@ from pathlib import Path
 ACTION = sys.argv.pop(1) if len(sys.argv) > 1 else ""
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from provision import ROOT, bench_database_name, recreate_database, with_database
+from provision import ROOT, bench_database_name, recreate_database, with_database  # noqa: E402
 
 
 def template_name() -> tuple[str, str]:
