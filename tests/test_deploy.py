@@ -59,8 +59,9 @@ def _compose() -> dict[str, Any]:
 def test_the_image_runs_as_a_non_root_user() -> None:
     users = re.findall(r"^USER\s+(\S+)", (ROOT / "Dockerfile").read_text(), re.MULTILINE)
     assert users, "the Dockerfile sets no USER: the image would run as root"
-    user = users[-1].split(":")[0]  # the final stage's, as uid[:gid]
-    assert user.isdigit() and int(user) != 0, f"USER {users[-1]} must be a numeric, non-root uid"
+    # the final stage's, as uid[:gid]; ASCII digits only (str.isdigit would take '\u00b2' too)
+    uid = re.fullmatch(r"([0-9]+)(?::[0-9]+)?", users[-1])
+    assert uid is not None and int(uid.group(1)) != 0, f"USER {users[-1]} must be a numeric, non-root uid"
 
 
 def test_every_service_runs_with_a_health_check() -> None:
